@@ -1,0 +1,208 @@
+"""One ARM reading session: credential, transport, retries, bounded concurrency and provenance.
+
+Every SDK client of a run shares one requests session (so record/replay and connection
+pooling see every request) and one retry policy. Each call returns its result together with
+the `Source` of every page that produced it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    DecodeError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.paging import ItemPaged
+from azure.core.pipeline import PipelineResponse
+from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.transport import RequestsTransport
+
+from collectors.azure.recording import RECORDED_AT_HEADER, Recording, RecordingAdapter, ReplayAdapter
+from collectors.config import AzureSource
+from collectors.provenance import Source, sha256_hex, utc_now
+
+T = TypeVar("T")
+R = TypeVar("R")
+ResponseHook = Callable[[PipelineResponse[Any, Any]], None]
+
+STATIC_TOKEN_VARIABLE = "AUDIT_AZURE_TOKEN"
+
+
+class ArmUnavailable(Exception):
+    """ARM cannot be read at all (no credential, endpoint unreachable): the run cannot start."""
+
+
+class ThrottleAwareRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
+    """azure-core's retry policy, but a 429 is retried for every method.
+
+    azure-core retries a POST 429 only when Retry-After is present; Resource Graph and other
+    POST reads answer 429 without it, and must back off rather than fail.
+    """
+
+    def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
+        """Return True when the response should be retried (any 429, plus azure-core's own rules)."""
+        if response.http_response.status_code == 429:
+            return True
+        return bool(super().is_retry(settings, response))
+
+
+class StaticTokenCredential:
+    """A credential that hands out one bearer token read from the environment (emulators, tests)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """Return the configured token, valid for an hour from now."""
+        return AccessToken(self._token, int(utc_now().timestamp()) + 3600)
+
+
+class ReplayCredential(StaticTokenCredential):
+    """The credential of a replay: nothing leaves the machine, so no real token is needed."""
+
+    def __init__(self) -> None:
+        super().__init__("replay")
+
+
+def build_credential(source: AzureSource) -> TokenCredential:
+    """Return the credential named by `[azure] credential`, or raise ArmUnavailable saying why not."""
+    if source.credential == "static-token":
+        token = os.environ.get(STATIC_TOKEN_VARIABLE, "").strip()
+        if not token:
+            raise ArmUnavailable(
+                f"[azure] credential = 'static-token' reads the token from ${STATIC_TOKEN_VARIABLE}, "
+                "which is not set"
+            )
+        return StaticTokenCredential(token)
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Return a one-line account of a failed ARM call: HTTP status and ARM error code when known."""
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        code = getattr(exc.error, "code", None) if exc.error is not None else None
+        message = getattr(exc.error, "message", None) if exc.error is not None else None
+        text = (message or exc.reason or "").strip().splitlines()
+        detail = f": {text[0]}" if text else ""
+        return f"HTTP {exc.status_code} {code or exc.reason or ''}".rstrip() + detail
+    if isinstance(exc, DecodeError):
+        return (
+            f"malformed response (not valid JSON): {str(exc).splitlines()[0] if str(exc) else 'DecodeError'}"
+        )
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"ARM unreachable or timed out ({type(exc).__name__}): {first}"
+    if isinstance(exc, ClientAuthenticationError):
+        return f"authentication failed: {str(exc).splitlines()[0] if str(exc) else 'no token'}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The result of one SDK call and the sources (one per page) it was read from."""
+
+    value: Any
+    sources: tuple[Source, ...]
+
+
+class ArmReader:
+    """The ARM side of one run: builds SDK clients and runs their calls with provenance."""
+
+    collector = "azure.arm"
+
+    def __init__(
+        self,
+        source: AzureSource,
+        credential: TokenCredential,
+        *,
+        ca_bundle: str | None,
+        recording: Recording | None = None,
+        replay: Recording | None = None,
+    ) -> None:
+        self.source = source
+        self.endpoint = replay.endpoint if replay else source.endpoint
+        self.credential = credential
+        self.recording = recording
+        self.replaying = replay is not None
+        self._session = requests.Session()
+        adapter: requests.adapters.HTTPAdapter
+        if replay is not None:
+            adapter = ReplayAdapter(replay)
+        elif recording is not None:
+            adapter = RecordingAdapter(recording, pool_maxsize=source.max_concurrency)
+        else:
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=source.max_concurrency)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._ca_bundle = ca_bundle
+        self._pool = ThreadPoolExecutor(max_workers=source.max_concurrency, thread_name_prefix="arm")
+
+    def client_options(self) -> dict[str, Any]:
+        """Return the keyword arguments every SDK management client of this run is built with."""
+        options: dict[str, Any] = {
+            "base_url": self.endpoint,
+            "credential_scopes": [f"{self.endpoint}/.default"],
+            "transport": RequestsTransport(
+                session=self._session,
+                session_owner=False,
+                connection_timeout=self.source.timeout_seconds,
+                read_timeout=self.source.timeout_seconds,
+                connection_verify=self._ca_bundle or True,
+            ),
+            "retry_policy": ThrottleAwareRetryPolicy(retry_total=0 if self.replaying else 10),
+        }
+        return options
+
+    def fetch(self, call: Callable[[ResponseHook], Any]) -> Fetched:
+        """Run one SDK call (pages included) and return its value with one source per page read.
+
+        `call` receives the response hook to pass as `raw_response_hook=`; SDK exceptions
+        propagate to the collector, which turns them into `error` subjects.
+        """
+        sources: list[Source] = []
+
+        def hook(response: PipelineResponse[Any, Any]) -> None:
+            http = response.http_response
+            if http.status_code < 300:
+                sources.append(self._source_of(http))
+
+        value = call(hook)
+        if isinstance(value, ItemPaged):
+            value = list(value)
+        return Fetched(value=value, sources=tuple(sources))
+
+    def _source_of(self, http: Any) -> Source:
+        url = str(http.request.url)
+        recorded = http.headers.get(RECORDED_AT_HEADER)
+        api_version = parse_qs(urlsplit(url).query).get("api-version", [None])[0]
+        return Source(
+            collector=self.collector,
+            call=f"{http.request.method} {url}",
+            api_version=api_version,
+            status=http.status_code,
+            collected_at=datetime.fromisoformat(recorded) if recorded else utc_now(),
+            sha256=sha256_hex(http.body() or b""),
+        )
+
+    def map(self, work: Callable[[T], R], items: Sequence[T] | Iterable[T]) -> list[R]:
+        """Run `work` over `items` with the run's bounded concurrency, keeping their order."""
+        return list(self._pool.map(work, items))
+
+    def close(self) -> None:
+        """Release the worker threads and pooled connections."""
+        self._pool.shutdown(wait=True)
+        self._session.close()

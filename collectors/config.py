@@ -1,0 +1,268 @@
+"""audit.toml: what to look at (inventory), what "good" means (policy), and accepted exceptions.
+
+The file is validated into typed objects before anything is collected. A typo must never
+silently disable a check, so unknown keys are errors, and every error names the file, the
+key and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from collectors.regions import EEA_COUNTRIES, EU_EEA_REGIONS, normalise_region
+
+PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
+TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names file, key and what was expected."""
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"expected a CIDR such as 192.0.2.0/24 or 2001:db8::/32 ({exc})") from None
+    return value
+
+
+def _tls_version(value: str) -> str:
+    if value not in TLS_VERSIONS:
+        raise ValueError(f"expected one of {', '.join(TLS_VERSIONS)}")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+TlsVersion = Annotated[str, AfterValidator(_tls_version)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Policy(_Section):
+    """What "good" means; every threshold of the controls lives here."""
+
+    trusted_networks: list[Cidr] = Field(default_factory=list)
+    min_tls: TlsVersion = "1.2"
+    allowed_regions: list[str] = Field(default_factory=lambda: list(EU_EEA_REGIONS))
+    attestation_max_age_days: int = Field(default=92, gt=0)
+    certificate_min_days_left: int = Field(default=30, ge=0)
+
+    @field_validator("allowed_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        return [normalise_region(region) for region in value]
+
+    def networks(self) -> list[IpNetwork]:
+        """Return the trusted networks as ipaddress objects."""
+        return [ipaddress.ip_network(cidr) for cidr in self.trusted_networks]
+
+
+class AzureSource(_Section):
+    """Where and how the auditor reads Azure Resource Manager."""
+
+    subscriptions: list[str] = Field(default_factory=list)
+    endpoint: str = PUBLIC_ARM_ENDPOINT
+    ca_bundle: Path | None = None
+    credential: Literal["default", "static-token"] = "default"
+    max_concurrency: int = Field(default=8, ge=1, le=64)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _https_endpoint(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("expected an https:// URL (Azure refuses bearer tokens over plain http)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _static_token_only_off_public_cloud(self) -> AzureSource:
+        if self.credential == "static-token" and self.is_public_cloud():
+            raise ValueError(
+                "credential = 'static-token' is refused for the public cloud endpoint; "
+                "use credential = 'default' (managed identity, workload identity, environment, Azure CLI)"
+            )
+        return self
+
+    def is_public_cloud(self) -> bool:
+        """Return True when the endpoint is the public Azure Resource Manager."""
+        return self.endpoint.lower() == PUBLIC_ARM_ENDPOINT
+
+
+class Attestation(_Section):
+    """A person vouches for a measure that no collector can observe, with evidence and a date."""
+
+    control: Literal["12a.datacenter-certification", "12g.mobile-media-encryption"]
+    subject: str
+    attested_by: str
+    attested_on: date
+    evidence_file: Path | None = None
+    evidence_sha256: str | None = None
+    # datacenter certification
+    standard: str | None = None
+    issuer: str | None = None
+    certificate_scope: str | None = None
+    valid_until: date | None = None
+    # mobile media encryption
+    statement: str | None = None
+
+    @model_validator(mode="after")
+    def _certificate_fields(self) -> Attestation:
+        if self.control == "12a.datacenter-certification":
+            missing = [key for key in ("standard", "issuer", "valid_until") if getattr(self, key) is None]
+            if missing:
+                raise ValueError(f"a datacenter certification needs {', '.join(missing)}")
+        return self
+
+
+TransferBasis = Literal["none", "eu-us-dpf", "scc", "adequacy", "bcr", "privacy-shield"]
+
+
+class SubProcessor(_Section):
+    """One entry of the sub-processor register (statement clause 9)."""
+
+    name: str
+    services: list[str] = Field(default_factory=list)
+    country: str
+    transfer_basis: TransferBasis = "none"
+    basis_reference: str | None = None
+    reviewed_on: date | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = value.upper()
+        if len(code) != 2 or not code.isalpha():
+            raise ValueError("expected an ISO 3166-1 alpha-2 country code such as NL or US")
+        return code
+
+    def inside_eea(self) -> bool:
+        """Return True when the data stays in an EU or EEA country."""
+        return self.country in EEA_COUNTRIES
+
+
+class Waiver(_Section):
+    """An accepted exception: who approved it, why, and until when (expiry is required)."""
+
+    control: str
+    resource: str
+    justification: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1)
+    expires: date
+
+
+class _WaiverFile(_Section):
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+class AuditConfig(BaseModel):
+    """The whole validated audit.toml (plus waivers.toml beside it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path
+    sha256: str
+    policy: Policy = Field(default_factory=Policy)
+    azure: AzureSource | None = None
+    attestations: list[Attestation] = Field(default_factory=list)
+    subprocessors: list[SubProcessor] | None = None
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    def resolve(self, relative: Path) -> Path:
+        """Return a path from the config resolved against the config file's folder."""
+        return relative if relative.is_absolute() else (self.path.parent / relative)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def _describe(error: ValidationError, file: Path, raw: dict[str, Any]) -> str:
+    lines = []
+    for item in error.errors():
+        key = _location(tuple(item["loc"]))
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{file}: unknown key '{key}' (check its spelling: unknown keys are refused)")
+            continue
+        message = str(item["msg"]).removeprefix("Value error, ")
+        got = item.get("input")
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"{file}: {key}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such configuration file (pass --audit-config PATH, copy audit.example.toml, "
+            "or try the bundled demo with --demo)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8")), raw
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_config(path: Path, known_controls: frozenset[str] | None = None) -> AuditConfig:
+    """Return the validated configuration at `path`, merged with waivers.toml beside it.
+
+    Raises ConfigError with one line per problem; `known_controls`, when given, is used to
+    refuse waivers for control ids that do not exist (a typo would otherwise waive nothing).
+    """
+    data, raw = _read_toml(path)
+    digest = hashlib.sha256(raw)
+    waivers_file = path.parent / "waivers.toml"
+    if waivers_file.is_file():
+        extra, extra_raw = _read_toml(waivers_file)
+        digest.update(extra_raw)
+        try:
+            extra_waivers = _WaiverFile.model_validate(extra).waivers
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, waivers_file, extra)) from None
+    else:
+        extra_waivers = []
+    try:
+        config = AuditConfig.model_validate({**data, "path": path.resolve(), "sha256": digest.hexdigest()})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, data)) from None
+    if extra_waivers:
+        config = config.model_copy(update={"waivers": [*config.waivers, *extra_waivers]})
+    if known_controls is not None:
+        for index, waiver in enumerate(config.waivers):
+            if waiver.control not in known_controls:
+                raise ConfigError(
+                    f"{path}: waivers[{index}].control: unknown control id {waiver.control!r} "
+                    "(expected an id from the control catalog, e.g. 12b.azure-sql-firewall)"
+                )
+    if config.azure and config.azure.ca_bundle and not config.resolve(config.azure.ca_bundle).is_file():
+        raise ConfigError(f"{path}: azure.ca_bundle: no such file {config.resolve(config.azure.ca_bundle)}")
+    return config

@@ -1,0 +1,47 @@
+"""Collect once, evaluate many: every source named in the config, gathered before any control runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from collectors.attestations import collect_attestations
+from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure
+from collectors.azure.recording import Recording
+from collectors.config import AuditConfig
+from collectors.facts import FactStore
+
+
+@dataclass
+class Estate:
+    """The facts of one run and what was in scope."""
+
+    store: FactStore
+    azure: AzureScope | None
+    recording: Recording | None
+
+
+def collect_estate(
+    config: AuditConfig,
+    *,
+    run_date: date,
+    record: Path | None = None,
+    replay: Recording | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> Estate:
+    """Return every fact the controls need; sources the config leaves out are marked out of scope."""
+    store = FactStore()
+    recording = Recording(endpoint="", run_date=run_date.isoformat()) if record else None
+    azure_scope = None
+    if config.azure is None:
+        store.mark_out_of_scope(AZURE_POPULATIONS, "Azure is out of scope: the config has no [azure] section")
+    else:
+        if recording is not None:
+            recording.endpoint = config.azure.endpoint
+        azure_scope = collect_azure(
+            config, config.azure, store, recording=recording, replay=replay, progress=progress
+        )
+    collect_attestations(config, store)
+    return Estate(store=store, azure=azure_scope, recording=recording)

@@ -1,0 +1,206 @@
+"""pytest glue: audit options, config loading, fact collection, one item per control x subject.
+
+`pytest controls/` audits; `pytest tests/` tests the auditor itself and loads no config.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from collectors.azure.arm import ArmUnavailable
+from collectors.azure.recording import Recording, RecordingError
+from collectors.config import AuditConfig, ConfigError, Policy, load_config
+from collectors.estate import collect_estate
+from controls.catalog import CONTROLS
+from controls.framework import Evidence, OutOfScope, control_of, fact_parameter
+from reports.audit_session import EVIDENCE_KEY, AuditSession
+
+ROOT = Path(__file__).resolve().parent
+CONTROLS_DIR = ROOT / "controls"
+DEMO_CONFIG = ROOT / "demo" / "audit.toml"
+DEMO_RECORDING = ROOT / "demo" / "recording.json"
+SESSION_KEY = pytest.StashKey[AuditSession]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("audit", "statement audit (pytest controls/)")
+    group.addoption(
+        "--audit-config",
+        metavar="PATH",
+        default="audit.toml",
+        help="the audit configuration (default: ./audit.toml; see audit.example.toml)",
+    )
+    group.addoption(
+        "--evidence-dir",
+        metavar="DIR",
+        default=None,
+        help="where evidence.json and report.html go (default: evidence/<UTC timestamp>/)",
+    )
+    group.addoption(
+        "--record",
+        metavar="FILE",
+        default=None,
+        help="store every raw ARM response of this run in FILE, for --replay",
+    )
+    group.addoption(
+        "--replay",
+        metavar="FILE",
+        default=None,
+        help="evaluate the controls from a recording made with --record; no network is used",
+    )
+    group.addoption(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        default=None,
+        help="the date expiries and ages are judged on (default: today in UTC, "
+        "or the recorded run's date with --replay)",
+    )
+    group.addoption(
+        "--demo",
+        action="store_true",
+        default=False,
+        help="audit the bundled demo estate (demo/audit.toml replayed from demo/recording.json)",
+    )
+
+
+def _audits(config: pytest.Config) -> bool:
+    """Return True when this session evaluates controls (its paths include controls/)."""
+    paths = config.args or [str(ROOT / p) for p in config.getini("testpaths")]
+    for arg in paths:
+        target = (Path(config.invocation_params.dir) / arg.split("::")[0]).resolve()
+        if target == CONTROLS_DIR or CONTROLS_DIR in target.parents or target in CONTROLS_DIR.parents:
+            if target == ROOT and config.args:
+                continue  # `pytest .` runs the auditor's own tests too; audit only when asked
+            return True
+    return False
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise pytest.UsageError(f"{option}: {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _audits(config):
+        return
+    demo = config.getoption("--demo")
+    config_path = DEMO_CONFIG if demo else Path(config.getoption("--audit-config"))
+    replay_option = str(DEMO_RECORDING) if demo else config.getoption("--replay")
+    record_option = config.getoption("--record")
+    if replay_option and record_option:
+        raise pytest.UsageError("--record and --replay exclude each other")
+    try:
+        audit_config = load_config(config_path, known_controls=frozenset(CONTROLS))
+        replay = Recording.load(Path(replay_option)) if replay_option else None
+    except (ConfigError, RecordingError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    started = datetime.now(UTC)
+    as_of = config.getoption("--as-of")
+    if as_of:
+        run_date = _parse_date(as_of, "--as-of")
+    elif replay is not None:
+        run_date = _parse_date(replay.run_date, f"{replay_option}: run_date")
+    else:
+        run_date = started.date()
+    evidence_dir = config.getoption("--evidence-dir") or f"evidence/{started.strftime('%Y%m%dT%H%M%SZ')}"
+    session = AuditSession(
+        audit_config,
+        run_date=run_date,
+        evidence_dir=Path(evidence_dir),
+        mode="replay" if replay else ("record" if record_option else "live"),
+        recording_path=Path(record_option) if record_option else None,
+    )
+    if replay_option:
+        session.run.recording = {"path": str(replay_option), "sha256": _file_sha256(Path(replay_option))}
+    session.replay = replay
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, "audit-session")
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    audit = session.config.stash.get(SESSION_KEY, None)
+    if audit is None:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+
+    def progress(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(line)
+
+    try:
+        audit.estate = collect_estate(
+            audit.config,
+            run_date=audit.run_date,
+            record=audit.recording_path,
+            replay=audit.replay,
+            progress=progress,
+        )
+    except ArmUnavailable as exc:
+        raise pytest.UsageError(f"{audit.config.path}: [azure]: {exc}") from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    found = control_of(metafunc.definition)
+    if found is None:
+        return
+    spec, over = found
+    audit = metafunc.config.stash.get(SESSION_KEY, None)
+    if audit is None or audit.estate is None:
+        raise pytest.UsageError(f"control {spec.id} can only run in an audit session (pytest controls/)")
+    population = audit.estate.store.get(over)
+    if population is None:
+        raise RuntimeError(f"control {spec.id} is over {over!r}, which no collector fills")
+    name = fact_parameter(metafunc.function)
+    if population.out_of_scope or not population.subjects:
+        reason = population.out_of_scope or population.empty_reason
+        metafunc.parametrize(name, [OutOfScope(reason)], ids=["not-applicable"])
+    else:
+        subjects = sorted(population.subjects, key=lambda s: s.id)
+        metafunc.parametrize(name, subjects, ids=[s.id for s in subjects])
+    metafunc.definition.extra_keyword_matches.add(spec.id)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        found = control_of(item)
+        if found is not None:
+            item.extra_keyword_matches.update({found[0].id, found[0].clause})
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """The evidence recorder of one control item, pre-filled with its subject's sources."""
+    node = request.node
+    subject = node.callspec.params.get(fact_parameter(node.obj)) if hasattr(node, "callspec") else None
+    recorder = Evidence(subject if subject is not None and not isinstance(subject, OutOfScope) else None)
+    node.stash[EVIDENCE_KEY] = recorder
+    return recorder
+
+
+@pytest.fixture
+def policy(request: pytest.FixtureRequest) -> Policy:
+    """The [policy] in force for this run."""
+    return request.config.stash[SESSION_KEY].config.policy
+
+
+@pytest.fixture
+def run_date(request: pytest.FixtureRequest) -> date:
+    """The date that expiries and ages are judged on (today in UTC, or --as-of)."""
+    return request.config.stash[SESSION_KEY].run_date
+
+
+@pytest.fixture
+def audit_config(request: pytest.FixtureRequest) -> AuditConfig:
+    """The whole validated configuration of this run."""
+    return request.config.stash[SESSION_KEY].config

@@ -1,0 +1,1 @@
+"""The statement's security measures as pytest controls, one module per clause."""

@@ -1,0 +1,55 @@
+"""12a: the datacenters are protected and certified to ISO 27001 (attested)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from collectors.attestations import DatacenterCertificate
+from collectors.config import Policy
+from controls.framework import Evidence, control
+
+ISO27001_2013_LAST_VALID_DAY = date(2025, 10, 31)
+"""The end of the transition to ISO/IEC 27001:2022: certificates to the 2013 edition stopped being valid."""
+
+
+def is_iso27001_2013(standard: str) -> bool:
+    """Return True when the certificate is to the withdrawn 2013 edition of ISO/IEC 27001."""
+    compact = standard.replace(" ", "").lower()
+    return "27001" in compact and "2013" in compact
+
+
+@control("12a.datacenter-certification", over="attestations.datacenters")
+def test_datacenter_certificate_is_current(
+    certificate: DatacenterCertificate, policy: Policy, run_date: date, evidence: Evidence
+) -> None:
+    days_left = (certificate.valid_until - run_date).days
+    evidence.observed(
+        standard=certificate.standard,
+        issuer=certificate.issuer,
+        scope=certificate.scope,
+        valid_until=certificate.valid_until,
+        days_left=days_left,
+        attested_by=certificate.attested_by,
+        attested_on=certificate.attested_on,
+        evidence_file=certificate.evidence.path if certificate.evidence else None,
+        evidence_sha256=certificate.evidence.sha256 if certificate.evidence else None,
+    )
+    evidence.expected(
+        days_left=f"> {policy.certificate_min_days_left}",
+        standard="a current edition (ISO/IEC 27001:2013 is not valid after 2025-10-31)",
+        evidence_file="present and unchanged since attested",
+    )
+    assert certificate.evidence is not None, f"no evidence file is attested for {certificate.datacenter}"
+    assert certificate.evidence.unchanged, (
+        f"evidence file {certificate.evidence.path} has sha256 {certificate.evidence.sha256}, "
+        f"not the attested {certificate.evidence.attested_sha256}"
+    )
+    assert not (is_iso27001_2013(certificate.standard) and run_date > ISO27001_2013_LAST_VALID_DAY), (
+        f"{certificate.datacenter} is certified to {certificate.standard}, "
+        f"which stopped being valid on {ISO27001_2013_LAST_VALID_DAY}"
+    )
+    assert days_left >= 0, f"the certificate of {certificate.datacenter} expired on {certificate.valid_until}"
+    assert days_left > policy.certificate_min_days_left, (
+        f"the certificate of {certificate.datacenter} expires on {certificate.valid_until}, "
+        f"only {days_left} days from now"
+    )

@@ -1,0 +1,186 @@
+"""The pytest side of one audit run: turns control items into verdicts and writes the evidence.
+
+Registered by conftest.py when the run evaluates controls. It substitutes each subject's
+fact into its control, maps the outcome to pass / fail / error / waived / not_applicable,
+applies waivers, and writes the evidence bundle at the end of the session.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Generator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collectors.azure.recording import Recording
+from collectors.config import AuditConfig
+from collectors.estate import Estate
+from collectors.facts import Subject
+from collectors.provenance import utc_now
+from controls.framework import (
+    Evidence,
+    EvidenceMissing,
+    NotApplicable,
+    OutOfScope,
+    Status,
+    control_of,
+    fact_parameter,
+    judge,
+)
+from controls.waivers import apply_waivers
+from reports.bundle import RunFacts, build_bundle, write_bundle
+from reports.evidence import ResultRecord, WaiverUse
+
+EVIDENCE_KEY = pytest.StashKey[Evidence]()
+OUTCOME_WORDS: dict[Status, tuple[str, str, str]] = {
+    "pass": ("passed", ".", "PASS"),
+    "fail": ("failed", "F", "FAIL"),
+    "error": ("error", "E", "ERROR"),
+    "waived": ("waived", "w", "WAIVED"),
+    "not_applicable": ("not applicable", "n", "NOT APPLICABLE"),
+}
+
+
+class AuditSession:
+    """Verdicts and evidence of the control items of one pytest session."""
+
+    def __init__(
+        self,
+        config: AuditConfig,
+        *,
+        run_date: date,
+        evidence_dir: Path,
+        mode: str,
+        recording_path: Path | None,
+    ) -> None:
+        self.config = config
+        self.run_date = run_date
+        self.evidence_dir = evidence_dir
+        self.recording_path = recording_path
+        self.estate: Estate | None = None
+        self.replay: Recording | None = None
+        self.results: list[ResultRecord] = []
+        self.report_path: Path | None = None
+        self.run = RunFacts(
+            started_at=utc_now(),
+            config_path=config.path,
+            config_sha256=config.sha256,
+            policy=config.policy.model_dump(mode="json"),
+            mode=mode,
+            command=shlex.join(["pytest", *sys.argv[1:]]),
+            run_date=run_date.isoformat(),
+        )
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        """Call a control with its subject's fact; a subject without one never reaches the control."""
+        if control_of(pyfuncitem) is None:
+            return None
+        name = fact_parameter(pyfuncitem.obj)
+        subject = pyfuncitem.callspec.params[name]
+        if isinstance(subject, OutOfScope):
+            raise NotApplicable(subject.reason)
+        assert isinstance(subject, Subject)
+        if subject.error is not None:
+            raise EvidenceMissing(subject.error)
+        arguments = {arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
+        arguments[name] = subject.fact
+        pyfuncitem.obj(**arguments)
+        return True
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        """Turn the pytest outcome of a control item into its verdict and evidence record."""
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        found = control_of(item)
+        if found is None or not isinstance(item, pytest.Function):
+            return
+        if call.when == "setup" and report.passed:
+            return
+        if call.when == "teardown" and (report.passed or report.skipped):
+            return
+        spec, _ = found
+        subject = item.callspec.params[fact_parameter(item.obj)]
+        resource = subject.id if isinstance(subject, Subject) else f"{spec.id}:not-applicable"
+        exc = call.excinfo.value if call.excinfo is not None else None
+        evidence = item.stash.get(EVIDENCE_KEY, None)
+        verdict = judge(exc, evidence)
+        if call.when != "call":
+            verdict = type(verdict)("error", f"{call.when} failed: {verdict.message}")
+        waived = apply_waivers(verdict, self.config.waivers, spec.id, resource, self.run_date)
+        status, message = waived.verdict.status, waived.verdict.message
+        record = ResultRecord(
+            control=spec.id,
+            clause=spec.clause,
+            title=spec.title,
+            severity=spec.severity,
+            resource=resource,
+            status=status,
+            message=message,
+            nodeid=item.nodeid,
+            observed=dict(evidence.observations) if evidence else {},
+            expected=dict(evidence.expectations) if evidence else {},
+            sources=list(evidence.sources) if evidence else [],
+            waiver=WaiverUse(
+                resource_pattern=waived.waiver.resource,
+                justification=waived.waiver.justification,
+                approved_by=waived.waiver.approved_by,
+                expires=waived.waiver.expires.isoformat(),
+                expired=waived.expired,
+            )
+            if waived.waiver
+            else None,
+            duration_seconds=call.duration,
+        )
+        self.results.append(record)
+        report.user_properties.append(("audit_status", status))
+        if status in ("pass",):
+            report.outcome = "passed"
+        elif status in ("fail", "error"):
+            report.outcome = "failed"
+            report.longrepr = f"[{status.upper()}] {resource}: {message}"
+        else:
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"{status}: {message}")
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        """Show the five audit statuses in pytest's progress line and summary."""
+        for key, value in report.user_properties:
+            if key == "audit_status" and value in OUTCOME_WORDS:
+                status: Status = value
+                return OUTCOME_WORDS[status]
+        return None
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write evidence.json and report.html (and the recording, when recording)."""
+        if not self.results and self.estate is None:
+            return
+        self.run.finished_at = utc_now()
+        if self.estate is not None and self.estate.recording is not None and self.recording_path is not None:
+            self.estate.recording.save(self.recording_path)
+        bundle = build_bundle(self.run, self.estate, self.results)
+        self.report_path = write_bundle(self.evidence_dir, bundle)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """End the run with the verdict counts and the path of the evidence report."""
+        if self.report_path is None:
+            return
+        counts = {status: sum(1 for r in self.results if r.status == status) for status in OUTCOME_WORDS}
+        line = ", ".join(f"{counts[s]} {OUTCOME_WORDS[s][0]}" for s in OUTCOME_WORDS)
+        terminalreporter.section("statement audit")
+        terminalreporter.write_line(f"controls: {line}")
+        if self.recording_path is not None and self.estate is not None and self.estate.recording is not None:
+            terminalreporter.write_line(f"recording: {self.recording_path}")
+        terminalreporter.write_line(f"evidence: {self.evidence_dir / 'evidence.json'}")
+        terminalreporter.write_line(f"report: {self.report_path}")

@@ -1,0 +1,140 @@
+"""The evidence bundle: every result of a run with what was observed, expected and cited.
+
+`evidence.json` is the system of record of a run; the HTML report and every later export
+are rendered from it and never re-collect. Its shape is fixed by `evidence.schema.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from collectors.provenance import Source
+
+SCHEMA_FILE = Path(__file__).with_name("evidence.schema.json")
+SCHEMA_VERSION = "1"
+TOOL_NAME = "statement-auditor"
+
+
+def tool_version() -> str:
+    """Return the installed version of the auditor (the version in pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(TOOL_NAME)
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def git_commit(repo: Path) -> str | None:
+    """Return the git commit of the controls' checkout (with '-dirty' if changed), or None."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}-dirty" if dirty else head
+
+
+def machine_identity() -> dict[str, str]:
+    """Return where the run executed from: host name, FQDN, OS user, platform and Python."""
+    try:
+        user = os.getlogin()
+    except OSError:
+        user = os.environ.get("USER", "unknown")
+    return {
+        "hostname": socket.gethostname(),
+        "fqdn": socket.getfqdn(),
+        "user": user,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def iso_utc(moment: datetime) -> str:
+    """Return an ISO-8601 UTC timestamp ending in Z."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class WaiverUse:
+    """A waiver that matched a result, and whether it was still valid on the run date."""
+
+    resource_pattern: str
+    justification: str
+    approved_by: str
+    expires: str
+    expired: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the JSON form used in evidence.json."""
+        return {
+            "resource_pattern": self.resource_pattern,
+            "justification": self.justification,
+            "approved_by": self.approved_by,
+            "expires": self.expires,
+            "expired": self.expired,
+        }
+
+
+@dataclass
+class ResultRecord:
+    """One control x resource verdict with its evidence."""
+
+    control: str
+    clause: str
+    title: str
+    severity: str
+    resource: str
+    status: str
+    message: str
+    nodeid: str
+    observed: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, Any] = field(default_factory=dict)
+    sources: list[Source] = field(default_factory=list)
+    waiver: WaiverUse | None = None
+    duration_seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the JSON form used in evidence.json."""
+        return {
+            "control": self.control,
+            "clause": self.clause,
+            "title": self.title,
+            "severity": self.severity,
+            "resource": self.resource,
+            "status": self.status,
+            "message": self.message,
+            "observed": self.observed,
+            "expected": self.expected,
+            "sources": [s.as_json() for s in self.sources],
+            "waiver": self.waiver.as_json() if self.waiver else None,
+            "nodeid": self.nodeid,
+            "duration_seconds": round(self.duration_seconds, 6),
+        }
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """Write a JSON document with stable formatting (sorted keys keep diffs between nights small)."""
+    path.write_text(
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

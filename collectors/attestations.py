@@ -112,7 +112,9 @@ def collect_attestations(config: AuditConfig, store: FactStore) -> None:
         sources = [config_source, *([file_source] if file_source else [])]
         if attestation.control == "12a.datacenter-certification":
             if attestation.standard is None or attestation.issuer is None or attestation.valid_until is None:
-                raise ValueError("datacenter attestation without standard, issuer or valid_until")  # config refuses it
+                raise ValueError(
+                    "datacenter attestation without standard, issuer or valid_until"
+                )  # config refuses it
             fact = DatacenterCertificate(
                 datacenter=attestation.subject,
                 standard=attestation.standard,

@@ -13,6 +13,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -27,6 +28,15 @@ from pydantic import (
 from collectors.regions import EEA_COUNTRIES, EU_EEA_REGIONS, normalise_region
 
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
+MICROSOFT_ARM_HOSTS = frozenset(
+    {
+        "management.azure.com",
+        "management.usgovcloudapi.net",
+        "management.chinacloudapi.cn",
+        "management.microsoftazure.de",
+    }
+)
+"""Resource Manager hosts of Microsoft's own clouds, where only real credentials are accepted."""
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -86,6 +96,8 @@ class AzureSource(_Section):
     credential: Literal["default", "static-token"] = "default"
     max_concurrency: int = Field(default=8, ge=1, le=64)
     timeout_seconds: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=0.8, ge=0)
 
     @field_validator("endpoint")
     @classmethod
@@ -98,14 +110,15 @@ class AzureSource(_Section):
     def _static_token_only_off_public_cloud(self) -> AzureSource:
         if self.credential == "static-token" and self.is_public_cloud():
             raise ValueError(
-                "credential = 'static-token' is refused for the public cloud endpoint; "
+                "credential = 'static-token' is refused for Microsoft's cloud endpoints; "
                 "use credential = 'default' (managed identity, workload identity, environment, Azure CLI)"
             )
         return self
 
     def is_public_cloud(self) -> bool:
-        """Return True when the endpoint is the public Azure Resource Manager."""
-        return self.endpoint.lower() == PUBLIC_ARM_ENDPOINT
+        """Return True when the endpoint is a Microsoft cloud's Resource Manager (not an emulator)."""
+        host = (urlsplit(self.endpoint).hostname or "").rstrip(".").lower()
+        return host in MICROSOFT_ARM_HOSTS
 
 
 class Attestation(_Section):
@@ -250,19 +263,25 @@ def load_config(path: Path, known_controls: frozenset[str] | None = None) -> Aud
             raise ConfigError(_describe(exc, waivers_file, extra)) from None
     else:
         extra_waivers = []
+    for reserved in ("path", "sha256"):
+        if reserved in data:
+            raise ConfigError(
+                f"{path}: unknown key '{reserved}' (check its spelling: unknown keys are refused)"
+            )
     try:
         config = AuditConfig.model_validate({**data, "path": path.resolve(), "sha256": digest.hexdigest()})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path, data)) from None
+    if known_controls is not None:
+        for file, waivers in ((path, config.waivers), (waivers_file, extra_waivers)):
+            for index, waiver in enumerate(waivers):
+                if waiver.control not in known_controls:
+                    raise ConfigError(
+                        f"{file}: waivers[{index}].control: unknown control id {waiver.control!r} "
+                        "(expected an id from the control catalog, e.g. 12b.azure-sql-firewall)"
+                    )
     if extra_waivers:
         config = config.model_copy(update={"waivers": [*config.waivers, *extra_waivers]})
-    if known_controls is not None:
-        for index, waiver in enumerate(config.waivers):
-            if waiver.control not in known_controls:
-                raise ConfigError(
-                    f"{path}: waivers[{index}].control: unknown control id {waiver.control!r} "
-                    "(expected an id from the control catalog, e.g. 12b.azure-sql-firewall)"
-                )
     if config.azure and config.azure.ca_bundle and not config.resolve(config.azure.ca_bundle).is_file():
         raise ConfigError(f"{path}: azure.ca_bundle: no such file {config.resolve(config.azure.ca_bundle)}")
     return config

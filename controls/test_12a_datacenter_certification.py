@@ -13,9 +13,13 @@ ISO27001_2013_LAST_VALID_DAY = date(2025, 10, 31)
 
 
 def is_iso27001_2013(standard: str) -> bool:
-    """Return True when the certificate is to the withdrawn 2013 edition of ISO/IEC 27001."""
+    """Return True when the certificate is to the withdrawn 2013 edition of ISO/IEC 27001.
+
+    NEN-EN-ISO/IEC 27001:2017 is the European adoption of the 2013 edition (the usual name
+    on Dutch certificates), and ended with it.
+    """
     compact = standard.replace(" ", "").lower()
-    return "27001" in compact and "2013" in compact
+    return "27001" in compact and ("2013" in compact or "27001:2017" in compact)
 
 
 @control("12a.datacenter-certification", over="attestations.datacenters")

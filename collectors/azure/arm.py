@@ -29,7 +29,13 @@ from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.pipeline.transport import RequestsTransport
 
-from collectors.azure.recording import RECORDED_AT_HEADER, Recording, RecordingAdapter, ReplayAdapter
+from collectors.azure.recording import (
+    RECORDED_AT_HEADER,
+    ObservingAdapter,
+    Recording,
+    RecordingAdapter,
+    ReplayAdapter,
+)
 from collectors.config import AzureSource
 from collectors.provenance import Source, sha256_hex, utc_now
 
@@ -93,6 +99,9 @@ def build_credential(source: AzureSource) -> TokenCredential:
 
 def describe_failure(exc: BaseException) -> str:
     """Return a one-line account of a failed ARM call: HTTP status and ARM error code when known."""
+    if isinstance(exc, DecodeError):
+        first = str(exc).splitlines()[0] if str(exc) else "DecodeError"
+        return f"malformed response (not valid JSON) with HTTP {exc.status_code}: {first}"
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         code = getattr(exc.error, "code", None) if exc.error is not None else None
         message = getattr(exc.error, "message", None) if exc.error is not None else None
@@ -145,7 +154,7 @@ class ArmReader:
         elif recording is not None:
             adapter = RecordingAdapter(recording, pool_maxsize=source.max_concurrency)
         else:
-            adapter = requests.adapters.HTTPAdapter(pool_maxsize=source.max_concurrency)
+            adapter = ObservingAdapter(pool_maxsize=source.max_concurrency)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._ca_bundle = ca_bundle
@@ -163,9 +172,21 @@ class ArmReader:
                 read_timeout=self.source.timeout_seconds,
                 connection_verify=self._ca_bundle or True,
             ),
-            "retry_policy": ThrottleAwareRetryPolicy(retry_total=0 if self.replaying else 10),
+            "retry_policy": self._retry_policy(),
         }
         return options
+
+    def _retry_policy(self) -> ThrottleAwareRetryPolicy:
+        if self.replaying:
+            return ThrottleAwareRetryPolicy(retry_total=0)
+        retries = self.source.retries
+        return ThrottleAwareRetryPolicy(
+            retry_total=3 * retries + 1,
+            retry_connect=retries,
+            retry_read=retries,
+            retry_status=retries,
+            retry_backoff_factor=self.source.retry_backoff_seconds,
+        )
 
     def fetch(self, call: Callable[[ResponseHook], Any]) -> Fetched:
         """Run one SDK call (pages included) and return its value with one source per page read.

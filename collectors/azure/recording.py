@@ -146,11 +146,29 @@ def _kept_headers(headers: Any) -> dict[str, str]:
     return {name: headers[name] for name in _KEPT_HEADERS if name in headers}
 
 
-class RecordingAdapter(HTTPAdapter):
-    """A requests adapter that sends for real and keeps the final answer to every request."""
+class ObservingAdapter(HTTPAdapter):
+    """A requests adapter that sends for real and stamps each answer with the UTC time it arrived.
+
+    The stamp travels in a response header to the provenance hook, so a live run, its
+    recording and a replay of it all cite the same observation time.
+    """
+
+    def __init__(self, pool_maxsize: int) -> None:
+        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        """Send the request and return its answer, read in full and stamped."""
+        response = super().send(request, *args, **kwargs)
+        response.content  # noqa: B018 - read now (requests caches it for the SDK)
+        response.headers[RECORDED_AT_HEADER] = utc_now().isoformat()
+        return response
+
+
+class RecordingAdapter(ObservingAdapter):
+    """An observing adapter that also keeps the final answer to every request in a recording."""
 
     def __init__(self, recording: Recording, pool_maxsize: int) -> None:
-        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize)
+        super().__init__(pool_maxsize=pool_maxsize)
         self.recording = recording
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
@@ -159,14 +177,14 @@ class RecordingAdapter(HTTPAdapter):
         try:
             response = super().send(request, *args, **kwargs)
         except requests.RequestException as exc:
+            failed_at = utc_now()
             self.recording.put(
-                Exchange(method, url, 0, {}, b"", utc_now(), transport_error=type(exc).__name__)
+                Exchange(method, url, 0, {}, b"", failed_at, transport_error=type(exc).__name__)
             )
             raise
-        body = response.content  # read now; requests caches it for the SDK
-        self.recording.put(
-            Exchange(method, url, response.status_code, _kept_headers(response.headers), body, utc_now())
-        )
+        observed_at = datetime.fromisoformat(response.headers[RECORDED_AT_HEADER])
+        kept = _kept_headers(response.headers)
+        self.recording.put(Exchange(method, url, response.status_code, kept, response.content, observed_at))
         return response
 
 

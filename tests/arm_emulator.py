@@ -1,0 +1,621 @@
+"""A local HTTPS Azure Resource Manager (ARM) emulator for driving the real Azure SDK clients.
+
+The emulator serves a *generic* estate - a flat list of ARM resources plus the subscriptions they
+live in - and derives every list operation from it, so a new control needs no new emulator code:
+
+* ``GET /subscriptions`` lists the subscriptions;
+* ``GET <id>`` of any resource, resource group or subscription returns that object;
+* ``GET /subscriptions/{s}/providers/{Namespace}/{type}`` lists every resource of that type in any
+  resource group of subscription ``s`` (plus subscription-scope resources of that type);
+* ``GET <scope>/providers/{Namespace}/{type}`` and ``GET <parent>/<collection>`` list the resources
+  whose id is exactly ``<path>/<name>`` (an empty collection is ``{"value": []}`` with 200);
+* ``GET /subscriptions/{s}/resources`` and ``.../resourceGroups/{rg}/resources`` list the top-level
+  resources of the subscription / resource group (``$filter`` is rejected with 400, not ignored);
+* anything else is a 404 with an ARM error envelope.
+
+It speaks TLS only (azure-core refuses to send bearer tokens over plain http), with a certificate
+from a per-emulator ``trustme`` CA whose PEM is written to :attr:`ArmEmulator.ca_file` - pass it to a
+client as ``connection_verify=str(emu.ca_file)``.  Every request needs ``Authorization: Bearer ...``;
+faults (:class:`Fault`) inject throttling, errors, malformed bodies and latency per path regex.
+
+Only ``GET`` is routed for resources.  Other methods are answered 405 unless a fault matches or a
+subclass overrides :meth:`ArmEmulator.route_other` (the extension point for POST actions such as
+``listConnectionStrings`` or long-running operations).
+
+Manual run::
+
+    python -m tests.arm_emulator ESTATE.json [--port N] [--page-size N]
+
+Request headers are never logged (they carry bearer tokens).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import re
+import shutil
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+import weakref
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+import trustme
+
+__all__ = ["ArmEmulator", "Fault", "Reply", "SeenRequest", "load_estate", "main"]
+
+_DEFAULT_CODES: dict[int, str] = {
+    400: "BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "AuthorizationFailed",
+    404: "ResourceNotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+_MALFORMED_BODY = b'{"value": [{"id": "/subscriptions/'  # truncated on purpose: not valid JSON
+
+_DESCRIPTION = "Serve an ARM estate over HTTPS on 127.0.0.1 for the Azure SDK clients."
+_RG_TYPE = "Microsoft.Resources/resourceGroups"
+_DEFAULT_RG_LOCATION = "westeurope"
+
+
+def default_error_code(status: int) -> str:
+    """Return the ARM error code the emulator uses for ``status`` when a fault names none."""
+    return _DEFAULT_CODES.get(status, f"Http{status}")
+
+
+@dataclass
+class Fault:
+    """A fault injected into every request whose path matches ``path``.
+
+    ``path`` is a regular expression searched case-insensitively in the decoded URL path (without
+    the query string).  The first matching fault that still has ``times`` left answers the request.
+
+    A fault with a 2xx ``status`` that is not ``malformed`` does not answer by itself: it only adds
+    its ``latency`` (and counts down ``times``) and the request is then routed normally - use
+    ``Fault(path, status=200, latency=2.0)`` for a slow but correct endpoint.
+    """
+
+    path: str
+    status: int = 500
+    times: int | None = None
+    retry_after: str | None = None
+    code: str = ""
+    message: str = ""
+    malformed: bool = False
+    latency: float = 0.0
+    method: str | None = None
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request as the emulator saw it (headers are deliberately not kept)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    authorized: bool
+    at: float
+
+
+@dataclass
+class Reply:
+    """What the emulator answers: status, JSON body (``None`` = empty) and extra headers.
+
+    ``raw`` replaces the JSON body with the given bytes (used for malformed responses).
+    """
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+
+    def payload(self) -> bytes:
+        """Return the encoded response body."""
+        if self.raw is not None:
+            return self.raw
+        if self.body is None:
+            return b""
+        return json.dumps(self.body).encode("utf-8")
+
+
+def arm_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Reply:
+    """Build an ARM error reply ``{"error": {"code": ..., "message": ...}}``."""
+    return Reply(status, {"error": {"code": code, "message": message}}, dict(headers or {}))
+
+
+@dataclass
+class _ArmedFault:
+    fault: Fault
+    pattern: re.Pattern[str]
+    remaining: int | None
+
+
+def _norm(path: str) -> str:
+    """Lower-case ``path`` and strip trailing slashes (ARM paths are case-insensitive)."""
+    stripped = path.rstrip("/")
+    return (stripped or "/").lower()
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0]
+
+
+def load_estate(path: Path) -> dict[str, Any]:
+    """Load an estate JSON file (``{"subscriptions": [...], "resources": [...]}``)."""
+    with Path(path).open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: an estate must be a JSON object")
+    return cast(dict[str, Any], data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], emulator: ArmEmulator) -> None:
+        super().__init__(address, _Handler)
+        self.emulator = emulator
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def drop_connections(self) -> None:
+        """Cut open keep-alive connections so a stopped emulator really stops answering."""
+        with self.connections_lock:
+            connections = list(self.connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet about dropped connections and failed TLS handshakes."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ArmEmulator/1.0"
+    sys_version = ""
+    timeout = 30
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        """Register the connection so :meth:`ArmEmulator.stop` can cut it."""
+        super().setup()
+        server = cast(_Server, self.server)
+        with server.connections_lock:
+            server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        """Unregister the connection."""
+        server = cast(_Server, self.server)
+        with server.connections_lock:
+            server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Never log anything: requests carry bearer tokens, so the emulator stays silent by design."""
+
+    def _dispatch(self) -> None:
+        emulator = cast(_Server, self.server).emulator
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            body = b""
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+        reply = emulator._respond(self.command, self.path, self.headers.get("Authorization"), body)
+        payload = reply.payload()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-ms-request-id", str(uuid.uuid4()))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = _dispatch
+    do_POST = _dispatch
+    do_PUT = _dispatch
+    do_PATCH = _dispatch
+    do_DELETE = _dispatch
+    do_HEAD = _dispatch
+    do_OPTIONS = _dispatch
+
+
+class ArmEmulator:
+    """HTTPS ARM emulator serving ``estate`` on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(
+        self,
+        estate: dict[str, Any],
+        *,
+        page_size: int = 0,
+        faults: Sequence[Fault] = (),
+        latency: float = 0.0,
+        tokens: Collection[str] | None = None,
+        port: int = 0,
+    ) -> None:
+        """Index ``estate`` and create the TLS material; call :meth:`start` to serve.
+
+        ``page_size`` > 0 splits every list into pages linked by ``nextLink``; ``latency`` is slept
+        before every answer; ``tokens`` (if given) are the only bearer tokens accepted; ``port`` 0
+        picks a free port.
+        """
+        self.page_size = page_size
+        self.latency = latency
+        self.tokens: frozenset[str] | None = frozenset(tokens) if tokens is not None else None
+        self.requests: list[SeenRequest] = []
+        self._lock = threading.Lock()
+        self._faults: list[_ArmedFault] = []
+        for fault in faults:
+            self.add_fault(fault)
+        self._port = port
+        self._server: _Server | None = None
+        self._bound_port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+        self._subscriptions: list[dict[str, Any]] = []
+        self._subs_by_id: dict[str, dict[str, Any]] = {}
+        self._resources: list[dict[str, Any]] = []
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self._children: dict[str, list[dict[str, Any]]] = {}
+        self._index(copy.deepcopy(estate))
+
+        tmp_dir = tempfile.mkdtemp(prefix="arm-emulator-")
+        weakref.finalize(self, shutil.rmtree, tmp_dir, ignore_errors=True)  # also runs at exit
+        self._ca = trustme.CA()
+        self._cert = self._ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_file = Path(tmp_dir) / "arm-emulator-ca.pem"
+        self._ca.cert_pem.write_to_path(str(self.ca_file))
+
+    # ------------------------------------------------------------------ estate
+    def _index(self, estate: dict[str, Any]) -> None:
+        for sub in estate.get("subscriptions", []):
+            sub_id = sub.get("id") or f"/subscriptions/{sub['subscriptionId']}"
+            sub.setdefault("id", sub_id)
+            sub.setdefault("subscriptionId", sub_id.rsplit("/", 1)[-1])
+            key = _norm(sub_id)
+            if key in self._subs_by_id:
+                raise ValueError(f"duplicate subscription {sub_id}")
+            self._subscriptions.append(sub)
+            self._subs_by_id[key] = sub
+
+        resources: list[dict[str, Any]] = []
+        for res in estate.get("resources", []):
+            res_id = str(res["id"]).rstrip("/")
+            res["id"] = res_id
+            res.setdefault("name", res_id.rsplit("/", 1)[-1])
+            if _norm(res_id) in self._by_id:
+                raise ValueError(f"duplicate resource id {res_id}")
+            self._by_id[_norm(res_id)] = res
+            resources.append(res)
+
+        # Resource groups not listed explicitly are derived from the ids of their resources.
+        rg_pattern = re.compile(r"^(/subscriptions/[^/]+)/resourcegroups/([^/]+)(/|$)", re.IGNORECASE)
+        derived: list[dict[str, Any]] = []
+        for res in resources:
+            match = rg_pattern.match(res["id"])
+            if not match:
+                continue
+            rg_id = f"{match.group(1)}/resourceGroups/{match.group(2)}"
+            if _norm(rg_id) in self._by_id:
+                continue
+            rg = {
+                "id": rg_id,
+                "name": match.group(2),
+                "type": _RG_TYPE,
+                "location": next(
+                    (
+                        r["location"]
+                        for r in resources
+                        if r.get("location") and _norm(r["id"]).startswith(_norm(rg_id) + "/")
+                    ),
+                    _DEFAULT_RG_LOCATION,
+                ),
+                "properties": {"provisioningState": "Succeeded"},
+            }
+            self._by_id[_norm(rg_id)] = rg
+            derived.append(rg)
+        self._resources = resources + derived
+        for res in self._resources:
+            self._children.setdefault(_parent(_norm(res["id"])), []).append(res)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> ArmEmulator:
+        """Bind 127.0.0.1, wrap the socket in TLS and serve in a daemon thread."""
+        if self._server is not None or self._stopped:
+            raise RuntimeError("an ArmEmulator can be started only once")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._cert.configure_cert(context)
+        server = _Server(("127.0.0.1", self._port), self)
+        # Handshake lazily in the per-connection thread so a bad client cannot stall accept().
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        self._server = server
+        self._bound_port = int(server.server_address[1])
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="arm-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the listening socket and cut open connections.
+
+        The CA file stays until the emulator is garbage-collected or the interpreter exits, so
+        a client of a stopped emulator sees a connection error, not a missing-CA-bundle error.
+        """
+        self._stopped = True
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.drop_connections()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> ArmEmulator:
+        """Start the emulator."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the emulator."""
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the emulator listens (or, once stopped, listened) on."""
+        if self._bound_port is None:
+            raise RuntimeError("the ArmEmulator has not been started; call start() first")
+        return self._bound_port
+
+    @property
+    def url(self) -> str:
+        """Base URL for the SDK clients, e.g. ``https://127.0.0.1:54321``."""
+        return f"https://127.0.0.1:{self.port}"
+
+    # ------------------------------------------------------------------ faults
+    def add_fault(self, fault: Fault) -> None:
+        """Arm ``fault`` (after the ones already armed)."""
+        armed = _ArmedFault(fault, re.compile(fault.path, re.IGNORECASE), fault.times)
+        with self._lock:
+            self._faults.append(armed)
+
+    def clear_faults(self) -> None:
+        """Disarm every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for armed in self._faults:
+                fault = armed.fault
+                if fault.method is not None and fault.method.upper() != method:
+                    continue
+                if armed.remaining is not None and armed.remaining <= 0:
+                    continue
+                if not armed.pattern.search(path):
+                    continue
+                if armed.remaining is not None:
+                    armed.remaining -= 1
+                return fault
+        return None
+
+    # ------------------------------------------------------------------ request handling
+    def _respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Reply:
+        """Answer one request (called from the server threads)."""
+        split = urllib.parse.urlsplit(target)
+        raw_path = split.path.rstrip("/") or "/"
+        path = urllib.parse.unquote(raw_path)
+        query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+        authorized = self._authorized(authorization)
+        with self._lock:
+            self.requests.append(SeenRequest(method, path, query, authorized, time.monotonic()))
+
+        reply = self._answer(method, path, raw_path, query, authorized, body)
+        if self.latency > 0:
+            time.sleep(self.latency)
+        return reply
+
+    def _authorized(self, authorization: str | None) -> bool:
+        if not authorization:
+            return False
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return False
+        return self.tokens is None or token in self.tokens
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        raw_path: str,
+        query: dict[str, list[str]],
+        authorized: bool,
+        body: bytes,
+    ) -> Reply:
+        if not authorized:
+            # No WWW-Authenticate header: a claims challenge would make the SDK re-authenticate.
+            return arm_error(
+                401,
+                "InvalidAuthenticationToken",
+                "The access token is missing or invalid.",
+            )
+        fault = self._take_fault(method, path)
+        if fault is not None:
+            if fault.latency > 0:
+                time.sleep(fault.latency)
+            if fault.malformed or not 200 <= fault.status < 300:
+                return self._fault_reply(fault, method, path)
+        if method == "GET":
+            return self.route_get(path, raw_path, query)
+        reply = self.route_other(method, path, query, body)
+        if reply is not None:
+            return reply
+        return arm_error(
+            405,
+            "MethodNotAllowed",
+            f"The emulator does not support {method} on '{path}'.",
+            {"Allow": "GET"},
+        )
+
+    @staticmethod
+    def _fault_reply(fault: Fault, method: str, path: str) -> Reply:
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+        if fault.malformed:
+            return Reply(
+                fault.status if 200 <= fault.status < 300 else 200, headers=headers, raw=_MALFORMED_BODY
+            )
+        code = fault.code or default_error_code(fault.status)
+        message = fault.message or f"Injected fault: HTTP {fault.status} for {method} {path}."
+        return arm_error(fault.status, code, message, headers)
+
+    def route_other(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply | None:
+        """Extension point for non-GET requests (POST actions, LROs): return a reply or ``None`` (405).
+
+        Called for authorized requests not answered by a fault; ``path`` is decoded and has no
+        trailing slash.  The base emulator routes nothing.
+        """
+        return None
+
+    def route_get(self, path: str, raw_path: str, query: dict[str, list[str]]) -> Reply:
+        """Answer a GET from the estate (see the module docstring for the rules)."""
+        if not any(key.lower() == "api-version" for key in query):
+            return arm_error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        lp = _norm(path)
+        if lp == "/subscriptions":
+            return self._list(self._subscriptions, raw_path, query)
+
+        sub_match = re.match(r"^/subscriptions/([^/]+)", lp)
+        if not sub_match:
+            return self._not_found(path)
+        sub_key = f"/subscriptions/{sub_match.group(1)}"
+        if sub_key not in self._subs_by_id:
+            return arm_error(
+                404, "SubscriptionNotFound", f"The subscription '{sub_match.group(1)}' could not be found."
+            )
+        if lp == sub_key:
+            return Reply(200, self._subs_by_id[sub_key])
+        if lp in self._by_id:
+            return Reply(200, self._by_id[lp])
+
+        rg_match = re.match(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)", lp)
+        if rg_match and rg_match.group(1) not in self._by_id:
+            rg_name = path.split("/")[4]
+            return arm_error(404, "ResourceGroupNotFound", f"Resource group '{rg_name}' could not be found.")
+
+        resource_scopes = {sub_key} | ({rg_match.group(1)} if rg_match else set())
+        if lp.endswith("/resources") and _parent(lp) in resource_scopes:
+            if any(key.lower() == "$filter" for key in query):
+                return arm_error(400, "UnsupportedFilter", "The emulator does not implement $filter.")
+            scope = _parent(lp)
+            top = re.compile(rf"^{re.escape(scope)}(/resourcegroups/[^/]+)?/providers/[^/]+/[^/]+/[^/]+$")
+            return self._list([r for r in self._resources if top.match(_norm(r["id"]))], raw_path, query)
+
+        provider_match = re.match(r"^(.*)/providers/([^/]+)/([^/]+)$", lp)
+        if provider_match:
+            scope = provider_match.group(1)
+            if scope not in self._by_id and scope not in self._subs_by_id:
+                return self._not_found(path)
+            items = list(self._children.get(lp, []))
+            if scope == sub_key:
+                namespace, rtype = provider_match.group(2), provider_match.group(3)
+                in_rg = re.compile(
+                    rf"^{re.escape(sub_key)}/resourcegroups/[^/]+/providers/"
+                    rf"{re.escape(namespace)}/{re.escape(rtype)}/[^/]+$"
+                )
+                items += [r for r in self._resources if in_rg.match(_norm(r["id"]))]
+            return self._list(items, raw_path, query)
+
+        parent = _parent(lp)
+        if parent in self._by_id or parent in self._subs_by_id:
+            return self._list(list(self._children.get(lp, [])), raw_path, query)
+        return self._not_found(path)
+
+    @staticmethod
+    def _not_found(path: str) -> Reply:
+        return arm_error(404, "ResourceNotFound", f"The resource '{path}' was not found.")
+
+    def _list(self, items: list[dict[str, Any]], raw_path: str, query: dict[str, list[str]]) -> Reply:
+        if self.page_size <= 0:
+            return Reply(200, {"value": items})
+        tokens = [v for k, vs in query.items() if k.lower() == "$skiptoken" for v in vs]
+        try:
+            start = int(tokens[0]) if tokens else 0
+        except ValueError:
+            start = -1
+        if start < 0:
+            return arm_error(400, "InvalidSkipToken", "The $skipToken is not valid.")
+        end = start + self.page_size
+        body: dict[str, Any] = {"value": items[start:end]}
+        if end < len(items):
+            params = [(k, v) for k, vs in query.items() if k.lower() != "$skiptoken" for v in vs]
+            params.append(("$skipToken", str(end)))
+            body["nextLink"] = f"{self.url}{raw_path}?{urllib.parse.urlencode(params, safe='$')}"
+        return Reply(200, body)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve an estate file until Ctrl-C (``python -m tests.arm_emulator ESTATE.json``)."""
+    parser = argparse.ArgumentParser(prog="python -m tests.arm_emulator", description=_DESCRIPTION)
+    parser.add_argument("estate", type=Path, help="estate JSON file")
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--page-size", type=int, default=0, help="split lists into pages of N items")
+    args = parser.parse_args(argv)
+    emulator = ArmEmulator(load_estate(args.estate), page_size=args.page_size, port=args.port)
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        emulator.stop()
+        return 2
+    print(f"ARM emulator: {emulator.url}", flush=True)
+    print(f"CA file: {emulator.ca_file}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

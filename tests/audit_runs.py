@@ -1,0 +1,100 @@
+"""Run `pytest controls/` as a user would (a subprocess) and read back what it produced."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.arm_emulator import ArmEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "demo"
+TOKEN = "canary-bearer-token-5f1c9e"
+"""The bearer token of the test runs: a canary that must never appear in any output."""
+
+SUB_PROD = "11111111-1111-4111-8111-111111111111"
+SUB_DEV = "22222222-2222-4222-8222-222222222222"
+
+POLICY = """
+[policy]
+trusted_networks = ["192.0.2.0/24", "203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
+min_tls = "1.2"
+"""
+
+
+@dataclass
+class AuditRun:
+    """The outcome of one `pytest controls/` run."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    evidence_dir: Path
+
+    @property
+    def bundle(self) -> dict[str, Any]:
+        """Return the parsed evidence.json of the run."""
+        document: dict[str, Any] = json.loads(
+            (self.evidence_dir / "evidence.json").read_text(encoding="utf-8")
+        )
+        return document
+
+    def verdicts(self) -> dict[tuple[str, str], str]:
+        """Return {(control id, resource id): status} of every result."""
+        return {(r["control"], r["resource"]): r["status"] for r in self.bundle["results"]}
+
+    def result(self, control: str, resource_suffix: str) -> dict[str, Any]:
+        """Return the one result of `control` whose resource id ends with `resource_suffix`."""
+        found: list[dict[str, Any]] = [
+            r
+            for r in self.bundle["results"]
+            if r["control"] == control and r["resource"].endswith(resource_suffix)
+        ]
+        assert len(found) == 1, f"{control} {resource_suffix}: {len(found)} results"
+        return found[0]
+
+
+def azure_section(emulator: ArmEmulator, extra: str = "") -> str:
+    """Return an [azure] section that points the real SDK clients at `emulator`."""
+    return (
+        f'[azure]\nendpoint = "{emulator.url}"\nca_bundle = "{emulator.ca_file}"\n'
+        f'credential = "static-token"\nretry_backoff_seconds = 0.01\n{extra}\n'
+    )
+
+
+def run_audit(
+    tmp_path: Path, config_text: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> AuditRun:
+    """Write `config_text` to tmp_path/audit.toml and run `pytest controls/` on it."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = tmp_path / "audit.toml"
+    config.write_text(config_text, encoding="utf-8")
+    evidence_dir = tmp_path / "evidence"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "controls/",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--audit-config",
+            str(config),
+            "--evidence-dir",
+            str(evidence_dir),
+            *args,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "AUDIT_AZURE_TOKEN": TOKEN, "NO_PROXY": "127.0.0.1,localhost", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return AuditRun(completed.returncode, completed.stdout, completed.stderr, evidence_dir)

@@ -1,0 +1,319 @@
+"""`pytest controls/` end to end: the real Azure SDK clients over HTTPS against the ARM emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.arm_emulator import ArmEmulator, Fault
+from tests.audit_runs import POLICY, ROOT, SUB_DEV, SUB_PROD, TOKEN, azure_section, run_audit
+
+pytestmark = pytest.mark.integration
+
+EXPECTED = {
+    ("12b.azure-sql-firewall", "/servers/sql-prod-weu"): "pass",
+    ("12b.azure-sql-firewall", "/servers/sql-synda-neu"): "pass",
+    ("12b.azure-sql-firewall", "/servers/sql-test-uks"): "fail",
+    ("12b.azure-sql-firewall", "/servers/sql-legacy"): "pass",
+    ("12e.azure-sql-tde", "/databases/emma"): "pass",
+    ("12e.azure-sql-tde", "/databases/movin"): "pass",
+    ("12e.azure-sql-tde", "/databases/synda"): "pass",
+    ("12e.azure-sql-tde", "/databases/picario-test"): "fail",
+    ("12e.azure-sql-tde", "/databases/xpo-archive"): "pass",
+    ("12f.azure-sql-min-tls", "/servers/sql-prod-weu"): "pass",
+    ("12f.azure-sql-min-tls", "/servers/sql-synda-neu"): "pass",
+    ("12f.azure-sql-min-tls", "/servers/sql-test-uks"): "fail",
+    ("12f.azure-sql-min-tls", "/servers/sql-legacy"): "fail",
+    ("8.azure-region", "/servers/sql-prod-weu"): "pass",
+    ("8.azure-region", "/servers/sql-test-uks"): "fail",
+    ("8.azure-region", "/databases/picario-test"): "fail",
+    ("8.azure-region", "/servers/sql-synda-neu"): "pass",
+    ("8.azure-region", "/databases/xpo-archive"): "pass",
+}
+
+
+def _statuses(run: Any) -> dict[tuple[str, str], str]:
+    return {key: run.result(*key)["status"] for key in EXPECTED}
+
+
+def test_live_run_gives_the_catalog_verdicts(tmp_path: Path, emulator: ArmEmulator) -> None:
+    run = run_audit(tmp_path, POLICY + azure_section(emulator))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert _statuses(run) == EXPECTED
+    results = run.bundle["results"]
+    assert not [r for r in results if r["resource"].endswith("/databases/master")], (
+        "master is not a user database"
+    )
+    assert len([r for r in results if r["control"] == "12e.azure-sql-tde"]) == 5
+    firewall = run.result("12b.azure-sql-firewall", "/servers/sql-test-uks")
+    assert "allow Azure services" in firewall["message"]
+    assert "partner" in firewall["message"]
+    source = firewall["sources"][0]
+    assert source["call"].startswith(f"GET {emulator.url}/subscriptions/{SUB_DEV}/")
+    assert source["api_version"] == "2025-01-01"
+    assert re.fullmatch(r"[0-9a-f]{64}", source["sha256"])
+    assert "report:" in run.stdout
+    assert (run.evidence_dir / "report.html").is_file()
+
+
+def test_attested_and_register_controls_out_of_config_are_not_applicable(
+    tmp_path: Path, emulator: ArmEmulator
+) -> None:
+    run = run_audit(tmp_path, POLICY + azure_section(emulator))
+    for control in (
+        "12a.datacenter-certification",
+        "12g.mobile-media-encryption",
+        "9.subprocessor-transfer-basis",
+    ):
+        items = [r for r in run.bundle["results"] if r["control"] == control]
+        assert len(items) == 1
+        assert items[0]["status"] == "not_applicable"
+        assert items[0]["message"]
+
+
+def test_no_azure_section_makes_azure_controls_not_applicable_once_each(tmp_path: Path) -> None:
+    run = run_audit(tmp_path, POLICY)
+    assert run.returncode == 0, run.stdout + run.stderr
+    azure = [r for r in run.bundle["results"] if r["control"].split(".", 1)[1].startswith("azure")]
+    assert sorted(r["control"] for r in azure) == [
+        "12b.azure-sql-firewall",
+        "12e.azure-sql-tde",
+        "12f.azure-sql-min-tls",
+        "8.azure-region",
+    ]
+    assert {r["status"] for r in azure} == {"not_applicable"}
+    assert all("no [azure] section" in r["message"] for r in azure)
+
+
+def test_all_passing_estate_exits_zero(tmp_path: Path, emulator: ArmEmulator) -> None:
+    config = POLICY + azure_section(emulator, f'subscriptions = ["{SUB_PROD}"]')
+    run = run_audit(tmp_path, config)
+    assert run.returncode == 0, run.stdout + run.stderr
+    statuses = {r["status"] for r in run.bundle["results"]}
+    assert statuses == {"pass", "not_applicable"}
+    assert all(SUB_PROD in r["resource"] for r in run.bundle["results"] if r["status"] == "pass")
+
+
+def test_forbidden_subscription_errors_only_its_own_items(tmp_path: Path, emulator: ArmEmulator) -> None:
+    emulator.add_fault(Fault(path=rf"^/subscriptions/{SUB_DEV}/providers/Microsoft.Sql/servers$", status=403))
+    run = run_audit(tmp_path, POLICY + azure_section(emulator))
+    dev = [r for r in run.bundle["results"] if SUB_DEV in r["resource"]]
+    assert {r["control"] for r in dev} == {
+        "12b.azure-sql-firewall",
+        "12e.azure-sql-tde",
+        "12f.azure-sql-min-tls",
+        "8.azure-region",
+    }
+    assert {r["status"] for r in dev} == {"error"}
+    assert all("HTTP 403 AuthorizationFailed" in r["message"] for r in dev)
+    assert run.result("12b.azure-sql-firewall", "/servers/sql-prod-weu")["status"] == "pass"
+    assert run.result("12e.azure-sql-tde", "/databases/emma")["status"] == "pass"
+    assert run.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "control", "resource", "expected_text"),
+    [
+        (
+            Fault(path=r"/databases/emma/transparentDataEncryption/current$", status=500),
+            "12e.azure-sql-tde",
+            "/databases/emma",
+            "HTTP 500",
+        ),
+        (
+            Fault(path=r"/servers/sql-prod-weu/firewallRules$", status=404),
+            "12b.azure-sql-firewall",
+            "/servers/sql-prod-weu",
+            "HTTP 404 ResourceNotFound",
+        ),
+        (
+            Fault(path=r"/servers/sql-prod-weu/firewallRules$", status=200, malformed=True),
+            "12b.azure-sql-firewall",
+            "/servers/sql-prod-weu",
+            "malformed",
+        ),
+        (
+            Fault(path=r"/servers/sql-prod-weu/databases$", status=401),
+            "12e.azure-sql-tde",
+            "/servers/sql-prod-weu/databases",
+            "401",
+        ),
+    ],
+    ids=["tde-500", "firewall-404", "firewall-malformed-json", "databases-401"],
+)
+def test_injected_fault_is_an_error_for_exactly_the_affected_item(
+    tmp_path: Path, emulator: ArmEmulator, fault: Fault, control: str, resource: str, expected_text: str
+) -> None:
+    emulator.add_fault(fault)
+    run = run_audit(tmp_path, POLICY + azure_section(emulator))
+    broken = run.result(control, resource)
+    assert broken["status"] == "error"
+    assert expected_text in broken["message"]
+    unaffected = {
+        key: status
+        for key, status in EXPECTED.items()
+        if key[0] != control and not (resource.endswith("/databases") and "/databases/" in key[1])
+    }
+    assert {key: run.result(*key)["status"] for key in unaffected} == unaffected
+    assert run.returncode == 1
+
+
+def test_throttled_request_is_retried_after_retry_after(tmp_path: Path, emulator: ArmEmulator) -> None:
+    emulator.add_fault(
+        Fault(path=r"/servers/sql-prod-weu/firewallRules$", status=429, retry_after="1", times=1)
+    )
+    emulator.add_fault(Fault(path=r"/databases/emma/transparentDataEncryption", status=429, times=2))
+    run = run_audit(tmp_path, POLICY + azure_section(emulator))
+    assert _statuses(run) == EXPECTED
+    hits = [r.at for r in emulator.requests if r.path.lower().endswith("/servers/sql-prod-weu/firewallrules")]
+    assert len(hits) == 2
+    assert hits[1] - hits[0] >= 0.9
+    tde = [r for r in emulator.requests if "/databases/emma/transparentdataencryption" in r.path.lower()]
+    assert len(tde) == 3
+
+
+def test_every_url_is_fetched_once_and_every_page_followed(tmp_path: Path, emulator: ArmEmulator) -> None:
+    run = run_audit(tmp_path, POLICY + azure_section(emulator))
+    assert run.returncode == 1
+    seen = [(r.method, r.path.lower(), json.dumps(r.query, sort_keys=True)) for r in emulator.requests]
+    assert len(seen) == len(set(seen)), "a URL was fetched twice"
+    assert {r.method for r in emulator.requests} == {"GET"}, "the auditor only reads"
+    pages = [r for r in emulator.requests if "$skipToken" in r.query]
+    assert pages, "page_size=2 makes the subscription and server lists page"
+
+
+def test_rejected_token_stops_the_run_with_a_clear_message(tmp_path: Path, emulator: ArmEmulator) -> None:
+    run = run_audit(
+        tmp_path, POLICY + azure_section(emulator), env={"AUDIT_AZURE_TOKEN": "not-the-right-one"}
+    )
+    assert run.returncode == 4
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output
+    assert "audit.toml" in output
+    assert "[azure]" in output
+    assert "401" in output
+
+
+def test_missing_static_token_is_a_clear_error(tmp_path: Path, emulator: ArmEmulator) -> None:
+    run = run_audit(tmp_path, POLICY + azure_section(emulator), env={"AUDIT_AZURE_TOKEN": ""})
+    assert run.returncode == 4
+    assert "AUDIT_AZURE_TOKEN" in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_unreachable_endpoint_stops_the_run_with_a_clear_message(
+    tmp_path: Path, emulator: ArmEmulator
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    config = POLICY + azure_section(emulator).replace(emulator.url, f"https://127.0.0.1:{closed_port}")
+    run = run_audit(tmp_path, config + "retries = 0\n")
+    assert run.returncode == 4
+    output = run.stdout + run.stderr
+    assert "cannot reach the ARM endpoint" in output
+    assert "Traceback" not in output
+
+
+def test_configured_subscription_the_credential_cannot_see_is_an_error(
+    tmp_path: Path, emulator: ArmEmulator
+) -> None:
+    ghost = "99999999-9999-4999-8999-999999999999"
+    run = run_audit(tmp_path, POLICY + azure_section(emulator, f'subscriptions = ["{SUB_PROD}", "{ghost}"]'))
+    ghost_items = [r for r in run.bundle["results"] if ghost in r["resource"]]
+    assert len(ghost_items) == 4
+    assert {r["status"] for r in ghost_items} == {"error"}
+    assert all("not visible" in r["message"] for r in ghost_items)
+
+
+def test_replay_of_a_recording_gives_the_live_verdicts_without_network(
+    tmp_path: Path, emulator: ArmEmulator
+) -> None:
+    emulator.add_fault(Fault(path=r"/servers/sql-legacy/databases$", status=403))
+    recording = tmp_path / "recording.json"
+    live = run_audit(tmp_path / "live", POLICY + azure_section(emulator), "--record", str(recording))
+    assert recording.is_file()
+    emulator.stop()
+    replayed = run_audit(tmp_path / "replay", POLICY + azure_section(emulator), "--replay", str(recording))
+    assert replayed.verdicts() == live.verdicts()
+    assert {r["message"] for r in replayed.bundle["results"]} == {
+        r["message"] for r in live.bundle["results"]
+    }
+    assert replayed.bundle["run"]["mode"] == "replay"
+    assert replayed.bundle["run"]["recording"]["sha256"]
+
+    def azure_sources(run: Any) -> dict[tuple[str, str], Any]:
+        return {
+            (r["control"], r["resource"]): r["sources"]
+            for r in run.bundle["results"]
+            if "azure" in r["control"]
+        }
+
+    assert azure_sources(replayed) == azure_sources(live), "same calls, same hashes, same observation times"
+
+
+def test_k_selects_a_clause(tmp_path: Path, emulator: ArmEmulator) -> None:
+    run = run_audit(tmp_path, POLICY + azure_section(emulator), "-k", "12e")
+    assert {r["control"] for r in run.bundle["results"]} == {"12e.azure-sql-tde"}
+
+
+def test_bearer_token_never_appears_in_any_output(tmp_path: Path, emulator: ArmEmulator) -> None:
+    recording = tmp_path / "recording.json"
+    run = run_audit(tmp_path, POLICY + azure_section(emulator), "--record", str(recording))
+    assert TOKEN not in run.stdout + run.stderr
+    for produced in [recording, *run.evidence_dir.iterdir()]:
+        assert TOKEN not in produced.read_text(encoding="utf-8"), produced
+
+
+def test_demo_runs_from_the_bundled_recording(tmp_path: Path) -> None:
+    evidence_dir = tmp_path / "demo-evidence"
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "controls/",
+            "--demo",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--evidence-dir",
+            str(evidence_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert f"report: {evidence_dir / 'report.html'}" in completed.stdout
+    bundle = json.loads((evidence_dir / "evidence.json").read_text(encoding="utf-8"))
+    assert {r["status"] for r in bundle["results"]} >= {"pass", "fail", "error", "waived"}
+    assert bundle["run"]["mode"] == "replay"
+    assert bundle["run"]["run_date"] == "2026-11-29"
+    controls = {r["control"] for r in bundle["results"]}
+    assert controls == {
+        "12a.datacenter-certification",
+        "12b.azure-sql-firewall",
+        "12e.azure-sql-tde",
+        "12f.azure-sql-min-tls",
+        "12g.mobile-media-encryption",
+        "8.azure-region",
+        "9.subprocessor-transfer-basis",
+    }
+    for control in controls:
+        statuses = {r["status"] for r in bundle["results"] if r["control"] == control}
+        assert "pass" in statuses, control
+        assert statuses & {"fail", "waived", "error"}, control
+    expired = [r for r in bundle["results"] if r["waiver"] and r["waiver"]["expired"]]
+    assert expired
+    assert all(r["status"] == "fail" and "expired on" in r["message"] for r in expired)

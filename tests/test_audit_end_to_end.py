@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.arm_emulator import ArmEmulator, Fault
@@ -297,6 +298,8 @@ def test_demo_runs_from_the_bundled_recording(tmp_path: Path) -> None:
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert f"report: {evidence_dir / 'report.html'}" in completed.stdout
     bundle = json.loads((evidence_dir / "evidence.json").read_text(encoding="utf-8"))
+    schema = json.loads((ROOT / "reports" / "evidence.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(bundle)
     assert {r["status"] for r in bundle["results"]} >= {"pass", "fail", "error", "waived"}
     assert bundle["run"]["mode"] == "replay"
     assert bundle["run"]["run_date"] == "2026-11-29"

@@ -29,8 +29,14 @@ def tool_version() -> str:
 
     try:
         return version(TOOL_NAME)
-    except PackageNotFoundError:
-        return "0+unknown"
+    except PackageNotFoundError:  # running from a checkout that was not pip-installed
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "0+unknown"
 
 
 def git_commit(repo: Path) -> str | None:

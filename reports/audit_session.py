@@ -183,4 +183,9 @@ class AuditSession:
         if self.recording_path is not None and self.estate is not None and self.estate.recording is not None:
             terminalreporter.write_line(f"recording: {self.recording_path}")
         terminalreporter.write_line(f"evidence: {self.evidence_dir / 'evidence.json'}")
-        terminalreporter.write_line(f"report: {self.report_path}")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Make the report's path the run's last line, after pytest's own summary."""
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if self.report_path is not None and reporter is not None:
+            reporter.write_line(f"report: {self.report_path}", bold=True)

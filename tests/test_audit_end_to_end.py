@@ -320,3 +320,14 @@ def test_demo_runs_from_the_bundled_recording(tmp_path: Path) -> None:
     expired = [r for r in bundle["results"] if r["waiver"] and r["waiver"]["expired"]]
     assert expired
     assert all(r["status"] == "fail" and "expired on" in r["message"] for r in expired)
+
+
+def test_timed_out_request_is_an_error_for_its_item(tmp_path: Path, emulator: ArmEmulator) -> None:
+    emulator.add_fault(
+        Fault(path=r"/databases/movin/transparentDataEncryption/current$", status=200, latency=3)
+    )
+    run = run_audit(tmp_path, POLICY + azure_section(emulator, "timeout_seconds = 0.5\nretries = 0"))
+    timed_out = run.result("12e.azure-sql-tde", "/databases/movin")
+    assert timed_out["status"] == "error"
+    assert "timed out" in timed_out["message"]
+    assert run.result("12e.azure-sql-tde", "/databases/emma")["status"] == "pass"

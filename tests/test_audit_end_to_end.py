@@ -331,3 +331,13 @@ def test_timed_out_request_is_an_error_for_its_item(tmp_path: Path, emulator: Ar
     assert timed_out["status"] == "error"
     assert "timed out" in timed_out["message"]
     assert run.result("12e.azure-sql-tde", "/databases/emma")["status"] == "pass"
+
+
+def test_credential_that_sees_no_subscription_is_an_error_not_a_silent_pass(tmp_path: Path) -> None:
+    with ArmEmulator({"subscriptions": [], "resources": []}, tokens={TOKEN}) as empty:
+        run = run_audit(tmp_path, POLICY + azure_section(empty))
+    azure = [r for r in run.bundle["results"] if "azure" in r["control"]]
+    assert len(azure) == 4
+    assert {r["status"] for r in azure} == {"error"}
+    assert all("no enabled subscription" in r["message"] for r in azure)
+    assert run.returncode == 1

@@ -58,9 +58,15 @@ def collect_azure(
             reason = f"subscription {missing} is configured but not visible to the credential"
             for name in AZURE_POPULATIONS:
                 store.population(name).add(unobservable(f"/subscriptions/{missing}", reason))
+        if not scope.subscriptions and not scope.missing:
+            reason = (
+                f"the credential can see no enabled subscription at {arm.endpoint}: nothing could be audited"
+            )
+            for name in AZURE_POPULATIONS:
+                store.population(name).add(unobservable("/subscriptions", reason))
         names = ", ".join(s.name for s in scope.subscriptions) or "none"
         progress(f"azure: {len(scope.subscriptions)} subscription(s) in scope: {names}")
-        servers = SqlCollector(arm, store).collect(scope.subscriptions)
+        servers = SqlCollector(arm, store, progress).collect(scope.subscriptions)
         in_subs = f"in subscription(s) {names}"
         store.population("azure.sql_servers").empty_reason = f"no Azure SQL servers {in_subs}"
         store.population("azure.sql_firewalls").empty_reason = f"no Azure SQL servers {in_subs}"

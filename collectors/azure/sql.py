@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,9 +100,10 @@ def is_system_database(name: str, kind: str | None) -> bool:
 class SqlCollector:
     """Reads Azure SQL for the subscriptions in scope and fills the SQL populations."""
 
-    def __init__(self, arm: ArmReader, store: FactStore) -> None:
+    def __init__(self, arm: ArmReader, store: FactStore, progress: Callable[[str], None]) -> None:
         self.arm = arm
         self.store = store
+        self.progress = progress
         self._clients: dict[str, SqlManagementClient] = {}
 
     def _client(self, subscription_id: str) -> SqlManagementClient:
@@ -124,8 +126,10 @@ class SqlCollector:
                 )
             )
         just_servers = [server for server, _ in servers]
+        self.progress(f"azure: reading firewall rules and databases of {len(just_servers)} SQL server(s)")
         self.arm.map(self._firewall_of, just_servers)
         databases = [entry for found in self.arm.map(self._databases_of, just_servers) for entry in found]
+        self.progress(f"azure: reading transparent data encryption of {len(databases)} database(s)")
         self.arm.map(self._tde_of, databases)
         return just_servers
 

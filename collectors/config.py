@@ -60,7 +60,18 @@ def _tls_version(value: str) -> str:
     return value
 
 
+def _iso_duration(value: str) -> str:
+    import isodate
+
+    try:
+        isodate.parse_duration(value)
+    except (isodate.ISO8601Error, ValueError):
+        raise ValueError("expected an ISO-8601 duration such as P3M, P12W or P90D") from None
+    return value
+
+
 Cidr = Annotated[str, AfterValidator(_cidr)]
+IsoDuration = Annotated[str, AfterValidator(_iso_duration)]
 TlsVersion = Annotated[str, AfterValidator(_tls_version)]
 
 
@@ -76,6 +87,35 @@ class Policy(_Section):
     allowed_regions: list[str] = Field(default_factory=lambda: list(EU_EEA_REGIONS))
     attestation_max_age_days: int = Field(default=92, gt=0)
     certificate_min_days_left: int = Field(default=30, ge=0)
+    sensitive_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=lambda: [22, 1433, 3306, 3389, 5432, 5985, 5986]
+    )
+    privileged_roles: list[str] = Field(
+        default_factory=lambda: [
+            "Owner",
+            "Contributor",
+            "User Access Administrator",
+            "Role Based Access Control Administrator",
+            "SQL Server Contributor",
+            "SQL Security Manager",
+            "SQL DB Contributor",
+            "Virtual Machine Contributor",
+            "Virtual Machine Administrator Login",
+            "Storage Account Contributor",
+            "Storage Blob Data Owner",
+            "Website Contributor",
+            "Key Vault Administrator",
+        ]
+    )
+    authorized_principals: list[str] = Field(default_factory=list)
+    require_infrastructure_encryption: bool = False
+    require_customer_managed_keys: bool = False
+    vm_disk_encryption: Literal["host", "cmk", "ade"] = "host"
+    pending_grace_days: int = Field(default=14, ge=0)
+    patch_assessment_max_age_days: int = Field(default=7, gt=0)
+    backup_max_retention: IsoDuration = "P3M"
+    audit_min_retention_days: int = Field(default=90, ge=0)
+    security_alert_min_severity: Literal["High", "Medium", "Low"] = "Medium"
 
     @field_validator("allowed_regions")
     @classmethod
@@ -98,6 +138,9 @@ class AzureSource(_Section):
     timeout_seconds: float = Field(default=30.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
     retry_backoff_seconds: float = Field(default=0.8, ge=0)
+    reads_burst: int = Field(default=240, ge=1)
+    reads_per_second: float = Field(default=24.0, gt=0)
+    use_resource_graph: bool = False
 
     @field_validator("endpoint")
     @classmethod

@@ -165,6 +165,113 @@ CONTROLS: dict[str, ControlSpec] = {
             "the resource's location is in policy.allowed_regions (default: Azure regions in EU/EEA countries)",
         ),
         ControlSpec(
+            "12b.azure-nsg-admin-ports",
+            "12b",
+            "Network security groups admit database and management ports only from trusted networks",
+            "high",
+            ("A.8.20", "A.8.22"),
+            "no inbound Allow rule (custom or default, singular or plural port/prefix fields) from a source "
+            "outside the trusted networks (*, Internet, 0.0.0.0/0, an untrusted CIDR or service tag) to a port "
+            "in policy.sensitive_ports",
+        ),
+        ControlSpec(
+            "12b.azure-storage-network",
+            "12b",
+            "Storage accounts accept network access only from trusted networks",
+            "high",
+            ("A.8.20", "A.8.22"),
+            "publicNetworkAccess Disabled, or networkAcls.defaultAction Deny with every ipRule inside the "
+            "trusted networks",
+        ),
+        ControlSpec(
+            "12c.azure-privileged-roles",
+            "12c",
+            "Privileged Azure roles are held only by authorised principals",
+            "high",
+            ("A.5.15", "A.5.18", "A.8.2"),
+            "every assignment of a role in policy.privileged_roles, at subscription or resource-group scope, "
+            "goes to a principal in policy.authorized_principals",
+        ),
+        ControlSpec(
+            "12c.azure-sql-entra-admin",
+            "12c",
+            "Azure SQL servers are administered through an authorised Entra ID admin only",
+            "high",
+            ("A.5.15", "A.8.2", "A.8.5"),
+            "an Entra ID administrator is set and is in policy.authorized_principals, and "
+            "azureADOnlyAuthentication is true (SQL logins disabled) unless waived",
+        ),
+        ControlSpec(
+            "12e.azure-storage-encryption",
+            "12e",
+            "Storage accounts encrypt blobs and files at rest",
+            "high",
+            ("A.8.24",),
+            "blob and file service encryption enabled; infrastructure encryption and customer-managed keys "
+            "when policy.require_infrastructure_encryption / require_customer_managed_keys are set",
+        ),
+        ControlSpec(
+            "12e.azure-vm-disk-encryption",
+            "12e",
+            "Virtual machine disks are encrypted as the policy requires",
+            "high",
+            ("A.8.24",),
+            "per policy.vm_disk_encryption: 'host' = encryptionAtHost on the VM (default), 'cmk' = every "
+            "disk encrypted with a disk encryption set, 'ade' = Azure Disk Encryption on every disk",
+        ),
+        ControlSpec(
+            "12f.azure-app-service-tls",
+            "12f",
+            "Web apps accept HTTPS only with a modern TLS floor",
+            "high",
+            ("A.8.24", "A.8.21"),
+            "httpsOnly true; minTlsVersion and scmMinTlsVersion >= policy.min_tls; ftpsState FtpsOnly or Disabled",
+        ),
+        ControlSpec(
+            "12f.azure-storage-tls",
+            "12f",
+            "Storage accounts accept HTTPS only with a modern TLS floor",
+            "high",
+            ("A.8.24", "A.8.21"),
+            "supportsHttpsTrafficOnly true and minimumTlsVersion >= policy.min_tls",
+        ),
+        ControlSpec(
+            "12g.azure-update-manager",
+            "12g",
+            "Azure VMs are assessed for updates and have no overdue security patches",
+            "high",
+            ("A.8.8",),
+            "a patch assessment younger than policy.patch_assessment_max_age_days (7) and no pending "
+            "Critical/Security patch older than policy.pending_grace_days (14)",
+        ),
+        ControlSpec(
+            "11.azure-sql-backup-retention",
+            "11",
+            "Azure SQL long-term backups are gone after three months",
+            "medium",
+            ("A.8.10", "A.8.13"),
+            "weekly, monthly and yearly long-term retention each at most policy.backup_max_retention (P3M), "
+            "compared as durations; yearly retention unset",
+        ),
+        ControlSpec(
+            "13.azure-security-contacts",
+            "13",
+            "Defender for Cloud alerts reach a security contact by e-mail",
+            "medium",
+            ("A.5.24", "A.6.8"),
+            "an e-mail contact is set, alert notifications are on, and their minimal severity is at most "
+            "policy.security_alert_min_severity (Medium)",
+        ),
+        ControlSpec(
+            "13.azure-sql-auditing",
+            "13",
+            "Azure SQL servers keep an audit trail for incident analysis",
+            "medium",
+            ("A.5.24", "A.8.15"),
+            "auditing Enabled with retention >= policy.audit_min_retention_days (90; 0 = unlimited) or a "
+            "Log Analytics / Event Hub target",
+        ),
+        ControlSpec(
             "12a.datacenter-certification",
             "12a",
             "Datacenters hold a current, valid information-security certificate",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collectors.azure.sql import LocatedResource
+from collectors.azure.base import LocatedResource
 from collectors.config import Policy
 from controls.framework import Evidence, control
 

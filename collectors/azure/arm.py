@@ -29,6 +29,7 @@ from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.pipeline.transport import RequestsTransport
 
+from collectors.azure.pacing import Pacer
 from collectors.azure.recording import (
     RECORDED_AT_HEADER,
     ObservingAdapter,
@@ -62,6 +63,23 @@ class ThrottleAwareRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
         if response.http_response.status_code == 429:
             return True
         return bool(super().is_retry(settings, response))
+
+    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
+        """Return the wait the service asked for: Retry-After, or Resource Graph's quota reset time."""
+        asked = super().get_retry_after(response)
+        if asked:
+            return float(asked)
+        resets = response.http_response.headers.get("x-ms-user-quota-resets-after")
+        return quota_reset_seconds(resets) if resets else None
+
+
+def quota_reset_seconds(text: str) -> float | None:
+    """Return Resource Graph's `x-ms-user-quota-resets-after` (hh:mm:ss) in seconds, or None."""
+    try:
+        hours, minutes, seconds = text.strip().split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
 
 
 class StaticTokenCredential:
@@ -149,12 +167,14 @@ class ArmReader:
         self.replaying = replay is not None
         self._session = requests.Session()
         adapter: requests.adapters.HTTPAdapter
+        self.pacer = None if replay else Pacer(source.reads_burst, source.reads_per_second)
         if replay is not None:
             adapter = ReplayAdapter(replay)
         elif recording is not None:
-            adapter = RecordingAdapter(recording, pool_maxsize=source.max_concurrency)
+            adapter = RecordingAdapter(recording, pool_maxsize=source.max_concurrency, pacer=self.pacer)
         else:
-            adapter = ObservingAdapter(pool_maxsize=source.max_concurrency)
+            adapter = ObservingAdapter(pool_maxsize=source.max_concurrency, pacer=self.pacer)
+        self.adapter = adapter
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._ca_bundle = ca_bundle
@@ -222,6 +242,14 @@ class ArmReader:
     def map(self, work: Callable[[T], R], items: Sequence[T] | Iterable[T]) -> list[R]:
         """Run `work` over `items` with the run's bounded concurrency, keeping their order."""
         return list(self._pool.map(work, items))
+
+    def requests_sent(self) -> int:
+        """Return how many HTTP requests this run sent (0 on replay)."""
+        return self.adapter.sent if isinstance(self.adapter, ObservingAdapter) else 0
+
+    def requests_throttled(self) -> int:
+        """Return how many answers were 429 (each was retried)."""
+        return self.adapter.throttled if isinstance(self.adapter, ObservingAdapter) else 0
 
     def close(self) -> None:
         """Release the worker threads and pooled connections."""

@@ -1,4 +1,4 @@
-"""The Azure part of a run: subscriptions in scope, then every Azure collector, once."""
+"""The Azure part of a run: subscriptions in scope, an optional bulk inventory, then every collector."""
 
 from __future__ import annotations
 
@@ -6,25 +6,35 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from collectors.azure.arm import ArmReader, ReplayCredential, build_credential
+from azure.core.exceptions import AzureError
+
+from collectors.azure.arm import ArmReader, ReplayCredential, build_credential, describe_failure
+from collectors.azure.base import AzureCollector, AzureContext
 from collectors.azure.recording import Recording
-from collectors.azure.sql import POPULATIONS, SqlCollector
+from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
+from collectors.azure.sql import SqlCollector
 from collectors.azure.subscriptions import AzureSubscription, subscriptions_in_scope
 from collectors.config import AuditConfig, AzureSource
 from collectors.facts import FactStore, unobservable
 
-AZURE_POPULATIONS = POPULATIONS
+COLLECTORS: tuple[type[AzureCollector], ...] = (SqlCollector,)
+"""Every Azure collector, in the order they run (each is concurrent inside)."""
+
+AZURE_POPULATIONS: tuple[str, ...] = tuple(dict.fromkeys(p for c in COLLECTORS for p in c.populations))
 
 
 @dataclass
 class AzureScope:
-    """What the Azure side of the run covered, for the report's cover page."""
+    """What the Azure side of the run covered, for the report's cover page and the benchmark."""
 
     endpoint: str
     subscriptions: list[AzureSubscription] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     requests: int = 0
+    throttled: int = 0
+    paced_seconds: float = 0.0
     seconds: float = 0.0
+    resource_graph: bool = False
 
     def as_json(self) -> dict[str, object]:
         """Return the JSON form used in evidence.json."""
@@ -33,6 +43,15 @@ class AzureScope:
             "subscriptions": [{"id": s.id, "name": s.name, "state": s.state} for s in self.subscriptions],
             "missing_subscriptions": self.missing,
         }
+
+
+def _inventory(arm: ArmReader, subscriptions: list[AzureSubscription]) -> GraphInventory:
+    types = [t for collector in COLLECTORS for t in collector.listed_types]
+    try:
+        result = ResourceGraph(arm).query(inventory_query(types), [s.id for s in subscriptions])
+    except AzureError as exc:
+        return GraphInventory(types, None, failure=describe_failure(exc))
+    return GraphInventory(types, result)
 
 
 def collect_azure(
@@ -66,19 +85,30 @@ def collect_azure(
                 store.population(name).add(unobservable("/subscriptions", reason))
         names = ", ".join(s.name for s in scope.subscriptions) or "none"
         progress(f"azure: {len(scope.subscriptions)} subscription(s) in scope: {names}")
-        servers = SqlCollector(arm, store, progress).collect(scope.subscriptions)
+        context = AzureContext(arm=arm, store=store, progress=progress)
+        if source.use_resource_graph and scope.subscriptions:
+            context.inventory = _inventory(arm, scope.subscriptions)
+            if context.inventory.failure:
+                progress(
+                    f"azure: Resource Graph unavailable ({context.inventory.failure}); listing through ARM"
+                )
+            result.resource_graph = context.inventory.failure is None
+        for collector in COLLECTORS:
+            collector(context).collect(scope.subscriptions)
         in_subs = f"in subscription(s) {names}"
-        store.population("azure.sql_servers").empty_reason = f"no Azure SQL servers {in_subs}"
-        store.population("azure.sql_firewalls").empty_reason = f"no Azure SQL servers {in_subs}"
-        store.population("azure.sql_databases").empty_reason = f"no Azure SQL user databases {in_subs}"
+        for name in AZURE_POPULATIONS:
+            population = store.population(name)
+            population.empty_reason = f"no {name.removeprefix('azure.').replace('_', ' ')} found {in_subs}"
         store.population("azure.sql_databases").notes.append(
             "master and other system databases are not user databases and are not evaluated"
         )
-        store.population("azure.resources").empty_reason = f"no collected Azure resources {in_subs}"
-        databases = len(store.population("azure.sql_databases").subjects)
         result.seconds = time.monotonic() - started
+        result.requests, result.throttled = arm.requests_sent(), arm.requests_throttled()
+        result.paced_seconds = arm.pacer.seconds_waited() if arm.pacer else 0.0
+        resources = len(store.population("azure.resources").subjects)
         progress(
-            f"azure: {len(servers)} SQL server(s), {databases} user database(s) read in {result.seconds:.1f} s"
+            f"azure: {resources} resource(s) read with {result.requests} request(s) in {result.seconds:.1f} s"
+            + (f" ({result.throttled} throttled, retried)" if result.throttled else "")
         )
         return result
     finally:

@@ -9,6 +9,7 @@ stored: request headers (the bearer token) never are.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import threading
@@ -22,6 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 
+from collectors.azure.pacing import Pacer
 from collectors.provenance import utc_now
 
 RECORDING_VERSION = 1
@@ -33,12 +35,19 @@ class RecordingError(Exception):
     """A recording file cannot be used for replay; the message names the file and the problem."""
 
 
-def exchange_key(method: str, url: str) -> str:
-    """Return the host-independent key of a request: method, lower-cased path and sorted query."""
+def exchange_key(method: str, url: str, body: bytes | str | None = None) -> str:
+    """Return the host-independent key of a request: method, lower-cased path, sorted query.
+
+    A request with a body (a Resource Graph query is a POST) is also keyed by the body's
+    sha256, so two queries to one URL stay apart.
+    """
     parts = urlsplit(url)
     query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
     path = parts.path.rstrip("/").lower() or "/"
-    return f"{method.upper()} {path}?{query}" if query else f"{method.upper()} {path}"
+    key = f"{method.upper()} {path}?{query}" if query else f"{method.upper()} {path}"
+    if body:
+        key += " body:" + hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()[:16]
+    return key
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Exchange:
     body: bytes
     recorded_at: datetime
     transport_error: str | None = None
+    request_body: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON form stored in the recording file."""
@@ -66,6 +76,7 @@ class Exchange:
             "headers": self.headers,
             "recorded_at": self.recorded_at.isoformat(),
             "transport_error": self.transport_error,
+            "request_body": self.request_body,
             **body,
         }
 
@@ -85,6 +96,7 @@ class Exchange:
             body=raw,
             recorded_at=datetime.fromisoformat(data["recorded_at"]),
             transport_error=data.get("transport_error"),
+            request_body=data.get("request_body"),
         )
 
 
@@ -100,11 +112,11 @@ class Recording:
     def put(self, exchange: Exchange) -> None:
         """Keep `exchange` as the answer to its request."""
         with self._lock:
-            self._exchanges[exchange_key(exchange.method, exchange.url)] = exchange
+            self._exchanges[exchange_key(exchange.method, exchange.url, exchange.request_body)] = exchange
 
-    def get(self, method: str, url: str) -> Exchange | None:
+    def get(self, method: str, url: str, body: bytes | str | None = None) -> Exchange | None:
         """Return the recorded answer to a request, or None if the run never made it."""
-        return self._exchanges.get(exchange_key(method, url))
+        return self._exchanges.get(exchange_key(method, url, body))
 
     def __len__(self) -> int:
         return len(self._exchanges)
@@ -142,6 +154,17 @@ class Recording:
         return recording
 
 
+def _body_text(body: object) -> str | None:
+    """Return a request body as text for the recording (request bodies of reads hold no secrets)."""
+    if not body:
+        return None
+    if isinstance(body, bytes):
+        return body.decode("utf-8", errors="replace")
+    if isinstance(body, str):
+        return body
+    raise TypeError(f"a streamed request body ({type(body).__name__}) cannot be recorded")
+
+
 def _kept_headers(headers: Any) -> dict[str, str]:
     return {name: headers[name] for name in _KEPT_HEADERS if name in headers}
 
@@ -153,12 +176,23 @@ class ObservingAdapter(HTTPAdapter):
     recording and a replay of it all cite the same observation time.
     """
 
-    def __init__(self, pool_maxsize: int) -> None:
+    def __init__(self, pool_maxsize: int, pacer: Pacer | None = None) -> None:
         super().__init__(pool_connections=4, pool_maxsize=pool_maxsize)
+        self.pacer = pacer
+        self.sent = 0
+        self.throttled = 0
+        self._count_lock = threading.Lock()
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        """Send the request and return its answer, read in full and stamped."""
+        """Send the request (paced) and return its answer, read in full and stamped."""
+        if self.pacer is not None:
+            self.pacer.acquire(urlsplit(request.url or "").path)
+        with self._count_lock:
+            self.sent += 1
         response = super().send(request, *args, **kwargs)
+        if response.status_code == 429:
+            with self._count_lock:
+                self.throttled += 1
         response.content  # noqa: B018 - read now (requests caches it for the SDK)
         response.headers[RECORDED_AT_HEADER] = utc_now().isoformat()
         return response
@@ -167,24 +201,26 @@ class ObservingAdapter(HTTPAdapter):
 class RecordingAdapter(ObservingAdapter):
     """An observing adapter that also keeps the final answer to every request in a recording."""
 
-    def __init__(self, recording: Recording, pool_maxsize: int) -> None:
-        super().__init__(pool_maxsize=pool_maxsize)
+    def __init__(self, recording: Recording, pool_maxsize: int, pacer: Pacer | None = None) -> None:
+        super().__init__(pool_maxsize=pool_maxsize, pacer=pacer)
         self.recording = recording
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         """Send the request, store its answer (or transport error) and return the answer."""
-        method, url = request.method or "GET", request.url or ""
+        method, url, sent = request.method or "GET", request.url or "", _body_text(request.body)
         try:
             response = super().send(request, *args, **kwargs)
         except requests.RequestException as exc:
-            failed_at = utc_now()
-            self.recording.put(
-                Exchange(method, url, 0, {}, b"", failed_at, transport_error=type(exc).__name__)
-            )
+            failed = Exchange(method, url, 0, {}, b"", utc_now(), type(exc).__name__, request_body=sent)
+            self.recording.put(failed)
             raise
         observed_at = datetime.fromisoformat(response.headers[RECORDED_AT_HEADER])
         kept = _kept_headers(response.headers)
-        self.recording.put(Exchange(method, url, response.status_code, kept, response.content, observed_at))
+        self.recording.put(
+            Exchange(
+                method, url, response.status_code, kept, response.content, observed_at, request_body=sent
+            )
+        )
         return response
 
 
@@ -198,7 +234,7 @@ class ReplayAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         """Return the recorded answer to `request`; a request the run never made is a 404."""
         method, url = request.method or "GET", request.url or ""
-        exchange = self.recording.get(method, url)
+        exchange = self.recording.get(method, url, _body_text(request.body))
         if exchange is not None and exchange.transport_error:
             raise requests.ConnectionError(f"recorded transport failure: {exchange.transport_error}")
         if exchange is None:

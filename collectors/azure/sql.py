@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import AzureError
 from azure.mgmt.sql import SqlManagementClient
+from azure.mgmt.sql.models import Database, Server
 
-from collectors.azure.arm import ArmReader, describe_failure
+from collectors.azure.arm import describe_failure
+from collectors.azure.base import (
+    AZURE_ENDPOINTS,
+    AZURE_RESOURCES,
+    AzureCollector,
+    prop,
+    resource_group_of,
+    text_of,
+)
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.facts import FactStore, observed, unobservable
+from collectors.facts import observed, unobservable
 from collectors.provenance import Source
 from collectors.regions import normalise_region
 
 SQL_SERVERS = "azure.sql_servers"
 SQL_FIREWALLS = "azure.sql_firewalls"
 SQL_DATABASES = "azure.sql_databases"
-AZURE_RESOURCES = "azure.resources"
-POPULATIONS = (SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES, AZURE_RESOURCES)
+SERVER_TYPE = "Microsoft.Sql/servers"
+DATABASE_TYPE = "Microsoft.Sql/servers/databases"
 
 
 @dataclass(frozen=True)
@@ -65,85 +73,49 @@ class SqlDatabase:
     tde_state: str | None
 
 
-@dataclass(frozen=True)
-class LocatedResource:
-    """Any collected Azure resource and the region it lives in (clause 8)."""
-
-    id: str
-    type: str
-    location: str
-
-
-def _resource_group(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    lowered = [p.lower() for p in parts]
-    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
-
-
-def _prop(model: Any, name: str) -> Any:
-    """Read a property of a hybrid SDK model, tolerating older flattened shapes."""
-    properties = getattr(model, "properties", None)
-    if properties is not None and getattr(properties, name, None) is not None:
-        return getattr(properties, name)
-    return getattr(model, name, None)
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(getattr(value, "value", value))
-
-
 def is_system_database(name: str, kind: str | None) -> bool:
     """Return True for master and other system databases, which are not user data."""
     return name.lower() == "master" or "system" in (kind or "").lower()
 
 
-class SqlCollector:
+class SqlCollector(AzureCollector):
     """Reads Azure SQL for the subscriptions in scope and fills the SQL populations."""
 
-    def __init__(self, arm: ArmReader, store: FactStore, progress: Callable[[str], None]) -> None:
-        self.arm = arm
-        self.store = store
-        self.progress = progress
-        self._clients: dict[str, SqlManagementClient] = {}
+    populations = (SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES, AZURE_RESOURCES, AZURE_ENDPOINTS)
+    listed_types = (SERVER_TYPE, DATABASE_TYPE)
 
-    def _client(self, subscription_id: str) -> SqlManagementClient:
-        if subscription_id not in self._clients:
-            self._clients[subscription_id] = SqlManagementClient(
-                self.arm.credential, subscription_id, **self.arm.client_options()
-            )
-        return self._clients[subscription_id]
+    def sql(self, subscription_id: str) -> SqlManagementClient:
+        """Return the SQL management client of a subscription."""
+        return self.client(SqlManagementClient, subscription_id)
 
-    def collect(self, subscriptions: list[AzureSubscription]) -> list[SqlServer]:
-        """Collect servers, firewall rules, databases and TDE; return the servers found."""
-        servers: list[tuple[SqlServer, tuple[Source, ...]]] = []
-        for result in self.arm.map(self._servers_of, subscriptions):
-            servers.extend(result)
+    def collect(self, subscriptions: list[AzureSubscription]) -> None:
+        """Collect servers, firewall rules, databases and TDE into the SQL populations."""
+        servers = [entry for found in self.arm.map(self._servers_of, subscriptions) for entry in found]
         for server, sources in servers:
-            self.store.population(SQL_SERVERS).add(observed(server.id, server, sources))
-            self.store.population(AZURE_RESOURCES).add(
-                observed(
-                    server.id, LocatedResource(server.id, "Microsoft.Sql/servers", server.location), sources
-                )
-            )
+            self.population(SQL_SERVERS).add(observed(server.id, server, sources))
+            self.locate(server.id, SERVER_TYPE, server.location, sources)
+            if server.fqdn:
+                self.publish_endpoint(server.fqdn, 1433, "azure-sql", server.id, sources)
         just_servers = [server for server, _ in servers]
-        self.progress(f"azure: reading firewall rules and databases of {len(just_servers)} SQL server(s)")
+        self.context.progress(
+            f"azure: reading firewall rules and databases of {len(just_servers)} SQL server(s)"
+        )
         self.arm.map(self._firewall_of, just_servers)
         databases = [entry for found in self.arm.map(self._databases_of, just_servers) for entry in found]
-        self.progress(f"azure: reading transparent data encryption of {len(databases)} database(s)")
+        self.context.progress(f"azure: reading transparent data encryption of {len(databases)} database(s)")
         self.arm.map(self._tde_of, databases)
-        return just_servers
+        self.servers = just_servers
 
     def _servers_of(self, subscription: AzureSubscription) -> list[tuple[SqlServer, tuple[Source, ...]]]:
         try:
-            fetched = self.arm.fetch(
-                lambda hook: self._client(subscription.id).servers.list(raw_response_hook=hook)
+            fetched = self.listing(
+                subscription.resource_id,
+                SERVER_TYPE,
+                lambda hook: self.sql(subscription.id).servers.list(raw_response_hook=hook),
+                Server,
             )
         except AzureError as exc:
-            reason = (
-                f"SQL servers of subscription {subscription.id} could not be listed: {describe_failure(exc)}"
-            )
-            for name in POPULATIONS:
-                self.store.population(name).add(unobservable(subscription.resource_id, reason))
+            self.could_not_list(subscription, SERVER_TYPE, exc, (SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES))
             return []
         servers = []
         for model in fetched.value:
@@ -151,20 +123,20 @@ class SqlCollector:
                 id=str(model.id),
                 name=str(model.name),
                 subscription_id=subscription.id,
-                resource_group=_resource_group(str(model.id)),
+                resource_group=resource_group_of(str(model.id)),
                 location=normalise_region(str(model.location)),
-                fqdn=_text(_prop(model, "fully_qualified_domain_name")),
-                minimal_tls_version=_text(_prop(model, "minimal_tls_version")),
-                public_network_access=_text(_prop(model, "public_network_access")),
+                fqdn=text_of(prop(model, "fully_qualified_domain_name")),
+                minimal_tls_version=text_of(prop(model, "minimal_tls_version")),
+                public_network_access=text_of(prop(model, "public_network_access")),
             )
             servers.append((server, fetched.sources))
         return servers
 
     def _firewall_of(self, server: SqlServer) -> None:
-        population = self.store.population(SQL_FIREWALLS)
+        population = self.population(SQL_FIREWALLS)
         try:
             fetched = self.arm.fetch(
-                lambda hook: self._client(server.subscription_id).firewall_rules.list_by_server(
+                lambda hook: self.sql(server.subscription_id).firewall_rules.list_by_server(
                     server.resource_group, server.name, raw_response_hook=hook
                 )
             )
@@ -175,8 +147,8 @@ class SqlCollector:
         rules = tuple(
             FirewallRule(
                 name=str(rule.name),
-                start_ip=str(_prop(rule, "start_ip_address")),
-                end_ip=str(_prop(rule, "end_ip_address")),
+                start_ip=str(prop(rule, "start_ip_address")),
+                end_ip=str(prop(rule, "end_ip_address")),
             )
             for rule in fetched.value
         )
@@ -184,19 +156,22 @@ class SqlCollector:
 
     def _databases_of(self, server: SqlServer) -> list[tuple[SqlServer, Any, tuple[Source, ...]]]:
         try:
-            fetched = self.arm.fetch(
-                lambda hook: self._client(server.subscription_id).databases.list_by_server(
+            fetched = self.listing(
+                server.id,
+                DATABASE_TYPE,
+                lambda hook: self.sql(server.subscription_id).databases.list_by_server(
                     server.resource_group, server.name, raw_response_hook=hook
-                )
+                ),
+                Database,
             )
         except AzureError as exc:
             reason = f"databases of server {server.name} could not be listed: {describe_failure(exc)}"
             for name in (SQL_DATABASES, AZURE_RESOURCES):
-                self.store.population(name).add(unobservable(f"{server.id}/databases", reason))
+                self.population(name).add(unobservable(f"{server.id}/databases", reason))
             return []
         user_databases = []
         for model in fetched.value:
-            if is_system_database(str(model.name), _text(getattr(model, "kind", None))):
+            if is_system_database(str(model.name), text_of(getattr(model, "kind", None))):
                 continue
             user_databases.append((server, model, fetched.sources))
         return user_databases
@@ -205,30 +180,22 @@ class SqlCollector:
         server, model, list_sources = entry
         database_id, name = str(model.id), str(model.name)
         location = normalise_region(str(model.location or server.location))
-        self.store.population(AZURE_RESOURCES).add(
-            observed(
-                database_id,
-                LocatedResource(database_id, "Microsoft.Sql/servers/databases", location),
-                list_sources,
-            )
-        )
+        self.locate(database_id, DATABASE_TYPE, location, list_sources)
         try:
             fetched = self.arm.fetch(
-                lambda hook: self._client(server.subscription_id).transparent_data_encryptions.get(
+                lambda hook: self.sql(server.subscription_id).transparent_data_encryptions.get(
                     server.resource_group, server.name, name, "current", raw_response_hook=hook
                 )
             )
         except AzureError as exc:
             reason = f"TDE state of database {name} could not be read: {describe_failure(exc)}"
-            self.store.population(SQL_DATABASES).add(unobservable(database_id, reason, list_sources))
+            self.population(SQL_DATABASES).add(unobservable(database_id, reason, list_sources))
             return
         database = SqlDatabase(
             id=database_id,
             name=name,
             server_id=server.id,
             location=location,
-            tde_state=_text(_prop(fetched.value, "state")),
+            tde_state=text_of(prop(fetched.value, "state")),
         )
-        self.store.population(SQL_DATABASES).add(
-            observed(database_id, database, (*list_sources, *fetched.sources))
-        )
+        self.population(SQL_DATABASES).add(observed(database_id, database, (*list_sources, *fetched.sources)))

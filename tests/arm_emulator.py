@@ -74,6 +74,11 @@ _DEFAULT_CODES: dict[int, str] = {
 
 _MALFORMED_BODY = b'{"value": [{"id": "/subscriptions/'  # truncated on purpose: not valid JSON
 
+_EXTENSION_TABLES = {
+    "patchassessmentresources": "microsoft.compute/virtualmachines/patchassessmentresults",
+}
+"""Resource Graph tables other than Resources, and the resource type prefix their rows have."""
+
 _DESCRIPTION = "Serve an ARM estate over HTTPS on 127.0.0.1 for the Azure SDK clients."
 _RG_TYPE = "Microsoft.Resources/resourceGroups"
 _DEFAULT_RG_LOCATION = "westeurope"
@@ -257,6 +262,9 @@ class ArmEmulator:
         latency: float = 0.0,
         tokens: Collection[str] | None = None,
         port: int = 0,
+        throttle: tuple[int, float] | None = None,
+        graph_quota: int | None = None,
+        graph_window: float = 5.0,
     ) -> None:
         """Index ``estate`` and create the TLS material; call :meth:`start` to serve.
 
@@ -266,6 +274,12 @@ class ArmEmulator:
         """
         self.page_size = page_size
         self.latency = latency
+        self.throttle = throttle
+        self.throttled = 0
+        self._buckets: dict[str, list[float]] = {}
+        self.graph_quota = graph_quota
+        self.graph_window = graph_window
+        self._graph_window: list[float] = []
         self.tokens: frozenset[str] | None = frozenset(tokens) if tokens is not None else None
         self.requests: list[SeenRequest] = []
         self._lock = threading.Lock()
@@ -472,6 +486,9 @@ class ArmEmulator:
                 "InvalidAuthenticationToken",
                 "The access token is missing or invalid.",
             )
+        throttled = self._take_token(path)
+        if throttled is not None:
+            return throttled
         fault = self._take_fault(method, path)
         if fault is not None:
             if fault.latency > 0:
@@ -501,13 +518,98 @@ class ArmEmulator:
         message = fault.message or f"Injected fault: HTTP {fault.status} for {method} {path}."
         return arm_error(fault.status, code, message, headers)
 
-    def route_other(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply | None:
-        """Extension point for non-GET requests (POST actions, LROs): return a reply or ``None`` (405).
-
-        Called for authorized requests not answered by a fault; ``path`` is decoded and has no
-        trailing slash.  The base emulator routes nothing.
-        """
+    def _take_token(self, path: str) -> Reply | None:
+        """Enforce ARM's read token bucket per subscription (and tenant): 429 + Retry-After when empty."""
+        if self.throttle is None:
+            return None
+        burst, per_second = self.throttle
+        match = re.match(r"^/subscriptions/([^/]+)", _norm(path))
+        key = match.group(1) if match else "tenant"
+        now = time.monotonic()
+        with self._lock:
+            tokens, updated = self._buckets.get(key, [float(burst), now])
+            tokens = min(float(burst), tokens + (now - updated) * per_second)
+            if tokens < 1.0:
+                self._buckets[key] = [tokens, now]
+                self.throttled += 1
+                return arm_error(
+                    429,
+                    "TooManyRequests",
+                    "The request is being throttled (subscription read limit).",
+                    {"Retry-After": "1", "x-ms-ratelimit-remaining-subscription-reads": "0"},
+                )
+            self._buckets[key] = [tokens - 1.0, now]
         return None
+
+    def route_other(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply | None:
+        """Answer non-GET requests: Resource Graph queries; other POSTs return ``None`` (405).
+
+        Subclasses extend this for further POST actions or LROs; ``path`` is decoded and has no
+        trailing slash.
+        """
+        if method == "POST" and _norm(path) == "/providers/microsoft.resourcegraph/resources":
+            return self.resource_graph(body)
+        return None
+
+    def resource_graph(self, body: bytes) -> Reply:
+        """Answer a Resource Graph query: a small KQL subset over the estate, paged by $skipToken.
+
+        Understood: the table (`Resources`, or an extension table such as
+        `patchassessmentresources`, matched on the resource type prefix it holds), and
+        `where type in~ ('a', 'b')` / `where type =~ 'a'` filters. Quota headers are sent on every
+        answer; past `graph_quota` queries per 5 s window the answer is 429 without Retry-After.
+        """
+        now = time.monotonic()
+        with self._lock:
+            oldest = min(self._graph_window, default=now)
+        resets = max(0.0, self.graph_window - (now - oldest))
+        headers = {"x-ms-user-quota-resets-after": f"00:00:{resets:06.3f}"}
+        if self.graph_quota is not None:
+            with self._lock:
+                self._graph_window = [t for t in self._graph_window if now - t < self.graph_window]
+                if len(self._graph_window) >= self.graph_quota:
+                    return arm_error(429, "RateLimiting", "Resource Graph quota exceeded.", headers)
+                self._graph_window.append(now)
+                headers["x-ms-user-quota-remaining"] = str(self.graph_quota - len(self._graph_window))
+        try:
+            request = json.loads(body or b"{}")
+            kql = str(request["query"])
+        except (ValueError, KeyError, TypeError):
+            return arm_error(400, "BadRequest", "The request body is not a Resource Graph query.")
+        subscriptions = {str(s).lower() for s in request.get("subscriptions") or []}
+        options = request.get("options") or {}
+        table = kql.strip().split("|", 1)[0].strip().lower()
+        types = [
+            t.lower()
+            for t in re.findall(r"'([^']+)'", " ".join(re.findall(r"type\s*(?:in~|=~)\s*\(?([^)|]+)", kql)))
+        ]
+        rows = []
+        for resource in self._resources:
+            rtype = str(resource.get("type", "")).lower()
+            if table == "resources":
+                if "/patchassessmentresults" in rtype or (types and rtype not in types):
+                    continue
+            elif not rtype.startswith(_EXTENSION_TABLES.get(table, "\x00")):
+                continue
+            sub_match = re.match(r"^/subscriptions/([^/]+)", _norm(resource["id"]))
+            if not sub_match or sub_match.group(1) not in subscriptions:
+                continue
+            row = {**copy.deepcopy(resource), "type": rtype, "subscriptionId": sub_match.group(1)}
+            rows.append(row)
+        rows.sort(key=lambda r: _norm(r["id"]))
+        top = int(options.get("$top") or 1000)
+        start = int(options.get("$skipToken") or 0)
+        page = rows[start : start + top]
+        answer: dict[str, Any] = {
+            "totalRecords": len(rows),
+            "count": len(page),
+            "data": page,
+            "facets": [],
+            "resultTruncated": "false",
+        }
+        if start + top < len(rows):
+            answer["$skipToken"] = str(start + top)
+        return Reply(200, answer, headers)
 
     def route_get(self, path: str, raw_path: str, query: dict[str, list[str]]) -> Reply:
         """Answer a GET from the estate (see the module docstring for the rules)."""

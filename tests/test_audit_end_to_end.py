@@ -341,3 +341,26 @@ def test_credential_that_sees_no_subscription_is_an_error_not_a_silent_pass(tmp_
     assert {r["status"] for r in azure} == {"error"}
     assert all("no enabled subscription" in r["message"] for r in azure)
     assert run.returncode == 1
+
+
+def test_resource_graph_and_arm_paths_give_identical_verdicts(tmp_path: Path, emulator: ArmEmulator) -> None:
+    arm = run_audit(tmp_path / "arm", POLICY + azure_section(emulator))
+    before = len(emulator.requests)
+    graph = run_audit(tmp_path / "graph", POLICY + azure_section(emulator, "use_resource_graph = true"))
+    assert graph.verdicts() == arm.verdicts()
+    graph_requests = emulator.requests[before:]
+    assert any(r.method == "POST" and "resourcegraph" in r.path.lower() for r in graph_requests)
+    listed = [
+        r for r in graph_requests if r.method == "GET" and r.path.lower().endswith("/microsoft.sql/servers")
+    ]
+    assert not listed, "servers come from the Resource Graph inventory, not from ARM lists"
+    server = graph.result("12f.azure-sql-min-tls", "/servers/sql-prod-weu")
+    assert "POST" in server["sources"][0]["call"]
+    assert "Resources | where type in~" in server["sources"][0]["call"]
+
+
+def test_resource_graph_failure_falls_back_to_arm(tmp_path: Path, emulator: ArmEmulator) -> None:
+    emulator.add_fault(Fault(path="ResourceGraph", status=403, method="POST"))
+    run = run_audit(tmp_path, POLICY + azure_section(emulator, "use_resource_graph = true"))
+    assert _statuses(run) == EXPECTED
+    assert "Resource Graph unavailable" in run.stdout

@@ -35,8 +35,9 @@ class GraphRows:
 class ResourceGraph:
     """Runs Resource Graph queries over the subscriptions in scope."""
 
-    def __init__(self, arm: ArmReader) -> None:
+    def __init__(self, arm: ArmReader, page_size: int = PAGE_SIZE) -> None:
         self.arm = arm
+        self.page_size = page_size
         self.client = ResourceGraphClient(arm.credential, **arm.client_options())
 
     def query(self, kql: str, subscriptions: Sequence[str]) -> GraphRows:
@@ -51,7 +52,7 @@ class ResourceGraph:
             skip_token: str | None = None
             while True:
                 options = QueryRequestOptions(
-                    top=PAGE_SIZE, skip_token=skip_token, result_format="objectArray"
+                    top=self.page_size, skip_token=skip_token, result_format="objectArray"
                 )
                 fetched, headers = self._page(QueryRequest(subscriptions=batch, query=kql, options=options))
                 response = fetched.value

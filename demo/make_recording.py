@@ -1,4 +1,4 @@
-"""Re-record demo/recording.json: audit demo/estate.json served by the ARM emulator over HTTPS.
+"""Re-record demo/recording.json: audit demo/estate/ served by the ARM emulator over HTTPS.
 
 Run from the repository root: `python -m demo.make_recording`. The recording is what
 `pytest controls/ --demo` replays. One 403 is injected on purpose (sql-legacy's database
@@ -28,7 +28,7 @@ FORBIDDEN_DATABASES = Fault(
 
 def main() -> int:
     """Record the demo estate; return pytest's exit code (1: the demo fails controls on purpose)."""
-    estate = load_estate(DEMO / "estate.json")
+    estate = load_estate(DEMO / "estate")
     with ArmEmulator(estate, page_size=2, faults=[FORBIDDEN_DATABASES]) as emulator:
         config = (DEMO / "audit.toml").read_text(encoding="utf-8")
         config = config.replace('endpoint = "https://127.0.0.1:8443"', f'endpoint = "{emulator.url}"')

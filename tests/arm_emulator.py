@@ -167,12 +167,26 @@ def _parent(path: str) -> str:
 
 
 def load_estate(path: Path) -> dict[str, Any]:
-    """Load an estate JSON file (``{"subscriptions": [...], "resources": [...]}``)."""
-    with Path(path).open(encoding="utf-8") as fh:
-        data = json.load(fh)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: an estate must be a JSON object")
-    return cast(dict[str, Any], data)
+    """Load an estate: a JSON file, or a folder of them merged in name order.
+
+    Each file is ``{"subscriptions": [...], "resources": [...]}`` (either key optional); a
+    subscription listed in several files is kept once.
+    """
+    files = sorted(Path(path).glob("*.json")) if Path(path).is_dir() else [Path(path)]
+    estate: dict[str, Any] = {"subscriptions": [], "resources": []}
+    seen: set[str] = set()
+    for file in files:
+        with file.open(encoding="utf-8") as fh:
+            data = json.load(fh)
+        if not isinstance(data, dict):
+            raise ValueError(f"{file}: an estate must be a JSON object")
+        for subscription in data.get("subscriptions", []):
+            key = str(subscription.get("id") or subscription.get("subscriptionId")).lower()
+            if key not in seen:
+                seen.add(key)
+                estate["subscriptions"].append(subscription)
+        estate["resources"].extend(data.get("resources", []))
+    return estate
 
 
 class _Server(ThreadingHTTPServer):

@@ -14,7 +14,7 @@ from tests.audit_runs import DEMO, TOKEN
 @pytest.fixture
 def demo_estate() -> dict[str, Any]:
     """The demo estate (two subscriptions of SQL servers), as the emulator serves it."""
-    return load_estate(DEMO / "estate.json")
+    return load_estate(DEMO / "estate")
 
 
 @pytest.fixture

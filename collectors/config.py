@@ -90,6 +90,7 @@ class Policy(_Section):
     sensitive_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
         default_factory=lambda: [22, 1433, 3306, 3389, 5432, 5985, 5986]
     )
+    trusted_service_tags: list[str] = Field(default_factory=lambda: ["VirtualNetwork", "AzureLoadBalancer"])
     privileged_roles: list[str] = Field(
         default_factory=lambda: [
             "Owner",

@@ -37,6 +37,7 @@ import copy
 import json
 import re
 import shutil
+import signal
 import socket
 import ssl
 import sys
@@ -46,7 +47,7 @@ import time
 import urllib.parse
 import uuid
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -274,7 +275,7 @@ class ArmEmulator:
         page_size: int = 0,
         faults: Sequence[Fault] = (),
         latency: float = 0.0,
-        tokens: Collection[str] | None = None,
+        tokens: Collection[str] | Callable[[str], bool] | None = None,
         port: int = 0,
         throttle: tuple[int, float] | None = None,
         graph_quota: int | None = None,
@@ -294,7 +295,9 @@ class ArmEmulator:
         self.graph_quota = graph_quota
         self.graph_window = graph_window
         self._graph_window: list[float] = []
-        self.tokens: frozenset[str] | None = frozenset(tokens) if tokens is not None else None
+        self.tokens: frozenset[str] | Callable[[str], bool] | None = (
+            tokens if tokens is None or callable(tokens) else frozenset(tokens)
+        )
         self.requests: list[SeenRequest] = []
         self._lock = threading.Lock()
         self._faults: list[_ArmedFault] = []
@@ -482,7 +485,9 @@ class ArmEmulator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return False
-        return self.tokens is None or token in self.tokens
+        if self.tokens is None:
+            return True
+        return self.tokens(token) if callable(self.tokens) else token in self.tokens
 
     def _answer(
         self,
@@ -706,14 +711,39 @@ class ArmEmulator:
         return Reply(200, body)
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve an estate file until Ctrl-C (``python -m tests.arm_emulator ESTATE.json``)."""
     parser = argparse.ArgumentParser(prog="python -m tests.arm_emulator", description=_DESCRIPTION)
     parser.add_argument("estate", type=Path, help="estate JSON file")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--page-size", type=int, default=0, help="split lists into pages of N items")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds slept before every answer")
+    parser.add_argument(
+        "--throttle",
+        metavar="BURST,PER_SECOND",
+        default=None,
+        help="enforce ARM's read token bucket per subscription, e.g. 250,25 (429 + Retry-After when empty)",
+    )
+    parser.add_argument(
+        "--stats", action="store_true", help="print request and throttle counts on SIGTERM/Ctrl-C"
+    )
     args = parser.parse_args(argv)
-    emulator = ArmEmulator(load_estate(args.estate), page_size=args.page_size, port=args.port)
+    throttle = None
+    if args.throttle:
+        burst, per_second = args.throttle.split(",")
+        throttle = (int(burst), float(per_second))
+    emulator = ArmEmulator(
+        load_estate(args.estate),
+        page_size=args.page_size,
+        port=args.port,
+        latency=args.latency,
+        throttle=throttle,
+    )
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         emulator.start()
     except OSError as exc:
@@ -730,6 +760,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     finally:
         emulator.stop()
+        if args.stats:
+            print(
+                json.dumps({"requests": len(emulator.requests), "throttled": emulator.throttled}), flush=True
+            )
     return 0
 
 

@@ -38,6 +38,16 @@ EXPECTED = {
 }
 
 
+def is_azure_control(control: str) -> bool:
+    """Return True for a control over Azure facts (its slug starts with 'azure')."""
+    return control.split(".", 1)[1].startswith("azure")
+
+
+def azure_controls(run: Any) -> set[str]:
+    """Return the Azure controls that produced items in a run."""
+    return {r["control"] for r in run.bundle["results"] if is_azure_control(r["control"])}
+
+
 def _statuses(run: Any) -> dict[tuple[str, str], str]:
     return {key: run.result(*key)["status"] for key in EXPECTED}
 
@@ -80,15 +90,21 @@ def test_attested_and_register_controls_out_of_config_are_not_applicable(
 def test_no_azure_section_makes_azure_controls_not_applicable_once_each(tmp_path: Path) -> None:
     run = run_audit(tmp_path, POLICY)
     assert run.returncode == 0, run.stdout + run.stderr
-    azure = [r for r in run.bundle["results"] if r["control"].split(".", 1)[1].startswith("azure")]
-    assert sorted(r["control"] for r in azure) == [
+    azure = [r["control"] for r in run.bundle["results"] if is_azure_control(r["control"])]
+    assert len(azure) == len(set(azure)), "one not_applicable item per control"
+    assert set(azure) >= {
         "12b.azure-sql-firewall",
+        "12b.azure-storage-network",
         "12e.azure-sql-tde",
+        "12e.azure-storage-encryption",
         "12f.azure-sql-min-tls",
+        "12f.azure-app-service-tls",
+        "12f.azure-storage-tls",
         "8.azure-region",
-    ]
-    assert {r["status"] for r in azure} == {"not_applicable"}
-    assert all("no [azure] section" in r["message"] for r in azure)
+    }
+    azure_results = [r for r in run.bundle["results"] if is_azure_control(r["control"])]
+    assert {r["status"] for r in azure_results} == {"not_applicable"}
+    assert all("no [azure] section" in r["message"] for r in azure_results)
 
 
 def test_all_passing_estate_exits_zero(tmp_path: Path, emulator: ArmEmulator) -> None:
@@ -104,14 +120,18 @@ def test_forbidden_subscription_errors_only_its_own_items(tmp_path: Path, emulat
     emulator.add_fault(Fault(path=rf"^/subscriptions/{SUB_DEV}/providers/Microsoft.Sql/servers$", status=403))
     run = run_audit(tmp_path, POLICY + azure_section(emulator))
     dev = [r for r in run.bundle["results"] if SUB_DEV in r["resource"]]
-    assert {r["control"] for r in dev} == {
+    sql = [r for r in dev if "/providers/Microsoft.Sql/" in r["resource"]]
+    assert {r["control"] for r in sql} == {
         "12b.azure-sql-firewall",
         "12e.azure-sql-tde",
         "12f.azure-sql-min-tls",
         "8.azure-region",
     }
-    assert {r["status"] for r in dev} == {"error"}
-    assert all("HTTP 403 AuthorizationFailed" in r["message"] for r in dev)
+    assert {r["status"] for r in sql} == {"error"}
+    assert all("HTTP 403 AuthorizationFailed" in r["message"] for r in sql)
+    assert run.result("12f.azure-app-service-tls", "/sites/app-picario-test")["status"] == "fail", (
+        "the subscription's other areas were still read"
+    )
     assert run.result("12b.azure-sql-firewall", "/servers/sql-prod-weu")["status"] == "pass"
     assert run.result("12e.azure-sql-tde", "/databases/emma")["status"] == "pass"
     assert run.returncode == 1
@@ -227,7 +247,7 @@ def test_configured_subscription_the_credential_cannot_see_is_an_error(
     ghost = "99999999-9999-4999-8999-999999999999"
     run = run_audit(tmp_path, POLICY + azure_section(emulator, f'subscriptions = ["{SUB_PROD}", "{ghost}"]'))
     ghost_items = [r for r in run.bundle["results"] if ghost in r["resource"]]
-    assert len(ghost_items) == 4
+    assert sorted(r["control"] for r in ghost_items) == sorted(azure_controls(run))
     assert {r["status"] for r in ghost_items} == {"error"}
     assert all("not visible" in r["message"] for r in ghost_items)
 
@@ -260,7 +280,9 @@ def test_replay_of_a_recording_gives_the_live_verdicts_without_network(
 
 def test_k_selects_a_clause(tmp_path: Path, emulator: ArmEmulator) -> None:
     run = run_audit(tmp_path, POLICY + azure_section(emulator), "-k", "12e")
-    assert {r["control"] for r in run.bundle["results"]} == {"12e.azure-sql-tde"}
+    controls = {r["control"] for r in run.bundle["results"]}
+    assert {"12e.azure-sql-tde", "12e.azure-storage-encryption"} <= controls
+    assert all(control.startswith("12e.") for control in controls)
 
 
 def test_bearer_token_never_appears_in_any_output(tmp_path: Path, emulator: ArmEmulator) -> None:
@@ -307,8 +329,12 @@ def test_demo_runs_from_the_bundled_recording(tmp_path: Path) -> None:
     assert controls == {
         "12a.datacenter-certification",
         "12b.azure-sql-firewall",
+        "12b.azure-storage-network",
         "12e.azure-sql-tde",
+        "12e.azure-storage-encryption",
+        "12f.azure-app-service-tls",
         "12f.azure-sql-min-tls",
+        "12f.azure-storage-tls",
         "12g.mobile-media-encryption",
         "8.azure-region",
         "9.subprocessor-transfer-basis",
@@ -337,7 +363,7 @@ def test_credential_that_sees_no_subscription_is_an_error_not_a_silent_pass(tmp_
     with ArmEmulator({"subscriptions": [], "resources": []}, tokens={TOKEN}) as empty:
         run = run_audit(tmp_path, POLICY + azure_section(empty))
     azure = [r for r in run.bundle["results"] if "azure" in r["control"]]
-    assert len(azure) == 4
+    assert sorted(r["control"] for r in azure) == sorted(azure_controls(run))
     assert {r["status"] for r in azure} == {"error"}
     assert all("no enabled subscription" in r["message"] for r in azure)
     assert run.returncode == 1

@@ -13,11 +13,13 @@ from collectors.azure.base import AzureCollector, AzureContext
 from collectors.azure.recording import Recording
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.sql import SqlCollector
+from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription, subscriptions_in_scope
+from collectors.azure.web import WebAppCollector
 from collectors.config import AuditConfig, AzureSource
 from collectors.facts import FactStore, unobservable
 
-COLLECTORS: tuple[type[AzureCollector], ...] = (SqlCollector,)
+COLLECTORS: tuple[type[AzureCollector], ...] = (SqlCollector, WebAppCollector, StorageCollector)
 """Every Azure collector, in the order they run (each is concurrent inside)."""
 
 AZURE_POPULATIONS: tuple[str, ...] = tuple(dict.fromkeys(p for c in COLLECTORS for p in c.populations))

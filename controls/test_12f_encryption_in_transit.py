@@ -10,22 +10,6 @@ from controls.framework import Evidence, control
 from controls.versions import tls_version
 
 
-@control("12f.azure-sql-min-tls", over="azure.sql_servers")
-def test_sql_server_refuses_old_tls(server: SqlServer, policy: Policy, evidence: Evidence) -> None:
-    evidence.observed(minimal_tls_version=server.minimal_tls_version)
-    evidence.expected(minimal_tls_version=f">= {policy.min_tls}")
-    floor = tls_version(server.minimal_tls_version)
-    assert floor is not None, (
-        f"minimalTlsVersion is {server.minimal_tls_version or 'not set'}: the server accepts any TLS version"
-    )
-    required = tls_version(policy.min_tls)
-    assert required is not None  # validated in the config
-    assert floor >= required, f"minimalTlsVersion {server.minimal_tls_version} is below {policy.min_tls}"
-
-
-FTPS_STATES_WITHOUT_PLAIN_FTP = ("ftpsonly", "disabled")
-
-
 def tls_floor_shortfall(setting: str, value: str | None, min_tls: str, unset: str) -> str | None:
     """Return why the TLS floor `setting` is below policy.min_tls, or None when it is not.
 
@@ -37,6 +21,19 @@ def tls_floor_shortfall(setting: str, value: str | None, min_tls: str, unset: st
     required = tls_version(min_tls)
     assert required is not None  # validated in the config
     return f"{setting} {value} is below {min_tls}" if floor < required else None
+
+
+@control("12f.azure-sql-min-tls", over="azure.sql_servers")
+def test_sql_server_refuses_old_tls(server: SqlServer, policy: Policy, evidence: Evidence) -> None:
+    evidence.observed(minimal_tls_version=server.minimal_tls_version)
+    evidence.expected(minimal_tls_version=f">= {policy.min_tls}")
+    shortfall = tls_floor_shortfall(
+        "minimalTlsVersion", server.minimal_tls_version, policy.min_tls, "the server accepts any TLS version"
+    )
+    assert shortfall is None, shortfall
+
+
+FTPS_STATES_WITHOUT_PLAIN_FTP = ("ftpsonly", "disabled")
 
 
 @control("12f.azure-app-service-tls", over="azure.web_apps")

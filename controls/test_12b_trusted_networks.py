@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from collectors.azure.network import NetworkSecurityGroup, SecurityRule
 from collectors.azure.sql import SqlServerFirewall
 from collectors.azure.storage import StorageAccount
 from collectors.config import Policy
@@ -105,3 +106,267 @@ def test_storage_account_accepts_only_trusted_networks(
         f"public network access is {access} and {len(untrusted)} ipRule(s) admit addresses outside "
         "the trusted networks: " + ", ".join(untrusted)
     )
+
+
+# --- 12b.azure-nsg-admin-ports ------------------------------------------------------------------
+
+NSG_ANY_SOURCES = frozenset({"*", "any", "internet", "0.0.0.0/0", "::/0"})
+"""Rule sources that mean "anyone": untrusted whatever policy.trusted_service_tags says."""
+NSG_PORTED_PROTOCOLS = ("Tcp", "Udp")
+"""Protocols that have ports. UDP counts: RDP also listens on 3389/udp, and an open UDP port is reachable."""
+
+
+def nsg_protocols(protocol: str) -> tuple[str, ...]:
+    """Return the protocols with ports that a rule's protocol covers ('*' covers TCP and UDP; ICMP none)."""
+    lowered = protocol.strip().lower()
+    if lowered in ("*", "any"):
+        return NSG_PORTED_PROTOCOLS
+    return tuple(p for p in NSG_PORTED_PROTOCOLS if p.lower() == lowered)
+
+
+def nsg_port_spans(ranges: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Return a rule's port ranges ("22", "1000-2000", "*") as inclusive spans; ValueError on bad text."""
+    spans = []
+    for text in ranges:
+        stripped = text.strip()
+        if stripped.lower() in ("*", "any"):
+            spans.append((0, 65535))
+            continue
+        low, dash, high = stripped.partition("-")
+        try:
+            first = int(low)
+            last = int(high) if dash else first
+        except ValueError:
+            raise ValueError(f"port range {text!r} is not a port, a range or '*'") from None
+        if not 0 <= first <= last <= 65535:
+            raise ValueError(f"port range {text!r} is outside 0-65535")
+        spans.append((first, last))
+    return spans
+
+
+def nsg_ports_reached(ranges: tuple[str, ...], ports: list[int]) -> list[int]:
+    """Return which of `ports` a rule's destination port ranges reach."""
+    spans = nsg_port_spans(ranges)
+    return [port for port in ports if any(first <= port <= last for first, last in spans)]
+
+
+def nsg_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """Return a CIDR or single IP address as a network; None for `*` and service tags."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def nsg_source_untrusted(source: str, policy: Policy) -> str | None:
+    """Return why an address prefix, CIDR or service tag is not trusted, or None when it is trusted."""
+    lowered = source.strip().lower()
+    if lowered in NSG_ANY_SOURCES:
+        return "the Internet" if lowered == "internet" else "any address"
+    network = nsg_network(source)
+    if network is not None:
+        if range_within(network[0], network[-1], policy.networks()):
+            return None
+        return "outside the trusted networks"
+    if lowered in {tag.lower() for tag in policy.trusted_service_tags}:
+        return None
+    return "service tag not in policy.trusted_service_tags"
+
+
+def nsg_application_group_untrusted(policy: Policy) -> str | None:
+    """Return why a source application security group is untrusted, or None when it is trusted.
+
+    An ASG cannot be resolved to addresses, but its members are NICs inside the virtual network,
+    a subset of the VirtualNetwork service tag: it is trusted exactly when VirtualNetwork is.
+    """
+    if "virtualnetwork" in {tag.lower() for tag in policy.trusted_service_tags}:
+        return None
+    return "application security group: VirtualNetwork is not in policy.trusted_service_tags"
+
+
+def _nsg_wildcard(values: tuple[str, ...]) -> bool:
+    return any(value.strip().lower() in ("*", "any") for value in values)
+
+
+def nsg_deny_blocks_destination(deny: SecurityRule, allow: SecurityRule) -> bool:
+    """Return True when a Deny rule's destination provably covers an Allow rule's destination."""
+    if _nsg_wildcard(deny.destination_prefixes) and not deny.destination_application_security_groups:
+        return True
+    wanted = {p.strip().lower() for p in allow.destination_prefixes} or {"*"}
+    wanted_groups = {g.lower() for g in allow.destination_application_security_groups}
+    return wanted <= {p.strip().lower() for p in deny.destination_prefixes} and wanted_groups <= {
+        g.lower() for g in deny.destination_application_security_groups
+    }
+
+
+def nsg_deny_blocks_all_source_ports(deny: SecurityRule) -> bool:
+    """Return True when a Deny rule matches every source port (clients pick any source port)."""
+    try:
+        return (0, 65535) in nsg_port_spans(deny.source_port_ranges)
+    except ValueError:
+        return False
+
+
+def nsg_source_denied(source: str, is_group: bool, denies: list[SecurityRule]) -> bool:
+    """Return True when Deny rules (already matching port and protocol) cover the whole of a source.
+
+    Coverage is only claimed when provable: a wildcard Deny, the same tag, CIDR or ASG, or CIDRs
+    whose union holds the source's CIDR. A Deny of 0.0.0.0/0 does not cover the Internet tag
+    (which also holds IPv6 addresses).
+    """
+    wanted = source.strip().lower()
+    for deny in denies:
+        if _nsg_wildcard(deny.source_prefixes):
+            return True
+        if is_group and wanted in {g.lower() for g in deny.source_application_security_groups}:
+            return True
+        if not is_group and wanted in {p.strip().lower() for p in deny.source_prefixes}:
+            return True
+    network = None if is_group else nsg_network(source)
+    if network is None:
+        return False
+    denied = [n for deny in denies for p in deny.source_prefixes if (n := nsg_network(p)) is not None]
+    return range_within(network[0], network[-1], denied)
+
+
+def _nsg_ports_text(exposed: dict[int, set[str]], protocols: tuple[str, ...]) -> str:
+    shown = []
+    for port in sorted(exposed):
+        reached = exposed[port]
+        if set(protocols) <= reached:
+            shown.append(str(port))
+        else:
+            shown.extend(f"{port}/{p.lower()}" for p in protocols if p in reached)
+    return ", ".join(shown)
+
+
+def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list[str], list[str], list[str]]:
+    """Return (offending rules described, shadowed rule names, unreadable rules described).
+
+    An inbound Allow rule offends when one of its untrusted sources reaches a sensitive port over
+    TCP or UDP, unless higher-priority (lower number) inbound Deny rules provably cover that
+    source, port and protocol for the rule's destination and every source port. The Allow's
+    own destination prefix is not used to excuse it: whatever it names sits behind this NSG.
+    """
+    sensitive = sorted(set(policy.sensitive_ports))
+    inbound = [r for r in nsg.rules if r.direction.lower() == "inbound"]
+    denies = [r for r in inbound if r.access.lower() == "deny" and r.priority is not None]
+    allows = sorted(
+        (r for r in inbound if r.access.lower() == "allow"),
+        key=lambda r: (r.priority if r.priority is not None else 1 << 20, r.name),
+    )
+    offending: list[str] = []
+    shadowed: list[str] = []
+    unreadable: list[str] = []
+    for rule in allows:
+        protocols = nsg_protocols(rule.protocol)
+        try:
+            ports = nsg_ports_reached(rule.destination_port_ranges, sensitive)
+        except ValueError as exc:
+            unreadable.append(f"{rule.name}: {exc}")
+            continue
+        if not protocols or not ports:
+            continue
+        sources = [(p, False, nsg_source_untrusted(p, policy)) for p in rule.source_prefixes]
+        sources += [
+            (g, True, nsg_application_group_untrusted(policy))
+            for g in rule.source_application_security_groups
+        ]
+        untrusted = [(s, is_group, reason) for s, is_group, reason in sources if reason]
+        if not untrusted:
+            continue
+        earlier = [
+            d
+            for d in denies
+            if rule.priority is not None
+            and d.priority is not None
+            and d.priority < rule.priority
+            and nsg_deny_blocks_destination(d, rule)
+            and nsg_deny_blocks_all_source_ports(d)
+        ]
+        described: list[str] = []
+        for source, is_group, reason in untrusted:
+            exposed: dict[int, set[str]] = {}
+            for port in ports:
+                for protocol in protocols:
+                    blocking = []
+                    for deny in earlier:
+                        try:
+                            covers = protocol in nsg_protocols(deny.protocol) and bool(
+                                nsg_ports_reached(deny.destination_port_ranges, [port])
+                            )
+                        except ValueError:
+                            covers = False
+                        if covers:
+                            blocking.append(deny)
+                    if not nsg_source_denied(source, is_group, blocking):
+                        exposed.setdefault(port, set()).add(protocol)
+            if exposed:
+                label = f"application security group {source.rsplit('/', 1)[-1]}" if is_group else source
+                described.append(f"{label} ({reason}) to port(s) {_nsg_ports_text(exposed, protocols)}")
+        if described:
+            kind = "default" if rule.is_default else "custom"
+            offending.append(
+                f"{rule.name} ({kind}, priority {rule.priority}, protocol {rule.protocol}) from "
+                + "; from ".join(described)
+            )
+        else:
+            shadowed.append(rule.name)
+    return offending, shadowed, unreadable
+
+
+def _nsg_attachment(nsg: NetworkSecurityGroup) -> str:
+    if not nsg.subnet_ids and not nsg.network_interface_ids:
+        return "attached to no subnet or NIC"
+    parts = [
+        f"{count} {kind}"
+        for count, kind in ((len(nsg.subnet_ids), "subnet(s)"), (len(nsg.network_interface_ids), "NIC(s)"))
+        if count
+    ]
+    machines = nsg.virtual_machine_ids
+    if machines:
+        parts.append("VM(s) " + ", ".join(m.rsplit("/", 1)[-1] for m in machines))
+    public = nsg.public_ip_address_ids
+    if public:
+        parts.append(f"{len(public)} public IP(s) in front")
+    return "attached to " + ", ".join(parts)
+
+
+@control("12b.azure-nsg-admin-ports", over="azure.nsgs")
+def test_nsg_admits_sensitive_ports_only_from_trusted_networks(
+    nsg: NetworkSecurityGroup, policy: Policy, evidence: Evidence
+) -> None:
+    inbound_allow = [
+        {
+            "name": r.name,
+            "priority": r.priority,
+            "protocol": r.protocol,
+            "sources": [*r.source_prefixes, *r.source_application_security_groups],
+            "destination_ports": list(r.destination_port_ranges),
+            "default": r.is_default,
+        }
+        for r in nsg.rules
+        if r.direction.lower() == "inbound" and r.access.lower() == "allow"
+    ]
+    evidence.observed(
+        inbound_allow_rules=inbound_allow,
+        subnets=nsg.subnet_ids,
+        network_interfaces=nsg.network_interface_ids,
+        virtual_machines=nsg.virtual_machine_ids,
+        public_ip_addresses=nsg.public_ip_address_ids,
+    )
+    evidence.expected(
+        inbound_allow_to_sensitive_ports="only from trusted networks or trusted service tags",
+        sensitive_ports=sorted(set(policy.sensitive_ports)),
+        trusted_networks=policy.trusted_networks,
+        trusted_service_tags=policy.trusted_service_tags,
+    )
+    offending, shadowed, unreadable = nsg_offending_rules(nsg, policy)
+    if shadowed:
+        evidence.observed(shadowed_by_higher_priority_deny=shadowed)
+    assert not offending, (
+        f"NSG {nsg.name} ({_nsg_attachment(nsg)}) admits untrusted sources to sensitive ports through "
+        f"{len(offending)} inbound Allow rule(s): " + " | ".join(offending)
+    )
+    if unreadable:
+        raise EvidenceMissing(f"NSG {nsg.name}: rule(s) cannot be read: " + "; ".join(unreadable))

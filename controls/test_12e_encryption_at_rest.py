@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collectors.azure.compute import VirtualMachine, VmDisk
 from collectors.azure.sql import SqlDatabase
 from collectors.azure.storage import StorageAccount
 from collectors.config import Policy
-from controls.framework import Evidence, control
+from controls.framework import Evidence, EvidenceMissing, control
 
 
 @control("12e.azure-sql-tde", over="azure.sql_databases")
@@ -57,3 +58,86 @@ def test_storage_account_is_encrypted_at_rest(
             "(the policy requires customer-managed keys)"
         )
     assert not problems, f"storage account {account.name}: " + "; ".join(problems)
+
+
+# --- 12e.azure-vm-disk-encryption ---------------------------------------------------------------
+
+VM_CUSTOMER_KEY_TYPES = frozenset(
+    {"encryptionatrestwithcustomerkey", "encryptionatrestwithplatformandcustomerkeys"}
+)
+VM_DISK_ENCRYPTION_MODES = {
+    "host": "encryption at host on the VM (securityProfile.encryptionAtHost = true)",
+    "cmk": "every disk encrypted with a customer-managed key through a disk encryption set "
+    "(encryption.type EncryptionAtRestWithCustomerKey or EncryptionAtRestWithPlatformAndCustomerKeys)",
+    "ade": "Azure Disk Encryption on every disk (encryptionSettingsCollection.enabled = true)",
+}
+"""What each policy.vm_disk_encryption mode requires, in the words the messages use."""
+
+
+def vm_disk_encryption_text(disk: VmDisk) -> str:
+    """Describe in words how a VM disk is encrypted at rest."""
+    if disk.missing:
+        return f"unknown ({disk.missing})"
+    if disk.storage == "ephemeral":
+        base = "ephemeral OS disk on host storage (no disk resource; only encryption at host covers it)"
+    elif disk.storage == "unmanaged":
+        base = "unmanaged VHD blob (no disk encryption set possible)"
+    elif (disk.encryption_type or "").lower() in VM_CUSTOMER_KEY_TYPES:
+        key_set = (disk.disk_encryption_set_id or "none").rsplit("/", 1)[-1]
+        base = f"customer-managed key ({disk.encryption_type}, disk encryption set {key_set})"
+    elif (disk.encryption_type or "").lower() == "encryptionatrestwithplatformkey":
+        base = "platform-managed key" if disk.ade_enabled else "platform-managed key only"
+    else:
+        base = f"encryption type {disk.encryption_type or 'not reported'}"
+    return base + (" + Azure Disk Encryption" if disk.ade_enabled else "")
+
+
+def vm_disk_meets(disk: VmDisk, mode: str) -> bool:
+    """Return True when a (readable) disk meets the 'cmk' or 'ade' mode of policy.vm_disk_encryption."""
+    if mode == "cmk":
+        return (
+            disk.storage == "managed"
+            and (disk.encryption_type or "").lower() in VM_CUSTOMER_KEY_TYPES
+            and bool(disk.disk_encryption_set_id)
+        )
+    return disk.ade_enabled
+
+
+@control("12e.azure-vm-disk-encryption", over="azure.vms")
+def test_vm_disks_are_encrypted_as_policy_requires(
+    vm: VirtualMachine, policy: Policy, evidence: Evidence
+) -> None:
+    mode = policy.vm_disk_encryption
+    requirement = VM_DISK_ENCRYPTION_MODES[mode]
+    evidence.observed(
+        encryption_at_host=vm.encryption_at_host,
+        disks=[
+            {
+                "role": d.role,
+                "name": d.name,
+                "id": d.id,
+                "encryption": vm_disk_encryption_text(d),
+                "disk_encryption_set": d.disk_encryption_set_id,
+                "azure_disk_encryption": d.ade_enabled,
+            }
+            for d in vm.disks
+        ],
+    )
+    evidence.expected(vm_disk_encryption=mode, requirement=requirement)
+    disks_text = "; ".join(f"{d.role} {d.name}: {vm_disk_encryption_text(d)}" for d in vm.disks)
+    if mode == "host":
+        assert vm.encryption_at_host, (
+            f"encryption at host is off on VM {vm.name}: policy.vm_disk_encryption = 'host' expects "
+            f"{requirement}; its disks: {disks_text or 'none reported'}"
+        )
+        return
+    if not vm.disks:
+        raise EvidenceMissing(f"VM {vm.name} reports no disks")
+    failing = [d for d in vm.disks if not d.missing and not vm_disk_meets(d, mode)]
+    assert not failing, (
+        f"VM {vm.name}: policy.vm_disk_encryption = '{mode}' expects {requirement}, but "
+        + "; ".join(f"{d.role} {d.name} has {vm_disk_encryption_text(d)}" for d in failing)
+    )
+    missing = [d.missing for d in vm.disks if d.missing]
+    if missing:
+        raise EvidenceMissing(f"VM {vm.name}: disk encryption unknown: " + "; ".join(missing))

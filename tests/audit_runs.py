@@ -17,6 +17,7 @@ DEMO = ROOT / "demo"
 TOKEN = "canary-bearer-token-5f1c9e"
 """The bearer token of the test runs: a canary that must never appear in any output."""
 
+RUN_DATE = "2026-11-29"
 SUB_PROD = "11111111-1111-4111-8111-111111111111"
 SUB_DEV = "22222222-2222-4222-8222-222222222222"
 
@@ -24,6 +25,7 @@ POLICY = """
 [policy]
 trusted_networks = ["192.0.2.0/24", "203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
 min_tls = "1.2"
+authorized_principals = ["6f1c2a3b-4d5e-4f60-8a71-0b2c3d4e5f60", "7a2b3c4d-5e6f-4071-8b82-1c2d3e4f5a61", "8b3c4d5e-6f70-4182-9c93-2d3e4f5a6b72"]
 """
 
 
@@ -70,7 +72,13 @@ def azure_section(emulator: ArmEmulator, extra: str = "") -> str:
 def run_audit(
     tmp_path: Path, config_text: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> AuditRun:
-    """Write `config_text` to tmp_path/audit.toml and run `pytest controls/` on it."""
+    """Write `config_text` to tmp_path/audit.toml and run `pytest controls/` on it.
+
+    The run is judged as of RUN_DATE (the demo estate's date) unless `args` name another,
+    so that the tests do not drift with the calendar.
+    """
+    if "--as-of" not in args:
+        args = (*args, "--as-of", RUN_DATE)
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "audit.toml"
     config.write_text(config_text, encoding="utf-8")

@@ -9,17 +9,31 @@ from dataclasses import dataclass, field
 from azure.core.exceptions import AzureError
 
 from collectors.azure.arm import ArmReader, ReplayCredential, build_credential, describe_failure
+from collectors.azure.authorization import RoleAssignmentCollector
 from collectors.azure.base import AzureCollector, AzureContext
+from collectors.azure.compute import ComputeCollector
+from collectors.azure.network import NetworkCollector
 from collectors.azure.recording import Recording
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
+from collectors.azure.security_contacts import SecurityContactCollector
 from collectors.azure.sql import SqlCollector
+from collectors.azure.sql_governance import SqlGovernanceCollector
 from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription, subscriptions_in_scope
 from collectors.azure.web import WebAppCollector
 from collectors.config import AuditConfig, AzureSource
 from collectors.facts import FactStore, unobservable
 
-COLLECTORS: tuple[type[AzureCollector], ...] = (SqlCollector, WebAppCollector, StorageCollector)
+COLLECTORS: tuple[type[AzureCollector], ...] = (
+    SqlCollector,
+    SqlGovernanceCollector,
+    RoleAssignmentCollector,
+    SecurityContactCollector,
+    WebAppCollector,
+    StorageCollector,
+    NetworkCollector,
+    ComputeCollector,
+)
 """Every Azure collector, in the order they run (each is concurrent inside)."""
 
 AZURE_POPULATIONS: tuple[str, ...] = tuple(dict.fromkeys(p for c in COLLECTORS for p in c.populations))

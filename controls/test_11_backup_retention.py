@@ -1,0 +1,119 @@
+"""11: "Retentie in backups zorgt ervoor dat na 3 maanden de data daadwerkelijk verwijderd is."
+
+(Backup retention ensures that data is actually deleted after 3 months.) Azure SQL long-term
+retention keeps weekly, monthly and yearly full backups for as long as its policy says; each of
+those periods must end within policy.backup_max_retention, and no yearly backup may be kept.
+"""
+
+from __future__ import annotations
+
+import isodate
+
+from collectors.azure.sql_governance import LongTermRetention, SqlBackupRetention
+from collectors.config import Policy
+from controls.framework import Evidence, EvidenceMissing, control
+
+UNSET = ("", "PT0S")
+MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+FOUR_YEARS = (31, 29, *MONTH_DAYS[2:], *MONTH_DAYS * 3)
+"""The month lengths of a leap year and three common years: the calendar repeats them (centuries aside)."""
+FOUR_YEAR_DAYS = sum(FOUR_YEARS)
+
+
+def longest_months(months: int) -> int:
+    """Return the most days that `months` consecutive calendar months can span (1: 31, 3: 92, 12: 366)."""
+    cycles, rest = divmod(months, len(FOUR_YEARS))
+    doubled = FOUR_YEARS * 2
+    window = max(sum(doubled[start : start + rest]) for start in range(len(FOUR_YEARS))) if rest else 0
+    return cycles * FOUR_YEAR_DAYS + window
+
+
+def longest_days(duration: str) -> float:
+    """Return the longest number of days an ISO-8601 duration can last on the calendar.
+
+    Durations are compared as durations, never as strings ("P4W" > "P3M" as text). Months and
+    years have no fixed length, so a duration is measured at its longest calendar realisation:
+    its years and months (a year is exactly 12 months) as the longest run of that many
+    consecutive months (one month 31 days, three months 92, a year 366), plus its weeks
+    (7 days), days and smaller parts. Both sides of a comparison are measured this way, so
+    equal durations stay equal (P3M <= P3M, P12M = P1Y) while P13W (91 days) stays within
+    P3M (92 days) and P14W (98 days), P93D or P1Y (366 days) exceed it.
+    Raises ValueError for text that is not an ISO-8601 duration.
+    """
+    try:
+        parsed = isodate.parse_duration(duration.strip())
+    except (isodate.ISO8601Error, ValueError):
+        raise ValueError(f"{duration!r} is not an ISO-8601 duration") from None
+    if isinstance(parsed, isodate.Duration):
+        months, rest = 12 * float(parsed.years) + float(parsed.months), parsed.tdelta
+    else:
+        months, rest = 0.0, parsed
+    if months < 0 or rest.total_seconds() < 0:
+        raise ValueError(f"{duration!r} is a negative duration")
+    whole = int(months)
+    days: float = longest_months(whole) + (months - whole) * MONTH_DAYS[0] + rest.total_seconds() / 86400
+    return days
+
+
+def is_unset(duration: str | None) -> bool:
+    """Return True when a retention period keeps nothing: absent, empty or zero ("PT0S")."""
+    if duration is None or duration.strip().upper() in UNSET:
+        return True
+    return longest_days(duration) == 0
+
+
+def retention_problems(policy: LongTermRetention, limit: str) -> list[str]:
+    """Return what in one long-term retention policy keeps backups longer than `limit` allows."""
+    problems = []
+    limit_days = longest_days(limit)
+    periods = (
+        ("weekly", policy.weekly_retention),
+        ("monthly", policy.monthly_retention),
+        ("yearly", policy.yearly_retention),
+    )
+    for period, value in periods:
+        if value is None or is_unset(value):
+            continue
+        if period == "yearly":
+            problems.append(f"yearly backups are kept for {value} (yearly retention must be unset)")
+        elif longest_days(value) > limit_days:
+            problems.append(f"{period} backups are kept for {value}, longer than {limit}")
+    return problems
+
+
+@control("11.azure-sql-backup-retention", over="azure.sql_backup_retention")
+def test_sql_database_backups_are_gone_after_three_months(
+    retention: SqlBackupRetention, policy: Policy, evidence: Evidence
+) -> None:
+    limit = policy.backup_max_retention
+    evidence.expected(
+        weekly_retention=f"<= {limit}",
+        monthly_retention=f"<= {limit}",
+        yearly_retention="unset (PT0S)",
+    )
+    if not retention.policies:
+        evidence.observed(long_term_retention="no long-term retention policy: nothing is kept long-term")
+        return
+    evidence.observed(
+        policies=[
+            {
+                "name": p.name,
+                "weekly_retention": p.weekly_retention or "unset",
+                "monthly_retention": p.monthly_retention or "unset",
+                "yearly_retention": p.yearly_retention or "unset",
+            }
+            for p in retention.policies
+        ]
+    )
+    problems: list[str] = []
+    for entry in retention.policies:
+        try:
+            problems += retention_problems(entry, limit)
+        except ValueError as exc:
+            raise EvidenceMissing(
+                f"long-term retention policy {entry.name} of database {retention.database_name} "
+                f"cannot be read: {exc}"
+            ) from None
+    assert not problems, f"database {retention.database_name} keeps backups beyond {limit}: " + "; ".join(
+        problems
+    )

@@ -80,6 +80,9 @@ _EXTENSION_TABLES = {
 }
 """Resource Graph tables other than Resources, and the resource type prefix their rows have."""
 
+_ROLLUP_COLLECTIONS = {"replicationlinks": "databases"}
+"""Collections ARM also lists one level up: `{server}/replicationLinks` holds every database's links."""
+
 _DESCRIPTION = "Serve an ARM estate over HTTPS on 127.0.0.1 for the Azure SDK clients."
 _RG_TYPE = "Microsoft.Resources/resourceGroups"
 _DEFAULT_RG_LOCATION = "westeurope"
@@ -684,6 +687,13 @@ class ArmEmulator:
             return self._list(items, raw_path, query)
 
         parent = _parent(lp)
+        rollup = _ROLLUP_COLLECTIONS.get(lp.rsplit("/", 1)[-1])
+        if rollup and parent in self._by_id and not self._children.get(lp):
+            # e.g. ReplicationLinks_ListByServer: the links of every database of the server
+            below = re.compile(
+                rf"^{re.escape(parent)}/{rollup}/[^/]+/{re.escape(lp.rsplit('/', 1)[-1])}/[^/]+$"
+            )
+            return self._list([r for r in self._resources if below.match(_norm(r["id"]))], raw_path, query)
         if parent in self._by_id or parent in self._subs_by_id:
             return self._list(list(self._children.get(lp, [])), raw_path, query)
         return self._not_found(path)

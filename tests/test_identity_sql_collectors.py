@@ -458,7 +458,7 @@ def test_failed_governance_reads_make_exactly_their_subjects_errors() -> None:
         Fault(path=r"/servers/sql-prod-weu/azureADOnlyAuthentications$", status=403),
         Fault(path=r"/servers/sql-synda-neu/auditingSettings/default$", status=403),
         Fault(path=r"/databases/movin/backupLongTermRetentionPolicies$", status=500),
-        Fault(path=r"/databases/emma/replicationLinks$", status=403),
+        Fault(path=r"/servers/sql-prod-weu/replicationLinks$", status=403),
     ]
     with ArmEmulator(load_estate(DEMO / "estate"), faults=faults) as emulator:
         store = collect(emulator, [SqlCollector, SqlGovernanceCollector])
@@ -474,8 +474,8 @@ def test_failed_governance_reads_make_exactly_their_subjects_errors() -> None:
     assert list(retention) == [f"{PROD_WEU}/databases/movin"]
     assert "HTTP 500" in retention[f"{PROD_WEU}/databases/movin"]
     resources = errors(AZURE_RESOURCES)
-    assert list(resources) == [f"{PROD_WEU}/databases/emma/replicationLinks"]
-    assert "geo-replicas" in resources[f"{PROD_WEU}/databases/emma/replicationLinks"]
+    assert list(resources) == [f"{PROD_WEU}/replicationLinks"]
+    assert "geo-replicas" in resources[f"{PROD_WEU}/replicationLinks"]
     assert fact(store, SQL_AUDITING, PROD_WEU).state == "Enabled"
     assert fact(store, SQL_ENTRA_ADMINS, SYNDA).admin is not None
     picario_link = f"{TEST_UKS}/databases/picario-test/replicationLinks/6c8fa032-4d5e-4b7c-8f10-2b3c4d5e6f70"

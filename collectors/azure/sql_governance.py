@@ -7,10 +7,10 @@ server or database that could not be listed is never silently missing from a con
 
 Per server (api-version 2025-01-01): `administrators` and `azureADOnlyAuthentications`
 (-> azure.sql_entra_admins), `auditingSettings/default` (-> azure.sql_auditing).
-Per user database: `backupLongTermRetentionPolicies` (-> azure.sql_backup_retention) and
-`replicationLinks`, whose partner regions join azure.resources so that clause 8 covers
-geo-replicas. Replication links are listed per database: ARM files each link under its database
-(`.../databases/<db>/replicationLinks/<link>`), which is also what the emulator serves.
+Per server also `replicationLinks` (ReplicationLinks_ListByServer: every geo-replica link of
+the server's databases, one request per server), whose partner regions join azure.resources
+so that clause 8 covers geo-replicas. Per user database: `backupLongTermRetentionPolicies`
+(-> azure.sql_backup_retention).
 
 None of these child settings are in Resource Graph's `Resources` table: they are read from ARM.
 """
@@ -167,6 +167,7 @@ class SqlGovernanceCollector(AzureCollector):
     def _server_settings(self, server: SqlServer) -> None:
         self._entra_admin_of(server)
         self._auditing_of(server)
+        self._replicas_of(server)
 
     def _entra_admin_of(self, server: SqlServer) -> None:
         population = self.population(SQL_ENTRA_ADMINS)
@@ -241,7 +242,6 @@ class SqlGovernanceCollector(AzureCollector):
     # ------------------------------------------------------------------ per database
     def _database_settings(self, database: _Database) -> None:
         self._retention_of(database)
-        self._replicas_of(database)
 
     def _retention_of(self, database: _Database) -> None:
         server = database.server
@@ -271,23 +271,21 @@ class SqlGovernanceCollector(AzureCollector):
         fact = SqlBackupRetention(database.id, database.name, server.id, policies)
         population.add(observed(database.id, fact, fetched.sources))
 
-    def _replicas_of(self, database: _Database) -> None:
-        server = database.server
+    def _replicas_of(self, server: SqlServer) -> None:
         try:
             fetched = self.arm.fetch(
-                lambda hook: self.sql(server.subscription_id).replication_links.list_by_database(
-                    server.resource_group, server.name, database.name, raw_response_hook=hook
+                lambda hook: self.sql(server.subscription_id).replication_links.list_by_server(
+                    server.resource_group, server.name, raw_response_hook=hook
                 )
             )
         except AzureError as exc:
             reason = (
-                f"replication links (geo-replicas) of database {database.name} could not be listed: "
+                f"replication links (geo-replicas) of server {server.name} could not be listed: "
                 f"{describe_failure(exc)}"
             )
-            self.population(AZURE_RESOURCES).add(unobservable(f"{database.id}/replicationLinks", reason))
+            self.population(AZURE_RESOURCES).add(unobservable(f"{server.id}/replicationLinks", reason))
             return
         for link in fetched.value:
-            link_id = f"{database.id}/replicationLinks/{link.name}"
             self.locate(
-                link_id, REPLICATION_LINK_TYPE, _text(prop(link, "partner_location")), fetched.sources
+                str(link.id), REPLICATION_LINK_TYPE, _text(prop(link, "partner_location")), fetched.sources
             )

@@ -189,8 +189,9 @@ CONTROLS: dict[str, ControlSpec] = {
             "Privileged Azure roles are held only by authorised principals",
             "high",
             ("A.5.15", "A.5.18", "A.8.2"),
-            "every assignment of a role in policy.privileged_roles, at subscription or resource-group scope, "
-            "goes to a principal in policy.authorized_principals",
+            "every assignment of a role in policy.privileged_roles that reaches the subscription (at "
+            "subscription, resource-group or resource scope, or inherited from a management group) goes to a "
+            "principal in policy.authorized_principals; an assignment of an unknown role is an error",
         ),
         ControlSpec(
             "12c.azure-sql-entra-admin",

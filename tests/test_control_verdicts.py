@@ -7,9 +7,7 @@ modules, never imported by name, so that pytest does not collect them here as te
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 
@@ -32,22 +30,13 @@ from controls import test_12g_mobile_media_encryption as c12g
 from controls.framework import Evidence, EvidenceMissing, NotApplicable, Verdict, judge
 from controls.networks import IpAddress, range_within
 from controls.versions import tls_version
+from tests.control_calls import verdict
 
 RUN_DATE = date(2026, 11, 4)
 SHA_A = "a" * 64
 SHA_B = "b" * 64
 CERTIFICATE_EVIDENCE = EvidenceFile("/evidence/cert.pdf", SHA_A, SHA_A)
 MEDIA_EVIDENCE = EvidenceFile("/evidence/intune.csv", SHA_A, SHA_A)
-
-
-def verdict(control: Callable[..., None], fact: object, **arguments: Any) -> Verdict:
-    """Call a control on one fact and return the framework's verdict of the outcome."""
-    evidence = Evidence(None)
-    try:
-        control(fact, evidence=evidence, **arguments)
-    except Exception as exc:
-        return judge(exc, evidence)
-    return judge(None, evidence)
 
 
 # --- 12b.azure-sql-firewall ------------------------------------------------------------------------

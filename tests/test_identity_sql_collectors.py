@@ -8,7 +8,7 @@ faults show that a failed read makes exactly its own subjects `error`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,9 @@ from controls import test_8_data_location as c8
 from controls import test_11_backup_retention as c11
 from controls import test_12c_authorised_access as c12c
 from controls import test_13_breach_notification as c13
-from controls.framework import Evidence, Verdict, judge
 from tests.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import DEMO, SUB_DEV, SUB_PROD
+from tests.control_calls import verdict
 
 pytestmark = pytest.mark.integration
 
@@ -101,15 +101,6 @@ def fact(store: FactStore, population: str, subject_id: str) -> Any:
     subject = subjects(store, population)[subject_id]
     assert subject.error is None, subject.error
     return subject.fact
-
-
-def verdict(control: Callable[..., None], value: object, **arguments: Any) -> Verdict:
-    evidence = Evidence(None)
-    try:
-        control(value, evidence=evidence, **arguments)
-    except Exception as exc:
-        return judge(exc, evidence)
-    return judge(None, evidence)
 
 
 def example_body(path: str) -> Any:

@@ -7,7 +7,6 @@ modules so that pytest does not collect them here as tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,7 +24,8 @@ from collectors.config import Policy
 from controls import test_11_backup_retention as c11
 from controls import test_12c_authorised_access as c12c
 from controls import test_13_breach_notification as c13
-from controls.framework import Evidence, Verdict, judge
+from controls.framework import Verdict
+from tests.control_calls import verdict, verdict_and_evidence
 
 SUB = "11111111-1111-4111-8111-111111111111"
 OPS = "6f1c2a3b-4d5e-4f60-8a71-0b2c3d4e5f60"
@@ -33,23 +33,6 @@ DBA = "7a2b3c4d-5e6f-4071-8b82-1c2d3e4f5a61"
 STRANGER = "9c4d5e6f-7081-4293-8da4-3e4f5a6b7c83"
 OWNER_GUID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 SERVER = f"/subscriptions/{SUB}/resourceGroups/rg-web/providers/Microsoft.Sql/servers/sql-web"
-
-
-def verdict_and_evidence(
-    control: Callable[..., None], fact: object, **arguments: Any
-) -> tuple[Verdict, Evidence]:
-    """Call a control on one fact; return the framework's verdict and what the control recorded."""
-    evidence = Evidence(None)
-    try:
-        control(fact, evidence=evidence, **arguments)
-    except Exception as exc:
-        return judge(exc, evidence), evidence
-    return judge(None, evidence), evidence
-
-
-def verdict(control: Callable[..., None], fact: object, **arguments: Any) -> Verdict:
-    """Call a control on one fact and return the framework's verdict of the outcome."""
-    return verdict_and_evidence(control, fact, **arguments)[0]
 
 
 # --- 12c.azure-privileged-roles ---------------------------------------------------------------------

@@ -7,7 +7,6 @@ modules so that pytest does not collect them here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -19,7 +18,8 @@ from collectors.config import Policy
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_patching as c12g
-from controls.framework import Evidence, Verdict, judge
+from controls.framework import Evidence, Verdict
+from tests.control_calls import verdict
 
 TRUSTED = ["192.0.2.0/24", "203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
 RUN_DATE = date(2026, 11, 29)
@@ -28,16 +28,6 @@ NSG_ID = f"{SUB}/Microsoft.Network/networkSecurityGroups/nsg-web"
 VM_ID = f"{SUB}/Microsoft.Compute/virtualMachines/vm-web-01"
 DES_ID = f"{SUB}/Microsoft.Compute/diskEncryptionSets/des-prod"
 ASG_ID = f"{SUB}/Microsoft.Network/applicationSecurityGroups/asg-app"
-
-
-def verdict(control: Callable[..., None], fact: object, **arguments: Any) -> Verdict:
-    """Call a control on one fact and return the framework's verdict of the outcome."""
-    evidence = Evidence(None)
-    try:
-        control(fact, evidence=evidence, **arguments)
-    except Exception as exc:
-        return judge(exc, evidence)
-    return judge(None, evidence)
 
 
 # --- 12b.azure-nsg-admin-ports --------------------------------------------------------------------

@@ -5,8 +5,8 @@
 Generates an estate of about 4,500 resources over 20 subscriptions (cloned from the demo
 estate), serves it with the HTTPS ARM emulator in its own process with 50 ms latency on every
 request and ARM's read token bucket (250 burst, 25/s per subscription) enforced, and collects
-it (a) as the auditor does (bounded concurrency, paced per subscription) and (b) one request
-at a time (as Prowler and inspec-azure do). Each collection runs in its own process, so peak
+it (a) as the auditor does (bounded concurrency, paced per subscription), (a') the same with
+`use_resource_graph = true`, and (b) one request at a time (as Prowler and inspec-azure do). Each collection runs in its own process, so peak
 memory is that collection's own. Prints the median of the runs and the ratio.
 """
 
@@ -100,7 +100,7 @@ def build_estate(template: dict[str, Any], scale: float = 1.0) -> dict[str, Any]
     }
 
 
-def collect_once(url: str, ca_file: str, concurrency: int) -> dict[str, Any]:
+def collect_once(url: str, ca_file: str, concurrency: int, resource_graph: bool = False) -> dict[str, Any]:
     """Collect the estate at `url` in this process; return the figures of the run."""
     from collectors.azure.collect import collect_azure
     from collectors.config import AuditConfig
@@ -115,6 +115,7 @@ def collect_once(url: str, ca_file: str, concurrency: int) -> dict[str, Any]:
                 "ca_bundle": ca_file,
                 "credential": "static-token",
                 "max_concurrency": concurrency,
+                "use_resource_graph": resource_graph,
             },
         }
     )
@@ -144,9 +145,10 @@ def collect_once(url: str, ca_file: str, concurrency: int) -> dict[str, Any]:
     }
 
 
-def _child(url: str, ca_file: str, concurrency: int) -> dict[str, Any]:
+def _child(url: str, ca_file: str, concurrency: int, resource_graph: bool = False) -> dict[str, Any]:
+    mode = ["--resource-graph"] if resource_graph else []
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.azure_collection", "--collect", url, ca_file, str(concurrency)],
+        [sys.executable, "-m", "bench.azure_collection", "--collect", url, ca_file, str(concurrency), *mode],
         cwd=ROOT,
         env={**os.environ, "AUDIT_AZURE_TOKEN": "bench", "NO_PROXY": "127.0.0.1,localhost"},
         capture_output=True,
@@ -176,10 +178,11 @@ def main() -> int:
         "--scale", type=float, default=1.0, help="multiply the estate's counts (quick checks)"
     )
     parser.add_argument("--collect", nargs=3, metavar=("URL", "CA", "CONCURRENCY"), help=argparse.SUPPRESS)
+    parser.add_argument("--resource-graph", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.collect:
         url, ca_file, concurrency = args.collect
-        print(json.dumps(collect_once(url, ca_file, int(concurrency))))
+        print(json.dumps(collect_once(url, ca_file, int(concurrency), args.resource_graph)))
         return 0
 
     estate = build_estate(load_template(ROOT / "demo" / "estate"), args.scale)
@@ -216,11 +219,12 @@ def main() -> int:
         ca_file = emulator.stdout.readline().split(": ", 1)[1].strip()
         try:
             auditor = [_child(url, ca_file, args.concurrency) for _ in range(args.runs)]
+            graph = [_child(url, ca_file, args.concurrency, resource_graph=True) for _ in range(args.runs)]
             sequential = [_child(url, ca_file, 1) for _ in range(args.sequential_runs)]
         finally:
             emulator.terminate()
             emulator.wait(timeout=30)
-    header = f"{'':34s}{'auditor':>14s}{'sequential':>14s}"
+    header = f"{'':34s}{'auditor (ARM)':>14s}{'auditor (ARG)':>14s}{'sequential':>14s}"
     print(
         f"\nlatency {args.latency * 1000:.0f} ms per request, token bucket 250/25 per subscription enforced"
     )
@@ -238,9 +242,13 @@ def main() -> int:
         ("throttling_errors", "items in error by throttling"),
         ("peak_rss_mb", "peak memory (MB)"),
     ):
-        print(f"{label:34s}{_median(auditor, key):14.1f}{_median(sequential, key):14.1f}")
-    per_resource = _median(auditor, "requests") / max(1.0, _median(auditor, "resources"))
-    print(f"{'requests per resource':34s}{per_resource:14.2f}")
+        columns = (_median(auditor, key), _median(graph, key), _median(sequential, key))
+        print(f"{label:34s}" + "".join(f"{value:14.1f}" for value in columns))
+    per_resource = [
+        _median(runs, "requests") / max(1.0, _median(runs, "resources"))
+        for runs in (auditor, graph, sequential)
+    ]
+    print(f"{'requests per resource':34s}" + "".join(f"{value:14.2f}" for value in per_resource))
     print(f"speed-up: {_median(sequential, 'wall_seconds') / _median(auditor, 'wall_seconds'):.1f}x")
     return 0
 

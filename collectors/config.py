@@ -117,6 +117,9 @@ class Policy(_Section):
     backup_max_retention: IsoDuration = "P3M"
     audit_min_retention_days: int = Field(default=90, ge=0)
     security_alert_min_severity: Literal["High", "Medium", "Low"] = "Medium"
+    authorized_admins: list[str] = Field(default_factory=list)
+    authorized_ssh_keys: list[str] = Field(default_factory=list)
+    patch_max_age_days: int = Field(default=35, gt=0)
 
     @field_validator("allowed_regions")
     @classmethod
@@ -163,6 +166,47 @@ class AzureSource(_Section):
         """Return True when the endpoint is a Microsoft cloud's Resource Manager (not an emulator)."""
         host = (urlsplit(self.endpoint).hostname or "").rstrip(".").lower()
         return host in MICROSOFT_ARM_HOSTS
+
+
+class HostEntry(_Section):
+    """One server the auditor reaches over SSH (`[[hosts]]`).
+
+    Secrets never live here: a key's passphrase comes from the environment variable named by
+    `passphrase_env`, a password (discouraged) from `password_env`.
+    """
+
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = Field(min_length=1)
+    key_file: Path | None = None
+    passphrase_env: str | None = None
+    password_env: str | None = None
+    known_hosts: Path = Path("~/.ssh/known_hosts")
+    host_key_sha256: str | None = None
+    os: Literal["windows", "linux", "auto"] = "auto"
+    roles: list[str] = Field(default_factory=list)
+    jump: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    command_timeout_seconds: float = Field(default=900.0, gt=0)
+
+    @field_validator("host_key_sha256")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digest = value.removeprefix("SHA256:")
+        if not digest or len(digest) > 44:
+            raise ValueError("expected an OpenSSH SHA256 fingerprint such as SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8")
+        return f"SHA256:{digest}"
+
+
+class HostsSettings(_Section):
+    """How hosts are reached as a whole (`[hosts_settings]`)."""
+
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+    max_output_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
 
 
 class Attestation(_Section):
@@ -240,9 +284,23 @@ class AuditConfig(BaseModel):
     sha256: str
     policy: Policy = Field(default_factory=Policy)
     azure: AzureSource | None = None
+    hosts: list[HostEntry] = Field(default_factory=list)
+    hosts_settings: HostsSettings = Field(default_factory=HostsSettings)
     attestations: list[Attestation] = Field(default_factory=list)
     subprocessors: list[SubProcessor] | None = None
     waivers: list[Waiver] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _hosts_consistent(self) -> AuditConfig:
+        names = [host.name for host in self.hosts]
+        for index, host in enumerate(self.hosts):
+            if names.count(host.name) > 1:
+                raise ValueError(f"hosts[{index}].name: {host.name!r} is used by more than one host")
+            if host.jump is not None and host.jump not in names:
+                raise ValueError(f"hosts[{index}].jump: no host is named {host.jump!r}")
+            if host.jump == host.name:
+                raise ValueError(f"hosts[{index}].jump: a host cannot be its own bastion")
+        return self
 
     def resolve(self, relative: Path) -> Path:
         """Return a path from the config resolved against the config file's folder."""

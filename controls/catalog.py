@@ -273,6 +273,79 @@ CONTROLS: dict[str, ControlSpec] = {
             "Log Analytics / Event Hub target",
         ),
         ControlSpec(
+            "12b.host-firewall",
+            "12b",
+            "Hosts run a firewall that blocks inbound traffic by default",
+            "high",
+            ("A.8.20", "A.8.22"),
+            "Windows: every profile (Domain, Private, Public) of the ActiveStore enabled with default inbound "
+            "Block; Linux: an nftables/iptables input chain with policy drop, or an active ufw/firewalld",
+        ),
+        ControlSpec(
+            "12b.host-port-scope",
+            "12b",
+            "Hosts allow sensitive ports only from trusted networks",
+            "high",
+            ("A.8.20", "A.8.22"),
+            "every enabled inbound allow rule (Windows firewall rule / nftables or iptables accept) for a port in "
+            "policy.sensitive_ports is restricted to remote addresses inside the trusted networks",
+        ),
+        ControlSpec(
+            "12c.host-admins",
+            "12c",
+            "Only authorised people administer the hosts",
+            "high",
+            ("A.5.15", "A.5.18", "A.8.2"),
+            "members of local Administrators (Windows) / sudo, wheel, admin and sudoers entries (Linux) are all in "
+            "policy.authorized_admins, and every SSH authorized_keys fingerprint is in policy.authorized_ssh_keys",
+        ),
+        ControlSpec(
+            "12e.host-volume-encryption",
+            "12e",
+            "Host volumes are encrypted at rest",
+            "high",
+            ("A.8.24",),
+            "every fixed data and OS volume protected: BitLocker fully encrypted with protection On (Windows); a "
+            "LUKS/dm-crypt device beneath every mounted filesystem (Linux)",
+        ),
+        ControlSpec(
+            "12f.host-schannel",
+            "12f",
+            "Windows hosts refuse SSL and TLS below 1.2 (SCHANNEL)",
+            "high",
+            ("A.8.24", "A.8.21"),
+            "server-side SSL 2.0, SSL 3.0, TLS 1.0 and TLS 1.1 disabled, with the OS defaults applied when the "
+            "registry keys are absent (they are enabled by default up to Windows Server 2025); TLS 1.2 enabled",
+        ),
+        ControlSpec(
+            "12g.windows-monthly-patching",
+            "12g",
+            "Windows web servers are patched monthly to the latest updates",
+            "high",
+            ("A.8.8",),
+            "the newest installed cumulative update (Windows Update Agent history, by KB/title, and the build's "
+            "UBR) is from the current or previous Patch Tuesday cycle and installed within "
+            "policy.patch_max_age_days (35); no pending Security/Critical update older than policy.pending_grace_days",
+        ),
+        ControlSpec(
+            "12g.os-supported",
+            "12g",
+            "Hosts run an operating system that still receives security updates",
+            "high",
+            ("A.8.8",),
+            "the OS product and build are within their vendor's (extended) support on the run date; Windows "
+            "Server 2012 R2 fails",
+        ),
+        ControlSpec(
+            "12g.linux-patching",
+            "12g",
+            "Linux hosts have no overdue security updates",
+            "high",
+            ("A.8.8",),
+            "no pending security update (apt: a -security suite; dnf: a security advisory); a pending update's "
+            "publish date is not known to the package manager, so any pending security update fails",
+        ),
+        ControlSpec(
             "12a.datacenter-certification",
             "12a",
             "Datacenters hold a current, valid information-security certificate",

@@ -1,0 +1,1 @@
+"""Hosts reached over SSH (paramiko): Windows through PowerShell over OpenSSH, and Linux."""

@@ -40,17 +40,19 @@ PLAN = {
 }
 
 
-def build_estate(template: dict[str, Any], scale: float = 1.0) -> dict[str, Any]:
+def build_estate(
+    template: dict[str, Any], scale: float = 1.0, subscriptions: int = SUBSCRIPTIONS
+) -> dict[str, Any]:
     """Return the benchmark estate: the PLAN's counts (times `scale`) spread over the subscriptions."""
     plan = {key: max(1, round(value * scale)) for key, value in PLAN.items()}
     plan["databases_per_server"] = PLAN["databases_per_server"]
     demo: list[dict[str, Any]] = template["resources"]
-    subs = subscription_ids(SUBSCRIPTIONS)
+    subs = subscription_ids(subscriptions)
     resources: list[dict[str, Any]] = []
 
     def place(index: int, resource_type: str, name: str) -> str:
         return new_id(
-            subs[index % SUBSCRIPTIONS], f"rg-bench-{index % 7}", resource_type, f"{name}-{index:04d}"
+            subs[index % subscriptions], f"rg-bench-{index % 7}", resource_type, f"{name}-{index:04d}"
         )
 
     server = find(demo, "Microsoft.Sql/servers", "sql-prod-weu")
@@ -100,7 +102,9 @@ def build_estate(template: dict[str, Any], scale: float = 1.0) -> dict[str, Any]
     }
 
 
-def collect_once(url: str, ca_file: str, concurrency: int, resource_graph: bool = False) -> dict[str, Any]:
+def collect_once(
+    url: str, ca_file: str, concurrency: int, resource_graph: bool = False, paced: bool = True
+) -> dict[str, Any]:
     """Collect the estate at `url` in this process; return the figures of the run."""
     from collectors.azure.collect import collect_azure
     from collectors.config import AuditConfig
@@ -116,6 +120,7 @@ def collect_once(url: str, ca_file: str, concurrency: int, resource_graph: bool 
                 "credential": "static-token",
                 "max_concurrency": concurrency,
                 "use_resource_graph": resource_graph,
+                **({} if paced else {"reads_per_second": 1_000_000, "reads_burst": 1_000_000}),
             },
         }
     )
@@ -145,8 +150,10 @@ def collect_once(url: str, ca_file: str, concurrency: int, resource_graph: bool 
     }
 
 
-def _child(url: str, ca_file: str, concurrency: int, resource_graph: bool = False) -> dict[str, Any]:
-    mode = ["--resource-graph"] if resource_graph else []
+def _child(
+    url: str, ca_file: str, concurrency: int, resource_graph: bool = False, paced: bool = True
+) -> dict[str, Any]:
+    mode = (["--resource-graph"] if resource_graph else []) + ([] if paced else ["--unpaced"])
     completed = subprocess.run(
         [sys.executable, "-m", "bench.azure_collection", "--collect", url, ca_file, str(concurrency), *mode],
         cwd=ROOT,
@@ -179,13 +186,20 @@ def main() -> int:
     )
     parser.add_argument("--collect", nargs=3, metavar=("URL", "CA", "CONCURRENCY"), help=argparse.SUPPRESS)
     parser.add_argument("--resource-graph", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--unpaced", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--subscriptions", type=int, default=SUBSCRIPTIONS, help="spread the estate over N")
+    parser.add_argument(
+        "--pacing-only",
+        action="store_true",
+        help="compare the auditor with and without its own pacing (no sequential run)",
+    )
     args = parser.parse_args()
     if args.collect:
         url, ca_file, concurrency = args.collect
-        print(json.dumps(collect_once(url, ca_file, int(concurrency), args.resource_graph)))
+        print(json.dumps(collect_once(url, ca_file, int(concurrency), args.resource_graph, not args.unpaced)))
         return 0
 
-    estate = build_estate(load_template(ROOT / "demo" / "estate"), args.scale)
+    estate = build_estate(load_template(ROOT / "demo" / "estate"), args.scale, args.subscriptions)
     kinds = Counter(r["type"] for r in estate["resources"])
     with tempfile.TemporaryDirectory() as tmp:
         estate_file = Path(tmp) / "estate.json"
@@ -219,12 +233,23 @@ def main() -> int:
         ca_file = emulator.stdout.readline().split(": ", 1)[1].strip()
         try:
             auditor = [_child(url, ca_file, args.concurrency) for _ in range(args.runs)]
-            graph = [_child(url, ca_file, args.concurrency, resource_graph=True) for _ in range(args.runs)]
-            sequential = [_child(url, ca_file, 1) for _ in range(args.sequential_runs)]
+            if args.pacing_only:
+                unpaced = [_child(url, ca_file, args.concurrency, paced=False) for _ in range(args.runs)]
+                graph, sequential = auditor, unpaced
+            else:
+                graph = [
+                    _child(url, ca_file, args.concurrency, resource_graph=True) for _ in range(args.runs)
+                ]
+                sequential = [_child(url, ca_file, 1) for _ in range(args.sequential_runs)]
         finally:
             emulator.terminate()
             emulator.wait(timeout=30)
-    header = f"{'':34s}{'auditor (ARM)':>14s}{'auditor (ARG)':>14s}{'sequential':>14s}"
+    names = (
+        ("paced", "paced", "unpaced")
+        if args.pacing_only
+        else ("auditor (ARM)", "auditor (ARG)", "sequential")
+    )
+    header = f"{'':34s}" + "".join(f"{name:>14s}" for name in names)
     print(
         f"\nlatency {args.latency * 1000:.0f} ms per request, token bucket 250/25 per subscription enforced"
     )
@@ -249,7 +274,8 @@ def main() -> int:
         for runs in (auditor, graph, sequential)
     ]
     print(f"{'requests per resource':34s}" + "".join(f"{value:14.2f}" for value in per_resource))
-    print(f"speed-up: {_median(sequential, 'wall_seconds') / _median(auditor, 'wall_seconds'):.1f}x")
+    if not args.pacing_only:
+        print(f"speed-up: {_median(sequential, 'wall_seconds') / _median(auditor, 'wall_seconds'):.1f}x")
     return 0
 
 

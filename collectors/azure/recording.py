@@ -100,14 +100,64 @@ class Exchange:
         )
 
 
+@dataclass(frozen=True)
+class HostRun:
+    """The raw outcome of gathering one host: its batched command's output, or why there was none."""
+
+    host: str
+    os: str
+    command_sha256: str
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+    recorded_at: datetime
+    error: str | None = None
+    host_key: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the JSON form stored in the recording file (outputs base64: they may be binary)."""
+        return {
+            "host": self.host,
+            "os": self.os,
+            "command_sha256": self.command_sha256,
+            "exit_code": self.exit_code,
+            "stdout_base64": base64.b64encode(self.stdout).decode("ascii"),
+            "stderr_base64": base64.b64encode(self.stderr).decode("ascii"),
+            "recorded_at": self.recorded_at.isoformat(),
+            "error": self.error,
+            "host_key": self.host_key,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HostRun:
+        """Return a host run read back from a recording file."""
+        return cls(
+            host=data["host"],
+            os=data["os"],
+            command_sha256=data["command_sha256"],
+            exit_code=int(data["exit_code"]),
+            stdout=base64.b64decode(data["stdout_base64"]),
+            stderr=base64.b64decode(data["stderr_base64"]),
+            recorded_at=datetime.fromisoformat(data["recorded_at"]),
+            error=data.get("error"),
+            host_key=data.get("host_key"),
+        )
+
+
 class Recording:
-    """The exchanges of one run, keyed by request (the last answer to a request wins)."""
+    """The raw observations of one run: ARM exchanges keyed by request, host runs keyed by host."""
 
     def __init__(self, endpoint: str, run_date: str, exchanges: dict[str, Exchange] | None = None) -> None:
         self.endpoint = endpoint
         self.run_date = run_date
         self._exchanges: dict[str, Exchange] = dict(exchanges or {})
+        self.host_runs: dict[str, HostRun] = {}
         self._lock = threading.Lock()
+
+    def put_host(self, run: HostRun) -> None:
+        """Keep the outcome of gathering one host."""
+        with self._lock:
+            self.host_runs[run.host] = run
 
     def put(self, exchange: Exchange) -> None:
         """Keep `exchange` as the answer to its request."""
@@ -125,10 +175,11 @@ class Recording:
         """Write the recording as JSON (sorted, so two recordings of one estate diff cleanly)."""
         document = {
             "version": RECORDING_VERSION,
-            "kind": "azure-arm",
+            "kind": "auditor",
             "endpoint": self.endpoint,
             "run_date": self.run_date,
             "exchanges": [self._exchanges[key].as_json() for key in sorted(self._exchanges)],
+            "hosts": [self.host_runs[name].as_json() for name in sorted(self.host_runs)],
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -146,11 +197,14 @@ class Recording:
             raise RecordingError(f"{path}: not an auditor recording of version {RECORDING_VERSION}")
         try:
             exchanges = [Exchange.from_json(item) for item in document["exchanges"]]
+            host_runs = [HostRun.from_json(item) for item in document.get("hosts", [])]
             recording = cls(endpoint=document["endpoint"], run_date=document["run_date"])
         except (KeyError, TypeError, ValueError) as exc:
             raise RecordingError(f"{path}: malformed recording ({exc!r})") from None
         for exchange in exchanges:
             recording.put(exchange)
+        for run in host_runs:
+            recording.put_host(run)
         return recording
 
 

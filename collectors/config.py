@@ -185,6 +185,8 @@ class HostEntry(_Section):
     known_hosts: Path = Path("~/.ssh/known_hosts")
     host_key_sha256: str | None = None
     os: Literal["windows", "linux", "auto"] = "auto"
+    sudo: bool = False
+    """Linux: run the fact script through `sudo -n` (firewall, sudoers and sshd need root)."""
     roles: list[str] = Field(default_factory=list)
     jump: str | None = None
     tags: list[str] = Field(default_factory=list)
@@ -198,7 +200,9 @@ class HostEntry(_Section):
             return None
         digest = value.removeprefix("SHA256:")
         if not digest or len(digest) > 44:
-            raise ValueError("expected an OpenSSH SHA256 fingerprint such as SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8")
+            raise ValueError(
+                "expected an OpenSSH SHA256 fingerprint such as SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
+            )
         return f"SHA256:{digest}"
 
 
@@ -298,8 +302,14 @@ class AuditConfig(BaseModel):
                 raise ValueError(f"hosts[{index}].name: {host.name!r} is used by more than one host")
             if host.jump is not None and host.jump not in names:
                 raise ValueError(f"hosts[{index}].jump: no host is named {host.jump!r}")
-            if host.jump == host.name:
-                raise ValueError(f"hosts[{index}].jump: a host cannot be its own bastion")
+            seen, hop = {host.name}, host.jump
+            while hop is not None:
+                if hop in seen:
+                    raise ValueError(
+                        f"hosts[{index}].jump: the bastion chain of {host.name!r} loops back to {hop!r}"
+                    )
+                seen.add(hop)
+                hop = next((h.jump for h in self.hosts if h.name == hop), None)
         return self
 
     def resolve(self, relative: Path) -> Path:

@@ -12,6 +12,8 @@ from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azur
 from collectors.azure.recording import Recording
 from collectors.config import AuditConfig
 from collectors.facts import FactStore
+from collectors.hosts.collect import HostsScope, collect_hosts
+from collectors.hosts.facts import HOST_POPULATIONS
 
 
 @dataclass
@@ -21,6 +23,7 @@ class Estate:
     store: FactStore
     azure: AzureScope | None
     recording: Recording | None
+    hosts: HostsScope | None = None
 
 
 def collect_estate(
@@ -43,5 +46,10 @@ def collect_estate(
         azure_scope = collect_azure(
             config, config.azure, store, recording=recording, replay=replay, progress=progress
         )
+    hosts_scope = None
+    if not config.hosts:
+        store.mark_out_of_scope(HOST_POPULATIONS, "hosts are out of scope: the config has no [[hosts]]")
+    else:
+        hosts_scope = collect_hosts(config, store, recording=recording, replay=replay, progress=progress)
     collect_attestations(config, store)
-    return Estate(store=store, azure=azure_scope, recording=recording)
+    return Estate(store=store, azure=azure_scope, recording=recording, hosts=hosts_scope)

@@ -8,6 +8,8 @@ from collectors.azure.network import NetworkSecurityGroup, SecurityRule
 from collectors.azure.sql import SqlServerFirewall
 from collectors.azure.storage import StorageAccount
 from collectors.config import Policy
+from collectors.hosts.facts import FirewallProfile, HostFacts, HostFirewall
+from collectors.hosts.linux import profile_families
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.networks import ALLOW_AZURE_SERVICES, IpAddress, parse_address, range_within
 
@@ -370,3 +372,259 @@ def test_nsg_admits_sensitive_ports_only_from_trusted_networks(
     )
     if unreadable:
         raise EvidenceMissing(f"NSG {nsg.name}: rule(s) cannot be read: " + "; ".join(unreadable))
+
+
+# --- 12b.host-firewall and 12b.host-port-scope (hosts over SSH) ----------------------------------
+
+WINDOWS_FIREWALL_PROFILES = ("Domain", "Private", "Public")
+BLOCKING_DEFAULTS = frozenset({"block", "drop", "reject", "deny"})
+"""Default inbound actions that refuse what no rule allows (Windows "Block"; Linux drop/reject/deny)."""
+ADDRESS_FAMILIES = ("ipv4", "ipv6")
+
+
+def _profile_blocks(profile: FirewallProfile) -> bool:
+    words = profile.default_inbound.strip().lower().split()
+    return profile.enabled and bool(words) and words[0] in BLOCKING_DEFAULTS
+
+
+def _profile_text(profile: FirewallProfile) -> str:
+    state = "on" if profile.enabled else "off"
+    return f"{profile.name} ({state}, default inbound {profile.default_inbound})"
+
+
+def host_firewall_gaps(host: HostFacts, firewall: HostFirewall) -> tuple[list[str], frozenset[str]]:
+    """Return what keeps a host's firewall from blocking inbound by default, and the families left open.
+
+    Windows: each of the Domain, Private and Public profiles must be on with default inbound
+    Block (NotConfigured is not taken as Block). Linux: a blocking input chain, or ufw/firewalld
+    on with default deny, must cover IPv4 and IPv6 each (an iptables INPUT policy DROP leaves
+    IPv6 open unless ip6tables or an inet/ip6 chain also drops).
+    """
+    problems: list[str] = []
+    if host.os.family == "windows":
+        by_name = {p.name.strip().lower(): p for p in firewall.profiles}
+        for name in WINDOWS_FIREWALL_PROFILES:
+            profile = by_name.get(name.lower())
+            if profile is None:
+                problems.append(f"the {name} profile is not reported")
+            elif not profile.enabled:
+                problems.append(f"the {name} profile is off")
+            elif not _profile_blocks(profile):
+                problems.append(
+                    f"the {name} profile's default inbound action is {profile.default_inbound}, not Block"
+                )
+        return problems, frozenset(ADDRESS_FAMILIES) if problems else frozenset()
+    blocking = [p for p in firewall.profiles if _profile_blocks(p)]
+    covered = frozenset(f for p in blocking for f in profile_families(p))
+    open_families = frozenset(f for f in ADDRESS_FAMILIES if f not in covered)
+    if not firewall.profiles:
+        problems.append(
+            "no host firewall was found (no nftables input chain, iptables INPUT chain, ufw or firewalld)"
+        )
+    elif not blocking:
+        problems.append(
+            "nothing blocks inbound traffic by default: "
+            + "; ".join(_profile_text(p) for p in firewall.profiles)
+        )
+    elif open_families:
+        names = " and ".join("IPv4" if f == "ipv4" else "IPv6" for f in sorted(open_families))
+        problems.append(
+            f"{names} traffic is not filtered by default: only "
+            + ", ".join(p.name for p in blocking)
+            + " block(s) inbound, and that covers "
+            + " and ".join("IPv4" if f == "ipv4" else "IPv6" for f in sorted(covered))
+            + " only (if IPv6 is disabled on the host, waive this with that evidence)"
+        )
+    return problems, open_families
+
+
+@control("12b.host-firewall", over="hosts.all")
+def test_host_firewall_blocks_inbound_by_default(host: HostFacts, evidence: Evidence) -> None:
+    if host.firewall is None:
+        raise EvidenceMissing(host.missing("firewall"))
+    evidence.observed(
+        os=host.os.family,
+        profiles=[
+            {"name": p.name, "enabled": p.enabled, "default_inbound": p.default_inbound}
+            for p in host.firewall.profiles
+        ],
+    )
+    if host.os.family == "windows":
+        evidence.expected(profiles="Domain, Private and Public enabled, default inbound Block")
+    else:
+        evidence.expected(
+            firewall="an nftables/iptables input chain with policy drop or reject, or ufw/firewalld active "
+            "with default deny, covering IPv4 and IPv6"
+        )
+    problems, _ = host_firewall_gaps(host, host.firewall)
+    assert not problems, f"host {host.name}: " + "; ".join(problems)
+
+
+HOST_ANY_ADDRESSES = frozenset({"any", "*", "0.0.0.0/0", "::/0"})
+HOST_PORTED_PROTOCOLS = frozenset({"tcp", "udp", "any", "*", "6", "17"})
+"""Protocols that have ports: an ICMP rule reaches no port."""
+WINDOWS_PORT_KEYWORDS = {
+    "rpcepmap": [(135, 135)],
+    "rpc": [(49152, 65535)],
+    "iphttps": [(443, 443)],
+    "iphttpsin": [(443, 443)],
+    "iphttpsout": [(443, 443)],
+    "teredo": [(3544, 3544)],
+}
+"""Windows firewall LocalPort keywords with the ports they stand for (RPC: the dynamic range)."""
+
+
+def host_port_spans(ports: tuple[str, ...]) -> tuple[list[tuple[int, int]], list[str]]:
+    """Return a rule's local ports as inclusive spans, and the entries that are not ports or ranges."""
+    spans: list[tuple[int, int]] = []
+    unknown: list[str] = []
+    for text in ports:
+        stripped = text.strip()
+        lowered = stripped.lower()
+        if lowered in ("any", "*", ""):
+            spans.append((0, 65535))
+        elif lowered in WINDOWS_PORT_KEYWORDS:
+            spans.extend(WINDOWS_PORT_KEYWORDS[lowered])
+        else:
+            try:
+                spans.extend(nsg_port_spans((stripped.replace(":", "-"),)))
+            except ValueError:
+                unknown.append(stripped)
+    return spans, unknown
+
+
+def host_remote_untrusted(address: str, policy: Policy) -> str | None:
+    """Return why a rule's remote address is not trusted, or None when it lies inside the trusted networks.
+
+    Accepts single addresses, CIDRs (also Windows' address/mask form) and ranges "a-b"; keywords
+    such as Any, Internet, LocalSubnet or an unresolved address set are never trusted.
+    """
+    text = address.strip()
+    if text.lower() in HOST_ANY_ADDRESSES:
+        return "any address"
+    if "-" in text and "/" not in text:
+        low, _, high = text.partition("-")
+        try:
+            start, end = parse_address(low), parse_address(high)
+        except ValueError:
+            return "not an address range that can be checked"
+        if start.version != end.version or int(start) > int(end):
+            return "not a valid address range"
+        return None if range_within(start, end, policy.networks()) else "outside the trusted networks"
+    network = nsg_network(text)
+    if network is None:
+        return "a keyword or name, not provably inside the trusted networks"
+    return (
+        None if range_within(network[0], network[-1], policy.networks()) else "outside the trusted networks"
+    )
+
+
+def _listener_families(address: str) -> frozenset[str]:
+    text = address.split("%", 1)[0].strip().lower()
+    if text in ("*", "", "::"):
+        return frozenset(ADDRESS_FAMILIES)
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return frozenset(ADDRESS_FAMILIES)
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return frozenset({"ipv4"})
+    return frozenset({"ipv4" if parsed.version == 4 else "ipv6"})
+
+
+def listener_is_local(address: str) -> bool:
+    """Return True when a socket listens on a loopback address only."""
+    text = address.split("%", 1)[0].strip()
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return parsed.is_loopback
+
+
+def host_port_scope_findings(
+    host: HostFacts, firewall: HostFirewall, policy: Policy
+) -> tuple[list[str], list[str]]:
+    """Return (offending rules and listeners described, unrecognised local-port entries)."""
+    sensitive = sorted(set(policy.sensitive_ports))
+    offending: list[str] = []
+    unrecognised: list[str] = []
+    for rule in firewall.inbound_allow:
+        if rule.protocol.strip().lower() not in HOST_PORTED_PROTOCOLS:
+            continue
+        spans, unknown = host_port_spans(rule.local_ports)
+        unrecognised.extend(f"{rule.name}: {u}" for u in unknown)
+        ports = [p for p in sensitive if any(low <= p <= high for low, high in spans)]
+        if not ports:
+            continue
+        remotes = rule.remote_addresses or ("Any",)
+        untrusted = [(r, reason) for r in remotes if (reason := host_remote_untrusted(r, policy))]
+        if untrusted:
+            offending.append(
+                f"rule {rule.name} ({rule.protocol} to port(s) {', '.join(map(str, ports))}) admits "
+                + ", ".join(f"{r} ({reason})" for r, reason in untrusted)
+            )
+    _, open_families = host_firewall_gaps(host, firewall)
+    if open_families:
+        exposed = [
+            listener
+            for listener in firewall.listeners
+            if listener.port in sensitive
+            and not listener_is_local(listener.address)
+            and _listener_families(listener.address) & open_families
+        ]
+        if exposed:
+            shown = ", ".join(
+                f"{sock.protocol} {sock.address}:{sock.port}" + (f" ({sock.process})" if sock.process else "")
+                for sock in exposed
+            )
+            reason = (
+                "a firewall profile is off or allows inbound by default"
+                if host.os.family == "windows"
+                else "no firewall blocks inbound "
+                + " and ".join("IPv4" if f == "ipv4" else "IPv6" for f in sorted(open_families))
+                + " by default"
+            )
+            offending.append(f"sensitive port(s) listening with no firewall restriction ({reason}): {shown}")
+    return offending, unrecognised
+
+
+@control("12b.host-port-scope", over="hosts.all")
+def test_host_admits_sensitive_ports_only_from_trusted_networks(
+    host: HostFacts, policy: Policy, evidence: Evidence
+) -> None:
+    if host.firewall is None:
+        raise EvidenceMissing(host.missing("firewall"))
+    firewall = host.firewall
+    sensitive = sorted(set(policy.sensitive_ports))
+    evidence.observed(
+        inbound_allow_rules=[
+            {
+                "name": r.name,
+                "protocol": r.protocol,
+                "local_ports": list(r.local_ports),
+                "remote_addresses": list(r.remote_addresses),
+                "profiles": list(r.profiles),
+            }
+            for r in firewall.inbound_allow
+        ],
+        sensitive_listeners=[
+            {"protocol": s.protocol, "address": s.address, "port": s.port, "process": s.process}
+            for s in firewall.listeners
+            if s.port in sensitive
+        ],
+    )
+    evidence.expected(
+        inbound_allow_to_sensitive_ports="only from remote addresses inside the trusted networks",
+        sensitive_listeners="behind a firewall that blocks inbound by default",
+        sensitive_ports=sensitive,
+        trusted_networks=policy.trusted_networks,
+    )
+    offending, unrecognised = host_port_scope_findings(host, firewall, policy)
+    if unrecognised:
+        evidence.observed(unrecognised_local_ports=unrecognised)
+    assert not offending, f"host {host.name} admits untrusted addresses to sensitive ports: " + " | ".join(
+        offending
+    )

@@ -7,11 +7,13 @@ must belong to principals listed in policy.authorized_principals (Entra object i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from collectors.azure.authorization import RoleAssignment
 from collectors.azure.sql_governance import SqlEntraAdministration
 from collectors.config import Policy
+from collectors.hosts.facts import HostFacts
 from controls.framework import Evidence, EvidenceMissing, control
 
 NOBODY_AUTHORISED = (
@@ -100,3 +102,68 @@ def test_sql_server_is_administered_by_an_authorised_entra_admin(
         state = "false" if administration.azure_ad_only_authentication is False else "not reported"
         problems.append(f"azureADOnlyAuthentication is {state}: SQL logins are still accepted")
     assert not problems, f"server {administration.server_name}: " + "; ".join(problems)
+
+
+# --- 12c.host-admins (hosts over SSH) --------------------------------------------------------------
+
+NOBODY_AUTHORISED_ADMINS = (
+    "policy.authorized_admins is empty, so nobody is authorised: list the people allowed to administer "
+    "hosts in [policy] authorized_admins (Linux user names, Windows DOMAIN\\user or local user names)"
+)
+NO_AUTHORISED_KEYS = (
+    "policy.authorized_ssh_keys is empty, so no key is authorised: list the SHA256 fingerprints of the "
+    "keys allowed to log in (ssh-keygen -lf key.pub) in [policy] authorized_ssh_keys"
+)
+_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]+")
+
+
+def admin_is_authorised(member: str, host_name: str, authorised: frozenset[str]) -> bool:
+    """Return True when an administrator is in the authorised list (case-insensitive).
+
+    A Windows member "DOMAIN\\user" matches that exact entry; a bare entry "user" also matches
+    the host's own local account ("<HOST>\\user", the host's name up to its first dot), never an
+    account of a domain.
+    """
+    name = member.strip().lower()
+    if name in authorised:
+        return True
+    domain, backslash, account = name.rpartition("\\")
+    local = host_name.strip().lower().split(".", 1)[0]
+    return bool(backslash) and domain in (local, ".") and account in authorised
+
+
+def key_fingerprint(text: str) -> str:
+    """Return the SHA256 fingerprint in an entry ("SHA256:abc… ED25519 alice" → "SHA256:abc…"), else the entry."""
+    match = _FINGERPRINT.search(text)
+    return match.group(0) if match else text.strip()
+
+
+@control("12c.host-admins", over="hosts.all")
+def test_host_is_administered_only_by_authorised_people(
+    host: HostFacts, policy: Policy, evidence: Evidence
+) -> None:
+    if host.admins is None:
+        raise EvidenceMissing(host.missing("admins"))
+    admins = host.admins
+    evidence.observed(
+        administrators=admins.members,
+        ssh_key_fingerprints=admins.ssh_key_fingerprints,
+    )
+    evidence.expected(
+        administrators="each in policy.authorized_admins",
+        authorized_admins=policy.authorized_admins,
+        ssh_key_fingerprints="each in policy.authorized_ssh_keys",
+        authorized_ssh_keys=policy.authorized_ssh_keys,
+    )
+    allowed = folded(policy.authorized_admins)
+    problems: list[str] = []
+    strangers = [m for m in admins.members if not admin_is_authorised(m, host.name, allowed)]
+    if strangers:
+        what = NOBODY_AUTHORISED_ADMINS if not allowed else "not in policy.authorized_admins"
+        problems.append(f"administrator(s) {', '.join(strangers)}: {what}")
+    keys = {key_fingerprint(k) for k in policy.authorized_ssh_keys if k.strip()}
+    unknown_keys = [k for k in admins.ssh_key_fingerprints if key_fingerprint(k) not in keys]
+    if unknown_keys:
+        what = NO_AUTHORISED_KEYS if not keys else "not in policy.authorized_ssh_keys"
+        problems.append(f"SSH key(s) {', '.join(unknown_keys)}: {what}")
+    assert not problems, f"host {host.name}: " + "; ".join(problems)

@@ -6,6 +6,7 @@ from collectors.azure.compute import VirtualMachine, VmDisk
 from collectors.azure.sql import SqlDatabase
 from collectors.azure.storage import StorageAccount
 from collectors.config import Policy
+from collectors.hosts.facts import HostFacts
 from controls.framework import Evidence, EvidenceMissing, control
 
 
@@ -141,3 +142,41 @@ def test_vm_disks_are_encrypted_as_policy_requires(
     missing = [d.missing for d in vm.disks if d.missing]
     if missing:
         raise EvidenceMissing(f"VM {vm.name}: disk encryption unknown: " + "; ".join(missing))
+
+
+# --- 12e.host-volume-encryption (hosts over SSH) ---------------------------------------------------
+
+HOST_VOLUME_KINDS_NOT_JUDGED = {
+    "boot": "boot partition: the firmware must read the boot loader and kernel unencrypted; it holds no data",
+    "image": "read-only image (snap package, installation medium): nothing is written to it",
+    "swap": "swap area: not a filesystem (encrypt it with the data volumes where memory may hold personal data)",
+}
+"""Linux volume kinds this control does not judge, and why (shown in the evidence)."""
+
+
+@control("12e.host-volume-encryption", over="hosts.all")
+def test_host_volumes_are_encrypted_at_rest(host: HostFacts, evidence: Evidence) -> None:
+    if host.volumes is None:
+        raise EvidenceMissing(host.missing("volumes"))
+    judged = [v for v in host.volumes if v.kind.lower() not in HOST_VOLUME_KINDS_NOT_JUDGED]
+    evidence.observed(
+        volumes=[
+            {"mount": v.mount, "kind": v.kind, "encrypted": v.encrypted, "detail": v.detail} for v in judged
+        ],
+        not_judged=[
+            f"{v.mount}: {HOST_VOLUME_KINDS_NOT_JUDGED[v.kind.lower()]}"
+            for v in host.volumes
+            if v.kind.lower() in HOST_VOLUME_KINDS_NOT_JUDGED
+        ],
+    )
+    evidence.expected(
+        volumes="every fixed OS and data volume encrypted: BitLocker fully encrypted with protection On "
+        "(Windows), a LUKS/dm-crypt device beneath the filesystem (Linux)"
+    )
+    if not judged:
+        raise EvidenceMissing(f"host {host.name} reports no fixed volume")
+    plain = [v for v in judged if not v.encrypted]
+    why = "" if host.os.family == "windows" else "; no crypt device beneath it"
+    assert not plain, f"host {host.name}: {len(plain)} volume(s) not encrypted at rest: " + "; ".join(
+        f"{v.mount} ({v.kind}: {v.detail or 'no detail'}{why})" for v in plain
+    )

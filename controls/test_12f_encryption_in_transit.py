@@ -6,7 +6,8 @@ from collectors.azure.sql import SqlServer
 from collectors.azure.storage import StorageAccount
 from collectors.azure.web import WebApp
 from collectors.config import Policy
-from controls.framework import Evidence, control
+from collectors.hosts.facts import HostFacts, SchannelProtocol
+from controls.framework import Evidence, EvidenceMissing, control
 from controls.versions import tls_version
 
 
@@ -86,3 +87,102 @@ def test_storage_account_accepts_only_modern_tls(
     if shortfall:
         problems.append(shortfall)
     assert not problems, f"storage account {account.name}: " + "; ".join(problems)
+
+
+# --- Windows hosts: SCHANNEL ----------------------------------------------------------------------
+
+SCHANNEL_RETIRED = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
+"""Server-side protocols that must be switched off (Enabled=0) or absent from the OS."""
+SERVER_2016_BUILD = 14393
+SERVER_2012_R2_BUILD = 9600
+SERVER_2012_BUILD = 9200
+SERVER_2022_BUILD = 20348
+
+
+def schannel_default(protocol: str, build: int) -> str:
+    """Return what a Windows build does with a protocol when its SCHANNEL keys are absent.
+
+    "enabled", "disabled" or "not supported", per Microsoft's "Protocols in TLS/SSL (Schannel SSP)"
+    table: TLS 1.0 and 1.1 are enabled by default on every Windows Server up to and including 2025
+    (and are assumed enabled on any build this table does not know: fail closed); SSL 3.0 is
+    enabled up to 2012 R2; SSL 2.0 is disabled on 2012 R2 and gone from 2016; TLS 1.3 exists from
+    Server 2022.
+    """
+    if protocol == "SSL 2.0":
+        if build >= SERVER_2016_BUILD:
+            return "not supported"
+        return "disabled" if build >= SERVER_2012_R2_BUILD else "enabled"
+    if protocol == "SSL 3.0":
+        return "disabled" if build >= SERVER_2016_BUILD else "enabled"
+    if protocol == "TLS 1.2":
+        return "enabled" if build >= SERVER_2012_BUILD else "disabled"
+    if protocol == "TLS 1.3":
+        return "enabled" if build >= SERVER_2022_BUILD else "not supported"
+    return "enabled"
+
+
+def schannel_state(key: SchannelProtocol, build: int) -> tuple[str, str]:
+    """Return a protocol's effective server-side state and the registry values it rests on.
+
+    Enabled=0 disables it. DisabledByDefault≠0 (without Enabled=0) leaves it "disabled by default":
+    SCHANNEL still negotiates it for any application that asks for it explicitly (legacy
+    SCHANNEL_CRED protocol masks, .NET code pinning SecurityProtocolType.Tls), so for the retired
+    protocols that is not off. Enabled≠0 or DisabledByDefault=0 switch it on; no values at all
+    leave the OS default.
+    """
+    default = schannel_default(key.protocol, build)
+    if default == "not supported":
+        return "not supported", f"not implemented on build {build}"
+    if key.enabled == 0:
+        return "disabled", "Enabled=0"
+    if key.disabled_by_default not in (None, 0):
+        shown = "absent" if key.enabled is None else str(key.enabled)
+        return "disabled by default", f"DisabledByDefault={key.disabled_by_default}, Enabled {shown}"
+    if key.enabled is None and key.disabled_by_default is None:
+        return default, f"no registry values: Windows build {build} default"
+    values = [
+        f"{name}={value}"
+        for name, value in (("Enabled", key.enabled), ("DisabledByDefault", key.disabled_by_default))
+        if value is not None
+    ]
+    return "enabled", ", ".join(values)
+
+
+@control("12f.host-schannel", over="hosts.windows")
+def test_windows_host_refuses_old_tls(host: HostFacts, evidence: Evidence) -> None:
+    if host.schannel is None:
+        raise EvidenceMissing(host.missing("schannel"))
+    if host.os.build is None:
+        raise EvidenceMissing(
+            f"host {host.name}: the Windows build is unknown, so the SCHANNEL defaults that apply to absent "
+            f"keys cannot be told ({host.missing('os')})"
+        )
+    states = {key.protocol: schannel_state(key, host.os.build) for key in host.schannel}
+    evidence.observed(server_protocols={p: f"{state} ({why})" for p, (state, why) in states.items()})
+    evidence.expected(
+        server_protocols={
+            **dict.fromkeys(SCHANNEL_RETIRED, "disabled (Enabled=0) or not supported"),
+            "TLS 1.2": "enabled",
+        }
+    )
+    problems: list[str] = []
+    for protocol in SCHANNEL_RETIRED:
+        if protocol not in states:
+            problems.append(f"{protocol} was not reported")
+            continue
+        state, why = states[protocol]
+        if state == "disabled by default":
+            problems.append(
+                f"{protocol} is only disabled by default ({why}): applications that ask for it still get it; "
+                "set Enabled=0"
+            )
+        elif state not in ("disabled", "not supported"):
+            problems.append(f"{protocol} is {state} ({why})")
+    tls12 = states.get("TLS 1.2")
+    if tls12 is None:
+        problems.append("TLS 1.2 was not reported")
+    elif tls12[0] != "enabled":
+        problems.append(
+            f"TLS 1.2 is {tls12[0]} ({tls12[1]}): the strongest protocol the server supports is off"
+        )
+    assert not problems, f"host {host.name}: SCHANNEL server side: " + "; ".join(problems)

@@ -1,8 +1,11 @@
-"""Re-record demo/recording.json: audit demo/estate/ served by the ARM emulator over HTTPS.
+"""Re-record demo/recording.json: audit the demo estate over HTTPS and SSH, as a live run would.
 
-Run from the repository root: `python -m demo.make_recording`. The recording is what
-`pytest controls/ --demo` replays. One 403 is injected on purpose (sql-legacy's database
-list), so that the demo shows an `error` item as well.
+Run from the repository root as root (sshd): `python -m demo.make_recording`. Azure comes from
+demo/estate/ served by the ARM emulator (one 403 injected on purpose, so the demo shows an
+`error` item); the hosts are served by a real OpenSSH sshd (tests/sshd_server.py): Windows hosts
+answer through the recorded-output PowerShell stand-in, lnx01 is this machine, lnx02 runs the
+real fact script with recorded tool outputs of a hardened host. The recording is what
+`pytest controls/ --demo` replays.
 """
 
 from __future__ import annotations
@@ -10,13 +13,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from tests.arm_emulator import ArmEmulator, Fault, load_estate
+from tests.audit_runs import hosts_toml
+from tests.sshd_server import HostBehaviour, SshdServer, python_command
 
 DEMO = Path(__file__).resolve().parent
 ROOT = DEMO.parent
 RUN_DATE = "2026-11-29"
+HOSTS_MARKER = "# --- hosts"
+STANDIN = ROOT / "tests" / "windows_standin.py"
+LINUX_FIXTURES = ROOT / "tests" / "fixtures" / "linux"
+WINDOWS_HOSTS = {
+    "web01": "patched-2022",
+    "web02": "stale-2022",
+    "web06": "bitlocker-data-off",
+    "web07": "firewall-public-off",
+    "web08": "tls10-absent",
+    "db01": "db-2022",
+    "legacy01": "server-2012r2",
+}
 FORBIDDEN_DATABASES = Fault(
     path=r"/servers/sql-legacy/databases$",
     status=403,
@@ -26,40 +44,76 @@ FORBIDDEN_DATABASES = Fault(
 )
 
 
+def hardened_tools(folder: Path) -> Path:
+    """Return a folder of stand-in tools that print a hardened host's recorded outputs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs = {
+        "nft": (LINUX_FIXTURES / "nft_hardened.json").read_text(encoding="utf-8"),
+        "lsblk": (LINUX_FIXTURES / "lsblk_luks_lvm.json").read_text(encoding="utf-8"),
+        "apt": "Listing...\n",
+    }
+    for name, output in outputs.items():
+        tool = folder / name
+        tool.write_text(f"#!/bin/sh\ncat <<'RECORDED'\n{output}\nRECORDED\n", encoding="utf-8")
+        tool.chmod(0o755)
+    return folder
+
+
 def main() -> int:
     """Record the demo estate; return pytest's exit code (1: the demo fails controls on purpose)."""
     estate = load_estate(DEMO / "estate")
-    with ArmEmulator(estate, page_size=2, faults=[FORBIDDEN_DATABASES]) as emulator:
-        config = (DEMO / "audit.toml").read_text(encoding="utf-8")
-        config = config.replace('endpoint = "https://127.0.0.1:8443"', f'endpoint = "{emulator.url}"')
-        config = config.replace("[azure]\n", f'[azure]\nca_bundle = "{emulator.ca_file}"\n', 1)
-        recording_config = DEMO / ".recording-audit.toml"
-        recording_config.write_text(config, encoding="utf-8")
-        try:
-            completed = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "controls/",
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    "--audit-config",
-                    str(recording_config),
-                    "--record",
-                    str(DEMO / "recording.json"),
-                    "--as-of",
-                    RUN_DATE,
-                    "--evidence-dir",
-                    str(ROOT / "evidence" / "demo-recording"),
-                ],
-                cwd=ROOT,
-                env={**os.environ, "AUDIT_AZURE_TOKEN": "demo-recording-token"},
-                check=False,
-            )
-        finally:
-            recording_config.unlink()
+    with tempfile.TemporaryDirectory() as scratch:
+        tools = hardened_tools(Path(scratch) / "tools")
+        hosts: dict[str, HostBehaviour | None] = {
+            name: HostBehaviour(command=python_command(STANDIN, scenario))
+            for name, scenario in WINDOWS_HOSTS.items()
+        }
+        hosts["lnx01"] = None
+        # lnx02: the real script arrives on stdin; its tools are looked up in `tools` first
+        hosts["lnx02"] = HostBehaviour(command=f"sed 's|^PATH=|PATH={tools}:|' | sh -s")
+        with (
+            ArmEmulator(estate, page_size=2, faults=[FORBIDDEN_DATABASES]) as emulator,
+            SshdServer(Path(scratch) / "sshd", hosts) as sshd,
+        ):
+            config = (DEMO / "audit.toml").read_text(encoding="utf-8")
+            config = config.split(HOSTS_MARKER, 1)[0]
+            config = config.replace('endpoint = "https://127.0.0.1:8443"', f'endpoint = "{emulator.url}"')
+            config = config.replace("[azure]\n", f'[azure]\nca_bundle = "{emulator.ca_file}"\n', 1)
+            roles = {"db01": ["db"], "lnx02": ["db"]}
+            entries = [
+                sshd.host_entry(
+                    name, os="windows" if name in WINDOWS_HOSTS else "linux", roles=roles.get(name, ["web"])
+                )
+                for name in hosts
+            ]
+            config += "\n" + hosts_toml(entries)
+            recording_config = DEMO / ".recording-audit.toml"
+            recording_config.write_text(config, encoding="utf-8")
+            try:
+                completed = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        "controls/",
+                        "-q",
+                        "-p",
+                        "no:cacheprovider",
+                        "--audit-config",
+                        str(recording_config),
+                        "--record",
+                        str(DEMO / "recording.json"),
+                        "--as-of",
+                        RUN_DATE,
+                        "--evidence-dir",
+                        str(ROOT / "evidence" / "demo-recording"),
+                    ],
+                    cwd=ROOT,
+                    env={**os.environ, "AUDIT_AZURE_TOKEN": "demo-recording-token"},
+                    check=False,
+                )
+            finally:
+                recording_config.unlink()
     return completed.returncode
 
 

@@ -93,6 +93,7 @@ def build_bundle(run: RunFacts, estate: Estate | None, results: list[ResultRecor
             "command": run.command,
             "scope": {
                 "azure": estate.azure.as_json() if estate and estate.azure else None,
+                "hosts": estate.hosts.as_json() if estate and estate.hosts else None,
                 "populations": populations,
             },
         },

@@ -106,3 +106,22 @@ def run_audit(
         check=False,
     )
     return AuditRun(completed.returncode, completed.stdout, completed.stderr, evidence_dir)
+
+
+def hosts_toml(entries: list[Any]) -> str:
+    """Return `[[hosts]]` tables for HostEntry objects (as the test sshd harness builds them)."""
+    out = []
+    for entry in entries:
+        values = entry.model_dump(exclude_none=True, exclude_defaults=False)
+        lines = ["[[hosts]]"]
+        for key, value in values.items():
+            if isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")
+            elif isinstance(value, int | float):
+                lines.append(f"{key} = {value}")
+            elif isinstance(value, list):
+                lines.append(f"{key} = {json.dumps([str(v) for v in value])}")
+            else:
+                lines.append(f"{key} = {json.dumps(str(value))}")
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"

@@ -4,6 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The host tests start a real OpenSSH sshd (Debian's openssh-server) on loopback addresses.
+if ! command -v sshd >/dev/null 2>&1 && ! test -x /usr/sbin/sshd; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing openssh-server (the host tests run a real sshd)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends openssh-server >/dev/null
+  else
+    echo "openssh-server is not installed and this is not root with apt-get: install it" \
+      "(sudo apt-get install openssh-server), or the host tests fail" >&2
+  fi
+fi
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv

@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--record",
         metavar="FILE",
         default=None,
-        help="store every raw ARM response of this run in FILE, for --replay",
+        help="store every raw ARM response and host output of this run in FILE, for --replay",
     )
     group.addoption(
         "--replay",
@@ -86,7 +86,7 @@ def _parse_date(text: str, option: str) -> date:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not _audits(config):
+    if config.getoption("help", False) or config.getoption("version", False) or not _audits(config):
         return
     demo = config.getoption("--demo")
     config_path = DEMO_CONFIG if demo else Path(config.getoption("--audit-config"))

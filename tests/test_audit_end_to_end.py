@@ -387,3 +387,20 @@ def test_resource_graph_failure_falls_back_to_arm(tmp_path: Path, emulator: ArmE
     run = run_audit(tmp_path, POLICY + azure_section(emulator, "use_resource_graph = true"))
     assert _statuses(run) == EXPECTED
     assert "Resource Graph unavailable" in run.stdout
+
+
+def test_help_lists_the_audit_options_without_a_config(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    for option in ("--audit-config", "--evidence-dir", "--record", "--replay", "--as-of", "--demo"):
+        assert option in completed.stdout

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from collectors.config import Policy
 from collectors.hosts.facts import HostFacts, OperatingSystem, PendingUpdate, UpdateHistoryEntry
 from controls.framework import Evidence, EvidenceMissing, control
+from controls.patch_age import overdue_reason
 
 # --- Patch Tuesday ---------------------------------------------------------------------------------
 
@@ -125,12 +126,7 @@ def pending_overdue(update: PendingUpdate, run_date: date, grace_days: int) -> s
 
     An update without a release date cannot be shown to be within the grace period (fail closed).
     """
-    if update.released is None:
-        return "release date not reported, so it cannot be shown to be within the grace period"
-    age = (run_date - update.released.date()).days
-    if age > grace_days:
-        return f"released {update.released.date().isoformat()}, {age} days before the run date"
-    return None
+    return overdue_reason(update.released, run_date, grace_days, verb="released")
 
 
 def _pending_label(update: PendingUpdate) -> str:

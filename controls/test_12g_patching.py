@@ -13,6 +13,7 @@ from datetime import date
 from collectors.azure.compute import AvailablePatch, PatchAssessment
 from collectors.config import Policy
 from controls.framework import Evidence, EvidenceMissing, control
+from controls.patch_age import overdue_reason
 
 URGENT_CLASSIFICATIONS = ("critical", "security")
 """Classification words that make a pending patch urgent ("Critical", "Security", "Security Updates", ...)."""
@@ -31,12 +32,7 @@ def patch_overdue(patch: AvailablePatch, run_date: date, grace_days: int) -> str
     A patch without a publish date cannot be shown to be within the grace period, so it counts as
     overdue (fail closed; Linux repositories often report no date).
     """
-    if patch.published is None:
-        return "publish date not reported, so it cannot be shown to be within the grace period"
-    age = (run_date - patch.published.date()).days
-    if age > grace_days:
-        return f"published {patch.published.date().isoformat()}, {age} days before the run date"
-    return None
+    return overdue_reason(patch.published, run_date, grace_days, verb="published")
 
 
 def _patch_label(patch: AvailablePatch) -> str:

@@ -106,3 +106,23 @@ def test_replay_of_host_recording_gives_the_live_verdicts(tmp_path: Path, estate
     assert {r["message"] for r in replayed.bundle["results"]} == {
         r["message"] for r in live.bundle["results"]
     }
+
+
+def test_key_passphrase_never_appears_in_any_output(tmp_path: Path, estate: SshdServer) -> None:
+    from tests.sshd_server import ENCRYPTED_KEY_PASSPHRASE
+
+    entry = estate.host_entry(
+        "web01", os="auto", key_file=estate.encrypted_key_file, passphrase_env="AUDIT_KEY_PASSPHRASE"
+    )
+    recording = tmp_path / "recording.json"
+    run = run_audit(
+        tmp_path,
+        POLICY + ADMINS + hosts_toml([entry]),
+        "--record",
+        str(recording),
+        env={"AUDIT_KEY_PASSPHRASE": ENCRYPTED_KEY_PASSPHRASE},
+    )
+    assert _status(run, "12g.windows-monthly-patching", "web01") == "pass", "logged in with the encrypted key"
+    assert ENCRYPTED_KEY_PASSPHRASE not in run.stdout + run.stderr
+    for produced in [recording, *run.evidence_dir.iterdir()]:
+        assert ENCRYPTED_KEY_PASSPHRASE not in produced.read_text(encoding="utf-8"), produced

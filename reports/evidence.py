@@ -64,8 +64,10 @@ def git_commit(repo: Path) -> str | None:
 def machine_identity() -> dict[str, str]:
     """Return where the run executed from: host name, FQDN, OS user, platform and Python."""
     try:
-        user = os.getlogin()
-    except OSError:
+        import pwd
+
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
         user = os.environ.get("USER", "unknown")
     return {
         "hostname": socket.gethostname(),

@@ -117,6 +117,9 @@ class Policy(_Section):
     backup_max_retention: IsoDuration = "P3M"
     audit_min_retention_days: int = Field(default=90, ge=0)
     security_alert_min_severity: Literal["High", "Medium", "Low"] = "Medium"
+    require_tls13: bool = False
+    cert_min_days: int = Field(default=21, ge=0)
+    hsts_min_max_age: int = Field(default=31536000, ge=0)
     authorized_admins: list[str] = Field(default_factory=list)
     authorized_ssh_keys: list[str] = Field(default_factory=list)
     patch_max_age_days: int = Field(default=35, gt=0)
@@ -206,6 +209,33 @@ class HostEntry(_Section):
         return f"SHA256:{digest}"
 
 
+class EndpointEntry(_Section):
+    """A TLS endpoint to scan (`[[endpoints]]`): `https://host[:port]/` or `tls://host:port`."""
+
+    url: str
+    sni: str | None = None
+    starttls: Literal["smtp", "postgres", "imap", "pop3", "ftp", "xmpp", "ldap", "rdp", "mysql"] | None = None
+    ca_bundle: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "tls") or not parts.hostname:
+            raise ValueError("expected https://host[:port]/ or tls://host:port")
+        if parts.scheme == "tls" and parts.port is None:
+            raise ValueError("a tls:// endpoint needs an explicit port")
+        return value
+
+
+class ProbeEntry(_Section):
+    """An address whose ports are probed from the auditor's vantage point (`[[probes]]`)."""
+
+    address: str = Field(min_length=1)
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=list)
+    """Default: policy.sensitive_ports."""
+
+
 class HostsSettings(_Section):
     """How hosts are reached as a whole (`[hosts_settings]`)."""
 
@@ -289,6 +319,8 @@ class AuditConfig(BaseModel):
     policy: Policy = Field(default_factory=Policy)
     azure: AzureSource | None = None
     hosts: list[HostEntry] = Field(default_factory=list)
+    endpoints: list[EndpointEntry] = Field(default_factory=list)
+    probes: list[ProbeEntry] = Field(default_factory=list)
     hosts_settings: HostsSettings = Field(default_factory=HostsSettings)
     attestations: list[Attestation] = Field(default_factory=list)
     subprocessors: list[SubProcessor] | None = None

@@ -346,6 +346,42 @@ CONTROLS: dict[str, ControlSpec] = {
             "publish date is not known to the package manager, so any pending security update fails",
         ),
         ControlSpec(
+            "12f.endpoint-tls",
+            "12f",
+            "Endpoints speak only strong TLS",
+            "high",
+            ("A.8.24", "A.8.21"),
+            "no SSLv2, SSLv3, TLS 1.0 or TLS 1.1; TLS 1.2 only with forward-secret AEAD suites; TLS 1.3 offered "
+            "when policy.require_tls13; no weak keys (RSA < 2048, EC < 256)",
+        ),
+        ControlSpec(
+            "6f.endpoint-certificate",
+            "6f",
+            "Every web solution has a valid SSL certificate",
+            "high",
+            ("A.8.24", "A.5.14"),
+            "the chain validates to the configured trust store, the host name matches, the certificate is not "
+            "expired and has more than policy.cert_min_days (21) days left",
+        ),
+        ControlSpec(
+            "6f.https-enforced",
+            "6f",
+            "Web solutions enforce HTTPS",
+            "medium",
+            ("A.8.24", "A.8.21"),
+            "plain HTTP on port 80 redirects to HTTPS; HTTPS answers carry HSTS with max-age >= "
+            "policy.hsts_min_max_age (31536000)",
+        ),
+        ControlSpec(
+            "12b.exposure-probe",
+            "12b",
+            "Sensitive ports are not reachable from an untrusted vantage point",
+            "high",
+            ("A.8.20", "A.8.22"),
+            "a TCP connect from the auditor's (untrusted) vantage point to each sensitive port of the inventory's "
+            "hosts, probes and SQL FQDNs is refused or filtered, not open; the vantage point is recorded",
+        ),
+        ControlSpec(
             "12a.datacenter-certification",
             "12a",
             "Datacenters hold a current, valid information-security certificate",

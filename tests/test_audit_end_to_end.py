@@ -335,7 +335,13 @@ def test_demo_runs_from_the_bundled_recording(tmp_path: Path) -> None:
     assert bundle["run"]["mode"] == "replay"
     assert bundle["run"]["run_date"] == "2026-11-29"
     controls = {r["control"] for r in bundle["results"]}
-    assert controls == set(CONTROLS), "the demo shows every control of the catalog"
+    implemented = {
+        match
+        for module in (ROOT / "controls").glob("test_*.py")
+        for match in re.findall(r'@control\(\s*"([^"]+)"', module.read_text(encoding="utf-8"))
+    }
+    assert implemented <= set(CONTROLS)
+    assert controls == implemented, "the demo shows every implemented control"
     for control in controls:
         statuses = {r["status"] for r in bundle["results"] if r["control"] == control}
         assert "pass" in statuses, control

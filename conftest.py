@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from collectors.azure.arm import ArmUnavailable
-from collectors.azure.recording import Recording, RecordingError
 from collectors.config import AuditConfig, ConfigError, Policy, load_config
 from collectors.estate import collect_estate
+from collectors.recording import Recording, RecordingError
 from controls.catalog import CONTROLS
 from controls.framework import Evidence, OutOfScope, control_of, fact_parameter
 from reports.audit_session import EVIDENCE_KEY, AuditSession

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from collectors.attestations import collect_attestations
 from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure
-from collectors.azure.recording import Recording
 from collectors.config import AuditConfig
 from collectors.facts import FactStore
 from collectors.hosts.collect import HostsScope, collect_hosts
 from collectors.hosts.facts import HOST_POPULATIONS
+from collectors.recording import Recording
 
 
 @dataclass

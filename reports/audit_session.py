@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from collectors.azure.recording import Recording
 from collectors.config import AuditConfig
 from collectors.estate import Estate
 from collectors.facts import Subject
 from collectors.provenance import utc_now
+from collectors.recording import Recording
 from controls.framework import (
     Evidence,
     EvidenceMissing,
@@ -154,7 +154,7 @@ class AuditSession:
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         """Show the five audit statuses in pytest's progress line and summary."""
-        for key, value in report.user_properties:
+        for key, value in getattr(report, "user_properties", ()):
             if key == "audit_status" and value in OUTCOME_WORDS:
                 status: Status = value
                 return OUTCOME_WORDS[status]

@@ -30,15 +30,10 @@ from azure.core.pipeline.policies import RetryPolicy
 from azure.core.pipeline.transport import RequestsTransport
 
 from collectors.azure.pacing import Pacer
-from collectors.azure.recording import (
-    RECORDED_AT_HEADER,
-    ObservingAdapter,
-    Recording,
-    RecordingAdapter,
-    ReplayAdapter,
-)
+from collectors.azure.recording import ObservingAdapter, RecordingAdapter, ReplayAdapter
 from collectors.config import AzureSource
 from collectors.provenance import Source, sha256_hex, utc_now
+from collectors.recording import RECORDED_AT_HEADER, Recording
 
 T = TypeVar("T")
 R = TypeVar("R")

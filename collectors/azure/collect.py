@@ -13,7 +13,6 @@ from collectors.azure.authorization import RoleAssignmentCollector
 from collectors.azure.base import AzureCollector, AzureContext
 from collectors.azure.compute import ComputeCollector
 from collectors.azure.network import NetworkCollector
-from collectors.azure.recording import Recording
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.security_contacts import SecurityContactCollector
 from collectors.azure.sql import SqlCollector
@@ -23,6 +22,7 @@ from collectors.azure.subscriptions import AzureSubscription, subscriptions_in_s
 from collectors.azure.web import WebAppCollector
 from collectors.config import AuditConfig, AzureSource
 from collectors.facts import FactStore, unobservable
+from collectors.recording import Recording
 
 COLLECTORS: tuple[type[AzureCollector], ...] = (
     SqlCollector,

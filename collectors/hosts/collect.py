@@ -15,12 +15,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.azure.recording import HostRun, Recording
 from collectors.config import AuditConfig, HostEntry
 from collectors.facts import FactStore, observed, unobservable
 from collectors.hosts.commands import CommandResult, GatherCommand, HostError
 from collectors.hosts.facts import HOST_POPULATIONS, HOSTS, LINUX_HOSTS, WINDOWS_HOSTS, HostFacts
 from collectors.provenance import Source, sha256_hex, utc_now
+from collectors.recording import HostRun, Recording
 
 COLLECTOR = "hosts.ssh"
 

@@ -236,6 +236,16 @@ class ProbeEntry(_Section):
     """Default: policy.sensitive_ports."""
 
 
+class ProbingSettings(_Section):
+    """TCP exposure probes from the auditor's vantage point (`[probing]`)."""
+
+    enabled: bool = True
+    include_azure_sql: bool = True
+    """Also probe port 1433 of the SQL server FQDNs discovered in Azure."""
+    timeout_seconds: float = Field(default=3.0, gt=0)
+    max_concurrency: int = Field(default=64, ge=1, le=1024)
+
+
 class HostsSettings(_Section):
     """How hosts are reached as a whole (`[hosts_settings]`)."""
 
@@ -321,6 +331,7 @@ class AuditConfig(BaseModel):
     hosts: list[HostEntry] = Field(default_factory=list)
     endpoints: list[EndpointEntry] = Field(default_factory=list)
     probes: list[ProbeEntry] = Field(default_factory=list)
+    probing: ProbingSettings = Field(default_factory=ProbingSettings)
     hosts_settings: HostsSettings = Field(default_factory=HostsSettings)
     attestations: list[Attestation] = Field(default_factory=list)
     subprocessors: list[SubProcessor] | None = None

@@ -13,7 +13,15 @@ from collectors.config import AuditConfig
 from collectors.facts import FactStore
 from collectors.hosts.collect import HostsScope, collect_hosts
 from collectors.hosts.facts import HOST_POPULATIONS
+from collectors.probes import (
+    NOTHING_TO_PROBE,
+    PROBE_POPULATION,
+    collect_probes,
+    discovered_endpoints,
+    probe_targets,
+)
 from collectors.recording import Recording
+from collectors.tls.scanner import collect_tls
 
 
 @dataclass
@@ -24,6 +32,35 @@ class Estate:
     azure: AzureScope | None
     recording: Recording | None
     hosts: HostsScope | None = None
+
+
+def _probe(
+    config: AuditConfig, store: FactStore, *, recording: Recording | None, replay: Recording | None
+) -> None:
+    """Probe the sensitive ports from this vantage point (after Azure, whose SQL FQDNs are probed too)."""
+    settings = config.probing
+    if not settings.enabled:
+        store.mark_out_of_scope(
+            [PROBE_POPULATION], "exposure probes are switched off ([probing] enabled = false)"
+        )
+        return
+    if replay is not None and replay.probes is None:
+        discovered = discovered_endpoints(store) if settings.include_azure_sql else []
+        if not probe_targets(config, discovered):
+            store.population(PROBE_POPULATION).empty_reason = NOTHING_TO_PROBE  # as the live run said
+        else:
+            store.mark_out_of_scope([PROBE_POPULATION], "the replayed recording holds no exposure probes")
+        return
+    run = collect_probes(
+        config,
+        store,
+        max_concurrency=settings.max_concurrency,
+        timeout=settings.timeout_seconds,
+        replay=replay.probes if replay is not None else None,
+        include_azure_sql=settings.include_azure_sql,
+    )
+    if recording is not None and run is not None:
+        recording.probes = run.as_json()
 
 
 def collect_estate(
@@ -51,5 +88,13 @@ def collect_estate(
         store.mark_out_of_scope(HOST_POPULATIONS, "hosts are out of scope: the config has no [[hosts]]")
     else:
         hosts_scope = collect_hosts(config, store, recording=recording, replay=replay, progress=progress)
+    collect_tls(
+        config,
+        store,
+        include_discovered=config.azure is not None and config.azure.is_public_cloud(),
+        replaying=replay is not None,
+        progress=progress,
+    )
+    _probe(config, store, recording=recording, replay=replay)
     collect_attestations(config, store)
     return Estate(store=store, azure=azure_scope, recording=recording, hosts=hosts_scope)

@@ -144,6 +144,8 @@ class Recording:
         self.run_date = run_date
         self._exchanges: dict[str, Exchange] = dict(exchanges or {})
         self.host_runs: dict[str, HostRun] = {}
+        self.probes: dict[str, Any] | None = None
+        """The exposure probes of the run (`collectors.probes.ProbeRun.as_json()`), if any."""
         self._lock = threading.Lock()
 
     def put_host(self, run: HostRun) -> None:
@@ -172,6 +174,7 @@ class Recording:
             "run_date": self.run_date,
             "exchanges": [self._exchanges[key].as_json() for key in sorted(self._exchanges)],
             "hosts": [self.host_runs[name].as_json() for name in sorted(self.host_runs)],
+            "probes": self.probes,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -197,4 +200,6 @@ class Recording:
             recording.put(exchange)
         for run in host_runs:
             recording.put_host(run)
+        probes = document.get("probes")
+        recording.probes = probes if isinstance(probes, dict) else None
         return recording

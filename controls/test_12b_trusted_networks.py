@@ -10,6 +10,7 @@ from collectors.azure.storage import StorageAccount
 from collectors.config import Policy
 from collectors.hosts.facts import FirewallProfile, HostFacts, HostFirewall
 from collectors.hosts.linux import profile_families
+from collectors.probes import PortProbe
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.networks import ALLOW_AZURE_SERVICES, IpAddress, parse_address, range_within
 
@@ -627,4 +628,33 @@ def test_host_admits_sensitive_ports_only_from_trusted_networks(
         evidence.observed(unrecognised_local_ports=unrecognised)
     assert not offending, f"host {host.name} admits untrusted addresses to sensitive ports: " + " | ".join(
         offending
+    )
+
+
+# --- 12b.exposure-probe -------------------------------------------------------------------------
+
+PROBE_STATES = ("open", "refused", "filtered")
+
+
+@control("12b.exposure-probe", over="probes.ports")
+def test_sensitive_port_is_not_reachable_from_the_vantage_point(probe: PortProbe, evidence: Evidence) -> None:
+    vantage = f"{probe.vantage_host} ({probe.vantage_source or 'source address unknown'})"
+    evidence.observed(
+        address=probe.address,
+        port=probe.port,
+        state=probe.state,
+        how=probe.detail,
+        peers=list(probe.peers),
+        origin=probe.origin,
+        vantage_point=vantage,
+        elapsed_ms=probe.elapsed_ms,
+    )
+    evidence.expected(state="refused or filtered: a TCP connect from this (untrusted) vantage point fails")
+    if probe.state not in PROBE_STATES:
+        raise EvidenceMissing(
+            f"port {probe.port} of {probe.address}: probe state {probe.state!r} is not open, refused or filtered"
+        )
+    assert probe.state != "open", (
+        f"port {probe.port} of {probe.address} ({probe.origin}) accepts TCP connections from the vantage "
+        f"point {vantage}"
     )

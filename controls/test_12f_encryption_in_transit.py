@@ -7,6 +7,7 @@ from collectors.azure.storage import StorageAccount
 from collectors.azure.web import WebApp
 from collectors.config import Policy
 from collectors.hosts.facts import HostFacts, SchannelProtocol
+from collectors.tls.scanner import TlsEndpoint
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.versions import tls_version
 
@@ -186,3 +187,53 @@ def test_windows_host_refuses_old_tls(host: HostFacts, evidence: Evidence) -> No
             f"TLS 1.2 is {tls12[0]} ({tls12[1]}): the strongest protocol the server supports is off"
         )
     assert not problems, f"host {host.name}: SCHANNEL server side: " + "; ".join(problems)
+
+
+# --- TLS endpoints, scanned from the auditor's vantage point --------------------------------------
+
+RETIRED_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+
+
+@control("12f.endpoint-tls", over="tls.endpoints")
+def test_endpoint_speaks_only_strong_tls(endpoint: TlsEndpoint, policy: Policy, evidence: Evidence) -> None:
+    required = tls_version(policy.min_tls)
+    assert required is not None  # validated in the config
+    below_floor = [
+        p
+        for p in endpoint.protocols_offered
+        if p.startswith("TLS ") and (tls_version(p.removeprefix("TLS ")) or required) < required
+    ]
+    refused = [*RETIRED_PROTOCOLS, *(p for p in below_floor if p not in RETIRED_PROTOCOLS)]
+    weak_suites = [s.name for s in endpoint.tls12_suites if not (s.forward_secret and s.aead)]
+    evidence.observed(
+        protocols_offered=list(endpoint.protocols_offered),
+        tls12_suites=[s.name for s in endpoint.tls12_suites],
+        tls12_suites_not_forward_secret_aead=weak_suites,
+        tls13_suites=list(endpoint.tls13_suites),
+        key=f"{endpoint.key_type} {endpoint.key_bits} bits" if endpoint.key_type else None,
+    )
+    evidence.expected(
+        protocols_not_offered=refused,
+        tls12_suites="ECDHE/DHE key exchange with GCM, CHACHA20-POLY1305 or CCM only",
+        tls13_offered=policy.require_tls13,
+        key=f"RSA >= {MIN_RSA_BITS} bits or EC >= {MIN_EC_BITS} bits",
+    )
+    if endpoint.key_type is None or endpoint.key_bits is None:
+        raise EvidenceMissing(f"{endpoint.target.id}: the server's certificate key could not be read")
+    problems: list[str] = []
+    old = [p for p in endpoint.protocols_offered if p in refused]
+    if old:
+        problems.append(f"offers {', '.join(old)}")
+    if weak_suites:
+        problems.append(f"TLS 1.2 accepts suites without forward secrecy or AEAD: {', '.join(weak_suites)}")
+    if policy.require_tls13 and "TLS 1.3" not in endpoint.protocols_offered:
+        problems.append("TLS 1.3 is not offered (policy.require_tls13)")
+    if endpoint.key_type == "RSA" and endpoint.key_bits < MIN_RSA_BITS:
+        problems.append(f"RSA key of {endpoint.key_bits} bits (< {MIN_RSA_BITS})")
+    if endpoint.key_type.startswith("EC ") and endpoint.key_bits < MIN_EC_BITS:
+        problems.append(f"EC key of {endpoint.key_bits} bits (< {MIN_EC_BITS})")
+    if endpoint.key_type == "DSA":
+        problems.append("DSA key (no longer allowed for TLS)")
+    assert not problems, f"{endpoint.target.id}: " + "; ".join(problems)

@@ -87,6 +87,8 @@ def main() -> int:
                 for name in hosts
             ]
             config += "\n" + hosts_toml(entries)
+            address, port = sshd.address("web01"), sshd.port
+            config += f'\n[[probes]]\naddress = "{address}"\nports = [{port}]\n'  # open: the failing probe
             recording_config = DEMO / ".recording-audit.toml"
             recording_config.write_text(config, encoding="utf-8")
             try:

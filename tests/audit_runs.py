@@ -64,6 +64,7 @@ class AuditRun:
 def azure_section(emulator: ArmEmulator, extra: str = "") -> str:
     """Return an [azure] section that points the real SDK clients at `emulator`."""
     return (
+        "[probing]\ninclude_azure_sql = false  # the emulator's SQL FQDNs are real-looking internet names\n"
         f'[azure]\nendpoint = "{emulator.url}"\nca_bundle = "{emulator.ca_file}"\n'
         f'credential = "static-token"\nretry_backoff_seconds = 0.01\n{extra}\n'
     )

@@ -4,16 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The host tests start a real OpenSSH sshd (Debian's openssh-server) on loopback addresses.
-if ! command -v sshd >/dev/null 2>&1 && ! test -x /usr/sbin/sshd; then
+# The host tests start a real OpenSSH sshd (Debian's openssh-server) on loopback addresses;
+# the TLS tests start real nginx and `openssl s_server` servers.
+missing=()
+{ command -v sshd >/dev/null 2>&1 || test -x /usr/sbin/sshd; } || missing+=(openssh-server)
+{ command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } || missing+=(nginx)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing openssh-server (the host tests run a real sshd)"
+    echo "== installing ${missing[*]} (the tests run real servers)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends openssh-server >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "openssh-server is not installed and this is not root with apt-get: install it" \
-      "(sudo apt-get install openssh-server), or the host tests fail" >&2
+    echo "${missing[*]} not installed and this is not root with apt-get: install them" \
+      "(sudo apt-get install ${missing[*]}), or the server tests fail" >&2
   fi
 fi
 

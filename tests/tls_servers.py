@@ -1,0 +1,267 @@
+"""Real TLS servers on loopback for the scanner tests: `openssl s_server` and Debian's nginx.
+
+    ca = trustme.CA()
+    with TlsServers(tmp_path) as servers:
+        port = servers.openssl(issue_cert(tmp_path, ca, "modern", "localhost"), "-min_protocol", "TLSv1.2")
+        site = servers.nginx([NginxSite("modern", files, hsts="max-age=31536000", redirect=True)])["modern"]
+
+`openssl s_server -www` covers protocol, cipher and certificate cases (it answers HTTP with no
+extra headers); one nginx process serves the header cases (HSTS, the plain-HTTP redirect) with a
+TLS port and a plain-HTTP port per site. Certificates come from a `trustme` CA made by the tests;
+`issue_cert` signs leaves with that CA's key (any validity, RSA-1024 too) and `self_signed_cert` makes
+one no store trusts. Every process is started by
+this harness and stopped by its pid on exit; nothing is left behind. Missing binaries fail the
+tests (they never skip): run `bash tests/run.sh` or `apt-get install -y nginx`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+MODERN_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+"""Forward-secret AEAD TLS 1.2 suites only."""
+
+
+@dataclass(frozen=True)
+class CertFiles:
+    """A leaf certificate (with its chain) and its key, written as PEM files."""
+
+    cert: Path
+    key: Path
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 10.0) -> None:
+    """Wait until `port` accepts TCP connections; raise with the server's log if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {log.read_text(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(
+        f"server did not listen on {port} within {timeout} s: {log.read_text(errors='replace')}"
+    )
+
+
+def _write(
+    folder: Path, name: str, cert: x509.Certificate, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+) -> CertFiles:
+    files = CertFiles(folder / f"{name}.crt", folder / f"{name}.key")
+    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return files
+
+
+def _leaf_builder(
+    host: str, issuer: x509.Name, not_before: datetime | None = None, not_after: datetime | None = None
+) -> x509.CertificateBuilder:
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(issuer)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - timedelta(days=1))
+        .not_valid_after(not_after or now + timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    )
+
+
+def issue_cert(
+    folder: Path,
+    ca: trustme.CA,
+    name: str,
+    host: str,
+    *,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    rsa_bits: int | None = None,
+) -> CertFiles:
+    """Return a leaf for `host` signed by the test CA's key, written as `name`.crt/.key.
+
+    trustme's own leaves mark subjectAltName critical beside a non-empty subject, which the
+    web-PKI verifier (cryptography, as used by sslyze) rejects, and it makes no RSA key below
+    2048 bits: so the leaves are built here (EC P-256, or RSA of `rsa_bits`).
+    """
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    if rsa_bits is None:
+        key = ec.generate_private_key(ec.SECP256R1())
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+    ca_key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+    builder = _leaf_builder(host, ca_cert.subject, not_before, not_after).public_key(key.public_key())
+    builder = builder.add_extension(
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+    ).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    return _write(folder, name, builder.sign(ca_key, hashes.SHA256()), key)
+
+
+def self_signed_cert(folder: Path, host: str) -> CertFiles:
+    """Return a self-signed leaf for `host` (EC P-256), trusted by no store."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    cert = _leaf_builder(host, name).public_key(key.public_key()).sign(key, hashes.SHA256())
+    return _write(folder, "self-signed", cert, key)
+
+
+@dataclass(frozen=True)
+class NginxSite:
+    """One nginx site: a TLS port (optionally with HSTS) and a plain-HTTP port (redirecting or not)."""
+
+    name: str
+    files: CertFiles
+    hsts: str | None = "max-age=31536000"
+    redirect: bool = True
+
+
+@dataclass(frozen=True)
+class NginxPorts:
+    """Where an nginx site listens."""
+
+    https: int
+    http: int
+
+
+class TlsServers:
+    """Starts real TLS servers for a test and stops every one of them (by pid) on exit."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> TlsServers:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Terminate every server this harness started, then kill any that lingers."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        self.processes.clear()
+
+    def _spawn(self, command: list[str], log: Path) -> subprocess.Popen[bytes]:
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def openssl(self, files: CertFiles, *options: str) -> int:
+        """Start `openssl s_server -www` with `files` and extra options; return its port."""
+        binary = shutil.which("openssl")
+        if binary is None:
+            raise RuntimeError("openssl is not installed: run `bash tests/run.sh`")
+        port = free_port()
+        log = self.folder / f"s_server.{port}.log"
+        command = [binary, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(files.cert)]
+        command += ["-key", str(files.key), "-www", "-quiet", *options]
+        process = self._spawn(command, log)
+        wait_for_port(port, process, log)
+        return port
+
+    def nginx(self, sites: list[NginxSite]) -> dict[str, NginxPorts]:
+        """Start one nginx (TLS 1.2 + 1.3, forward-secret AEAD suites) serving every site; return ports."""
+        binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+        if binary is None:
+            raise RuntimeError(
+                "nginx is not installed: run `apt-get install -y nginx` (or `bash tests/run.sh`)"
+            )
+        prefix = self.folder / "nginx"
+        (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+        ports = {site.name: NginxPorts(free_port(), free_port()) for site in sites}
+        blocks: list[str] = []
+        for site in sites:
+            at = ports[site.name]
+            hsts = f'add_header Strict-Transport-Security "{site.hsts}" always;' if site.hsts else ""
+            plain = (
+                f"return 301 https://$host:{at.https}$request_uri;"
+                if site.redirect
+                else 'return 200 "plain";'
+            )
+            blocks.append(
+                f"""
+    server {{
+        listen 127.0.0.1:{at.https} ssl;
+        server_name _;
+        ssl_certificate {site.files.cert};
+        ssl_certificate_key {site.files.key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers {MODERN_CIPHERS};
+        {hsts}
+        location / {{ return 200 "{site.name}"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{at.http};
+        server_name _;
+        location / {{ {plain} }}
+    }}"""
+            )
+        temp = prefix / "tmp"
+        config = prefix / "nginx.conf"
+        config.write_text(
+            f"""daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    {"".join(blocks)}
+}}
+"""
+        )
+        log = prefix / "stdout.log"
+        process = self._spawn(
+            [binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")], log
+        )
+        for at in ports.values():
+            wait_for_port(at.https, process, prefix / "error.log")
+            wait_for_port(at.http, process, prefix / "error.log")
+        return ports

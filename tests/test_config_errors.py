@@ -357,3 +357,12 @@ def test_audit_run_with_bad_config_exits_4_without_traceback(tmp_path: Path, tex
     assert str(bad) in output
     assert key in output
     assert "Traceback" not in output
+
+
+def test_the_documented_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parents[1] / "audit.example.toml"
+    config = load_config(example, known_controls=KNOWN_CONTROLS)
+    assert config.azure is not None
+    assert config.hosts
+    assert config.endpoints
+    assert config.probes

@@ -93,6 +93,8 @@ def collect_estate(
         store,
         include_discovered=config.azure is not None and config.azure.is_public_cloud(),
         replaying=replay is not None,
+        recorded=replay.tls if replay is not None else None,
+        record=(lambda items: setattr(recording, "tls", items)) if recording is not None else None,
         progress=progress,
     )
     _probe(config, store, recording=recording, replay=replay)

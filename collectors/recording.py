@@ -144,6 +144,8 @@ class Recording:
         self.run_date = run_date
         self._exchanges: dict[str, Exchange] = dict(exchanges or {})
         self.host_runs: dict[str, HostRun] = {}
+        self.tls: list[dict[str, Any]] | None = None
+        """The TLS scan results of the run (`collectors.fact_json.subject_to_json` per endpoint), if any."""
         self.probes: dict[str, Any] | None = None
         """The exposure probes of the run (`collectors.probes.ProbeRun.as_json()`), if any."""
         self._lock = threading.Lock()
@@ -175,6 +177,7 @@ class Recording:
             "exchanges": [self._exchanges[key].as_json() for key in sorted(self._exchanges)],
             "hosts": [self.host_runs[name].as_json() for name in sorted(self.host_runs)],
             "probes": self.probes,
+            "tls": self.tls,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -200,6 +203,8 @@ class Recording:
             recording.put(exchange)
         for run in host_runs:
             recording.put_host(run)
+        tls = document.get("tls")
+        recording.tls = tls if isinstance(tls, list) else None
         probes = document.get("probes")
         recording.probes = probes if isinstance(probes, dict) else None
         return recording

@@ -14,11 +14,15 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
+
+import trustme
 
 from tests.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import hosts_toml
 from tests.sshd_server import HostBehaviour, SshdServer, python_command
+from tests.tls_servers import NginxSite, TlsServers, issue_cert
 
 DEMO = Path(__file__).resolve().parent
 ROOT = DEMO.parent
@@ -71,10 +75,38 @@ def main() -> int:
         hosts["lnx01"] = None
         # lnx02: the real script arrives on stdin; its tools are looked up in `tools` first
         hosts["lnx02"] = HostBehaviour(command=f"sed 's|^PATH=|PATH={tools}:|' | sh -s")
+        tls_dir = Path(scratch) / "tls"
+        tls_dir.mkdir()
+        ca = trustme.CA()
+        ca_file = tls_dir / "demo-ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
         with (
             ArmEmulator(estate, page_size=2, faults=[FORBIDDEN_DATABASES]) as emulator,
             SshdServer(Path(scratch) / "sshd", hosts) as sshd,
+            TlsServers(tls_dir) as tls,
         ):
+            modern = tls.nginx([NginxSite("modern", issue_cert(tls_dir, ca, "modern", "localhost"))])[
+                "modern"
+            ]
+            legacy = tls.openssl(
+                issue_cert(tls_dir, ca, "legacy", "localhost"),
+                "-min_protocol",
+                "TLSv1",
+                "-cipher",
+                "DEFAULT@SECLEVEL=0",
+            )
+            expired = tls.openssl(
+                issue_cert(
+                    tls_dir,
+                    ca,
+                    "expired",
+                    "localhost",
+                    not_before=datetime(2025, 10, 1, tzinfo=UTC),
+                    not_after=datetime(2026, 10, 1, tzinfo=UTC),
+                ),
+                "-min_protocol",
+                "TLSv1.2",
+            )
             config = (DEMO / "audit.toml").read_text(encoding="utf-8")
             config = config.split(HOSTS_MARKER, 1)[0]
             config = config.replace('endpoint = "https://127.0.0.1:8443"', f'endpoint = "{emulator.url}"')
@@ -89,6 +121,8 @@ def main() -> int:
             config += "\n" + hosts_toml(entries)
             address, port = sshd.address("web01"), sshd.port
             config += f'\n[[probes]]\naddress = "{address}"\nports = [{port}]\n'  # open: the failing probe
+            for tls_port in (modern.https, legacy, expired):
+                config += f'\n[[endpoints]]\nurl = "https://localhost:{tls_port}/"\nca_bundle = "{ca_file}"\n'
             recording_config = DEMO / ".recording-audit.toml"
             recording_config.write_text(config, encoding="utf-8")
             try:

@@ -345,3 +345,40 @@ def test_collect_tls_with_nothing_to_scan_is_out_of_scope_and_names_sql(tmp_path
     population = store.population(TLS_ENDPOINTS)
     assert population.out_of_scope is not None
     assert "db1.database.windows.net:1433" in population.notes[0]
+
+
+def test_tls_scan_recorded_and_replayed_gives_the_live_verdicts(tmp_path: Path) -> None:
+    from tests.audit_runs import POLICY, run_audit
+
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    (tmp_path / "servers").mkdir()
+    with TlsServers(tmp_path / "servers") as servers:
+        good = servers.openssl(
+            issue_cert(tmp_path, ca, "good", "localhost"),
+            "-min_protocol",
+            "TLSv1.2",
+            "-cipher",
+            MODERN_CIPHERS,
+        )
+        old = servers.openssl(
+            issue_cert(tmp_path, ca, "old", "localhost"),
+            "-min_protocol",
+            "TLSv1",
+            "-cipher",
+            "DEFAULT@SECLEVEL=0",
+        )
+        endpoints = "".join(
+            f'\n[[endpoints]]\nurl = "https://localhost:{port}/"\nca_bundle = "{ca_file}"\n'
+            for port in (good, old)
+        )
+        recording = tmp_path / "recording.json"
+        live = run_audit(tmp_path / "live", POLICY + endpoints, "--record", str(recording))
+    replayed = run_audit(tmp_path / "replay", POLICY + endpoints, "--replay", str(recording))
+    tls = {
+        k: v for k, v in live.verdicts().items() if k[0] in ("12f.endpoint-tls", "6f.endpoint-certificate")
+    }
+    assert tls[("12f.endpoint-tls", f"https://localhost:{old}/")] == "fail"
+    assert tls[("12f.endpoint-tls", f"https://localhost:{good}/")] == "pass"
+    assert {k: v for k, v in replayed.verdicts().items() if k in tls} == tls

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -46,6 +46,7 @@ from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocat
 
 from collectors.azure.base import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config import AuditConfig
+from collectors.fact_json import subject_from_json, subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable
 from collectors.provenance import Source, utc_now
 
@@ -569,6 +570,8 @@ def collect_tls(
     timeout: float = 5.0,
     include_discovered: bool = True,
     replaying: bool = False,
+    recorded: list[dict[str, Any]] | None = None,
+    record: Callable[[list[dict[str, Any]]], None] | None = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> list[TlsTarget]:
     """Fill `tls.endpoints`: scan the config's endpoints plus those Azure published (run it after Azure).
@@ -594,6 +597,11 @@ def collect_tls(
     note = unscanned_note(discovered)
     if note:
         population.notes.append(note)
+    if replaying and recorded is not None:
+        # A replay judges what was scanned: the recorded results, whatever the config lists now.
+        for item in recorded:
+            population.add(subject_from_json(TlsEndpoint, item))
+        return targets
     if not targets:
         store.mark_out_of_scope(
             [TLS_ENDPOINTS],
@@ -601,11 +609,12 @@ def collect_tls(
         )
         return targets
     if replaying:
-        store.mark_out_of_scope(
-            [TLS_ENDPOINTS], "TLS scans are not recorded yet: a replayed run cannot judge its TLS endpoints"
-        )
+        store.mark_out_of_scope([TLS_ENDPOINTS], "the replayed recording holds no TLS scans")
         return targets
     progress(f"tls: scanning {len(targets)} endpoint(s), {max_concurrency} at a time")
-    for subject in scan_endpoints(targets, max_concurrency=max_concurrency, timeout=timeout):
+    subjects = scan_endpoints(targets, max_concurrency=max_concurrency, timeout=timeout)
+    for subject in subjects:
         population.add(subject)
+    if record is not None:
+        record([subject_to_json(subject) for subject in subjects])
     return targets

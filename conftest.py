@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--record",
         metavar="FILE",
         default=None,
-        help="store every raw ARM response and host output of this run in FILE, for --replay",
+        help="store every raw ARM response, host output, TLS scan and probe of this run in FILE, for --replay",
     )
     group.addoption(
         "--replay",

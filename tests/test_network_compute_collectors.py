@@ -32,9 +32,9 @@ from collectors.facts import FactStore, Subject
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_patching as c12g
-from controls.framework import Evidence, judge
 from tests.arm_emulator import ArmEmulator, Fault
 from tests.audit_runs import DEMO, SUB_DEV, SUB_PROD
+from tests.control_calls import verdict
 
 pytestmark = pytest.mark.integration
 
@@ -115,12 +115,8 @@ def facts(store: FactStore, population: str) -> dict[str, Any]:
 
 
 def status(control: Callable[..., None], fact: object, **arguments: Any) -> str:
-    evidence = Evidence(None)
-    try:
-        control(fact, evidence=evidence, **arguments)
-    except Exception as exc:
-        return judge(exc, evidence).status
-    return "pass"
+    """Return the status the framework gives a control's outcome on one fact."""
+    return verdict(control, fact, **arguments).status
 
 
 # --- facts ----------------------------------------------------------------------------------------

@@ -17,20 +17,16 @@ from collectors.config import Policy
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12f_encryption_in_transit as c12f
-from controls.framework import Evidence, Verdict, judge
+from controls.framework import Evidence, Verdict
+from tests.control_calls import verdict_and_evidence
 
 TRUSTED = ["192.0.2.0/24", "203.0.113.0/24", "2001:db8::/32"]
 ACCOUNT_ID = "/subscriptions/sub-1/resourceGroups/rg-web/providers/Microsoft.Storage/storageAccounts/stweb"
 
 
 def run(control: Any, fact: object, policy: Policy) -> tuple[Verdict, Evidence]:
-    """Call a control on one fact; return the framework's verdict and what the control recorded."""
-    evidence = Evidence(None)
-    try:
-        control(fact, policy=policy, evidence=evidence)
-    except Exception as exc:
-        return judge(exc, evidence), evidence
-    return judge(None, evidence), evidence
+    """Call a control on one fact with `policy`; return the verdict and what the control recorded."""
+    return verdict_and_evidence(control, fact, policy=policy)
 
 
 def account(**changes: Any) -> StorageAccount:

@@ -123,6 +123,9 @@ class Policy(_Section):
     authorized_admins: list[str] = Field(default_factory=list)
     authorized_ssh_keys: list[str] = Field(default_factory=list)
     patch_max_age_days: int = Field(default=35, gt=0)
+    delivered_message_max_days: int = Field(default=7, ge=0)
+    failed_message_max_days: int = Field(default=30, ge=0)
+    password_sample_limit: int = Field(default=10000, ge=1)
 
     @field_validator("allowed_regions")
     @classmethod
@@ -148,6 +151,12 @@ class AzureSource(_Section):
     reads_burst: int = Field(default=240, ge=1)
     reads_per_second: float = Field(default=24.0, gt=0)
     use_resource_graph: bool = False
+    read_connection_strings: bool = False
+    """Read App Service connection strings to discover application -> database links.
+
+    Needs more than Reader (`Microsoft.Web/sites/config/list/action`, e.g. Website Contributor);
+    the strings are reduced to server, database and user name inside the collector.
+    """
 
     @field_validator("endpoint")
     @classmethod
@@ -305,6 +314,200 @@ class SubProcessor(_Section):
         return self.country in EEA_COUNTRIES
 
 
+DatabaseEngine = Literal["sqlserver", "azuresql", "postgresql", "ravendb"]
+DEFAULT_DATABASE_PORTS: dict[str, int] = {
+    "sqlserver": 1433,
+    "azuresql": 1433,
+    "postgresql": 5432,
+    "ravendb": 443,
+}
+DEFAULT_ADMIN_LOGINS: dict[str, str] = {
+    "sqlserver": "sa",
+    "azuresql": "",
+    "postgresql": "postgres",
+    "ravendb": "",
+}
+
+
+class DatabaseServerEntry(_Section):
+    """One database server the auditor reads catalogs from (`[[databases]]`)."""
+
+    name: str = Field(min_length=1)
+    engine: DatabaseEngine
+    host: str = Field(min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    user: str | None = None
+    """The auditor's own read-only login (SQL Server, Azure SQL, PostgreSQL)."""
+    password_env: str | None = None
+    """The environment variable holding that login's password; never the password itself."""
+    client_cert: Path | None = None
+    """RavenDB: PEM file with the auditor's client certificate (and its key unless client_key is set)."""
+    client_key: Path | None = None
+    ca_bundle: Path | None = None
+    databases: list[str] | None = None
+    """Databases to read; all user databases when absent."""
+    admin_login: str | None = None
+    """The server's administrator login (Azure SQL administratorLogin); default sa / postgres."""
+    timeout_seconds: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _credentials_for_engine(self) -> DatabaseServerEntry:
+        if self.engine == "ravendb":
+            if self.client_cert is None:
+                raise ValueError("client_cert: RavenDB is read with a client certificate; set client_cert")
+        elif self.user is None:
+            raise ValueError(f"user: the auditor's read-only login is required for engine {self.engine!r}")
+        return self
+
+    def effective_port(self) -> int:
+        """Return the configured port or the engine's default port."""
+        return self.port or DEFAULT_DATABASE_PORTS[self.engine]
+
+    def effective_admin_login(self) -> str:
+        """Return the server administrator's login name ('' when the engine has none)."""
+        return self.admin_login or DEFAULT_ADMIN_LOGINS[self.engine]
+
+
+class MessageRetention(_Section):
+    """Where an application keeps its messages, so their age can be measured (clause 6e).
+
+    Either table/column settings (the auditor builds a bounded aggregate query with quoted
+    identifiers) or two queries that each return one row: (count, oldest timestamp).
+    """
+
+    table: str | None = None
+    timestamp_column: str | None = None
+    status_column: str | None = None
+    delivered_values: list[str] = Field(default_factory=list)
+    failed_values: list[str] = Field(default_factory=list)
+    delivered_query: str | None = None
+    failed_query: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> MessageRetention:
+        by_table = self.table is not None
+        by_query = self.delivered_query is not None or self.failed_query is not None
+        if by_table == by_query:
+            raise ValueError(
+                "expected either table/timestamp_column/status_column/delivered_values/failed_values "
+                "or delivered_query/failed_query"
+            )
+        if by_table and not (
+            self.timestamp_column and self.status_column and self.delivered_values and self.failed_values
+        ):
+            raise ValueError(
+                "table: also set timestamp_column, status_column, delivered_values and failed_values"
+            )
+        if by_query and not (self.delivered_query and self.failed_query):
+            raise ValueError("delivered_query: set both delivered_query and failed_query")
+        return self
+
+
+class ApplicationEntry(_Section):
+    """One application and the database it is meant to use (`[[applications]]`)."""
+
+    name: str = Field(min_length=1)
+    server: str
+    """The `[[databases]]` name of the server holding its database."""
+    database: str
+    login: str | None = None
+    certificate: str | None = None
+    """RavenDB: the thumbprint of the application's client certificate."""
+    owner: str | None = None
+    password_columns: list[str] = Field(default_factory=list)
+    """Columns holding password hashes, as schema.table.column (e.g. dbo.Users.PasswordHash)."""
+    retention: MessageRetention | None = None
+
+    @field_validator("password_columns")
+    @classmethod
+    def _qualified_columns(cls, value: list[str]) -> list[str]:
+        for column in value:
+            if len([part for part in column.split(".") if part]) != 3:
+                raise ValueError(f"{column!r}: expected schema.table.column, e.g. dbo.Users.PasswordHash")
+        return value
+
+    @model_validator(mode="after")
+    def _identity(self) -> ApplicationEntry:
+        if (self.login is None) == (self.certificate is None):
+            raise ValueError("login: set exactly one of login (SQL/PostgreSQL) or certificate (RavenDB)")
+        return self
+
+
+TicketBackendName = Literal["jira", "azure-devops", "github", "webhook", "email"]
+TicketMode = Literal["off", "dry-run", "on"]
+
+
+class TicketSettings(_Section):
+    """Where failing controls become tickets (`[tickets]`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True)
+
+    backend: TicketBackendName
+    mode: TicketMode = "off"
+    url: str | None = None
+    """API base: a Jira site, https://dev.azure.com/ORG, https://api.github.com, a webhook URL."""
+    ca_bundle: Path | None = None
+    repository: str | None = None
+    """GitHub: owner/name."""
+    project: str | None = None
+    """Jira project key or Azure DevOps project."""
+    token_env: str | None = None
+    """The environment variable holding the credential (API token, PAT, webhook HMAC secret, SMTP password)."""
+    user_env: str | None = None
+    """Jira Cloud: the variable holding the account e-mail for basic auth; e-mail: the SMTP user."""
+    grouping: Literal["control-scope", "control-resource"] = "control-scope"
+    resolve_after: int = Field(default=3, ge=1)
+    reminder_days: int = Field(default=7, ge=1)
+    reopen_days: int = Field(default=30, ge=0)
+    max_new: int = Field(default=20, ge=1)
+    labels: list[str] = Field(default_factory=lambda: ["statement-auditor"])
+    issue_type: str = "Task"
+    """Jira issue type / Azure DevOps work item type."""
+    open_state: str = "New"
+    resolved_state: str = "Closed"
+    reopened_state: str = "Active"
+    """Azure DevOps state names (they differ per process: Agile, Scrum, Basic, CMMI)."""
+    wont_fix: list[str] = Field(
+        default_factory=lambda: ["Won't Fix", "Won't Do", "Risk Accepted", "Declined", "not_planned"]
+    )
+    """Resolutions / reasons / state reasons that mean a person decided not to fix: never reopened."""
+    report_url: str | None = None
+    """Where the night's evidence report is published; ticket bodies link to it."""
+    owner: str | None = None
+    """Who receives the one 'could not evaluate' ticket of a run (the auditor's owner)."""
+    state_file: Path | None = None
+    """Optional local cache of fingerprint -> ticket; the tracker stays the system of record."""
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    from_address: str | None = Field(default=None, alias="from")
+    to: list[str] = Field(default_factory=list)
+
+    @field_validator("url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("expected an https:// URL (credentials are never sent in clear text)")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> TicketSettings:
+        needs: dict[str, tuple[str, ...]] = {
+            "jira": ("url", "project", "token_env"),
+            "azure-devops": ("url", "project", "token_env"),
+            "github": ("url", "repository", "token_env"),
+            "webhook": ("url", "token_env"),
+            "email": ("smtp_host", "from_address", "to"),
+        }
+        for key in needs[self.backend]:
+            if not getattr(self, key):
+                shown = "from" if key == "from_address" else key
+                raise ValueError(f"{shown}: required for backend {self.backend!r}")
+        if self.backend == "github" and self.repository and self.repository.count("/") != 1:
+            raise ValueError("repository: expected owner/name")
+        return self
+
+
 class Waiver(_Section):
     """An accepted exception: who approved it, why, and until when (expiry is required)."""
 
@@ -336,6 +539,27 @@ class AuditConfig(BaseModel):
     attestations: list[Attestation] = Field(default_factory=list)
     subprocessors: list[SubProcessor] | None = None
     waivers: list[Waiver] = Field(default_factory=list)
+    databases: list[DatabaseServerEntry] = Field(default_factory=list)
+    applications: list[ApplicationEntry] = Field(default_factory=list)
+    tickets: TicketSettings | None = None
+
+    @model_validator(mode="after")
+    def _applications_consistent(self) -> AuditConfig:
+        servers = [server.name for server in self.databases]
+        for index, server in enumerate(self.databases):
+            if servers.count(server.name) > 1:
+                raise ValueError(f"databases[{index}].name: {server.name!r} is used by more than one server")
+        names = [app.name for app in self.applications]
+        for index, app in enumerate(self.applications):
+            if names.count(app.name) > 1:
+                raise ValueError(
+                    f"applications[{index}].name: {app.name!r} is used by more than one application"
+                )
+            if app.server not in servers:
+                raise ValueError(
+                    f"applications[{index}].server: no [[databases]] entry is named {app.server!r}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _hosts_consistent(self) -> AuditConfig:

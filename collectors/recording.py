@@ -148,6 +148,8 @@ class Recording:
         """The TLS scan results of the run (`collectors.fact_json.subject_to_json` per endpoint), if any."""
         self.probes: dict[str, Any] | None = None
         """The exposure probes of the run (`collectors.probes.ProbeRun.as_json()`), if any."""
+        self.databases: dict[str, Any] | None = None
+        """The database catalog reads of the run (catalog rows and reduced counts, never values), if any."""
         self._lock = threading.Lock()
 
     def put_host(self, run: HostRun) -> None:
@@ -177,6 +179,7 @@ class Recording:
             "exchanges": [self._exchanges[key].as_json() for key in sorted(self._exchanges)],
             "hosts": [self.host_runs[name].as_json() for name in sorted(self.host_runs)],
             "probes": self.probes,
+            "databases": self.databases,
             "tls": self.tls,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,4 +210,6 @@ class Recording:
         recording.tls = tls if isinstance(tls, list) else None
         probes = document.get("probes")
         recording.probes = probes if isinstance(probes, dict) else None
+        databases = document.get("databases")
+        recording.databases = databases if isinstance(databases, dict) else None
         return recording

@@ -5,11 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The host tests start a real OpenSSH sshd (Debian's openssh-server) on loopback addresses;
-# the TLS tests start real nginx and `openssl s_server` servers.
+# the TLS tests start real nginx and `openssl s_server` servers; the ticket tests a real SMTP server (aiosmtpd).
 missing=()
 { command -v sshd >/dev/null 2>&1 || test -x /usr/sbin/sshd; } || missing+=(openssh-server)
 { command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } || missing+=(nginx)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The database tests start a real PostgreSQL (initdb in a temporary folder); the report tests
+# drive Debian's headless Chromium with Playwright.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+test -x /usr/bin/chromium || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]} (the tests run real servers)"

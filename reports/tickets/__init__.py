@@ -1,0 +1,1 @@
+"""Failing controls become tickets in the tracker the ops team already uses."""

@@ -15,7 +15,9 @@ from typing import Literal
 Engine = Literal["sqlserver", "azuresql", "postgresql", "ravendb"]
 
 SERVERS = "databases.servers"
-"""Every `[[databases]]` server: 12d.db-shared-logins, 12f.sqlserver-encrypted-connections."""
+"""Every `[[databases]]` server: 12d.db-shared-logins."""
+SQLSERVER_SERVERS = "databases.sqlserver_servers"
+"""Every SQL Server and Azure SQL server: 12f.sqlserver-encrypted-connections."""
 SQLSERVER_DATABASES = "databases.sqlserver_databases"
 """Every user database on SQL Server and Azure SQL servers: 12e.sqlserver-tde."""
 RAVENDB_DATABASES = "databases.ravendb_databases"
@@ -29,6 +31,7 @@ MESSAGE_STORES = "databases.message_stores"
 
 DATABASE_POPULATIONS = (
     SERVERS,
+    SQLSERVER_SERVERS,
     SQLSERVER_DATABASES,
     RAVENDB_DATABASES,
     APPLICATIONS,

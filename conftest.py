@@ -64,6 +64,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="audit the bundled demo estate (demo/audit.toml replayed from demo/recording.json)",
     )
+    group.addoption(
+        "--report-lang",
+        choices=("en", "nl"),
+        default="en",
+        help="language of the HTML report: en (default) or nl (the statement's language)",
+    )
+    group.addoption(
+        "--baseline",
+        metavar="DIR",
+        default=None,
+        help="the previous night's evidence folder to compare against (default: the latest earlier "
+        "bundle found beside or in --evidence-dir)",
+    )
+    group.addoption(
+        "--report-pdf",
+        action="store_true",
+        default=False,
+        help="also print the report to report.pdf with headless Chromium (when installed)",
+    )
+    group.addoption(
+        "--tickets",
+        choices=("off", "dry-run", "on"),
+        default=None,
+        help="turn failing controls into tickets: off, dry-run (print the plan, call nothing that "
+        "writes) or on; overrides [tickets] mode (default: the config's mode, else off)",
+    )
 
 
 def _audits(config: pytest.Config) -> bool:
@@ -108,12 +134,24 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run_date = started.date()
     evidence_dir = config.getoption("--evidence-dir") or f"evidence/{started.strftime('%Y%m%dT%H%M%SZ')}"
+    baseline = config.getoption("--baseline")
+    if baseline and not (Path(baseline) / "evidence.json").is_file():
+        raise pytest.UsageError(f"--baseline: {baseline} holds no evidence.json")
+    tickets_mode = config.getoption("--tickets") or (
+        audit_config.tickets.mode if audit_config.tickets is not None else "off"
+    )
+    if tickets_mode != "off" and audit_config.tickets is None:
+        raise pytest.UsageError(f"--tickets {tickets_mode}: {config_path} has no [tickets] section")
     session = AuditSession(
         audit_config,
         run_date=run_date,
         evidence_dir=Path(evidence_dir),
         mode="replay" if replay else ("record" if record_option else "live"),
         recording_path=Path(record_option) if record_option else None,
+        report_lang=config.getoption("--report-lang"),
+        report_pdf=config.getoption("--report-pdf"),
+        baseline=Path(baseline) if baseline else None,
+        tickets_mode=tickets_mode,
     )
     if replay_option:
         session.run.recording = {"path": str(replay_option), "sha256": _file_sha256(Path(replay_option))}

@@ -56,11 +56,19 @@ class AuditSession:
         evidence_dir: Path,
         mode: str,
         recording_path: Path | None,
+        report_lang: str = "en",
+        report_pdf: bool = False,
+        baseline: Path | None = None,
+        tickets_mode: str = "off",
     ) -> None:
         self.config = config
         self.run_date = run_date
         self.evidence_dir = evidence_dir
         self.recording_path = recording_path
+        self.report_lang = report_lang
+        self.report_pdf = report_pdf
+        self.baseline = baseline
+        self.tickets_mode = tickets_mode
         self.estate: Estate | None = None
         self.replay: Recording | None = None
         self.results: list[ResultRecord] = []

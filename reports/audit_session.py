@@ -7,6 +7,7 @@ applies waivers, and writes the evidence bundle at the end of the session.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from collections.abc import Generator
@@ -34,6 +35,7 @@ from controls.framework import (
 from controls.waivers import apply_waivers
 from reports.bundle import RunFacts, build_bundle, write_bundle
 from reports.evidence import ResultRecord, WaiverUse
+from reports.tickets.run import describe_plan, run_tickets
 
 EVIDENCE_KEY = pytest.StashKey[Evidence]()
 OUTCOME_WORDS: dict[Status, tuple[str, str, str]] = {
@@ -69,6 +71,7 @@ class AuditSession:
         self.report_pdf = report_pdf
         self.baseline = baseline
         self.tickets_mode = tickets_mode
+        self.ticket_lines: list[str] = []
         self.estate: Estate | None = None
         self.replay: Recording | None = None
         self.results: list[ResultRecord] = []
@@ -178,7 +181,33 @@ class AuditSession:
         if self.estate is not None and self.estate.recording is not None and self.recording_path is not None:
             self.estate.recording.save(self.recording_path)
         bundle = build_bundle(self.run, self.estate, self.results)
+        if self.tickets_mode != "off":
+            bundle["tickets"] = self._tickets(bundle)
         self.report_path = write_bundle(self.evidence_dir, bundle)
+
+    def _tickets(self, bundle: dict[str, Any]) -> dict[str, Any]:
+        """Plan (dry-run) or carry out (on) the night's ticket actions; never changes a verdict."""
+        settings = self.config.tickets
+        assert settings is not None  # conftest refuses --tickets without a [tickets] section
+        resolved = settings.model_copy(
+            update={
+                key: self.config.resolve(value)
+                for key, value in (("state_file", settings.state_file), ("ca_bundle", settings.ca_bundle))
+                if value is not None
+            }
+        )
+        host_groups = {host.name: (host.roles[0] if host.roles else "all") for host in self.config.hosts}
+        section = run_tickets(
+            bundle,
+            resolved,
+            self.tickets_mode,
+            env=os.environ,
+            today=self.run_date,
+            state_dir=self.evidence_dir.resolve().parent,
+            host_groups=host_groups,
+        )
+        self.ticket_lines = describe_plan(section)
+        return section
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """End the run with the verdict counts and the path of the evidence report."""
@@ -190,6 +219,8 @@ class AuditSession:
         terminalreporter.write_line(f"controls: {line}")
         if self.recording_path is not None and self.estate is not None and self.estate.recording is not None:
             terminalreporter.write_line(f"recording: {self.recording_path}")
+        for line in self.ticket_lines:
+            terminalreporter.write_line(line)
         terminalreporter.write_line(f"evidence: {self.evidence_dir / 'evidence.json'}")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:

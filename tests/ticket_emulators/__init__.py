@@ -1,0 +1,1 @@
+"""Local HTTPS emulators of ticket trackers (Jira Cloud, GitHub; base.py is shared with other emulators)."""

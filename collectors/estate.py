@@ -10,6 +10,7 @@ from pathlib import Path
 from collectors.attestations import collect_attestations
 from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure
 from collectors.config import AuditConfig
+from collectors.databases.collect import DatabasesScope, collect_databases
 from collectors.facts import FactStore
 from collectors.hosts.collect import HostsScope, collect_hosts
 from collectors.hosts.facts import HOST_POPULATIONS
@@ -32,6 +33,7 @@ class Estate:
     azure: AzureScope | None
     recording: Recording | None
     hosts: HostsScope | None = None
+    databases: DatabasesScope | None = None
 
 
 def _probe(
@@ -99,4 +101,7 @@ def collect_estate(
     )
     _probe(config, store, recording=recording, replay=replay)
     collect_attestations(config, store)
-    return Estate(store=store, azure=azure_scope, recording=recording, hosts=hosts_scope)
+    databases_scope = collect_databases(config, store, recording=recording, replay=replay, progress=progress)
+    return Estate(
+        store=store, azure=azure_scope, recording=recording, hosts=hosts_scope, databases=databases_scope
+    )

@@ -408,6 +408,91 @@ CONTROLS: dict[str, ControlSpec] = {
             "every sub-processor outside the EU/EEA has a valid transfer basis (EU-US Data Privacy "
             "Framework, SCCs, adequacy decision or BCRs); 'EU-US Privacy Shield' is invalid since 2020-07-16",
         ),
+        ControlSpec(
+            "12d.app-own-database",
+            "12d",
+            "Every application has a database of its own",
+            "high",
+            ("A.8.3", "A.8.2"),
+            "each application uses exactly one database (inventory and discovered connection strings) and "
+            "no database is used by two applications",
+        ),
+        ControlSpec(
+            "12d.app-login-scope",
+            "12d",
+            "An application's login reaches its own database only",
+            "high",
+            ("A.8.3", "A.8.2", "A.5.15"),
+            "the application's login or certificate exists on the server and reaches no database but its "
+            "own (no user mapping, CONNECT, PUBLIC CONNECT or certificate permission elsewhere); it holds no "
+            "server-wide power (SQL Server: sysadmin, securityadmin, serveradmin, dbmanager, loginmanager, "
+            "CONTROL SERVER; PostgreSQL: SUPERUSER, CREATEROLE, CREATEDB; RavenDB: ClusterAdmin, Operator); "
+            "db_owner fails unless waived",
+        ),
+        ControlSpec(
+            "12d.app-not-server-admin",
+            "12d",
+            "No application connects as the server administrator",
+            "critical",
+            ("A.8.2", "A.8.3"),
+            "the application's login is not the server's administrator login (administratorLogin, sa, "
+            "postgres or the bootstrap superuser)",
+        ),
+        ControlSpec(
+            "12d.db-shared-logins",
+            "12d",
+            "Database servers have no shared or open logins",
+            "high",
+            ("A.8.2", "A.8.3", "A.5.16"),
+            "no login or certificate is used by more than one application; no enabled sa login; the guest "
+            "user has no CONNECT in a user database (SQL Server); PUBLIC has no CONNECT on an application's "
+            "database (PostgreSQL)",
+        ),
+        ControlSpec(
+            "12e.sqlserver-tde",
+            "12e",
+            "SQL Server databases are encrypted at rest (TDE)",
+            "high",
+            ("A.8.24",),
+            "every user database has a database encryption key with encryption_state 3 (encrypted)",
+        ),
+        ControlSpec(
+            "12e.ravendb-encryption",
+            "12e",
+            "RavenDB databases are encrypted at rest",
+            "high",
+            ("A.8.24",),
+            "every database record says Encrypted = true",
+        ),
+        ControlSpec(
+            "12f.sqlserver-encrypted-connections",
+            "12f",
+            "SQL Server encrypts every client connection",
+            "high",
+            ("A.8.24", "A.8.21"),
+            "ForceEncryption is on (Azure SQL enforces it by platform); where it is off or unreadable, at "
+            "least one current network connection is seen and every one is encrypted (shared-memory "
+            "connections are not judged); unreadable with no connection seen is an error",
+        ),
+        ControlSpec(
+            "6b.hashed-passwords",
+            "6b",
+            "Application passwords are stored only as salted password hashes",
+            "critical",
+            ("A.8.24", "A.5.17", "A.8.5"),
+            "every examined value of a configured password column is a recognised password hash (bcrypt, "
+            "argon2, scrypt, PBKDF2 incl. ASP.NET Identity v2/v3, Django and passlib formats, SHA-crypt); "
+            "empty values and anything else fail; evidence holds counts per format only",
+        ),
+        ControlSpec(
+            "6e.message-retention",
+            "6e",
+            "Messages are deleted 7 days after delivery and 30 days after a failed delivery",
+            "medium",
+            ("A.8.10", "A.5.33"),
+            "no delivered message older than policy.delivered_message_max_days (7) and no failed message "
+            "older than policy.failed_message_max_days (30); evidence holds counts and oldest ages only",
+        ),
     )
 }
 

@@ -6,6 +6,7 @@ from collectors.azure.compute import VirtualMachine, VmDisk
 from collectors.azure.sql import SqlDatabase
 from collectors.azure.storage import StorageAccount
 from collectors.config import Policy
+from collectors.databases.facts import RAVENDB_DATABASES, SQLSERVER_DATABASES, Database
 from collectors.hosts.facts import HostFacts
 from controls.framework import Evidence, EvidenceMissing, control
 
@@ -179,4 +180,58 @@ def test_host_volumes_are_encrypted_at_rest(host: HostFacts, evidence: Evidence)
     why = "" if host.os.family == "windows" else "; no crypt device beneath it"
     assert not plain, f"host {host.name}: {len(plain)} volume(s) not encrypted at rest: " + "; ".join(
         f"{v.mount} ({v.kind}: {v.detail or 'no detail'}{why})" for v in plain
+    )
+
+
+# --- 12e.sqlserver-tde and 12e.ravendb-encryption (database catalogs) ------------------------------
+
+SQLSERVER_ENCRYPTION_STATES = {
+    "none": "no database encryption key: TDE is off",
+    "0": "no database encryption key: TDE is off",
+    "1": "unencrypted (a key exists but encryption is not on)",
+    "2": "encryption in progress: the database is not yet fully encrypted",
+    "3": "encrypted",
+    "4": "key change in progress",
+    "5": "decryption in progress: TDE is being switched off",
+    "6": "protection change in progress",
+}
+"""What sys.dm_database_encryption_keys.encryption_state means ('none': the database has no key)."""
+
+
+def sqlserver_encryption_text(state: str) -> str:
+    """Return an encryption_state in words, for the evidence and the failure message."""
+    return SQLSERVER_ENCRYPTION_STATES.get(state, f"unknown encryption_state {state}")
+
+
+@control("12e.sqlserver-tde", over=SQLSERVER_DATABASES)
+def test_sqlserver_database_is_encrypted_at_rest(database: Database, evidence: Evidence) -> None:
+    state = database.encryption_state
+    evidence.observed(
+        encryption_state=state, meaning=None if state is None else sqlserver_encryption_text(state)
+    )
+    evidence.expected(encryption_state="3 (encrypted)")
+    if state is None:
+        raise EvidenceMissing(
+            f"database {database.name} on {database.server}: the encryption state could not be read "
+            "(sys.dm_database_encryption_keys needs VIEW SERVER STATE, on Azure SQL VIEW DATABASE STATE) "
+            "or the configured database is not on the server"
+        )
+    assert state == "3", (
+        f"database {database.name} on {database.server} is not encrypted at rest: "
+        f"encryption_state {state}, {sqlserver_encryption_text(state)}"
+    )
+
+
+@control("12e.ravendb-encryption", over=RAVENDB_DATABASES)
+def test_ravendb_database_is_encrypted_at_rest(database: Database, evidence: Evidence) -> None:
+    evidence.observed(encrypted=database.encrypted)
+    evidence.expected(encrypted=True)
+    if database.encrypted is None:
+        raise EvidenceMissing(
+            f"RavenDB database {database.name} on {database.server}: the database record does not say "
+            "whether it is encrypted"
+        )
+    assert database.encrypted, (
+        f"RavenDB database {database.name} on {database.server} is not encrypted at rest (Encrypted = false); "
+        "RavenDB encrypts only databases created encrypted: export it into a new encrypted database"
     )

@@ -6,6 +6,7 @@ from collectors.azure.sql import SqlServer
 from collectors.azure.storage import StorageAccount
 from collectors.azure.web import WebApp
 from collectors.config import Policy
+from collectors.databases.facts import SQLSERVER_SERVERS, DatabaseServer
 from collectors.hosts.facts import HostFacts, SchannelProtocol
 from collectors.tls.scanner import TlsEndpoint
 from controls.framework import Evidence, EvidenceMissing, control
@@ -237,3 +238,49 @@ def test_endpoint_speaks_only_strong_tls(endpoint: TlsEndpoint, policy: Policy, 
     if endpoint.key_type == "DSA":
         problems.append("DSA key (no longer allowed for TLS)")
     assert not problems, f"{endpoint.target.id}: " + "; ".join(problems)
+
+
+# --- 12f.sqlserver-encrypted-connections (SQL Server catalogs) --------------------------------------
+
+LOCAL_TRANSPORTS = ("shared memory",)
+"""Transports that never leave the server's own memory: listed in the evidence, not judged."""
+
+
+@control("12f.sqlserver-encrypted-connections", over=SQLSERVER_SERVERS)
+def test_sqlserver_encrypts_every_connection(server: DatabaseServer, evidence: Evidence) -> None:
+    judged = [c for c in server.connections if c.transport.lower() not in LOCAL_TRANSPORTS]
+    plain = sum(c.count for c in judged if not c.encrypted)
+    encrypted = sum(c.count for c in judged if c.encrypted)
+    if server.engine == "azuresql":
+        force_text = "enforced by Azure SQL Database for every connection"
+    else:
+        force_text = {True: "on", False: "off", None: "unknown (sys.dm_server_registry not readable)"}[
+            server.force_encryption
+        ]
+    evidence.observed(
+        force_encryption=force_text,
+        connections=[
+            {"transport": c.transport, "encrypted": c.encrypted, "count": c.count} for c in server.connections
+        ],
+        not_judged=None
+        if len(judged) == len(server.connections)
+        else "shared-memory connections never leave the server",
+    )
+    evidence.expected(
+        force_encryption="on", or_else="every current network connection has encrypt_option TRUE"
+    )
+    assert plain == 0, (
+        f"SQL Server {server.name}: {plain} current network connection(s) are not encrypted "
+        f"(ForceEncryption {force_text})"
+    )
+    if server.force_encryption:
+        return
+    if server.force_encryption is None and encrypted == 0:
+        raise EvidenceMissing(
+            f"SQL Server {server.name}: ForceEncryption could not be read (sys.dm_server_registry needs "
+            "VIEW SERVER STATE) and no current network connection was seen (sys.dm_exec_connections)"
+        )
+    assert encrypted > 0, (
+        f"SQL Server {server.name}: ForceEncryption is off, so clients may connect without encryption, "
+        "and no current connection shows otherwise"
+    )

@@ -4,8 +4,13 @@ Run from the repository root as root (sshd): `python -m demo.make_recording`. Az
 demo/estate/ served by the ARM emulator (one 403 injected on purpose, so the demo shows an
 `error` item); the hosts are served by a real OpenSSH sshd (tests/sshd_server.py): Windows hosts
 answer through the recorded-output PowerShell stand-in, lnx01 is this machine, lnx02 runs the
-real fact script with recorded tool outputs of a hardened host. The recording is what
-`pytest controls/ --demo` replays.
+real fact script with recorded tool outputs of a hardened host. The databases: two real
+PostgreSQL clusters (tests/postgres_fixtures.py: one planted with every issue-6 fault, one
+clean), a RavenDB stand-in over real HTTPS with client certificates serving recorded REST
+answers, and an on-prem SQL Server and an Azure SQL server whose catalog rows come from
+recorded result sets (tests/fixtures/databases/sqlserver/) read through the real SQL Server
+reader's fetch with a recorded DB-API connection: no SQL Server can run here. The recording
+is what `pytest controls/ --demo` replays.
 """
 
 from __future__ import annotations
@@ -14,13 +19,23 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import trustme
 
+from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
+from collectors.databases.collect import ServerRun
+from collectors.databases.sqlserver import SqlServerReader
+from collectors.provenance import utc_now
+from collectors.recording import Recording
 from tests.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import hosts_toml
+from tests.database_standins import AUDITOR, FakeRavenDb, Pki, recorded, recorded_answers
+from tests.postgres_fixtures import AUDITOR_PASSWORD, PASSWORD_ENV, databases_toml, planted_clusters
 from tests.sshd_server import HostBehaviour, SshdServer, python_command
 from tests.tls_servers import NginxSite, TlsServers, issue_cert
 
@@ -63,6 +78,109 @@ def hardened_tools(folder: Path) -> Path:
     return folder
 
 
+PG_NAMES = {"pg-planted": "pg-legacy", "pg-clean": "pg-synda"}
+RAVEN_APPLICATIONS = """
+[[applications]]
+name = "raven-shop"
+server = "raven01"
+database = "Shop"
+certificate = "3F2A9C1B7D8E6F5A4B3C2D1E0F9A8B7C6D5E4F3A"
+
+[[applications]]
+name = "raven-synda"
+server = "raven01"
+database = "Synda"
+certificate = "7C6D5E4F3A2B1C0D9E8F7A6B5C4D3E2F1A0B9C8D"
+
+[[applications]]
+name = "raven-import"
+server = "raven01"
+database = "Shop"
+certificate = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
+"""
+SQL_SERVERS: dict[str, tuple[DatabaseServerEntry, list[ApplicationEntry], tuple[str, ...]]] = {
+    "sql01": (
+        DatabaseServerEntry(
+            name="sql01",
+            engine="sqlserver",
+            host="sql01.demo.example",
+            user="audit_reader",
+            password_env="AUDIT_SQL_PASSWORD",
+        ),
+        [
+            ApplicationEntry(
+                name="sql-shop",
+                server="sql01",
+                database="Shop",
+                login="shop_app",
+                password_columns=["dbo.Users.PasswordHash"],
+            ),
+            ApplicationEntry(
+                name="sql-crm",
+                server="sql01",
+                database="Crm",
+                login="crm_app",
+                retention=MessageRetention(
+                    table="dbo.Messages",
+                    timestamp_column="CreatedAt",
+                    status_column="Status",
+                    delivered_values=["Delivered"],
+                    failed_values=["Failed", "Bounced"],
+                ),
+            ),
+        ],
+        ("encryption_states", "force_encryption_off"),
+    ),
+    "sql-weu": (
+        DatabaseServerEntry(
+            name="sql-weu",
+            engine="azuresql",
+            host="sql-weu.database.windows.net",
+            user="audit_reader",
+            password_env="AUDIT_SQL_PASSWORD",
+            admin_login="sqladmin",
+        ),
+        [
+            ApplicationEntry(name="azure-shop", server="sql-weu", database="shop", login="shop_app"),
+            ApplicationEntry(name="azure-crm", server="sql-weu", database="crm", login="crm_app"),
+        ],
+        (),
+    ),
+}
+"""SQL servers of the demo: read through the real reader's fetch from recorded result sets."""
+
+
+@contextmanager
+def ravendb(folder: Path) -> Iterator[str]:
+    """Run the RavenDB stand-in; yield its `[[databases]]` entry (client certificate, CA)."""
+    pki = Pki(folder)
+    server = FakeRavenDb(pki.server_ca, pki.client_ca, recorded_answers())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield (
+            f'\n[[databases]]\nname = "raven01"\nengine = "ravendb"\nhost = "127.0.0.1"\n'
+            f'port = {server.server_address[1]}\nclient_cert = "{pki.client_pem(AUDITOR)}"\n'
+            f'ca_bundle = "{pki.ca_bundle}"\n'
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def add_recorded_sql_servers(recording_path: Path) -> None:
+    """Add the demo SQL servers' catalog rows, fetched from recorded result sets, to the recording."""
+    recording = Recording.load(recording_path)
+    databases = dict(recording.databases or {})
+    for name, (entry, applications, variants) in SQL_SERVERS.items():
+        server = recorded("azure.json" if entry.engine == "azuresql" else "onprem.json", *variants)
+        reader = SqlServerReader(azure=entry.engine == "azuresql", connector=server.connector)
+        rows = reader.fetch(entry, applications, Policy(), "recorded-stand-in")
+        databases[name] = ServerRun(entry.engine, utc_now(), rows=rows).as_json()
+    recording.databases = databases
+    recording.save(recording_path)
+
+
 def main() -> int:
     """Record the demo estate; return pytest's exit code (1: the demo fails controls on purpose)."""
     estate = load_estate(DEMO / "estate")
@@ -84,6 +202,8 @@ def main() -> int:
             ArmEmulator(estate, page_size=2, faults=[FORBIDDEN_DATABASES]) as emulator,
             SshdServer(Path(scratch) / "sshd", hosts) as sshd,
             TlsServers(tls_dir) as tls,
+            planted_clusters() as clusters,
+            ravendb(Path(scratch)) as raven_entry,
         ):
             modern = tls.nginx([NginxSite("modern", issue_cert(tls_dir, ca, "modern", "localhost"))])[
                 "modern"
@@ -123,6 +243,10 @@ def main() -> int:
             config += f'\n[[probes]]\naddress = "{address}"\nports = [{port}]\n'  # open: the failing probe
             for tls_port in (modern.https, legacy, expired):
                 config += f'\n[[endpoints]]\nurl = "https://localhost:{tls_port}/"\nca_bundle = "{ca_file}"\n'
+            postgres = databases_toml(clusters)
+            for test_name, demo_name in PG_NAMES.items():
+                postgres = postgres.replace(f'"{test_name}"', f'"{demo_name}"')
+            config += postgres + raven_entry + RAVEN_APPLICATIONS
             recording_config = DEMO / ".recording-audit.toml"
             recording_config.write_text(config, encoding="utf-8")
             try:
@@ -145,11 +269,16 @@ def main() -> int:
                         str(ROOT / "evidence" / "demo-recording"),
                     ],
                     cwd=ROOT,
-                    env={**os.environ, "AUDIT_AZURE_TOKEN": "demo-recording-token"},
+                    env={
+                        **os.environ,
+                        "AUDIT_AZURE_TOKEN": "demo-recording-token",
+                        PASSWORD_ENV: AUDITOR_PASSWORD,
+                    },
                     check=False,
                 )
             finally:
                 recording_config.unlink()
+    add_recorded_sql_servers(DEMO / "recording.json")
     return completed.returncode
 
 

@@ -83,6 +83,12 @@ _EXTENSION_TABLES = {
 _ROLLUP_COLLECTIONS = {"replicationlinks": "databases"}
 """Collections ARM also lists one level up: `{server}/replicationLinks` holds every database's links."""
 
+_SITE_CONFIG_LIST = re.compile(
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.web/sites/[^/]+"
+    r"/config/(connectionstrings|appsettings)/list$"
+)
+"""The App Service list actions the emulator answers (POST; they return secrets)."""
+
 _DESCRIPTION = "Serve an ARM estate over HTTPS on 127.0.0.1 for the Azure SDK clients."
 _RG_TYPE = "Microsoft.Resources/resourceGroups"
 _DEFAULT_RG_LOCATION = "westeurope"
@@ -317,6 +323,8 @@ class ArmEmulator:
         self._resources: list[dict[str, Any]] = []
         self._by_id: dict[str, dict[str, Any]] = {}
         self._children: dict[str, list[dict[str, Any]]] = {}
+        self._site_config_lists: dict[str, dict[str, Any]] = {}
+        """Site id -> its "connection_strings" / "app_settings" (served only by the POST list actions)."""
         self._index(copy.deepcopy(estate))
 
         tmp_dir = tempfile.mkdtemp(prefix="arm-emulator-")
@@ -343,6 +351,9 @@ class ArmEmulator:
             res_id = str(res["id"]).rstrip("/")
             res["id"] = res_id
             res.setdefault("name", res_id.rsplit("/", 1)[-1])
+            listed = {key: res.pop(key) for key in ("connection_strings", "app_settings") if key in res}
+            if listed:
+                self._site_config_lists[_norm(res_id)] = listed
             if _norm(res_id) in self._by_id:
                 raise ValueError(f"duplicate resource id {res_id}")
             self._by_id[_norm(res_id)] = res
@@ -571,6 +582,8 @@ class ArmEmulator:
         """
         if method == "POST" and _norm(path) == "/providers/microsoft.resourcegraph/resources":
             return self.resource_graph(body)
+        if method == "POST" and _SITE_CONFIG_LIST.match(_norm(path)):
+            return self.site_config_list(path, query)
         return None
 
     def resource_graph(self, body: bytes) -> Reply:
@@ -697,6 +710,48 @@ class ArmEmulator:
         if parent in self._by_id or parent in self._subs_by_id:
             return self._list(list(self._children.get(lp, [])), raw_path, query)
         return self._not_found(path)
+
+    def site_config_list(self, path: str, query: dict[str, list[str]]) -> Reply:
+        """Answer `POST .../sites/{name}/config/{connectionstrings|appsettings}/list` like ARM does.
+
+        The values come from the site's `"connection_strings"` (`{"Name": {"value": ..., "type":
+        "SQLAzure"}}`) and `"app_settings"` (`{"NAME": "value"}`) keys in the estate, which a GET of
+        the site never shows; a resource at `{site}/config/{connectionstrings|appsettings}` in the
+        estate is served as it is instead. Answers have Microsoft's documented shape: `{"id", "name",
+        "type": "Microsoft.Web/sites/config", "location", "properties": {...}}`.
+        """
+        if not any(key.lower() == "api-version" for key in query):
+            return arm_error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        lp = _norm(path)
+        config_id = lp.removesuffix("/list")
+        if config_id in self._by_id:
+            return Reply(200, self._by_id[config_id])
+        site_id, kind = config_id.rsplit("/config/", 1)
+        site = self._by_id.get(site_id)
+        if site is None:
+            return self._not_found(path.rsplit("/config/", 1)[0])
+        listed = self._site_config_lists.get(site_id, {})
+        if kind == "connectionstrings":
+            properties: dict[str, Any] = {
+                name: {"value": entry.get("value"), "type": entry.get("type", "Custom")}
+                for name, entry in listed.get("connection_strings", {}).items()
+            }
+        else:
+            properties = dict(listed.get("app_settings", {}))
+        return Reply(
+            200,
+            {
+                "id": f"{site['id']}/config/{kind}",
+                "name": kind,
+                "type": "Microsoft.Web/sites/config",
+                "location": site.get("location"),
+                "properties": properties,
+            },
+        )
 
     @staticmethod
     def _not_found(path: str) -> Reply:

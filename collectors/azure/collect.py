@@ -12,6 +12,7 @@ from collectors.azure.arm import ArmReader, ReplayCredential, build_credential, 
 from collectors.azure.authorization import RoleAssignmentCollector
 from collectors.azure.base import AzureCollector, AzureContext
 from collectors.azure.compute import ComputeCollector
+from collectors.azure.connection_strings import ConnectionStringCollector
 from collectors.azure.network import NetworkCollector
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.security_contacts import SecurityContactCollector
@@ -33,6 +34,7 @@ COLLECTORS: tuple[type[AzureCollector], ...] = (
     StorageCollector,
     NetworkCollector,
     ComputeCollector,
+    ConnectionStringCollector,  # after WebAppCollector; reads only when [azure] read_connection_strings
 )
 """Every Azure collector, in the order they run (each is concurrent inside)."""
 

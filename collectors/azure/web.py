@@ -2,8 +2,9 @@
 
 The site list says where each app runs, whether it is HTTPS-only and which host names it
 serves; the TLS floors and the FTP(S) state are read from `config/web`, because the siteConfig
-inside a list response is a partial copy. Connection strings and app settings are never read:
-their list actions (POST) return secrets.
+inside a list response is a partial copy. Connection strings and app settings are not read
+here: their list actions (POST) return secrets, so only the opt-in
+`collectors.azure.connection_strings` reads them, reducing each to server, database and user.
 """
 
 from __future__ import annotations

@@ -124,6 +124,8 @@ class DatabaseServer:
     """Names of the applications (configured or discovered) whose database is on this server."""
     application_logins: tuple[tuple[str, str], ...] = ()
     """(application, login or certificate) pairs on this server, for 12d.db-shared-logins."""
+    application_databases: tuple[str, ...] = ()
+    """Names of the databases the applications on this server use (PUBLIC CONNECT is judged on these)."""
 
     def login(self, name: str) -> Login | None:
         """Return the login called `name` (case-insensitive for SQL Server), or None."""

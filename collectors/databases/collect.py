@@ -1,0 +1,382 @@
+"""The databases part of a run: every `[[databases]]` server's catalog, read in parallel.
+
+Each server is read once by its engine's reader (`READERS`), with the auditor's read-only
+login and the password from the environment variable the config names. The rows are
+recorded per server and replayed through the same `parse`. A server that cannot be read is
+`error` for every subject that depends on it (the server, its databases, its applications,
+their password columns and message stores), and only for those.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from collectors.config import ApplicationEntry, AuditConfig, DatabaseServerEntry
+from collectors.databases.applications import (
+    PlannedApplication,
+    application_facts,
+    discovered_links,
+    plan_applications,
+    with_applications,
+)
+from collectors.databases.facts import (
+    APPLICATIONS,
+    DATABASE_POPULATIONS,
+    MESSAGE_STORES,
+    PASSWORD_COLUMNS,
+    RAVENDB_DATABASES,
+    SERVERS,
+    SQLSERVER_DATABASES,
+    SQLSERVER_SERVERS,
+    DatabaseServer,
+)
+from collectors.databases.reading import CatalogError, CatalogRows, EngineReader, ServerReading
+from collectors.facts import FactStore, observed, unobservable
+from collectors.provenance import Source, sha256_hex, utc_now
+from collectors.recording import Recording
+
+COLLECTOR = "databases.catalog"
+MAX_CONCURRENCY = 8
+SQLSERVER_ENGINES = ("sqlserver", "azuresql")
+SYSTEM_DATABASES_NOTE = {
+    "postgresql": "PostgreSQL: template0, template1 and the maintenance database postgres are system "
+    "databases and are not judged (unless an application is configured on postgres)",
+    "sqlserver": "SQL Server: master, model, msdb, tempdb and other system databases are not judged",
+    "azuresql": "Azure SQL: master is not a user database and is not judged",
+}
+
+
+def _readers() -> dict[str, EngineReader]:
+    """Return the engine readers; the SQL Server and RavenDB modules are optional."""
+    from collectors.databases import postgresql
+
+    readers: dict[str, EngineReader] = {"postgresql": postgresql.READER}
+    try:
+        from collectors.databases import sqlserver
+
+        readers["sqlserver"] = sqlserver.READER
+        readers["azuresql"] = sqlserver.AZURE_READER
+    except ImportError:
+        pass
+    try:
+        from collectors.databases import ravendb  # type: ignore[attr-defined,unused-ignore]
+
+        readers["ravendb"] = ravendb.READER
+    except ImportError:
+        pass
+    return readers
+
+
+READERS: dict[str, EngineReader] = _readers()
+"""Engine name -> reader; an engine without one makes its servers `error`."""
+
+
+@dataclass
+class DatabasesScope:
+    """What the databases side of the run covered, for the report's scope."""
+
+    servers: list[dict[str, object]] = field(default_factory=list)
+    applications: int = 0
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, object]:
+        """Return the JSON form used in evidence.json (never a secret)."""
+        return {"servers": self.servers, "applications": self.applications}
+
+
+@dataclass(frozen=True)
+class ServerRun:
+    """The raw outcome of reading one server: its rows, or why there are none."""
+
+    engine: str
+    collected_at: datetime
+    rows: CatalogRows | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the form kept in `Recording.databases[server]`."""
+        out: dict[str, Any] = {"engine": self.engine, "collected_at": self.collected_at.isoformat()}
+        if self.error is not None:
+            out["error"] = self.error
+        else:
+            out["rows"] = self.rows
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServerRun:
+        """Return a server run read back from a recording."""
+        return cls(
+            engine=str(data["engine"]),
+            collected_at=datetime.fromisoformat(data["collected_at"]),
+            rows=data.get("rows"),
+            error=data.get("error"),
+        )
+
+
+def _resolved(config: AuditConfig, entry: DatabaseServerEntry) -> DatabaseServerEntry:
+    """Return `entry` with its file paths resolved against the config's folder."""
+    updates = {
+        key: config.resolve(value)
+        for key, value in (
+            ("ca_bundle", entry.ca_bundle),
+            ("client_cert", entry.client_cert),
+            ("client_key", entry.client_key),
+        )
+        if value is not None
+    }
+    return entry.model_copy(update=updates) if updates else entry
+
+
+def _read_live(config: AuditConfig, entry: DatabaseServerEntry, apps: list[ApplicationEntry]) -> ServerRun:
+    started = utc_now()
+    reader = READERS.get(entry.engine)
+    if reader is None:
+        return ServerRun(entry.engine, started, error=f"no reader for engine {entry.engine} is installed")
+    secret: str | None = None
+    if entry.password_env is not None:
+        secret = os.environ.get(entry.password_env) or None
+        if secret is None:
+            return ServerRun(
+                entry.engine,
+                started,
+                error=f"the environment variable {entry.password_env} (password_env) is not set or empty",
+            )
+    try:
+        rows = reader.fetch(_resolved(config, entry), apps, config.policy, secret)
+    except CatalogError as exc:
+        return ServerRun(entry.engine, started, error=str(exc))
+    return ServerRun(entry.engine, started, rows=rows)
+
+
+def _source(entry: DatabaseServerEntry, run: ServerRun) -> Source:
+    rows = run.rows or {}
+    raw = json.dumps(rows, sort_keys=True, default=str).encode("utf-8")
+    who = f"{entry.user}@" if entry.user else ""
+    return Source(
+        collector=COLLECTOR,
+        call=f"{entry.engine} {who}{entry.host}:{entry.effective_port()}: " + ", ".join(sorted(rows)),
+        collected_at=run.collected_at,
+        sha256=sha256_hex(raw),
+    )
+
+
+def _declare(store: FactStore, config: AuditConfig) -> None:
+    for name in DATABASE_POPULATIONS:
+        store.population(name)
+    store.population(SERVERS).empty_reason = "no [[databases]] in the config"
+    store.population(
+        SQLSERVER_SERVERS
+    ).empty_reason = "no SQL Server or Azure SQL server among the [[databases]]"
+    store.population(
+        SQLSERVER_DATABASES
+    ).empty_reason = "no user database on the SQL Server / Azure SQL servers"
+    store.population(
+        RAVENDB_DATABASES
+    ).empty_reason = "no database on a RavenDB server among the [[databases]]"
+    store.population(APPLICATIONS).empty_reason = "no [[applications]] in the config and none discovered"
+    store.population(PASSWORD_COLUMNS).empty_reason = "no [[applications]] entry sets password_columns"
+    store.population(MESSAGE_STORES).empty_reason = "no [[applications]] entry sets retention"
+    engines = sorted({entry.engine for entry in config.databases})
+    for name in (SERVERS, SQLSERVER_DATABASES, RAVENDB_DATABASES, APPLICATIONS):
+        store.population(name).notes.extend(
+            SYSTEM_DATABASES_NOTE[e] for e in engines if e in SYSTEM_DATABASES_NOTE
+        )
+
+
+def _file_server(
+    store: FactStore,
+    entry: DatabaseServerEntry,
+    apps: list[ApplicationEntry],
+    reading: ServerReading | str,
+    source: Source | None,
+) -> None:
+    """File one server's facts, or its error, into every population that depends on it."""
+    sources = [source] if source is not None else []
+    sqlserver = entry.engine in SQLSERVER_ENGINES
+    if isinstance(reading, str):
+        reason = f"database server {entry.name} ({entry.host}:{entry.effective_port()}): {reading}"
+        store.population(SERVERS).add(unobservable(entry.name, reason, sources))
+        if sqlserver:
+            store.population(SQLSERVER_SERVERS).add(unobservable(entry.name, reason, sources))
+            store.population(SQLSERVER_DATABASES).add(unobservable(entry.name, reason, sources))
+        if entry.engine == "ravendb":
+            store.population(RAVENDB_DATABASES).add(unobservable(entry.name, reason, sources))
+        for app in apps:
+            for column in app.password_columns:
+                store.population(PASSWORD_COLUMNS).add(
+                    unobservable(f"{entry.name}/{app.database}/{column}", reason, sources)
+                )
+            if app.retention is not None:
+                store.population(MESSAGE_STORES).add(
+                    unobservable(f"{entry.name}/{app.database}/{app.name}", reason, sources)
+                )
+        return
+    server = reading.server
+    store.population(SERVERS).add(observed(entry.name, server, sources))
+    if sqlserver:
+        store.population(SQLSERVER_SERVERS).add(observed(entry.name, server, sources))
+        for database in server.databases:
+            store.population(SQLSERVER_DATABASES).add(
+                observed(f"{entry.name}/{database.name}", database, sources)
+            )
+    if entry.engine == "ravendb":
+        for database in server.databases:
+            store.population(RAVENDB_DATABASES).add(
+                observed(f"{entry.name}/{database.name}", database, sources)
+            )
+    for app in apps:
+        for column in app.password_columns:
+            subject_id = f"{entry.name}/{app.database}/{column}"
+            measured = reading.password_columns.get((app.name, column))
+            if measured is None:
+                measured = "the reader returned no measurement for this column"
+            store.population(PASSWORD_COLUMNS).add(
+                unobservable(subject_id, f"{entry.name}: {measured}", sources)
+                if isinstance(measured, str)
+                else observed(subject_id, measured, sources)
+            )
+        if app.retention is not None:
+            subject_id = f"{entry.name}/{app.database}/{app.name}"
+            store_fact = reading.message_stores.get(app.name)
+            if store_fact is None:
+                store_fact = "the reader returned no message measurement"
+            store.population(MESSAGE_STORES).add(
+                unobservable(subject_id, f"{entry.name}: {store_fact}", sources)
+                if isinstance(store_fact, str)
+                else observed(subject_id, store_fact, sources)
+            )
+
+
+def collect_databases(
+    config: AuditConfig,
+    store: FactStore,
+    *,
+    recording: Recording | None,
+    replay: Recording | None,
+    progress: Callable[[str], None],
+) -> DatabasesScope:
+    """Read every `[[databases]]` server into the database populations and return the scope.
+
+    Exists so the 12d/12e/12f/6b/6e database controls judge facts gathered once, in parallel
+    (bounded), recorded for replay, with a server's failure confined to its own subjects.
+    """
+    scope = DatabasesScope()
+    if not config.databases:
+        store.mark_out_of_scope(
+            DATABASE_POPULATIONS, "databases are out of scope: the config has no [[databases]]"
+        )
+        return scope
+    started = time.monotonic()
+    _declare(store, config)
+    apps_by_server: dict[str, list[ApplicationEntry]] = {}
+    for app in config.applications:
+        apps_by_server.setdefault(app.server, []).append(app)
+    progress(f"databases: reading {len(config.databases)} server(s)")
+
+    def read(entry: DatabaseServerEntry) -> ServerRun:
+        if replay is not None:
+            recorded = (replay.databases or {}).get(entry.name)
+            if not isinstance(recorded, dict):
+                return ServerRun(entry.engine, utc_now(), error="not in the recording being replayed")
+            try:
+                return ServerRun.from_json(recorded)
+            except (KeyError, TypeError, ValueError) as exc:
+                return ServerRun(entry.engine, utc_now(), error=f"malformed recording entry ({exc!r})")
+        return _read_live(config, entry, apps_by_server.get(entry.name, []))
+
+    runs: dict[str, ServerRun] = {}
+    workers_count = max(1, min(MAX_CONCURRENCY, len(config.databases)))
+    with ThreadPoolExecutor(max_workers=workers_count) as workers:
+        futures: list[tuple[DatabaseServerEntry, Future[ServerRun]]] = [
+            (entry, workers.submit(read, entry)) for entry in config.databases
+        ]
+        for entry, future in futures:
+            runs[entry.name] = future.result()
+    if recording is not None:
+        recording.databases = {name: run.as_json() for name, run in sorted(runs.items())}
+
+    links, link_problems = discovered_links(store)
+    planned = plan_applications(config, links)
+    store.population(APPLICATIONS).notes.extend(
+        f"a discovered application link could not be read: {problem}" for problem in link_problems
+    )
+    servers: dict[str, DatabaseServer] = {}
+    server_errors: dict[str, str] = {}
+    for entry in config.databases:
+        run = runs[entry.name]
+        apps = apps_by_server.get(entry.name, [])
+        reading: ServerReading | str
+        source = None
+        if run.error is not None or run.rows is None:
+            reading = run.error or "no catalog rows"
+        else:
+            source = _source(entry, run)
+            reader = READERS.get(run.engine)
+            if reader is None:
+                reading = f"no reader for engine {run.engine} is installed"
+            else:
+                try:
+                    reading = reader.parse(_resolved(config, entry), apps, run.rows, run.collected_at)
+                except CatalogError as exc:
+                    reading = str(exc)
+        if isinstance(reading, str):
+            server_errors[entry.name] = reading
+        else:
+            server = with_applications(reading.server, planned)
+            reading = ServerReading(server, reading.password_columns, reading.message_stores)
+            servers[entry.name] = server
+        _file_server(store, entry, apps, reading, source)
+        scope.servers.append(
+            {
+                "name": entry.name,
+                "engine": entry.engine,
+                "endpoint": f"{entry.host}:{entry.effective_port()}",
+                "databases": len(reading.server.databases) if isinstance(reading, ServerReading) else None,
+                "status": "ok" if isinstance(reading, ServerReading) else "error",
+            }
+        )
+    _file_applications(store, planned, servers, server_errors, runs, config)
+    scope.applications = len(planned)
+    scope.seconds = time.monotonic() - started
+    errors = f", {len(server_errors)} in error" if server_errors else ""
+    progress(f"databases: {len(config.databases)} server(s) read in {scope.seconds:.1f} s{errors}")
+    return scope
+
+
+def _file_applications(
+    store: FactStore,
+    planned: list[PlannedApplication],
+    servers: dict[str, DatabaseServer],
+    server_errors: dict[str, str],
+    runs: dict[str, ServerRun],
+    config: AuditConfig,
+) -> None:
+    entries = {entry.name: entry for entry in config.databases}
+    facts = {fact.name: fact for fact in application_facts(planned, servers)}
+    population = store.population(APPLICATIONS)
+    for plan in planned:
+        run = runs.get(plan.server)
+        entry = entries.get(plan.server)
+        sources = (
+            [_source(entry, run)] if entry is not None and run is not None and run.rows is not None else []
+        )
+        if plan.error is not None:
+            population.add(unobservable(plan.name, f"application {plan.name}: {plan.error}", sources))
+        elif plan.server in server_errors:
+            population.add(
+                unobservable(
+                    plan.name,
+                    f"application {plan.name}: database server {plan.server} could not be read: "
+                    f"{server_errors[plan.server]}",
+                    sources,
+                )
+            )
+        elif plan.name in facts:
+            population.add(observed(plan.name, facts[plan.name], sources))

@@ -1,0 +1,518 @@
+"""PostgreSQL catalogs read with psycopg 3: roles, memberships, database ACLs, CONNECT reach.
+
+`fetch` connects with the auditor's login in a read-only session with a statement timeout,
+reads the cluster catalog from the maintenance database, then opens one connection per
+application database (PostgreSQL cannot query across databases) to measure password columns
+and message tables. Those measurements are reduced inside `fetch` to counts per hash format
+and (count, oldest timestamp): no value read from an application table leaves this module.
+
+`parse` turns the rows, live or replayed, into `ServerReading` facts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
+from collectors.databases.facts import (
+    Database,
+    DatabaseAccess,
+    DatabaseServer,
+    Login,
+    MessageAge,
+    MessageStore,
+    PasswordColumn,
+)
+from collectors.databases.password_formats import classify
+from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
+
+MAINTENANCE_DATABASE = "postgres"
+"""Where the cluster catalog is read; like the templates it is not an application database."""
+SYSTEM_DATABASES = frozenset({"template0", "template1", MAINTENANCE_DATABASE})
+BOOTSTRAP_SUPERUSER_OID = 10
+"""The role initdb creates (usually 'postgres'): the cluster's administrator, whatever its name."""
+
+ROLE_ATTRIBUTES = (
+    ("rolsuper", "SUPERUSER"),
+    ("rolcreaterole", "CREATEROLE"),
+    ("rolcreatedb", "CREATEDB"),
+    ("rolreplication", "REPLICATION"),
+    ("rolbypassrls", "BYPASSRLS"),
+)
+"""Role attributes that are server-wide powers (an application login needs none of them)."""
+POWERFUL_PREDEFINED_ROLES = frozenset(
+    {
+        "pg_read_all_data",
+        "pg_write_all_data",
+        "pg_read_server_files",
+        "pg_write_server_files",
+        "pg_execute_server_program",
+        "pg_signal_backend",
+        "pg_checkpoint",
+        "pg_create_subscription",
+    }
+)
+"""Predefined roles whose membership reaches beyond one database."""
+
+CATALOG_QUERIES: dict[str, str] = {
+    "version": "SELECT current_setting('server_version') AS server_version",
+    "roles": (
+        "SELECT oid::bigint AS oid, rolname, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin, "
+        "rolreplication, rolbypassrls, rolinherit FROM pg_roles ORDER BY rolname"
+    ),
+    "memberships": (
+        "SELECT r.rolname AS role, m.rolname AS member, am.admin_option "
+        "FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member "
+        "ORDER BY r.rolname, m.rolname"
+    ),
+    "databases": (
+        "SELECT datname, pg_get_userbyid(datdba) AS owner, datallowconn, datistemplate "
+        "FROM pg_database ORDER BY datname"
+    ),
+    "database_acl": (
+        "SELECT d.datname, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END "
+        "AS grantee, a.privilege_type, a.is_grantable "
+        "FROM pg_database d, LATERAL aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) a "
+        "WHERE NOT d.datistemplate ORDER BY d.datname, grantee, a.privilege_type"
+    ),
+    "connect_privileges": (
+        "SELECT r.rolname, d.datname FROM pg_roles r CROSS JOIN pg_database d "
+        "WHERE r.rolcanlogin AND NOT d.datistemplate AND d.datallowconn "
+        "AND has_database_privilege(r.oid, d.oid, 'CONNECT') ORDER BY r.rolname, d.datname"
+    ),
+}
+"""The catalog result sets, by name; `datacl` NULL means the defaults (PUBLIC may CONNECT)."""
+
+
+class PostgresReader:
+    """The `EngineReader` of PostgreSQL (see the module docstring)."""
+
+    def fetch(
+        self,
+        entry: DatabaseServerEntry,
+        applications: list[ApplicationEntry],
+        policy: Policy,
+        secret: str | None,
+    ) -> CatalogRows:
+        """Return the catalog rows and the reduced measurements of the applications on `entry`.
+
+        Raises CatalogError naming the server and the step when the catalog cannot be read;
+        a password column or message table that cannot be measured is an error row of its
+        own, so one bad setting does not hide the rest of the server.
+        """
+        rows: CatalogRows = {}
+        with _connection(entry, MAINTENANCE_DATABASE, secret, step="connect") as conn:
+            for name, query in CATALOG_QUERIES.items():
+                try:
+                    rows[name] = _query_dicts(conn, query)
+                except psycopg.Error as exc:
+                    raise CatalogError(_server_error(entry, f"query {name}", exc, secret)) from None
+        password_rows: list[dict[str, Any]] = []
+        retention_rows: list[dict[str, Any]] = []
+        by_database: dict[str, list[ApplicationEntry]] = {}
+        for app in applications:
+            if app.password_columns or app.retention is not None:
+                by_database.setdefault(app.database, []).append(app)
+        for database, apps in sorted(by_database.items()):
+            try:
+                with _connection(entry, database, secret, step=f"connect to database {database}") as conn:
+                    for app in apps:
+                        password_rows.extend(_measure_columns(conn, app, policy.password_sample_limit))
+                        if app.retention is not None:
+                            retention_rows.extend(_measure_retention(conn, app, app.retention))
+            except CatalogError as exc:
+                for app in apps:
+                    password_rows.extend(
+                        {"application": app.name, "column": column, "error": str(exc)}
+                        for column in app.password_columns
+                    )
+                    if app.retention is not None:
+                        retention_rows.append({"application": app.name, "error": str(exc)})
+        rows["password_columns"] = password_rows
+        rows["message_ages"] = retention_rows
+        return rows
+
+    def parse(
+        self,
+        entry: DatabaseServerEntry,
+        applications: list[ApplicationEntry],
+        rows: CatalogRows,
+        collected_at: datetime,
+    ) -> ServerReading:
+        """Return the server's facts from its rows; ages are measured against `collected_at`."""
+        try:
+            server = _server_from_rows(entry, applications, rows)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CatalogError(f"{entry.name}: the catalog rows are not as expected ({exc!r})") from None
+        apps = {app.name: app for app in applications}
+        columns: dict[tuple[str, str], PasswordColumn | str] = {}
+        for row in rows.get("password_columns", []):
+            app = apps.get(row["application"])
+            if app is None:
+                continue
+            key = (app.name, row["column"])
+            if "error" in row:
+                columns[key] = row["error"]
+                continue
+            total = row.get("total_rows")
+            columns[key] = PasswordColumn(
+                application=app.name,
+                server=entry.name,
+                database=app.database,
+                column=row["column"],
+                rows_examined=int(row["rows_examined"]),
+                total_rows=None if total is None else int(total),
+                formats=tuple(sorted((str(k), int(v)) for k, v in row["formats"].items())),
+                sampled=total is not None and int(total) > int(row["rows_examined"]),
+            )
+        stores: dict[str, MessageStore | str] = {}
+        ages: dict[str, list[MessageAge]] = {}
+        for row in rows.get("message_ages", []):
+            app = apps.get(row["application"])
+            if app is None or app.retention is None:
+                continue
+            if "error" in row:
+                stores[app.name] = f"{row.get('kind', 'messages')}: {row['error']}"
+                continue
+            oldest = row.get("oldest")
+            age = None if oldest is None else _age_days(datetime.fromisoformat(oldest), collected_at)
+            ages.setdefault(app.name, []).append(MessageAge(row["kind"], int(row["count"]), age))
+        for name, measured in ages.items():
+            if name in stores:
+                continue
+            app = apps[name]
+            assert app.retention is not None
+            stores[name] = MessageStore(
+                application=name,
+                server=entry.name,
+                database=app.database,
+                measured_by=_measured_by(app.retention),
+                ages=tuple(sorted(measured, key=lambda a: a.kind)),
+            )
+        return ServerReading(server=server, password_columns=columns, message_stores=stores)
+
+
+READER = PostgresReader()
+"""The reader `collectors.databases.collect` registers for engine 'postgresql'."""
+
+
+# --- connections ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _connection(
+    entry: DatabaseServerEntry, database: str, secret: str | None, *, step: str
+) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    """Yield a read-only connection to `database` with the auditor's login and timeouts."""
+    timeout_ms = max(1, int(entry.timeout_seconds * 1000))
+    params: dict[str, Any] = {
+        "host": entry.host,
+        "port": entry.effective_port(),
+        "dbname": database,
+        "user": entry.user,
+        "connect_timeout": max(2, math.ceil(entry.timeout_seconds)),
+        "options": f"-c statement_timeout={timeout_ms} -c default_transaction_read_only=on",
+        "application_name": "statement-auditor",
+    }
+    if secret is not None:
+        params["password"] = secret
+    if entry.ca_bundle is not None:
+        params["sslmode"] = "verify-full"
+        params["sslrootcert"] = str(entry.ca_bundle)
+    try:
+        conn = psycopg.connect(**params)
+    except psycopg.Error as exc:
+        raise CatalogError(_server_error(entry, step, exc, secret)) from None
+    try:
+        conn.read_only = True
+        yield conn
+    finally:
+        conn.close()
+
+
+def _query_dicts(
+    conn: psycopg.Connection[tuple[Any, ...]], query: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        names = [column.name for column in cur.description or ()]
+        return [{name: _jsonable(value) for name, value in zip(names, row, strict=True)} for row in cur]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _server_error(entry: DatabaseServerEntry, step: str, exc: BaseException, secret: str | None) -> str:
+    """Return 'server (host:port): step: cause' with the secret removed, if the driver echoed it."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if secret:
+        text = text.replace(secret, "***")
+    return f"{entry.name} ({entry.host}:{entry.effective_port()}): {step}: {text}"
+
+
+def _item_error(step: str, exc: psycopg.Error) -> str:
+    """Return why one measurement failed, without any text that may quote a table value.
+
+    SQLSTATE class 22 (data exception) messages can quote the offending value, so only
+    the code is kept for them; other classes (42 undefined table/column, insufficient
+    privilege; 57014 statement timeout) name identifiers only.
+    """
+    state = exc.sqlstate or "unknown"
+    if state.startswith("22") or exc.diag.message_primary is None:
+        return f"{step}: SQLSTATE {state} ({type(exc).__name__})"
+    return f"{step}: {exc.diag.message_primary} (SQLSTATE {state})"
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+def _identifier(dotted: str) -> sql.Identifier:
+    return sql.Identifier(*[part for part in dotted.split(".") if part])
+
+
+def _measure_columns(
+    conn: psycopg.Connection[tuple[Any, ...]], app: ApplicationEntry, limit: int
+) -> list[dict[str, Any]]:
+    """Return per-column counts of hash formats (values are classified and dropped one by one)."""
+    out: list[dict[str, Any]] = []
+    for column in app.password_columns:
+        schema, table, name = [part for part in column.split(".") if part]
+        step = f"password column {column} in database {app.database}"
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(
+                    sql.SQL("SELECT count(*) FROM {table}").format(table=sql.Identifier(schema, table))
+                )
+                total_row = cur.fetchone()
+                total = int(total_row[0]) if total_row else 0
+                cur.execute(
+                    sql.SQL("SELECT {column} FROM {table} LIMIT %s").format(
+                        column=sql.Identifier(name), table=sql.Identifier(schema, table)
+                    ),
+                    (limit,),
+                )
+                counts: dict[str, int] = {}
+                examined = 0
+                for (value,) in cur:
+                    fmt = classify(value)
+                    counts[fmt] = counts.get(fmt, 0) + 1
+                    examined += 1
+        except psycopg.Error as exc:
+            out.append({"application": app.name, "column": column, "error": _item_error(step, exc)})
+            continue
+        out.append(
+            {
+                "application": app.name,
+                "column": column,
+                "rows_examined": examined,
+                "total_rows": total,
+                "formats": dict(sorted(counts.items())),
+            }
+        )
+    return out
+
+
+def _measure_retention(
+    conn: psycopg.Connection[tuple[Any, ...]], app: ApplicationEntry, retention: MessageRetention
+) -> list[dict[str, Any]]:
+    """Return (count, oldest timestamp) of delivered and failed messages; nothing else is read."""
+    out: list[dict[str, Any]] = []
+    kinds: list[tuple[str, sql.SQL | sql.Composed, tuple[Any, ...]]] = []
+    if retention.table is not None:
+        assert retention.timestamp_column is not None
+        assert retention.status_column is not None
+        aggregate = sql.SQL("SELECT count(*), min({ts}) FROM {table} WHERE {status}::text = ANY(%s)").format(
+            ts=sql.Identifier(retention.timestamp_column),
+            table=_identifier(retention.table),
+            status=sql.Identifier(retention.status_column),
+        )
+        kinds = [
+            ("delivered", aggregate, (list(retention.delivered_values),)),
+            ("failed", aggregate, (list(retention.failed_values),)),
+        ]
+    else:
+        assert retention.delivered_query is not None
+        assert retention.failed_query is not None
+        kinds = [
+            ("delivered", sql.SQL(retention.delivered_query), ()),
+            ("failed", sql.SQL(retention.failed_query), ()),
+        ]
+    for kind, query, params in kinds:
+        step = f"{kind} messages in database {app.database}"
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(query, params)
+                result = cur.fetchall()
+        except psycopg.Error as exc:
+            out.append({"application": app.name, "kind": kind, "error": _item_error(step, exc)})
+            continue
+        measured = _count_and_oldest(result)
+        if isinstance(measured, str):
+            out.append({"application": app.name, "kind": kind, "error": f"{step}: {measured}"})
+            continue
+        count, oldest = measured
+        out.append({"application": app.name, "kind": kind, "count": count, "oldest": oldest})
+    return out
+
+
+def _count_and_oldest(result: list[tuple[Any, ...]]) -> tuple[int, str | None] | str:
+    """Return (count, oldest as ISO UTC text) from a one-row answer, or why the answer is unusable."""
+    if len(result) != 1 or len(result[0]) != 2:
+        return "the query must return one row of two columns (count, oldest timestamp)"
+    count, oldest = result[0]
+    if isinstance(count, bool) or not isinstance(count, int):
+        try:
+            count = int(count)
+        except (TypeError, ValueError):
+            return "the first column (count) is not a number"
+    if oldest is None:
+        return count, None
+    if isinstance(oldest, datetime):
+        moment = oldest if oldest.tzinfo is not None else oldest.replace(tzinfo=UTC)
+    elif isinstance(oldest, date):
+        moment = datetime(oldest.year, oldest.month, oldest.day, tzinfo=UTC)
+    else:
+        return "the second column (oldest) is not a timestamp"
+    return count, moment.astimezone(UTC).isoformat()
+
+
+def _measured_by(retention: MessageRetention) -> str:
+    if retention.table is not None:
+        return f"table {retention.table} ({retention.status_column}, {retention.timestamp_column})"
+    return "configured queries"
+
+
+def _age_days(oldest: datetime, collected_at: datetime) -> float:
+    moment = oldest if oldest.tzinfo is not None else oldest.replace(tzinfo=UTC)
+    return round((collected_at - moment).total_seconds() / 86400, 3)
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _server_from_rows(
+    entry: DatabaseServerEntry, applications: list[ApplicationEntry], rows: CatalogRows
+) -> DatabaseServer:
+    app_databases = {app.database for app in applications}
+    system = SYSTEM_DATABASES - app_databases
+    wanted = set(entry.databases) if entry.databases is not None else None
+
+    def in_scope(name: str, template: bool = False) -> bool:
+        return not template and name not in system and (wanted is None or name in wanted)
+
+    roles = {row["rolname"]: row for row in rows["roles"]}
+    parents: dict[str, set[str]] = {}
+    for row in rows["memberships"]:
+        parents.setdefault(row["member"], set()).add(row["role"])
+    owners = {row["datname"]: row["owner"] for row in rows["databases"]}
+    databases = [row for row in rows["databases"] if in_scope(row["datname"], bool(row["datistemplate"]))]
+    grants: dict[str, dict[str, set[str]]] = {}
+    for row in rows["database_acl"]:
+        grants.setdefault(row["datname"], {}).setdefault(row["grantee"], set()).add(row["privilege_type"])
+    reach: dict[str, list[str]] = {}
+    for row in rows["connect_privileges"]:
+        if in_scope(row["datname"]):
+            reach.setdefault(row["rolname"], []).append(row["datname"])
+    admin = entry.effective_admin_login()
+    logins: list[Login] = []
+    for name, role in sorted(roles.items()):
+        if not role["rolcanlogin"]:
+            continue
+        ancestors = _ancestors(name, parents)
+        logins.append(
+            Login(
+                name=name,
+                kind="role",
+                server_privileges=_privileges(role, ancestors, roles),
+                databases=tuple(
+                    DatabaseAccess(
+                        database=db,
+                        via=_connect_via(name, role, ancestors, grants.get(db, {}), owners.get(db)),
+                        roles=("OWNER",) if owners.get(db) in {name, *ancestors} else (),
+                    )
+                    for db in reach.get(name, [])
+                ),
+                is_server_admin=int(role["oid"]) == BOOTSTRAP_SUPERUSER_OID or name == admin,
+            )
+        )
+    bootstrap = next((n for n, r in roles.items() if int(r["oid"]) == BOOTSTRAP_SUPERUSER_OID), admin)
+    version_rows = rows.get("version") or [{}]
+    return DatabaseServer(
+        name=entry.name,
+        engine="postgresql",
+        host=entry.host,
+        port=entry.effective_port(),
+        version=str(version_rows[0].get("server_version", "")),
+        databases=tuple(
+            Database(
+                server=entry.name,
+                name=row["datname"],
+                owner=row["owner"],
+                public_connect="CONNECT" in grants.get(row["datname"], {}).get("PUBLIC", set()),
+            )
+            for row in databases
+        ),
+        logins=tuple(logins),
+        admin_login=admin if admin in roles else bootstrap,
+    )
+
+
+def _ancestors(name: str, parents: dict[str, set[str]]) -> set[str]:
+    """Return every role `name` is a member of, directly or through other roles."""
+    seen: set[str] = set()
+    todo = list(parents.get(name, ()))
+    while todo:
+        role = todo.pop()
+        if role not in seen:
+            seen.add(role)
+            todo.extend(parents.get(role, ()))
+    return seen
+
+
+def _privileges(
+    role: dict[str, Any], ancestors: set[str], roles: dict[str, dict[str, Any]]
+) -> tuple[str, ...]:
+    """Return the server-wide powers of a login: its own attributes and those it can SET ROLE to."""
+    found = [label for column, label in ROLE_ATTRIBUTES if role.get(column)]
+    for parent in sorted(ancestors):
+        parent_row = roles.get(parent, {})
+        found.extend(
+            f"{label} (through membership in {parent})"
+            for column, label in ROLE_ATTRIBUTES
+            if parent_row.get(column)
+        )
+        if parent in POWERFUL_PREDEFINED_ROLES:
+            found.append(f"member of {parent}")
+    return tuple(found)
+
+
+def _connect_via(
+    name: str, role: dict[str, Any], ancestors: set[str], grants: dict[str, set[str]], owner: str | None
+) -> str:
+    """Return why a login may CONNECT to a database, most specific reason first."""
+    if role.get("rolsuper"):
+        return "SUPERUSER"
+    if owner == name:
+        return "database owner"
+    if "CONNECT" in grants.get(name, set()):
+        return "CONNECT granted to the login"
+    if owner in ancestors:
+        return f"owner through membership in {owner}"
+    for parent in sorted(ancestors):
+        if "CONNECT" in grants.get(parent, set()):
+            return f"CONNECT granted to {parent} (membership)"
+    if "CONNECT" in grants.get("PUBLIC", set()):
+        return "CONNECT granted to PUBLIC"
+    return "CONNECT privilege"

@@ -1,0 +1,883 @@
+"""SQL Server and Azure SQL Database catalogs, read with pymssql and the auditor's read-only login.
+
+`fetch` opens one connection per database (`master` for the server-level views, then each
+user database): Azure SQL refuses `USE` (error 40508), and the same path on-prem keeps the two
+engines alike. Every statement is a plain read under `SET LOCK_TIMEOUT` and the driver's
+query timeout; every transaction is rolled back, nothing is ever committed. Password columns
+are classified and message tables aggregated inside `fetch`: only counts and timestamps
+leave it.
+
+The queries carry a `/* auditor:NAME */` tag so a recorded connection (tests) can answer
+them by name; `parse` turns the named result sets into `collectors.databases.facts`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any, Protocol, cast
+
+from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
+from collectors.databases.facts import (
+    ConnectionEncryption,
+    Database,
+    DatabaseAccess,
+    DatabaseServer,
+    Login,
+    MessageAge,
+    MessageStore,
+    PasswordColumn,
+)
+from collectors.databases.password_formats import classify
+from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
+
+# --- the DB-API seam ------------------------------------------------------------------------------
+
+
+class DbApiCursor(Protocol):
+    """The part of a DB-API 2.0 cursor the reader uses."""
+
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None:
+        """Column descriptions of the last result (name first)."""
+        ...
+
+    def execute(self, operation: str, params: Any = ...) -> Any:
+        """Run one statement."""
+        ...
+
+    def fetchmany(self, size: int = ...) -> Sequence[Sequence[Any]]:
+        """Return up to `size` more rows."""
+        ...
+
+    def close(self) -> None:
+        """Release the cursor."""
+        ...
+
+
+class DbApiConnection(Protocol):
+    """The part of a DB-API 2.0 connection the reader uses."""
+
+    def cursor(self) -> DbApiCursor:
+        """Return a new cursor."""
+        ...
+
+    def rollback(self) -> None:
+        """End the transaction without keeping anything."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+
+Opener = Callable[[str], DbApiConnection]
+"""Opens a connection to one database of the server (by name)."""
+Connector = Callable[[DatabaseServerEntry, str | None], Opener]
+"""Builds the opener of a server from its entry and the auditor's secret."""
+
+SYSTEM_DATABASES = frozenset({"master", "tempdb", "model", "msdb"})
+"""Databases that are not user databases (on Azure SQL only the logical master exists)."""
+FETCH_BATCH = 500
+PRIVILEGED_PERMISSIONS = ("CONTROL SERVER", "ALTER ANY LOGIN", "IMPERSONATE ANY LOGIN", "ALTER ANY DATABASE")
+DATABASE_CONNECTOR_ROLE = "##MS_DatabaseConnector##"
+"""Azure SQL server role whose members can CONNECT to every database."""
+LOGIN_KINDS = {
+    "S": "sql_login",
+    "U": "windows_login",
+    "G": "windows_group",
+    "E": "entra",
+    "X": "entra",
+    "C": "certificate_mapped",
+    "K": "asymmetric_key_mapped",
+}
+_TAG = re.compile(r"/\* auditor:([a-z_]+) \*/")
+_SID = "CONVERT(varchar(200), {}, 1)"
+
+
+def query_name(sql: str) -> str | None:
+    """Return the name a reader query is tagged with (`/* auditor:NAME */`), or None."""
+    match = _TAG.search(sql)
+    return match.group(1) if match else None
+
+
+def _sql(name: str, body: str) -> str:
+    return f"/* auditor:{name} */ {body}"
+
+
+def quote_identifier(name: str) -> str:
+    """Return `name` as a bracket-quoted T-SQL identifier (']' doubled), refusing empty or NUL names."""
+    if not name or "\x00" in name or len(name) > 128:
+        raise CatalogError(f"{name!r} is not a valid SQL Server identifier")
+    return "[" + name.replace("]", "]]") + "]"
+
+
+# --- queries --------------------------------------------------------------------------------------
+
+SERVER = _sql(
+    "server",
+    "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version, "
+    "CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition, "
+    "CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition",
+)
+LOGINS = _sql(
+    "logins",
+    f"SELECT sp.principal_id, sp.name, sp.type, sp.type_desc, sp.is_disabled, {_SID.format('sp.sid')} AS sid "
+    "FROM sys.server_principals sp WHERE sp.type IN ('S','U','G','E','X','C','K') AND sp.name NOT LIKE '##%'",
+)
+SQL_LOGINS = _sql(
+    "logins",
+    f"SELECT sl.principal_id, sl.name, sl.type, sl.type_desc, sl.is_disabled, {_SID.format('sl.sid')} AS sid "
+    "FROM sys.sql_logins sl WHERE sl.name NOT LIKE '##%'",
+)
+ENTRA_LOGINS = _sql(
+    "entra_logins",
+    f"SELECT sp.principal_id, sp.name, sp.type, sp.type_desc, sp.is_disabled, {_SID.format('sp.sid')} AS sid "
+    "FROM sys.server_principals sp WHERE sp.type IN ('E','X')",
+)
+SERVER_ROLE_MEMBERS = _sql(
+    "server_role_members",
+    f"SELECT r.name AS role_name, m.name AS member_name, {_SID.format('m.sid')} AS member_sid "
+    "FROM sys.server_role_members rm "
+    "JOIN sys.server_principals r ON r.principal_id = rm.role_principal_id "
+    "JOIN sys.server_principals m ON m.principal_id = rm.member_principal_id",
+)
+AZURE_SERVER_ROLE_MEMBERS = _sql(
+    "server_role_members",
+    f"SELECT r.name AS role_name, l.name AS member_name, {_SID.format('l.sid')} AS member_sid "
+    "FROM sys.server_role_members rm "
+    "JOIN sys.server_principals r ON r.principal_id = rm.role_principal_id "
+    "JOIN sys.sql_logins l ON l.principal_id = rm.member_principal_id",
+)
+SERVER_PERMISSIONS = _sql(
+    "server_permissions",
+    f"SELECT pr.name AS grantee_name, {_SID.format('pr.sid')} AS grantee_sid, pe.permission_name, pe.state_desc "
+    "FROM sys.server_permissions pe JOIN sys.server_principals pr ON pr.principal_id = pe.grantee_principal_id "
+    "WHERE pe.state IN ('G','W') AND pe.permission_name IN ("
+    + ", ".join(f"'{p}'" for p in PRIVILEGED_PERMISSIONS)
+    + ")",
+)
+SA = _sql("sa", "SELECT name, is_disabled FROM sys.server_principals WHERE sid = 0x01")
+REGISTRY = _sql(
+    "registry",
+    "SELECT registry_key, value_name, CAST(value_data AS nvarchar(4000)) AS value_data "
+    "FROM sys.dm_server_registry WHERE registry_key LIKE N'%SuperSocketNetLib' "
+    "AND value_name IN (N'ForceEncryption', N'ForceStrictEncryption')",
+)
+CONNECTIONS = _sql(
+    "connections",
+    "SELECT c.net_transport, c.encrypt_option, COUNT(*) AS connections FROM sys.dm_exec_connections c "
+    "WHERE c.session_id <> @@SPID GROUP BY c.net_transport, c.encrypt_option",
+)
+DATABASES = _sql(
+    "databases",
+    f"SELECT d.database_id, d.name, {_SID.format('d.owner_sid')} AS owner_sid, "
+    "SUSER_SNAME(d.owner_sid) AS owner_login, d.state_desc FROM sys.databases d",
+)
+ENCRYPTION_KEYS = _sql(
+    "encryption_keys",
+    "SELECT DB_NAME(k.database_id) AS database_name, k.encryption_state, k.key_algorithm, k.key_length, "
+    "k.percent_complete FROM sys.dm_database_encryption_keys k",
+)
+AZURE_ENCRYPTION_KEYS = _sql(
+    "encryption_keys",
+    "SELECT DB_NAME() AS database_name, k.encryption_state, k.key_algorithm, k.key_length, "
+    "k.percent_complete FROM sys.dm_database_encryption_keys k WHERE k.database_id = DB_ID()",
+)
+MASTER_ROLE_MEMBERS = _sql(
+    "master_role_members",
+    f"SELECT r.name AS role_name, m.name AS member_name, {_SID.format('m.sid')} AS member_sid "
+    "FROM sys.database_role_members rm "
+    "JOIN sys.database_principals r ON r.principal_id = rm.role_principal_id "
+    "JOIN sys.database_principals m ON m.principal_id = rm.member_principal_id "
+    "WHERE r.name IN ('dbmanager', 'loginmanager')",
+)
+DATABASE_PRINCIPALS = _sql(
+    "database_principals",
+    f"SELECT dp.principal_id, dp.name AS user_name, dp.type, dp.type_desc, dp.authentication_type_desc, "
+    f"{_SID.format('dp.sid')} AS sid FROM sys.database_principals dp "
+    "WHERE dp.type IN ('S','U','G','E','X','C','K') AND dp.principal_id > 4",
+)
+DATABASE_ROLE_MEMBERS = _sql(
+    "database_role_members",
+    f"SELECT r.name AS role_name, m.name AS member_name, {_SID.format('m.sid')} AS member_sid, m.type AS member_type "
+    "FROM sys.database_role_members rm "
+    "JOIN sys.database_principals r ON r.principal_id = rm.role_principal_id "
+    "JOIN sys.database_principals m ON m.principal_id = rm.member_principal_id",
+)
+GUEST_CONNECT = _sql(
+    "guest_connect",
+    "SELECT COUNT(*) AS grants FROM sys.database_permissions p "
+    "JOIN sys.database_principals dp ON dp.principal_id = p.grantee_principal_id "
+    "WHERE dp.name = N'guest' AND p.permission_name = 'CONNECT' AND p.state IN ('G','W')",
+)
+
+
+# --- fetch ----------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return datetime.combine(value, time(), UTC).isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "0x" + bytes(value).hex().upper()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _driver_error(exc: BaseException, secret: str | None) -> str:
+    """Return a one-line account of a driver error with the secret (if it ever appeared) masked."""
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    if len(args) >= 2 and isinstance(args[0], int):
+        detail = args[1].decode("utf-8", "replace") if isinstance(args[1], bytes) else str(args[1])
+        text = f"error {args[0]}: {detail}"
+    else:
+        text = str(exc) or type(exc).__name__
+    text = " ".join(text.split())
+    if secret:
+        text = text.replace(secret, "***")
+    return text[:500]
+
+
+@dataclass
+class _Session:
+    """One open connection to one database, with the statement helpers the reader needs."""
+
+    connection: DbApiConnection
+    database: str
+
+    def rows(self, sql: str, params: tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
+        cursor = self.connection.cursor()
+        try:
+            if params is None:
+                cursor.execute(sql)
+            else:
+                cursor.execute(sql, params)
+            names = [str(column[0]) for column in cursor.description or ()]
+            out: list[dict[str, Any]] = []
+            while batch := cursor.fetchmany(FETCH_BATCH):
+                out.extend({n: _jsonable(v) for n, v in zip(names, row, strict=False)} for row in batch)
+            return out
+        finally:
+            cursor.close()
+
+    def classify_column(self, sql: str) -> tuple[int, Counter[str]]:
+        """Run a one-column query and return (rows, formats): each value is classified and dropped."""
+        cursor = self.connection.cursor()
+        counts: Counter[str] = Counter()
+        examined = 0
+        try:
+            cursor.execute(sql)
+            while batch := cursor.fetchmany(FETCH_BATCH):
+                for row in batch:
+                    counts[classify(row[0])] += 1
+                    examined += 1
+            return examined, counts
+        finally:
+            cursor.close()
+
+    def execute(self, sql: str) -> None:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+
+@dataclass
+class _Fetch:
+    """The state of one server's fetch: where rows go, the auditor's secret for masking, the policy."""
+
+    entry: DatabaseServerEntry
+    opener: Opener
+    secret: str | None
+    policy: Policy
+    azure: bool
+
+    def __post_init__(self) -> None:
+        self.out: CatalogRows = {"unreadable": []}
+
+    def open(self, database: str) -> _Session:
+        try:
+            connection = self.opener(database)
+        except CatalogError:
+            raise
+        except Exception as exc:
+            raise CatalogError(
+                f"{self.entry.name}: cannot connect to database {database} on "
+                f"{self.entry.host}:{self.entry.effective_port()}: {_driver_error(exc, self.secret)}"
+            ) from None
+        session = _Session(connection, database)
+        lock_ms = max(1000, int(self.entry.timeout_seconds * 500))
+        self.required(session, "lock timeout", lambda: session.execute(f"SET LOCK_TIMEOUT {lock_ms}"))
+        return session
+
+    def close(self, session: _Session) -> None:
+        for step in (session.connection.rollback, session.connection.close):
+            with contextlib.suppress(Exception):  # closing a read-only session cannot lose anything
+                step()
+
+    def required(self, session: _Session, step: str, run: Callable[[], Any]) -> Any:
+        try:
+            return run()
+        except CatalogError:
+            raise
+        except Exception as exc:
+            raise CatalogError(
+                f"{self.entry.name}: {step} in database {session.database} could not be read: "
+                f"{_driver_error(exc, self.secret)}"
+            ) from None
+
+    def put(self, name: str, rows: Iterable[dict[str, Any]], database: str | None = None) -> None:
+        target = self.out.setdefault(name, [])
+        target.extend({**row, "database": database} if database is not None else row for row in rows)
+
+    def read(self, session: _Session, name: str, sql: str, *, per_database: bool = False) -> None:
+        """Run a required catalog query and keep its rows under `name`."""
+        rows = self.required(session, name, lambda: session.rows(sql))
+        self.put(name, rows, session.database if per_database else None)
+
+    def read_optional(self, session: _Session, name: str, sql: str, *, per_database: bool = False) -> None:
+        """Run a catalog query whose failure leaves that fact unknown (an error for its control)."""
+        try:
+            rows = session.rows(sql)
+        except Exception as exc:
+            self.out["unreadable"].append(
+                {"step": name, "database": session.database, "reason": _driver_error(exc, self.secret)}
+            )
+            return
+        self.put(name, rows, session.database if per_database else None)
+
+
+def fetch_catalog(
+    opener: Opener,
+    entry: DatabaseServerEntry,
+    applications: list[ApplicationEntry],
+    policy: Policy,
+    secret: str | None,
+    *,
+    azure: bool,
+) -> CatalogRows:
+    """Return the catalog rows and reduced measurements of one server, read through `opener`.
+
+    Exists so the live driver and a recorded connection go through the same queries. Raises
+    CatalogError when the server, master or a selected user database cannot be read.
+    """
+    run = _Fetch(entry, opener, secret, policy, azure)
+    master = run.open("master")
+    try:
+        run.read(master, "server", SERVER)
+        if azure:
+            run.read(master, "logins", SQL_LOGINS)
+            run.read_optional(master, "entra_logins", ENTRA_LOGINS)
+            run.read(master, "master_role_members", MASTER_ROLE_MEMBERS)
+            run.read_optional(master, "server_role_members", AZURE_SERVER_ROLE_MEMBERS)
+        else:
+            run.read(master, "logins", LOGINS)
+            run.read(master, "server_role_members", SERVER_ROLE_MEMBERS)
+            run.read(master, "server_permissions", SERVER_PERMISSIONS)
+            run.read(master, "sa", SA)
+            run.read_optional(master, "registry", REGISTRY)
+            run.read_optional(master, "connections", CONNECTIONS, per_database=True)
+            run.read_optional(master, "encryption_keys", ENCRYPTION_KEYS)
+        run.read(master, "databases", DATABASES)
+    finally:
+        run.close(master)
+
+    present = {str(row["name"]): row for row in run.out["databases"]}
+    selected = [
+        name for name in present if not is_system_database(name, present[name].get("database_id"), azure)
+    ]
+    if entry.databases is not None:
+        wanted = set(entry.databases)
+        for name in sorted(wanted - set(present)):
+            run.out["unreadable"].append(
+                {"step": "database", "database": name, "reason": "configured but not on the server"}
+            )
+        selected = [name for name in selected if name in wanted]
+    for name in selected:
+        state = str(present[name].get("state_desc") or "ONLINE")
+        if state != "ONLINE":
+            run.out["unreadable"].append(
+                {"step": "database", "database": name, "reason": f"the database is {state}"}
+            )
+            continue
+        _read_database(run, name, [a for a in applications if a.database == name])
+    read = {str(row["database"]) for row in run.out.get("database_principals", [])} | {
+        str(row["database"]) for row in run.out.get("guest_connect", [])
+    }
+    for app in applications:
+        if app.database not in read:
+            why = f"database {app.database} was not read (not an online user database on {entry.name})"
+            for column in app.password_columns:
+                failed = {"application": app.name, "column": column, "error": why}
+                run.put("password_columns", [failed], app.database)
+            if app.retention is not None:
+                failed = {
+                    "application": app.name,
+                    "measured_by": retention_description(app.retention),
+                    "error": why,
+                }
+                run.put("message_stores", [failed], app.database)
+    return run.out
+
+
+def is_system_database(name: str, database_id: Any, azure: bool) -> bool:
+    """Return True for master/tempdb/model/msdb (database_id 1-4), which are not user databases."""
+    if azure:
+        return name.lower() == "master"
+    return name.lower() in SYSTEM_DATABASES or (isinstance(database_id, int) and database_id <= 4)
+
+
+def _read_database(run: _Fetch, name: str, applications: list[ApplicationEntry]) -> None:
+    session = run.open(name)
+    try:
+        run.read(session, "database_principals", DATABASE_PRINCIPALS, per_database=True)
+        run.read(session, "database_role_members", DATABASE_ROLE_MEMBERS, per_database=True)
+        run.read(session, "guest_connect", GUEST_CONNECT, per_database=True)
+        if run.azure:
+            run.read_optional(session, "encryption_keys", AZURE_ENCRYPTION_KEYS)
+            run.read_optional(session, "connections", CONNECTIONS, per_database=True)
+        for app in applications:
+            for column in app.password_columns:
+                measured = _measure_password_column(run, session, app, column)
+                run.put("password_columns", [measured], session.database)
+            if app.retention is not None:
+                run.put("message_stores", _measure_retention(run, session, app, app.retention), name)
+    finally:
+        run.close(session)
+
+
+def _measure_password_column(
+    run: _Fetch, session: _Session, app: ApplicationEntry, column: str
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"application": app.name, "column": column}
+    try:
+        schema, table, name = column.split(".")
+        source = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        limit = int(run.policy.password_sample_limit)
+        totals = session.rows(_sql("password_total", f"SELECT COUNT_BIG(*) AS total FROM {source}"))
+        examined, counts = session.classify_column(
+            _sql("password_sample", f"SELECT TOP ({limit}) {quote_identifier(name)} AS value FROM {source}")
+        )
+    except CatalogError as exc:
+        return {**result, "error": str(exc)}
+    except Exception as exc:
+        return {**result, "error": f"could not be read: {_driver_error(exc, run.secret)}"}
+    total = int(totals[0]["total"]) if totals and totals[0].get("total") is not None else None
+    return {
+        **result,
+        "rows_examined": examined,
+        "total_rows": total,
+        "formats": sorted([fmt, count] for fmt, count in counts.items()),
+        "sampled": total is not None and total > examined,
+    }
+
+
+def retention_description(retention: MessageRetention) -> str:
+    """Return how an application's messages are measured, for the evidence (never a value)."""
+    if retention.table is not None:
+        return f"table {retention.table} ({retention.status_column}, {retention.timestamp_column})"
+    return "configured queries"
+
+
+def _measure_retention(
+    run: _Fetch, session: _Session, app: ApplicationEntry, retention: MessageRetention
+) -> list[dict[str, Any]]:
+    measured_by = retention_description(retention)
+    out: list[dict[str, Any]] = []
+    for kind, values, query in (
+        ("delivered", retention.delivered_values, retention.delivered_query),
+        ("failed", retention.failed_values, retention.failed_query),
+    ):
+        row: dict[str, Any] = {"application": app.name, "measured_by": measured_by, "kind": kind}
+        try:
+            if query is not None:
+                rows = session.rows(_sql(f"retention_{kind}", query))
+                first = list(rows[0].values()) if rows else []
+                if len(first) < 2:
+                    raise CatalogError(f"the {kind} query must return one row of (count, oldest timestamp)")
+                count, oldest = first[0], first[1]
+            else:
+                if not (retention.table and retention.timestamp_column and retention.status_column):
+                    raise CatalogError("retention: table, timestamp_column and status_column are required")
+                placeholders = ", ".join(["%s"] * len(values))
+                table = ".".join(quote_identifier(part) for part in retention.table.split("."))
+                oldest_of = f"MIN({quote_identifier(retention.timestamp_column)})"
+                sql = (
+                    f"SELECT COUNT_BIG(*) AS messages, {oldest_of} AS oldest FROM {table} "
+                    f"WHERE {quote_identifier(retention.status_column)} IN ({placeholders})"
+                )
+                rows = session.rows(_sql(f"retention_{kind}", sql), tuple(values))
+                count, oldest = (rows[0]["messages"], rows[0]["oldest"]) if rows else (0, None)
+        except CatalogError as exc:
+            out.append({**row, "error": str(exc)})
+            continue
+        except Exception as exc:
+            out.append({**row, "error": f"could not be read: {_driver_error(exc, run.secret)}"})
+            continue
+        out.append({**row, "count": int(count or 0), "oldest": _jsonable(oldest)})
+    return out
+
+
+def pymssql_connector(entry: DatabaseServerEntry, secret: str | None) -> Opener:
+    """Return an opener of pymssql connections for a server (TDS 7.4, encryption required).
+
+    Exists so `fetch` only sees the DB-API seam. pymssql's bundled FreeTDS offers
+    off/request/require, not TDS 8.0 `strict`; `require` refuses a server that will not encrypt.
+    """
+    import pymssql
+
+    seconds = max(1, math.ceil(entry.timeout_seconds))
+
+    def open_database(database: str) -> DbApiConnection:
+        connection = pymssql.connect(
+            server=entry.host,
+            port=str(entry.effective_port()),
+            user=entry.user,
+            password=secret or "",
+            database=database,
+            login_timeout=seconds,
+            timeout=seconds,
+            tds_version="7.4",
+            encryption="require",
+            appname="statement-auditor",
+            autocommit=False,
+        )
+        return cast(DbApiConnection, connection)
+
+    return open_database
+
+
+class SqlServerReader:
+    """The EngineReader of SQL Server (on-prem, `azure=False`) and Azure SQL Database (`azure=True`)."""
+
+    def __init__(self, *, azure: bool, connector: Connector = pymssql_connector) -> None:
+        self.azure = azure
+        self.connector = connector
+
+    def fetch(
+        self,
+        entry: DatabaseServerEntry,
+        applications: list[ApplicationEntry],
+        policy: Policy,
+        secret: str | None,
+    ) -> CatalogRows:
+        """Return the server's catalog rows and reduced measurements; raise CatalogError on failure."""
+        return fetch_catalog(
+            self.connector(entry, secret), entry, applications, policy, secret, azure=self.azure
+        )
+
+    def parse(
+        self,
+        entry: DatabaseServerEntry,
+        applications: list[ApplicationEntry],
+        rows: CatalogRows,
+        collected_at: datetime,
+    ) -> ServerReading:
+        """Return the facts in `rows` (see `parse_catalog`)."""
+        return parse_catalog(entry, applications, rows, collected_at, azure=self.azure)
+
+
+READER = SqlServerReader(azure=False)
+AZURE_READER = SqlServerReader(azure=True)
+
+
+# --- parse ----------------------------------------------------------------------------------------
+
+
+def _unreadable(rows: CatalogRows, step: str) -> list[dict[str, Any]]:
+    return [u for u in rows.get("unreadable", []) if u.get("step") == step]
+
+
+def _closure(start: set[str], parents: dict[str, set[str]]) -> set[str]:
+    """Return every role reachable from `start` through role membership (nested roles included)."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        current = todo.pop()
+        for role in parents.get(current, set()):
+            if role not in seen:
+                seen.add(role)
+                todo.append(role)
+    return seen
+
+
+def _encryption_states(rows: CatalogRows, databases: list[str], azure: bool) -> dict[str, str | None]:
+    """Return each database's DEK encryption_state as text ('none' without a key, None when unknown)."""
+    by_name = {str(r.get("database_name")): r for r in rows.get("encryption_keys", [])}
+    failed = {str(u.get("database")) for u in _unreadable(rows, "encryption_keys")}
+    states: dict[str, str | None] = {}
+    for name in databases:
+        if name in by_name and by_name[name].get("encryption_state") is not None:
+            states[name] = str(by_name[name]["encryption_state"])
+        elif (azure and name in failed) or (not azure and "master" in failed):
+            states[name] = None
+        else:
+            states[name] = "none"
+    return states
+
+
+@dataclass
+class _LoginDraft:
+    name: str
+    kind: str
+    disabled: bool
+    sid: str | None
+    server_admin: bool = False
+
+    def __post_init__(self) -> None:
+        self.privileges: list[str] = []
+        self.access: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def grant(self, database: str, via: str, roles: Iterable[str] = ()) -> None:
+        if database in self.access:
+            old_via, old_roles = self.access[database]
+            self.access[database] = (old_via, tuple(dict.fromkeys((*old_roles, *roles))))
+        else:
+            self.access[database] = (via, tuple(dict.fromkeys(roles)))
+
+    def fact(self) -> Login:
+        return Login(
+            name=self.name,
+            kind=self.kind,
+            disabled=self.disabled,
+            server_privileges=tuple(dict.fromkeys(self.privileges)),
+            databases=tuple(
+                DatabaseAccess(database=db, via=via, roles=roles)
+                for db, (via, roles) in sorted(self.access.items())
+            ),
+            is_server_admin=self.server_admin,
+        )
+
+
+def _server_privileges(rows: CatalogRows) -> dict[str, list[str]]:
+    """Return login sid -> server roles (transitively) and privileged permissions (direct or via a role)."""
+    parents: dict[str, set[str]] = {}
+    for row in rows.get("server_role_members", []):
+        parents.setdefault(str(row["member_sid"]), set()).add(str(row["role_name"]))
+        parents.setdefault(str(row["member_name"]), set()).add(str(row["role_name"]))
+    permissions: dict[str, set[str]] = {}
+    for row in rows.get("server_permissions", []):
+        permissions.setdefault(str(row["grantee_name"]), set()).add(str(row["permission_name"]))
+        permissions.setdefault(str(row["grantee_sid"]), set()).add(str(row["permission_name"]))
+    for row in rows.get("master_role_members", []):
+        parents.setdefault(str(row["member_sid"]), set()).add(str(row["role_name"]))
+    out: dict[str, list[str]] = {}
+    for sid in {*parents, *permissions}:
+        roles = _closure({sid}, parents) - {"public"}
+        granted = set(permissions.get(sid, set()))
+        for role in roles:
+            granted |= permissions.get(role, set())
+        out[sid] = sorted(roles) + sorted(granted)
+    return out
+
+
+def parse_catalog(
+    entry: DatabaseServerEntry,
+    applications: list[ApplicationEntry],
+    rows: CatalogRows,
+    collected_at: datetime,
+    *,
+    azure: bool,
+) -> ServerReading:
+    """Return the facts of one SQL Server / Azure SQL catalog from its rows (pure).
+
+    Logins are matched to database users by sid; a user without a login (contained or Entra
+    user) becomes a database-scoped identity of its own. Server roles and role-granted
+    permissions are followed through nested roles.
+    """
+    present = {str(r["name"]): r for r in rows.get("databases", [])}
+    names = [n for n in present if not is_system_database(n, present[n].get("database_id"), azure)]
+    if entry.databases is not None:
+        names = [n for n in names if n in set(entry.databases)]
+    missing = [str(u["database"]) for u in _unreadable(rows, "database") if str(u["database"]) not in present]
+    states = _encryption_states(rows, names, azure)
+    guest = {str(r["database"]) for r in rows.get("guest_connect", []) if int(r.get("grants") or 0) > 0}
+    databases = [
+        Database(
+            server=entry.name,
+            name=name,
+            owner=present[name].get("owner_login"),
+            encryption_state=states[name],
+            encrypted=None if states[name] is None else states[name] == "3",
+            guest_connect=name in guest,
+        )
+        for name in names
+    ] + [Database(server=entry.name, name=name) for name in missing]
+
+    admin_name = entry.effective_admin_login()
+    sa_rows = rows.get("sa", [])
+    if not azure and sa_rows:
+        admin_name = str(sa_rows[0]["name"])
+    drafts: dict[str, _LoginDraft] = {}
+    for row in [*rows.get("logins", []), *rows.get("entra_logins", [])]:
+        sid = str(row.get("sid")) if row.get("sid") is not None else None
+        name = str(row["name"])
+        admin = (not azure and sid == "0x01") or (bool(admin_name) and name.lower() == admin_name.lower())
+        draft = _LoginDraft(
+            name=name,
+            kind=LOGIN_KINDS.get(str(row.get("type", "")).strip(), "sql_login"),
+            disabled=bool(row.get("is_disabled")),
+            sid=sid,
+            server_admin=admin,
+        )
+        drafts[sid or name] = draft
+    privileges = _server_privileges(rows)
+    for key, draft in drafts.items():
+        draft.privileges.extend(privileges.get(key, []))
+
+    readable = sorted(
+        {str(r["database"]) for r in rows.get("database_principals", [])}
+        | {str(r["database"]) for r in rows.get("guest_connect", [])}
+    )
+    _map_database_users(rows, drafts, readable, present)
+    for draft in drafts.values():
+        if draft.server_admin and azure:
+            for name in readable:
+                draft.grant(name, "server administrator (dbo in every database)", ("db_owner",))
+        if DATABASE_CONNECTOR_ROLE in draft.privileges:
+            for name in readable:
+                draft.grant(name, f"server role {DATABASE_CONNECTOR_ROLE}")
+        if draft.kind not in ("contained_user",):
+            for name in sorted(guest):
+                draft.grant(name, "guest user has CONNECT")
+
+    server = DatabaseServer(
+        name=entry.name,
+        engine=entry.engine,
+        host=entry.host,
+        port=entry.effective_port(),
+        version=_version(rows),
+        databases=tuple(databases),
+        logins=tuple(d.fact() for d in drafts.values()),
+        admin_login=admin_name,
+        force_encryption=True if azure else _force_encryption(rows),
+        connections=_connections(rows),
+        applications=tuple(a.name for a in applications),
+        application_logins=tuple((a.name, a.login or a.certificate or "") for a in applications),
+    )
+    return ServerReading(
+        server=server,
+        password_columns=_password_columns(entry, rows),
+        message_stores=_message_stores(entry, rows, collected_at),
+    )
+
+
+def _map_database_users(
+    rows: CatalogRows, drafts: dict[str, _LoginDraft], readable: list[str], present: dict[str, dict[str, Any]]
+) -> None:
+    """Grant each login the databases its sid is a user in (with roles) or owns."""
+    parents: dict[str, dict[str, set[str]]] = {}
+    for row in rows.get("database_role_members", []):
+        members = parents.setdefault(str(row["database"]), {})
+        members.setdefault(str(row["member_name"]), set()).add(str(row["role_name"]))
+    for row in rows.get("database_principals", []):
+        database, user = str(row["database"]), str(row["user_name"])
+        roles = sorted(_closure({user}, parents.get(database, {})) - {"public"})
+        sid = str(row.get("sid")) if row.get("sid") is not None else None
+        draft = drafts.get(sid or "") if sid else None
+        if draft is None:
+            kind = "entra" if str(row.get("type", "")).strip() in ("E", "X") else "contained_user"
+            key = f"user:{user.lower()}"
+            draft = drafts.setdefault(key, _LoginDraft(name=user, kind=kind, disabled=False, sid=None))
+            via = f"database user {user} without a server login"
+        else:
+            via = "user mapping" if user.lower() == draft.name.lower() else f"user mapping (as user {user})"
+        draft.grant(database, via, roles)
+    for name in readable:
+        owner_sid = present[name].get("owner_sid")
+        owner = drafts.get(str(owner_sid)) if owner_sid else None
+        if owner is not None:
+            owner.grant(name, "database owner (dbo)", ("db_owner",))
+
+
+def _version(rows: CatalogRows) -> str:
+    server = (rows.get("server") or [{}])[0]
+    return " ".join(str(server[k]) for k in ("product_version", "edition") if server.get(k))
+
+
+def _force_encryption(rows: CatalogRows) -> bool | None:
+    for row in rows.get("registry", []):
+        if str(row.get("value_name")) == "ForceEncryption":
+            value = str(row.get("value_data") or "").strip()
+            if value in ("0", "1"):
+                return value == "1"
+    return None
+
+
+def _connections(rows: CatalogRows) -> tuple[ConnectionEncryption, ...]:
+    totals: Counter[tuple[bool, str]] = Counter()
+    for row in rows.get("connections", []):
+        encrypted = str(row.get("encrypt_option", "")).upper() == "TRUE"
+        totals[(encrypted, str(row.get("net_transport") or "TCP"))] += int(row.get("connections") or 0)
+    return tuple(
+        ConnectionEncryption(encrypted=encrypted, count=count, transport=transport)
+        for (encrypted, transport), count in sorted(totals.items())
+    )
+
+
+def _password_columns(
+    entry: DatabaseServerEntry, rows: CatalogRows
+) -> dict[tuple[str, str], PasswordColumn | str]:
+    out: dict[tuple[str, str], PasswordColumn | str] = {}
+    for row in rows.get("password_columns", []):
+        key = (str(row["application"]), str(row["column"]))
+        if row.get("error"):
+            out[key] = str(row["error"])
+            continue
+        out[key] = PasswordColumn(
+            application=key[0],
+            server=entry.name,
+            database=str(row.get("database") or ""),
+            column=key[1],
+            rows_examined=int(row["rows_examined"]),
+            total_rows=None if row.get("total_rows") is None else int(row["total_rows"]),
+            formats=tuple((str(fmt), int(count)) for fmt, count in row.get("formats", [])),
+            sampled=bool(row.get("sampled")),
+        )
+    return out
+
+
+def _message_stores(
+    entry: DatabaseServerEntry, rows: CatalogRows, collected_at: datetime
+) -> dict[str, MessageStore | str]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows.get("message_stores", []):
+        grouped.setdefault(str(row["application"]), []).append(row)
+    out: dict[str, MessageStore | str] = {}
+    for application, measured in grouped.items():
+        errors = [
+            f"{r['kind']}: {r['error']}" if r.get("kind") else str(r["error"])
+            for r in measured
+            if r.get("error")
+        ]
+        if errors:
+            out[application] = "; ".join(errors)
+            continue
+        ages = []
+        for row in measured:
+            oldest = row.get("oldest")
+            age = None
+            if oldest:
+                when = datetime.fromisoformat(str(oldest))
+                when = when if when.tzinfo else when.replace(tzinfo=UTC)
+                age = max(0.0, (collected_at - when).total_seconds() / 86400)
+            ages.append(MessageAge(kind=row["kind"], count=int(row["count"]), oldest_age_days=age))
+        out[application] = MessageStore(
+            application=application,
+            server=entry.name,
+            database=str(measured[0].get("database") or ""),
+            measured_by=str(measured[0].get("measured_by") or ""),
+            ages=tuple(ages),
+        )
+    return out

@@ -1,0 +1,128 @@
+"""12d: every application has its own database, and can reach only that database."""
+
+from __future__ import annotations
+
+from collectors.databases.facts import APPLICATIONS, SERVERS, Application, DatabaseServer, Engine, Login
+from controls.framework import Evidence, EvidenceMissing, control
+
+OWNER_ROLES = frozenset({"db_owner", "owner"})
+"""Database roles that own the database (SQL Server db_owner, the PostgreSQL database owner)."""
+
+
+def _same(engine: Engine, left: str, right: str) -> bool:
+    """Return True when two names denote the same object (SQL Server names are case-insensitive)."""
+    return left.lower() == right.lower() if engine in ("sqlserver", "azuresql") else left == right
+
+
+def _catalog_login(app: Application) -> Login:
+    """Return the application's login as the server's catalog has it; missing evidence otherwise."""
+    if app.login is None:
+        raise EvidenceMissing(
+            f"application {app.name}: server {app.server}'s catalog has no login {app.identity} "
+            "(it does not exist, or the auditor's login cannot see it)"
+        )
+    return app.login
+
+
+@control("12d.app-own-database", over=APPLICATIONS)
+def test_application_uses_one_database_of_its_own(app: Application, evidence: Evidence) -> None:
+    evidence.observed(
+        server=app.server,
+        databases_used=app.databases_used,
+        shared_with=app.shared_with,
+        discovered_from=app.discovered_from,
+    )
+    evidence.expected(databases_used=f"exactly one ({app.database})", shared_with=[])
+    problems: list[str] = []
+    if len(app.databases_used) != 1:
+        problems.append(f"uses {len(app.databases_used)} databases ({', '.join(app.databases_used)})")
+    if app.shared_with:
+        problems.append(f"shares its database with {', '.join(app.shared_with)}")
+    assert not problems, f"application {app.name} on server {app.server}: " + "; ".join(problems)
+
+
+@control("12d.app-login-scope", over=APPLICATIONS)
+def test_application_login_reaches_its_own_database_only(app: Application, evidence: Evidence) -> None:
+    login = _catalog_login(app)
+    own = [access for access in login.databases if _same(app.engine, access.database, app.database)]
+    others = [access for access in login.databases if not _same(app.engine, access.database, app.database)]
+    owner_roles = sorted({role for access in own for role in access.roles if role.lower() in OWNER_ROLES})
+    evidence.observed(
+        login=login.name,
+        server_privileges=login.server_privileges,
+        reaches={access.database: access.via for access in login.databases},
+        roles_in_own_database=sorted({role for access in own for role in access.roles}),
+    )
+    evidence.expected(server_privileges=[], reaches=[app.database], roles_in_own_database="no owner role")
+    problems: list[str] = []
+    if login.server_privileges:
+        problems.append(f"holds server-wide {', '.join(login.server_privileges)}")
+    if others:
+        problems.append(
+            "can reach other databases: "
+            + ", ".join(f"{access.database} ({access.via})" for access in others)
+        )
+    if owner_roles:
+        problems.append(
+            f"is {' and '.join(owner_roles)} of its own database {app.database} "
+            "(more than the application needs; a waiver can accept it)"
+        )
+    assert not problems, f"login {login.name} of application {app.name} on server {app.server} " + "; ".join(
+        problems
+    )
+
+
+@control("12d.app-not-server-admin", over=APPLICATIONS)
+def test_application_does_not_connect_as_server_admin(app: Application, evidence: Evidence) -> None:
+    evidence.observed(login=app.identity, server_admin_login=app.admin_login or None)
+    evidence.expected(login=f"not {app.admin_login or 'the server administrator'}")
+    named_admin = bool(app.admin_login) and _same(app.engine, app.identity, app.admin_login)
+    assert not named_admin, (
+        f"application {app.name} connects to server {app.server} as the server administrator {app.identity}"
+    )
+    login = _catalog_login(app)
+    assert not login.is_server_admin, (
+        f"application {app.name} connects to server {app.server} as {login.name}, "
+        "which is the server administrator login"
+    )
+
+
+@control("12d.db-shared-logins", over=SERVERS)
+def test_server_has_no_shared_or_open_logins(server: DatabaseServer, evidence: Evidence) -> None:
+    by_login: dict[str, set[str]] = {}
+    names: dict[str, str] = {}
+    for application, identity in server.application_logins:
+        key = identity.lower() if server.engine in ("sqlserver", "azuresql") else identity
+        by_login.setdefault(key, set()).add(application)
+        names.setdefault(key, identity)
+    shared = {names[key]: sorted(apps) for key, apps in sorted(by_login.items()) if len(apps) > 1}
+    enabled_sa = sorted(
+        login.name
+        for login in server.logins
+        if server.engine == "sqlserver"
+        and not login.disabled
+        and (login.name.lower() == "sa" or (login.is_server_admin and login.kind == "sql_login"))
+    )
+    guest = sorted(db.name for db in server.databases if db.guest_connect)
+    app_databases = set(server.application_databases)
+    public = sorted(db.name for db in server.databases if db.public_connect and db.name in app_databases)
+    evidence.observed(
+        applications=len(server.applications),
+        logins_shared_by_applications=shared,
+        enabled_sa=enabled_sa,
+        guest_connect_databases=guest,
+        public_connect_application_databases=public,
+    )
+    evidence.expected(
+        logins_shared_by_applications={},
+        enabled_sa=[],
+        guest_connect_databases=[],
+        public_connect_application_databases=[],
+    )
+    problems: list[str] = [
+        f"login {login} is used by applications {', '.join(apps)}" for login, apps in shared.items()
+    ]
+    problems.extend(f"the server administrator login {name} is enabled" for name in enabled_sa)
+    problems.extend(f"guest has CONNECT in database {name}" for name in guest)
+    problems.extend(f"PUBLIC can CONNECT to application database {name}" for name in public)
+    assert not problems, f"database server {server.name}: " + "; ".join(problems)

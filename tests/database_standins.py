@@ -1,0 +1,213 @@
+"""Stand-ins for database servers that cannot run here: SQL Server and RavenDB.
+
+- `RecordedServer` answers the SQL Server reader's tagged queries (`/* auditor:NAME */`) through
+  a DB-API connection with recorded rows shaped like the documented catalog views and DMVs
+  (tests/fixtures/databases/sqlserver/); `recorded(fixture, *variants)` builds one.
+- `FakeRavenDb` is a real TLS server that requires a client certificate signed by its client
+  CA and serves recorded RavenDB REST answers (tests/fixtures/databases/ravendb/); `Pki` makes
+  the CAs and certificate files.
+
+Used by the catalog tests and by demo/make_recording.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import ssl
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, cast
+
+import trustme
+
+from collectors.config import DatabaseServerEntry
+from collectors.databases.sqlserver import DbApiConnection, DbApiCursor, query_name
+
+FIXTURES = Path(__file__).parent / "fixtures" / "databases"
+AUDITOR = "statement-auditor"
+
+
+class RecordedError(Exception):
+    """Raised like a pymssql error: (number, message bytes)."""
+
+
+class RecordedCursor:
+    """A DB-API cursor answering tagged queries from the recorded result sets of one database."""
+
+    def __init__(self, server: RecordedServer, database: str) -> None:
+        self.server = server
+        self.database = database
+        self.description: Sequence[Sequence[Any]] | None = None
+        self._rows: list[tuple[Any, ...]] = []
+
+    def execute(self, operation: str, params: Any = None) -> None:
+        self.server.statements.append((self.database, operation, params))
+        if operation.startswith("SET LOCK_TIMEOUT"):
+            self.description, self._rows = None, []
+            return
+        name = query_name(operation)
+        answers = self.server.results.get(self.database, {})
+        if name is None or name not in answers:
+            raise RecordedError(
+                208, f"no recorded answer to {name or operation!r} in {self.database}".encode()
+            )
+        answer = answers[name]
+        if isinstance(answer, dict) and "error" in answer:
+            number, message = answer["error"]
+            raise RecordedError(number, message.encode())
+        rows: list[dict[str, Any]] = answer
+        columns = list(rows[0]) if rows else ["value"]
+        self.description = [(column, None) for column in columns]
+        self._rows = [tuple(row[column] for column in columns) for row in rows]
+
+    def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
+        batch, self._rows = self._rows[:size], self._rows[size:]
+        return batch
+
+    def close(self) -> None:
+        pass
+
+
+class RecordedConnection:
+    """A DB-API connection to one database of a recorded server."""
+
+    def __init__(self, server: RecordedServer, database: str) -> None:
+        self.server, self.database = server, database
+        self.rolled_back = self.closed = False
+
+    def cursor(self) -> DbApiCursor:
+        return RecordedCursor(self.server, self.database)
+
+    def rollback(self) -> None:
+        self.rolled_back = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def commit(self) -> None:  # pragma: no cover - the reader must never call it
+        raise AssertionError("the reader committed")
+
+
+class RecordedServer:
+    """A recorded SQL Server: result sets per database and query name, and the statements received."""
+
+    def __init__(self, results: dict[str, dict[str, Any]], refuse_login: str | None = None) -> None:
+        self.results = results
+        self.refuse_login = refuse_login
+        self.statements: list[tuple[str, str, Any]] = []
+        self.connections: list[RecordedConnection] = []
+
+    def open(self, database: str) -> DbApiConnection:
+        if self.refuse_login is not None:
+            raise RecordedError(18456, f"Login failed for user '{self.refuse_login}'.".encode())
+        connection = RecordedConnection(self, database)
+        self.connections.append(connection)
+        return connection
+
+    def connector(self, entry: DatabaseServerEntry, secret: str | None) -> Any:
+        return self.open
+
+
+def recorded(fixture: str, *variants: str | None) -> RecordedServer:
+    """Return the recorded server of a sqlserver/ fixture file, with the variants' result sets replaced."""
+    document = json.loads((FIXTURES / "sqlserver" / fixture).read_text(encoding="utf-8"))
+    results: dict[str, dict[str, Any]] = copy.deepcopy(document["base"])
+    for variant in variants:
+        if variant is None:
+            continue
+        for database, answers in document["variants"][variant].items():
+            results.setdefault(database, {}).update(answers)
+    return RecordedServer(results)
+
+
+class _RavenHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet."""
+
+    def do_GET(self) -> None:
+        server: FakeRavenDb = self.server  # type: ignore[assignment]
+        assert isinstance(self.connection, ssl.SSLSocket)
+        peer = self.connection.getpeercert()
+        subject = cast(tuple[tuple[tuple[str, str], ...], ...], (peer or {}).get("subject", ()))
+        names = [value for rdn in subject for key, value in rdn if key == "commonName"]
+        path, _, query = self.path.partition("?")
+        server.seen.append((path, query, names[0] if names else ""))
+        if names != [AUDITOR]:
+            self._reply(
+                403,
+                {
+                    "Type": "InvalidAuth",
+                    "Message": f"The supplied client certificate '{names}' is unknown to the server.",
+                },
+            )
+        elif path in server.answers:
+            self._reply(200, server.answers[path])
+        else:
+            self._reply(
+                404, {"Type": "RouteNotFound", "Message": f"There is no handler for path: GET {path}"}
+            )
+
+    def _reply(self, status: int, body: object) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class FakeRavenDb(ThreadingHTTPServer):
+    """A TLS server that requires a client certificate and serves recorded RavenDB answers."""
+
+    daemon_threads = True
+
+    def __init__(self, server_ca: trustme.CA, client_ca: trustme.CA, answers: dict[str, Any]) -> None:
+        super().__init__(("127.0.0.1", 0), _RavenHandler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ca.issue_cert("127.0.0.1").configure_cert(context)
+        context.verify_mode = ssl.CERT_REQUIRED
+        client_ca.configure_trust(context)
+        self.socket = context.wrap_socket(self.socket, server_side=True)
+        self.answers = answers
+        self.seen: list[tuple[str, str, str]] = []
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Refused handshakes are expected in these tests."""
+
+
+class Pki:
+    """The test CAs and the certificate files the reader is given."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.server_ca, self.client_ca = trustme.CA(), trustme.CA()
+        self.ca_bundle = folder / "server-ca.pem"
+        self.server_ca.cert_pem.write_to_path(str(self.ca_bundle))
+
+    def client_pem(self, name: str, ca: trustme.CA | None = None) -> Path:
+        """Write a combined certificate+key PEM for a client called `name`."""
+        cert = (ca or self.client_ca).issue_cert(f"{name}.clients.example.nl", common_name=name)
+        path = self.folder / f"{name}.pem"
+        cert.private_key_and_cert_chain_pem.write_to_path(str(path))
+        return path
+
+    def client_pair(self, name: str) -> tuple[Path, Path]:
+        """Write the certificate and key of a client to separate files."""
+        cert = self.client_ca.issue_cert(f"{name}.clients.example.nl", common_name=name)
+        cert_path, key_path = self.folder / f"{name}.crt", self.folder / f"{name}.key"
+        cert.cert_chain_pems[0].write_to_path(str(cert_path))
+        cert.private_key_pem.write_to_path(str(key_path))
+        return cert_path, key_path
+
+
+def recorded_answers() -> dict[str, Any]:
+    """Return the recorded RavenDB answers by path."""
+    folder = FIXTURES / "ravendb"
+    return {
+        "/databases": json.loads((folder / "databases.json").read_text(encoding="utf-8")),
+        "/admin/certificates": json.loads((folder / "certificates.json").read_text(encoding="utf-8")),
+    }

@@ -35,6 +35,9 @@ from controls.framework import (
 from controls.waivers import apply_waivers
 from reports.bundle import RunFacts, build_bundle, write_bundle
 from reports.evidence import ResultRecord, WaiverUse
+from reports.manifest import SigningKeyError
+from reports.pdf import PdfError
+from reports.report_text import Language
 from reports.tickets.run import describe_plan, run_tickets
 
 EVIDENCE_KEY = pytest.StashKey[Evidence]()
@@ -58,7 +61,7 @@ class AuditSession:
         evidence_dir: Path,
         mode: str,
         recording_path: Path | None,
-        report_lang: str = "en",
+        report_lang: Language = "en",
         report_pdf: bool = False,
         baseline: Path | None = None,
         tickets_mode: str = "off",
@@ -72,6 +75,7 @@ class AuditSession:
         self.baseline = baseline
         self.tickets_mode = tickets_mode
         self.ticket_lines: list[str] = []
+        self.bundle_problem: str | None = None
         self.estate: Estate | None = None
         self.replay: Recording | None = None
         self.results: list[ResultRecord] = []
@@ -183,7 +187,13 @@ class AuditSession:
         bundle = build_bundle(self.run, self.estate, self.results)
         if self.tickets_mode != "off":
             bundle["tickets"] = self._tickets(bundle)
-        self.report_path = write_bundle(self.evidence_dir, bundle)
+        try:
+            self.report_path = write_bundle(
+                self.evidence_dir, bundle, lang=self.report_lang, pdf=self.report_pdf, baseline=self.baseline
+            )
+        except (PdfError, SigningKeyError) as exc:
+            self.report_path = self.evidence_dir / "report.html"
+            self.bundle_problem = f"ERROR: {exc}"
 
     def _tickets(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """Plan (dry-run) or carry out (on) the night's ticket actions; never changes a verdict."""
@@ -222,6 +232,8 @@ class AuditSession:
         for line in self.ticket_lines:
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"evidence: {self.evidence_dir / 'evidence.json'}")
+        if self.bundle_problem is not None:
+            terminalreporter.write_line(self.bundle_problem, red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """Make the report's path the run's last line, after pytest's own summary."""

@@ -1,16 +1,18 @@
-"""Assemble and write the evidence bundle of a run: evidence.json and report.html."""
+"""Assemble and write the evidence bundle of a run: evidence.json, report.html, exports and manifest."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collectors.estate import Estate
 from controls.catalog import CLAUSES, CONTROLS
 from controls.framework import STATUSES
+from reports.changes import archive_previous, compare, find_baseline, load_bundle
 from reports.evidence import (
     SCHEMA_VERSION,
     TOOL_NAME,
@@ -21,8 +23,16 @@ from reports.evidence import (
     tool_version,
     write_json,
 )
+from reports.junit import write_junit
+from reports.manifest import write_manifest
+from reports.oscal import write_oscal
+from reports.pdf import write_pdf
+
+if TYPE_CHECKING:
+    from reports.report_text import Language
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,6 +104,7 @@ def build_bundle(run: RunFacts, estate: Estate | None, results: list[ResultRecor
             "scope": {
                 "azure": estate.azure.as_json() if estate and estate.azure else None,
                 "hosts": estate.hosts.as_json() if estate and estate.hosts else None,
+                "databases": estate.databases.as_json() if estate and estate.databases else None,
                 "populations": populations,
             },
         },
@@ -103,12 +114,55 @@ def build_bundle(run: RunFacts, estate: Estate | None, results: list[ResultRecor
     }
 
 
-def write_bundle(directory: Path, bundle: dict[str, Any]) -> Path:
-    """Write evidence.json and report.html into `directory`; return the report's path."""
+def _changes(directory: Path, bundle: dict[str, Any], baseline: Path | None) -> dict[str, Any] | None:
+    """Return the change section against `baseline` (or the folder's own latest earlier bundle)."""
+    chosen = baseline if baseline is not None else find_baseline(directory)
+    if chosen is None:
+        return None
+    try:
+        previous = load_bundle(chosen)
+        return compare(previous, bundle, chosen)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # No comparison is better than a wrong one; the bundle itself is still written.
+        _LOG.warning("no change section: baseline %s unusable: %s", chosen, exc)
+        return None
+
+
+def write_bundle(
+    directory: Path,
+    bundle: dict[str, Any],
+    *,
+    lang: Language = "en",
+    pdf: bool = False,
+    baseline: Path | None = None,
+) -> Path:
+    """Write the whole evidence bundle of a run into `directory`; return report.html's path.
+
+    The one place a bundle is written. In order: the previous bundle at the top of `directory`
+    moves to `archive/<its start time>/`; `bundle["changes"]` is computed against `baseline`
+    (default: that archived bundle, else the latest earlier one, see reports.changes); then
+    evidence.json, junit.xml, oscal-assessment-results.json, report.html (in `lang`),
+    report.pdf (when `pdf` and Chromium is installed) and last MANIFEST.sha256 over all of
+    them, signed when AUDIT_SIGNING_KEY is set. The manifest is written even when the HTML or
+    PDF step raises (e.g. reports.pdf.PdfError), so what was written is sealed before the error
+    propagates; SigningKeyError (a set but unusable key) is raised after the unsigned manifest.
+    """
     from reports.html import write_html
 
     directory.mkdir(parents=True, exist_ok=True)
+    archived = archive_previous(directory)
+    if baseline is None or (archived is not None and baseline.resolve() == directory.resolve()):
+        baseline = archived  # `--baseline` naming the evidence folder itself means its previous bundle
+    bundle["changes"] = _changes(directory, bundle, baseline)
     write_json(directory / "evidence.json", bundle)
+    write_junit(bundle, directory / "junit.xml")
+    write_oscal(bundle, directory / "oscal-assessment-results.json")
     report = directory / "report.html"
-    write_html(bundle, report)
+    try:
+        write_html(bundle, report, lang=lang)
+        if pdf:
+            write_pdf(report, directory / "report.pdf")
+    finally:
+        # Whatever was written is sealed, also when rendering or printing failed.
+        write_manifest(directory)
     return report

@@ -6,6 +6,11 @@ URLs), is fully readable without JavaScript and prints with every result expande
 bundle values pass through Jinja2 autoescaping, and a Content-Security-Policy allows only
 the page's own inline style and script (by hash), so a resource id or message holding
 markup can neither run script nor load anything.
+
+The page speaks English or Dutch (`lang`); the statement's Dutch clause text is always shown.
+It stays small at scale (20,000 results): an expectation shared by every result of a control
+is shown once on the control, a source cited by several results is listed once per control,
+and a row's own call abbreviates the row's resource id.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import json
 import os
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -25,20 +32,21 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from reports.report_text import Language, status_names, status_words, ui_text
+
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAME = "report.html.j2"
 
 STATUS_ORDER: tuple[str, ...] = ("fail", "error", "waived", "pass", "not_applicable")
 """Report order of statuses: what needs attention first."""
-STATUS_LABELS: dict[str, str] = {
-    "fail": "FAIL",
-    "error": "ERROR",
-    "waived": "WAIVED",
-    "pass": "PASS",
-    "not_applicable": "N/A",
-}
+STATUS_LABELS: dict[str, str] = status_names("en")
+"""English badge text per status (the Dutch ones come from reports.report_text)."""
 EXPANDED_STATUSES = frozenset({"fail", "error", "waived"})
 """Shown open under each control; passes and not_applicable sit in collapsed <details>."""
+CHANGE_KINDS: tuple[str, ...] = ("new_failures", "fixed", "new_resources", "vanished_resources")
+"""The lists of bundle["changes"], in the order the report shows them."""
+TICKET_ACTIONS: tuple[str, ...] = ("create", "reopen", "comment", "resolve", "summary", "remember", "none")
+"""Ticket actions in the order the report lists them: what changes the tracker most first."""
 
 _CLAUSE_RE = re.compile(r"^(\d+)(.*)$")
 
@@ -81,6 +89,20 @@ def key_values(values: Any) -> list[tuple[str, str]] | None:
     if not isinstance(values, Mapping):
         return None
     return [(str(key), value_text(value)) for key, value in values.items()]
+
+
+def value_lines(values: Any) -> str:
+    """Return observed/expected values as one `key = value` line each (non-mappings as JSON text).
+
+    A result row shows them as plain text in one element: at 20,000 results one element per
+    key and value would double the page's DOM. An empty mapping (or None) gives ''.
+    """
+    if not values:
+        return ""
+    pairs = key_values(values)
+    if pairs is None:
+        return value_text(values)
+    return "\n".join(f"{key} = {value}" for key, value in pairs)
 
 
 def utc_text(timestamp: Any) -> str:
@@ -133,6 +155,11 @@ _QUERY_BREAK = Markup("<wbr>?")
 _AMP_BREAK = Markup("<wbr>&amp;")
 
 
+def _fill(template: str, **fields: Any) -> str:
+    """Return an interface phrase with its `{name}` fields filled in (the template's `fill` filter)."""
+    return template.format(**fields)
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     """Return the (cached) Jinja2 environment: autoescape on for everything, undefined names fail."""
@@ -146,6 +173,7 @@ def _environment() -> Environment:
     )
     env.filters["csp_hash"] = _csp_hash
     env.filters["breakable"] = breakable
+    env.filters["fill"] = _fill
     return env
 
 
@@ -154,36 +182,151 @@ def _zero_counts() -> dict[str, int]:
     return dict.fromkeys(STATUS_ORDER, 0)
 
 
-def _row(result: Mapping[str, Any], anchor: str) -> dict[str, Any]:
-    """Return the view of one result row: only what the template shows, values still unescaped."""
+def _source_key(source: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Return what identifies one cited source: its call, collection time and sha256."""
+    return (str(source.get("call", "")), str(source.get("collected_at", "")), str(source.get("sha256", "")))
+
+
+@dataclass(slots=True)
+class SourceView:
+    """One cited source as the report shows it (whole in its row, or once in a control's shared list).
+
+    The call is split around the row's resource id (`call_head`, `call_tail`, `abbreviated`) so the
+    row need not repeat a 100-character ARM id; `api_version` is '' when the call already carries it.
+    `ref` and `anchor` are set only for a shared source (S1, S2, ...).
+    """
+
+    call_head: str
+    call_tail: str
+    abbreviated: bool
+    collector: str
+    api_version: str
+    status: Any
+    collected_at: str
+    sha256: str
+    ref: str = ""
+    anchor: str = ""
+    cited_by: int = 0
+
+
+@dataclass(slots=True)
+class SourceRef:
+    """A row's reference to a shared source of its control."""
+
+    ref: str
+    anchor: str
+
+
+@dataclass(slots=True)
+class ResultRow:
+    """One result as its row shows it; values are still unescaped (the template escapes them)."""
+
+    anchor: str
+    status: str
+    label: str
+    resource: str
+    message: str
+    observed_lines: str
+    expected: Any
+    waiver: Mapping[str, Any] | None
+    nodeid_test: str
+    item: str
+    raw_sources: Sequence[Mapping[str, Any]]
+    sources: list[SourceView | SourceRef] = field(default_factory=list)
+    expected_lines: str = ""
+
+
+def _source_view(source: Mapping[str, Any], resource: str) -> SourceView:
+    """Return one source as the template shows it, its call abbreviated around `resource`."""
+    call = str(source.get("call", ""))
+    api_version = source.get("api_version")
+    at = call.find(resource) if len(resource) >= 16 else -1
+    head, tail = (call[:at], call[at + len(resource) :]) if at >= 0 else (call, "")
+    return SourceView(
+        call_head=head,
+        call_tail=tail,
+        abbreviated=at >= 0,
+        collector=str(source.get("collector", "")),
+        api_version=str(api_version) if api_version and f"api-version={api_version}" not in call else "",
+        status=source.get("status"),
+        collected_at=str(source.get("collected_at", "")),
+        sha256=str(source.get("sha256") or ""),
+    )
+
+
+def _row(result: Mapping[str, Any], anchor: str, labels: Mapping[str, str]) -> ResultRow:
+    """Return the view of one result row: only what the template shows."""
     status = str(result.get("status", "error"))
-    observed = result.get("observed")
-    expected = result.get("expected")
-    nodeid = str(result.get("nodeid", ""))
-    return {
-        "anchor": anchor,
-        "status": status,
-        "label": STATUS_LABELS.get(status, status.upper()),
-        "resource": str(result.get("resource", "")),
-        "message": str(result.get("message", "")),
-        "observed": key_values(observed),
-        "observed_raw": "" if observed is None else value_text(observed),
-        "expected": key_values(expected),
-        "expected_raw": "" if expected is None else value_text(expected),
-        "sources": result.get("sources") or [],
-        "waiver": result.get("waiver"),
-        "nodeid": nodeid,
-        "nodeid_test": nodeid.split("[", 1)[0],
-        "duration": result.get("duration_seconds"),
-    }
+    resource = str(result.get("resource", ""))
+    test, _, parameter = str(result.get("nodeid", "")).partition("[")
+    parameter = parameter[:-1] if parameter.endswith("]") else parameter
+    return ResultRow(
+        anchor=anchor,
+        status=status,
+        label=labels.get(status, status.upper()),
+        resource=resource,
+        message=str(result.get("message", "")),
+        observed_lines=value_lines(result.get("observed")),
+        expected=result.get("expected"),
+        waiver=result.get("waiver"),
+        nodeid_test=test,
+        item=parameter if parameter and parameter != resource else "",
+        raw_sources=result.get("sources") or [],
+    )
 
 
-def _controls_view(bundle: Mapping[str, Any], warnings: list[str]) -> list[dict[str, Any]]:
-    """Return every control with its result rows grouped and ordered, noting count mismatches in warnings.
+def _shared_expectation(rows: Sequence[ResultRow]) -> tuple[bool, Any]:
+    """Return (shared, expected): whether every row that states an expectation states the same one.
+
+    Rows without expected values (typically errors and not_applicable) do not break the sharing.
+    """
+    first: Any = None
+    for row in rows:
+        if not row.expected:
+            continue
+        if first is None:
+            first = row.expected
+        elif row.expected != first:
+            return False, None
+    return True, first
+
+
+def _cite_sources(rows: Sequence[ResultRow], prefix: str) -> list[SourceView]:
+    """Fill each row's `sources` and return the control's shared sources (cited by several results).
+
+    A source cited by two or more results of the control is listed once under the control as S1,
+    S2, ... (numbered in page order) and its rows carry a reference; a source cited once is shown
+    whole in its row.
+    """
+    citations = Counter(_source_key(s) for row in rows for s in row.raw_sources)
+    shared: dict[tuple[str, str, str], SourceView] = {}
+    for row in rows:
+        cited: list[SourceView | SourceRef] = []
+        for source in row.raw_sources:
+            key = _source_key(source)
+            if citations[key] < 2:
+                cited.append(_source_view(source, row.resource))
+                continue
+            entry = shared.get(key)
+            if entry is None:
+                entry = _source_view(source, "")
+                entry.ref = f"S{len(shared) + 1}"
+                entry.anchor = f"{prefix}-{len(shared) + 1}"
+                shared[key] = entry
+            entry.cited_by += 1
+            cited.append(SourceRef(entry.ref, entry.anchor))
+        row.sources = cited
+    return list(shared.values())
+
+
+def _controls_view(
+    bundle: Mapping[str, Any], warnings: list[str], labels: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Return every control with its result rows grouped and ordered, and the result anchors used.
 
     Controls are ordered by clause then id; inside each, rows go fail, error, waived, pass,
     not_applicable, then by resource. Results of a control missing from `controls` still get
-    a section, built from the results' own title and clause.
+    a section, built from the results' own title and clause. Count mismatches go to `warnings`.
     """
     controls: dict[str, dict[str, Any]] = {}
     for listed in bundle.get("controls") or []:
@@ -217,61 +360,92 @@ def _controls_view(bundle: Mapping[str, Any], warnings: list[str]) -> list[dict[
             anchor = f"{anchor}-{suffix}"
         used_anchors.add(anchor)
         entry = controls[control_id]
-        entry["rows"].append(_row(result, anchor))
+        entry["rows"].append(_row(result, anchor, labels))
         status = str(result.get("status", ""))
         entry["actual"][status] = entry["actual"].get(status, 0) + 1
 
-    views: list[dict[str, Any]] = []
-    for control_id, entry in controls.items():
-        spec: Mapping[str, Any] = entry["spec"]
-        stated = spec.get("counts")
-        actual: dict[str, int] = entry["actual"]
-        if isinstance(stated, Mapping) and any(stated.get(s, 0) != actual.get(s, 0) for s in actual):
-            warnings.append(
-                f"control {control_id}: stated counts {dict(stated)} differ from its results {actual}"
-            )
-        rows: list[dict[str, Any]] = entry["rows"]
-        views.append(
-            {
-                "id": control_id,
-                "anchor": control_anchor(control_id),
-                "clause": str(spec.get("clause", "?")),
-                "title": str(spec.get("title", "")),
-                "severity": str(spec.get("severity", "")),
-                "iso27001": list(spec.get("iso27001") or []),
-                "pass_condition": str(spec.get("pass_condition", "")),
-                "clause_text_nl": str(spec.get("clause_text_nl", "")),
-                "clause_text_en": str(spec.get("clause_text_en", "")),
-                "counts": actual,
-                "total": len(rows),
-                "expanded": [r for r in rows if r["status"] not in ("pass", "not_applicable")],
-                "passed": [r for r in rows if r["status"] == "pass"],
-                "not_applicable": [r for r in rows if r["status"] == "not_applicable"],
-            }
-        )
+    views = [
+        _control_view(control_id, entry, f"s{number}", warnings)
+        for number, (control_id, entry) in enumerate(controls.items(), start=1)
+    ]
     views.sort(key=lambda view: (clause_sort_key(view["clause"]), view["id"]))
-    return views
+    return views, used_anchors
+
+
+def _control_view(
+    control_id: str, entry: Mapping[str, Any], source_prefix: str, warnings: list[str]
+) -> dict[str, Any]:
+    """Return one control's section: its spec, counts, grouped rows, shared expectation and sources.
+
+    `source_prefix` makes the ids of the control's shared sources unique in the page (s3-1, s3-2...).
+    """
+    spec: Mapping[str, Any] = entry["spec"]
+    stated = spec.get("counts")
+    actual: dict[str, int] = entry["actual"]
+    if isinstance(stated, Mapping) and any(stated.get(s, 0) != actual.get(s, 0) for s in actual):
+        warnings.append(
+            f"control {control_id}: stated counts {dict(stated)} differ from its results {actual}"
+        )
+    rows: list[ResultRow] = entry["rows"]
+    anchor = control_anchor(control_id)
+    shared, expected = _shared_expectation(rows)
+    if not shared:
+        for row in rows:
+            row.expected_lines = value_lines(row.expected)
+    return {
+        "id": control_id,
+        "anchor": anchor,
+        "clause": str(spec.get("clause", "?")),
+        "title": str(spec.get("title", "")),
+        "severity": str(spec.get("severity", "")),
+        "iso27001": list(spec.get("iso27001") or []),
+        "pass_condition": str(spec.get("pass_condition", "")),
+        "clause_text_nl": str(spec.get("clause_text_nl", "")),
+        "clause_text_en": str(spec.get("clause_text_en", "")),
+        "counts": actual,
+        "total": len(rows),
+        "tests": sorted({row.nodeid_test for row in rows if row.nodeid_test}),
+        "shared_expected": value_lines(expected) if shared else "",
+        "per_row_expected": not shared,
+        "shared_sources": _cite_sources(rows, source_prefix),
+        "expanded": [r for r in rows if r.status not in ("pass", "not_applicable")],
+        "passed": [r for r in rows if r.status == "pass"],
+        "not_applicable": [r for r in rows if r.status == "not_applicable"],
+    }
 
 
 def _clauses_view(controls: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Return per-clause totals (in clause order) with the controls that prove each clause."""
+    """Return per-clause totals (in clause order) with the clause texts, controls and ISO references."""
     clauses: dict[str, dict[str, Any]] = {}
     for control in controls:
         entry = clauses.setdefault(
             control["clause"],
             {
                 "clause": control["clause"],
+                "text_nl": control["clause_text_nl"],
                 "text_en": control["clause_text_en"],
                 "controls": [],
+                "iso27001": [],
                 "counts": _zero_counts(),
             },
         )
+        entry["text_nl"] = entry["text_nl"] or control["clause_text_nl"]
+        entry["text_en"] = entry["text_en"] or control["clause_text_en"]
         entry["controls"].append(control)
+        for reference in control["iso27001"]:
+            if reference not in entry["iso27001"]:
+                entry["iso27001"].append(reference)
         for status, count in control["counts"].items():
             entry["counts"][status] = entry["counts"].get(status, 0) + count
     for entry in clauses.values():
         entry["total"] = sum(entry["counts"].values())
+        entry["iso27001"].sort(key=_iso_sort_key)
     return list(clauses.values())
+
+
+def _iso_sort_key(reference: str) -> tuple[int | str, ...]:
+    """Return a key ordering Annex A references numerically (A.5.15 < A.8.9 < A.8.20)."""
+    return tuple(int(part) if part.isdigit() else part for part in reference.split("."))
 
 
 def _policy_items(policy: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -282,14 +456,129 @@ def _policy_items(policy: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def build_view(bundle: Mapping[str, Any]) -> dict[str, Any]:
+def _tenants(azure: Mapping[str, Any] | None) -> list[str] | None:
+    """Return the Azure tenant ids in scope, or None when the bundle does not record them."""
+    if not azure:
+        return None
+    tenants = [str(t) for t in azure.get("tenants") or []]
+    for subscription in azure.get("subscriptions") or []:
+        tenant = subscription.get("tenant_id") or subscription.get("tenantId")
+        if tenant and str(tenant) not in tenants:
+            tenants.append(str(tenant))
+    return tenants or None
+
+
+def _scope_counts(
+    scope: Mapping[str, Any], controls: Sequence[Mapping[str, Any]], total: int, t: Mapping[str, str]
+) -> list[tuple[str, str, str]]:
+    """Return the cover's scope figures as (phrase key, count text, detail text).
+
+    A count the bundle does not record is '' (the cover says so) rather than a guessed 0.
+    """
+    azure: Mapping[str, Any] | None = scope.get("azure")
+    hosts: Mapping[str, Any] | None = scope.get("hosts")
+    databases: Mapping[str, Any] | None = scope.get("databases")
+    populations: Mapping[str, Any] = scope.get("populations") or {}
+    figures: list[tuple[str, str, str]] = []
+    tenants = _tenants(azure)
+    figures.append(("tenants", "" if tenants is None else str(len(tenants)), ", ".join(tenants or [])))
+    if azure:
+        subscriptions = azure.get("subscriptions") or []
+        names = ", ".join(str(s.get("name") or s.get("id", "")) for s in subscriptions)
+        figures.append(("subscriptions", str(len(subscriptions)), names))
+    else:
+        figures.append(("subscriptions", "-", ""))
+    if hosts:
+        in_error = [str(h) for h in hosts.get("in_error") or []]
+        unreadable = (
+            t["hosts_in_error"].format(n=len(in_error)) + ": " + ", ".join(in_error) if in_error else ""
+        )
+        figures.append(("hosts", str(len(hosts.get("hosts") or [])), unreadable))
+    else:
+        figures.append(("hosts", "-", ""))
+    endpoint_pops = sorted((name, pop) for name, pop in populations.items() if name.endswith("endpoints"))
+    if endpoint_pops:
+        count = sum(int(pop.get("count") or 0) for _, pop in endpoint_pops)
+        detail = ", ".join(f"{pop.get('count', 0)} {name}" for name, pop in endpoint_pops)
+        figures.append(("endpoints", str(count), detail))
+    else:
+        figures.append(("endpoints", "-", ""))
+    if databases:
+        servers = databases.get("servers") or []
+        figures.append(("db_servers", str(len(servers)), ", ".join(str(s.get("name", "")) for s in servers)))
+        figures.append(("databases", str(sum(int(s.get("databases") or 0) for s in servers)), ""))
+        applications = databases.get("applications")
+        figures.append(("applications", "" if applications is None else str(applications), ""))
+    else:
+        figures.append(("db_servers", "-", ""))
+    figures.append(("controls_count", str(len(controls)), ""))
+    figures.append(("results_count", str(total), ""))
+    return figures
+
+
+def _changes_view(changes: Any, anchors: set[str]) -> dict[str, Any] | None:
+    """Return the change-since-last-run section, or None when the bundle has no baseline.
+
+    A changed item still present in this report links to its result row.
+    """
+    if not isinstance(changes, Mapping) or not changes.get("baseline"):
+        return None
+    lists: list[tuple[str, list[dict[str, Any]]]] = []
+    for kind in CHANGE_KINDS:
+        items = []
+        for change in changes.get(kind) or []:
+            control = str(change.get("control", ""))
+            resource = str(change.get("resource", ""))
+            anchor = result_anchor(control, resource)
+            items.append(
+                {
+                    "control": control,
+                    "control_anchor": control_anchor(control),
+                    "resource": resource,
+                    "anchor": anchor if anchor in anchors else "",
+                    "before": change.get("before"),
+                    "after": change.get("after"),
+                    "message": str(change.get("message") or ""),
+                }
+            )
+        lists.append((kind, items))
+    return {"baseline": changes["baseline"], "lists": lists}
+
+
+def _tickets_view(tickets: Any) -> dict[str, Any] | None:
+    """Return the tickets section (actions in a stable order, won't-fix list, errors) or None."""
+    if not isinstance(tickets, Mapping):
+        return None
+    order = {action: index for index, action in enumerate(TICKET_ACTIONS)}
+    actions = sorted(
+        tickets.get("actions") or [],
+        key=lambda a: (
+            order.get(str(a.get("action")), len(order)),
+            str(a.get("control")),
+            str(a.get("scope")),
+        ),
+    )
+    return {
+        "mode": str(tickets.get("mode") or "off"),
+        "backend": str(tickets.get("backend") or ""),
+        "actions": actions,
+        "wont_fix": list(tickets.get("wont_fix") or []),
+        "errors": [str(e) for e in tickets.get("errors") or []],
+    }
+
+
+def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str, Any]:
     """Return the template's whole context, derived from the bundle alone (no collection, no I/O).
 
     Kept separate from rendering so the ordering and grouping can be tested without HTML.
+    Raises ValueError for an unknown `lang`.
     """
+    t = ui_text(lang)
+    labels = status_names(lang)
     run: Mapping[str, Any] = bundle.get("run") or {}
+    scope: Mapping[str, Any] = run.get("scope") or {}
     warnings: list[str] = []
-    controls = _controls_view(bundle, warnings)
+    controls, anchors = _controls_view(bundle, warnings, labels)
     actual = _zero_counts()
     for control in controls:
         for status, count in control["counts"].items():
@@ -301,7 +590,11 @@ def build_view(bundle: Mapping[str, Any]) -> dict[str, Any]:
         or stated_summary.get("total", total) != total
     ):
         warnings.append(f"the bundle's summary {dict(stated_summary)} differs from its results {actual}")
+    azure = scope.get("azure")
     return {
+        "lang": lang,
+        "t": t,
+        "words": status_words(lang),
         "schema_version": bundle.get("schema_version", "?"),
         "run": run,
         "started": utc_text(run.get("started_at")),
@@ -314,32 +607,39 @@ def build_view(bundle: Mapping[str, Any]) -> dict[str, Any]:
         "policy": run.get("policy") or {},
         "policy_items": _policy_items(run.get("policy") or {}),
         "machine": run.get("machine") or {},
+        "credential": (azure or {}).get("credential") or "",
         "recording": run.get("recording"),
         "command": run.get("command") or "",
-        "azure": (run.get("scope") or {}).get("azure"),
-        "populations": sorted(((run.get("scope") or {}).get("populations") or {}).items()),
+        "azure": azure,
+        "tenants": _tenants(azure),
+        "hosts": scope.get("hosts"),
+        "databases": scope.get("databases"),
+        "scope_counts": _scope_counts(scope, controls, total, t),
+        "populations": sorted((scope.get("populations") or {}).items()),
+        "changes": _changes_view(bundle.get("changes"), anchors),
+        "tickets": _tickets_view(bundle.get("tickets")),
         "controls": controls,
         "clauses": _clauses_view(controls),
         "counts": actual,
         "total": total,
         "statuses": STATUS_ORDER,
-        "labels": STATUS_LABELS,
+        "labels": labels,
         "warnings": warnings,
     }
 
 
-def render_html(bundle: Mapping[str, Any]) -> str:
-    """Return the complete, self-contained HTML report of an evidence bundle.
+def render_html(bundle: Mapping[str, Any], *, lang: Language = "en") -> str:
+    """Return the complete, self-contained HTML report of an evidence bundle in `lang` (en or nl).
 
     Rendered from the bundle alone so the report always shows exactly what evidence.json
     records; every bundle value is HTML-escaped.
     """
-    return _environment().get_template(TEMPLATE_NAME).render(build_view(bundle))
+    return _environment().get_template(TEMPLATE_NAME).render(build_view(bundle, lang=lang))
 
 
-def write_html(bundle: Mapping[str, Any], path: Path) -> None:
-    """Render the report and write it to `path` atomically (a reader never sees a half-written file)."""
-    text = render_html(bundle)
+def write_html(bundle: Mapping[str, Any], path: Path, *, lang: Language = "en") -> None:
+    """Render the report in `lang` and write it to `path` atomically (a reader never sees half a file)."""
+    text = render_html(bundle, lang=lang)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

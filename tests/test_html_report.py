@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
+from markupsafe import escape
 
+from bench.report_scale import scale_bundle
 from reports.html import STATUS_ORDER, build_view, clause_sort_key, render_html, result_anchor, write_html
+from reports.report_text import PHRASES, ui_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "reports" / "evidence.schema.json"
@@ -49,9 +52,10 @@ def recount(bundle: dict[str, Any]) -> None:
 
 
 def row_html(html: str, anchor: str) -> str:
-    """Return the <tr>...</tr> of the result whose id is `anchor`."""
+    """Return the markup of the result row whose id is `anchor` (rows omit their optional </tr>)."""
     at = html.index(f'id="{anchor}"')
-    return html[html.rindex("<tr", 0, at) : html.index("</tr>", at)]
+    ends = [i for i in (html.find("<tr", at), html.find("</tbody>", at)) if i != -1]
+    return html[html.rindex("<tr", 0, at) : min(ends)]
 
 
 def position(html: str, anchor: str) -> int:
@@ -281,17 +285,20 @@ def test_waived_result_shows_approver_justification_and_expiry(sample_html: str)
         assert ("EXPIRED" in row) == waiver["expired"]
 
 
-def test_result_row_shows_observed_expected_and_sources(sample_html: str) -> None:
-    """A row lists observed values as key/values (nested as JSON) and its cited sources."""
+def test_result_row_shows_observed_values_and_its_sources_in_full(sample_html: str) -> None:
+    """A row lists observed values as `key = value` lines (nested as JSON) and each source's call,
+    api-version, HTTP status, UTC time and whole sha256."""
     result = next(r for r in load_sample()["results"] if r["observed"].get("firewall_rules"))
     row = row_html(sample_html, result_anchor(result["control"], result["resource"]))
-    assert "<dt>firewall_rules</dt>" in row
+    assert "firewall_rules = [" in row
     assert "&#34;AllowAllWindowsAzureIps&#34;" in row  # nested value as JSON text
-    assert "<dt>public_network_access</dt> <dd>Enabled</dd>" in row
+    assert "public_network_access = Enabled" in row
     for source in result["sources"]:
-        assert f'title="{source["sha256"]}"' in row
-        assert source["sha256"][:12] in row
-        assert source["api_version"] in row
+        assert f"<samp>{source['sha256']}</samp>" in row
+        assert f"api-version={source['api_version']}" in row
+        assert source["collected_at"] in row
+        assert f" · {source['status']} · " in row
+    assert row.count("<p><code>GET ") == len(result["sources"])
 
 
 def test_header_shows_run_identity_policy_and_scope(sample_html: str) -> None:
@@ -328,7 +335,8 @@ def test_subscriptions_the_credential_cannot_see_are_called_out() -> None:
 def test_everything_is_visible_without_javascript(sample_html: str) -> None:
     """Without JavaScript nothing is hidden except the filter bar that needs it."""
     hidden = re.findall(r"<[a-z]+\b[^>]*\shidden\b[^>]*>", sample_html)
-    assert hidden == ['<div id="filters" class="filters" hidden>']  # only the JS-driven filter bar
+    assert len(hidden) == 1
+    assert hidden[0].startswith('<div id="filters" class="filters" hidden ')  # the JS filter bar
     assert sample_html.count('<tr class="result ') == len(load_sample()["results"])
 
 
@@ -406,3 +414,429 @@ def test_ten_thousand_results_render(capsys: pytest.CaptureFixture[str]) -> None
         print(f"\nrendered 10,000 results in {elapsed:.2f} s ({len(html) / 1e6:.1f} MB of HTML)")
     assert html.count('<tr class="result ') == 10_000
     assert "Inconsistent evidence bundle" not in html
+
+
+# --- language -------------------------------------------------------------------------------------
+
+
+def test_dutch_report_speaks_dutch_and_leads_with_the_statements_text() -> None:
+    """In nl every interface phrase is Dutch, statuses have Dutch names and the Dutch clause leads."""
+    html = render_html(load_sample(), lang="nl")
+    assert '<html lang="nl">' in html
+    for phrase in (
+        "Voorblad",
+        "Samenvatting per clausule van het statement",
+        "Geldend beleid",
+        "VOLDOET NIET",
+    ):
+        assert phrase in html, phrase
+    in_bundle = json.dumps(load_sample(), ensure_ascii=False)
+    english_only = [
+        p.en
+        for p in PHRASES.values()
+        if p.en != p.nl and "{" not in p.en and len(p.en) >= 12 and p.en not in in_bundle
+    ]
+    assert english_only
+    leaked = [phrase for phrase in english_only if escape(phrase) in html]
+    assert leaked == []
+    control = next(c for c in load_sample()["controls"] if c["clause_text_nl"])
+    section = html[html.index(f'id="control-{control["id"]}"') :]
+    assert section.index('<blockquote lang="nl">') < section.index('<p class="en" lang="en">')
+
+
+def test_english_report_leads_with_the_english_rendering_and_still_quotes_the_dutch() -> None:
+    """In en the English rendering comes first and the Dutch clause text is still on the page."""
+    html = render_html(load_sample(), lang="en")
+    assert '<html lang="en">' in html
+    control = next(c for c in load_sample()["controls"] if c["clause_text_nl"])
+    section = html[html.index(f'id="control-{control["id"]}"') :]
+    assert section.index('<p class="en" lang="en">') < section.index('<blockquote lang="nl">')
+    assert escape(control["clause_text_nl"]) in section
+    assert "Voorblad" not in html
+    assert "VOLDOET NIET" not in html
+
+
+def test_every_phrase_has_both_languages_with_the_same_fields() -> None:
+    """No phrase is empty in either language, and both fill the same {fields}."""
+    fields = re.compile(r"\{(\w+)\}")
+    for key, phrase in PHRASES.items():
+        assert phrase.en.strip(), key
+        assert phrase.nl.strip(), key
+        assert sorted(fields.findall(phrase.en)) == sorted(fields.findall(phrase.nl)), key
+    assert set(ui_text("nl")) == set(ui_text("en")) == set(PHRASES)
+
+
+def test_unknown_report_language_is_refused() -> None:
+    """A language the report does not speak is an error, not a silently English page."""
+    with pytest.raises(ValueError, match="report language"):
+        render_html(load_sample(), lang="de")  # type: ignore[arg-type]
+
+
+def test_write_html_renders_in_the_requested_language(tmp_path: Path) -> None:
+    """write_html passes the language through to the page it writes."""
+    target = tmp_path / "report.html"
+    write_html(load_sample(), target, lang="nl")
+    assert '<html lang="nl">' in target.read_text(encoding="utf-8")
+
+
+# --- cover ----------------------------------------------------------------------------------------
+
+
+def cover_of(html: str) -> str:
+    """Return the cover section of a rendered page."""
+    return html[html.index('<section class="cover"') : html.index('<h2 id="scope">')]
+
+
+def test_cover_counts_the_scope_and_says_what_is_not_recorded() -> None:
+    """The cover counts subscriptions, hosts, endpoints, databases; unrecorded figures say so."""
+    bundle = load_sample()
+    scope = bundle["run"]["scope"]
+    scope["hosts"] = {"hosts": ["web01", "web02", "db01"], "in_error": ["db01"]}
+    scope["populations"]["tls.endpoints"] = {"count": 7, "out_of_scope": None, "notes": []}
+    scope["databases"] = {
+        "servers": [
+            {
+                "name": "pg-main",
+                "engine": "postgresql",
+                "endpoint": "10.0.0.5:5432",
+                "databases": 4,
+                "status": "ok",
+            },
+            {
+                "name": "sql-01",
+                "engine": "sqlserver",
+                "endpoint": "10.0.0.6:1433",
+                "databases": 3,
+                "status": "error",
+            },
+        ],
+        "applications": 5,
+    }
+    cover = cover_of(render_html(bundle))
+    figures = dict(re.findall(r"<dt>([^<]+)</dt><dd><strong>(\d+)</strong>", cover))
+    assert figures["Azure subscriptions"] == str(len(scope["azure"]["subscriptions"]))
+    assert figures["Servers (SSH)"] == "3"
+    assert figures["Endpoints"] == "7"
+    assert figures["Database servers"] == "2"
+    assert figures["Databases"] == "7"
+    assert figures["Applications"] == "5"
+    assert figures["Results (control × resource)"] == str(len(bundle["results"]))
+    assert "1 could not be read: db01" in cover
+    assert re.search(r"<dt>Azure tenants</dt><dd><span class=\"none\">not recorded in the bundle", cover)
+    assert re.search(r"<dt>Azure credential</dt><dd><span class=\"none\">not recorded in the bundle", cover)
+
+
+def test_cover_names_tenants_and_credential_kind_when_the_bundle_has_them() -> None:
+    """Tenant ids (from the subscriptions) and the Azure credential kind appear when recorded."""
+    bundle = load_sample()
+    azure = bundle["run"]["scope"]["azure"]
+    for subscription in azure["subscriptions"]:
+        subscription["tenant_id"] = "72f988bf-0000-4000-8000-000000000001"
+    azure["credential"] = "default (managed identity)"
+    cover = cover_of(render_html(bundle))
+    assert "<dt>Azure tenants</dt><dd><strong>1</strong>" in cover
+    assert "72f988bf-0000-4000-8000-000000000001" in cover
+    assert "<dt>Azure credential</dt><dd>default (managed identity)</dd>" in cover
+
+
+def test_cover_shows_when_where_who_and_which_version() -> None:
+    """Run start/end in UTC, vantage point, OS user, tool version, git commit and config hash."""
+    run = load_sample()["run"]
+    cover = cover_of(render_html(load_sample()))
+    for text in (
+        "2026-11-29 02:00:00 UTC",
+        "2026-11-29 02:01:10 UTC",
+        run["machine"]["hostname"],
+        run["machine"]["fqdn"],
+        run["machine"]["platform"],
+        f"<dt>OS user</dt><dd>{run['machine']['user']}</dd>",
+        run["tool"]["version"],
+        run["tool"]["git_commit"],
+        run["config"]["sha256"],
+        "<dt>min_tls</dt><dd>1.2</dd>",
+    ):
+        assert text in cover, text
+
+
+# --- summary per clause ---------------------------------------------------------------------------
+
+
+def test_clause_summary_gives_both_texts_iso_references_and_counts(sample_html: str) -> None:
+    """Each clause row carries its Dutch and English text, the union of ISO refs and status counts."""
+    bundle = load_sample()
+    for clause in {c["clause"] for c in bundle["controls"]}:
+        controls = [c for c in bundle["controls"] if c["clause"] == clause]
+        at = sample_html.index(f'<tr data-clause="{clause}">')
+        row = sample_html[at : sample_html.index("</tr>", at)]
+        assert str(escape(controls[0]["clause_text_nl"])) in row
+        assert str(escape(controls[0]["clause_text_en"])) in row
+        for reference in {ref for c in controls for ref in c["iso27001"]}:
+            assert reference in row
+        cells = re.findall(r'<td class="n[^"]*" data-label="[^"]*">(\d+)</td>', row)
+        results = [r for r in bundle["results"] if r["clause"] == clause]
+        assert [int(n) for n in cells] == [sum(r["status"] == s for r in results) for s in STATUS_ORDER] + [
+            len(results)
+        ]
+
+
+# --- per control ----------------------------------------------------------------------------------
+
+
+def two_results_bundle(expected: list[dict[str, Any]], shared_source: bool) -> dict[str, Any]:
+    """Return the sample reduced to one control with two results (given expectations, shared source?)."""
+    bundle = load_sample()
+    first = next(r for r in bundle["results"] if len(r["sources"]) >= 1)
+    results = []
+    for n, exp in enumerate(expected):
+        result = copy.deepcopy(first)
+        result["resource"] = f"{first['resource']}-{n}"
+        result["status"] = "fail"
+        result["waiver"] = None
+        result["expected"] = exp
+        own = dict(
+            first["sources"][0],
+            call=f"GET https://management.azure.com{result['resource']}?api-version=2023-08-01",
+        )
+        own["sha256"] = hashlib.sha256(own["call"].encode()).hexdigest()
+        listing = dict(first["sources"][0], call="GET https://management.azure.com/subscriptions/x/servers")
+        result["sources"] = [own, listing] if shared_source else [own]
+        results.append(result)
+    bundle["results"] = results
+    bundle["controls"] = [c for c in bundle["controls"] if c["id"] == first["control"]]
+    recount(bundle)
+    return bundle
+
+
+def test_an_expectation_shared_by_every_result_is_stated_once_on_the_control() -> None:
+    """Identical expected values go on the control, not into a per-row column."""
+    same = {"minimal_tls_version": ">= 1.2"}
+    html = render_html(two_results_bundle([same, same], shared_source=False))
+    assert html.count("minimal_tls_version = &gt;= 1.2") == 1
+    assert "expected (every resource)" in html
+    assert '<table class="results">' in html
+
+
+def test_differing_expectations_get_a_per_row_column() -> None:
+    """When results expect different things, each row shows its own expectation."""
+    html = render_html(two_results_bundle([{"min": "1.2"}, {"min": "1.3"}], shared_source=False))
+    assert "expected (every resource)" not in html
+    assert '<table class="results per-row">' in html
+    assert "min = 1.2" in html
+    assert "min = 1.3" in html
+
+
+def test_a_source_cited_by_several_results_is_listed_once_and_referenced() -> None:
+    """A shared listing call appears once under the control, with its full sha256, as S1."""
+    bundle = two_results_bundle([{}, {}], shared_source=True)
+    listing = bundle["results"][0]["sources"][1]
+    html = render_html(bundle)
+    assert html.count(listing["call"]) == 1
+    shared = html[html.index('<ol class="shared">') :]
+    assert f"sha256 {listing['sha256']}" in shared
+    assert "×2" in shared
+    for result in bundle["results"]:
+        row = row_html(html, result_anchor(result["control"], result["resource"]))
+        assert re.search(r'<a href="#(s\d+-1)">S1</a>', row)
+        assert f"<samp>{result['sources'][0]['sha256']}</samp>" in row
+
+
+def test_a_call_naming_the_rows_resource_abbreviates_it() -> None:
+    """The row's own resource id inside its call is replaced by a marker; the rest stays verbatim."""
+    bundle = two_results_bundle([{}, {}], shared_source=False)
+    html = render_html(bundle)
+    result = bundle["results"][0]
+    row = row_html(html, result_anchor(result["control"], result["resource"]))
+    assert "<code>GET https://management.azure.com<i></i>?api-version=2023-08-01</code>" in row
+    assert f"<code>{escape(result['resource'])}</code>" in row
+    assert "⟨resource⟩" in html  # the marker's text, from the page's CSS
+
+
+def test_not_applicable_reasons_are_shown(sample_html: str) -> None:
+    """A not_applicable result shows its reason in its (collapsed) row."""
+    for result in load_sample()["results"]:
+        if result["status"] == "not_applicable":
+            row = row_html(sample_html, result_anchor(result["control"], result["resource"]))
+            assert str(escape(result["message"])) in row
+
+
+# --- change since last night ----------------------------------------------------------------------
+
+
+def changes_bundle() -> dict[str, Any]:
+    """Return the sample with a change section: one new failure, one fixed, a new and a vanished resource."""
+    bundle = load_sample()
+    failing = next(r for r in bundle["results"] if r["status"] == "fail")
+    passing = next(r for r in bundle["results"] if r["status"] == "pass")
+
+    def change(result: dict[str, Any], before: str | None, after: str | None) -> dict[str, Any]:
+        return {
+            "control": result["control"],
+            "resource": result["resource"],
+            "before": before,
+            "after": after,
+            "message": result["message"],
+        }
+
+    bundle["changes"] = {
+        "baseline": {
+            "started_at": "2026-11-28T02:00:00Z",
+            "path": "/var/lib/audit/20261128T020000Z",
+            "evidence_sha256": "ab" * 32,
+        },
+        "new_failures": [change(failing, "pass", "fail")],
+        "fixed": [change(passing, "fail", "pass")],
+        "new_resources": [change(passing, None, "pass")],
+        "vanished_resources": [
+            {
+                "control": failing["control"],
+                "resource": "/subscriptions/gone/db-old",
+                "before": "fail",
+                "after": None,
+                "message": "",
+            }
+        ],
+    }
+    return bundle
+
+
+def test_without_a_baseline_the_changes_section_says_so(sample_html: str) -> None:
+    """No previous bundle: the section says no baseline instead of claiming nothing changed."""
+    section = sample_html[sample_html.index('id="changes"') : sample_html.index('<h2 id="summary">')]
+    assert "No baseline" in section
+    assert "New failures" not in section
+
+
+def test_changes_list_new_failures_fixed_new_and_vanished_resources() -> None:
+    """Each change list is shown with its count; present resources link to their row, vanished ones do not."""
+    bundle = changes_bundle()
+    html = render_html(bundle)
+    section = html[html.index('id="changes"') : html.index('<h2 id="summary">')]
+    assert "No baseline" not in section
+    assert "ab" * 32 in section
+    assert "/var/lib/audit/20261128T020000Z" in section
+    for title in ("New failures (1)", "Fixed (1)", "New resources (1)", "Vanished resources (1)"):
+        assert title in section, title
+    new_failure = bundle["changes"]["new_failures"][0]
+    assert f'href="#{result_anchor(new_failure["control"], new_failure["resource"])}"' in section
+    for before_after in ("pass → fail", "fail → pass", "— → pass", "fail → —"):
+        assert before_after in section, before_after
+    assert f'href="#{result_anchor(new_failure["control"], "/subscriptions/gone/db-old")}"' not in section
+    assert "/subscriptions/gone/db-old" in section.replace("<wbr>", "")
+
+
+# --- tickets --------------------------------------------------------------------------------------
+
+
+def tickets_bundle(mode: str = "on") -> dict[str, Any]:
+    """Return the sample with a tickets section: two actions, one won't-fix ticket, one error."""
+    bundle = load_sample()
+    bundle["tickets"] = {
+        "mode": mode,
+        "backend": "jira",
+        "actions": [
+            {
+                "action": "comment",
+                "fingerprint": "ctlfp-1",
+                "control": "12e.azure-sql-tde",
+                "scope": "sub-a",
+                "ticket": "SEC-41",
+                "url": "https://example.atlassian.net/browse/SEC-41",
+                "note": "failing set changed",
+            },
+            {
+                "action": "create",
+                "fingerprint": "ctlfp-2",
+                "control": "12b.azure-sql-firewall",
+                "scope": "sub-b",
+                "ticket": None,
+                "url": None,
+                "note": "new failure",
+            },
+        ],
+        "wont_fix": [
+            {
+                "control": "12f.azure-sql-min-tls",
+                "scope": "sub-a",
+                "ticket": "SEC-7",
+                "url": None,
+                "resolution": "Won't Do",
+            }
+        ],
+        "errors": ["jira: HTTP 401 on POST /rest/api/3/issue (reported once)"],
+    }
+    return bundle
+
+
+def test_tickets_section_lists_actions_wont_fix_with_waiver_advice_and_errors() -> None:
+    """Actions (creates first), won't-fix tickets with 'consider a waiver', and tracker errors."""
+    html = render_html(tickets_bundle())
+    section = html[html.index('id="tickets"') : html.index('<h2 id="summary">')].replace("<wbr>", "")
+    assert section.index("<strong>create</strong>") < section.index("<strong>comment</strong>")
+    for text in ("SEC-41", "Won&#39;t Do", "SEC-7"):
+        assert text in section, text
+    assert "consider a waiver" in section
+    assert "HTTP 401" in section
+    assert "https://example.atlassian.net/browse/SEC-41" in section  # as text, not as a link
+    assert 'href="https://' not in html
+
+
+def test_tickets_section_is_absent_without_tickets_and_says_dry_run(sample_html: str) -> None:
+    """No tickets key: no section. Dry run: the plan is labelled as not carried out."""
+    assert 'id="tickets"' not in sample_html
+    assert "none was carried out" in render_html(tickets_bundle("dry-run"))
+    assert "none was carried out" not in render_html(tickets_bundle("on"))
+
+
+def test_markup_in_changes_tickets_and_databases_comes_out_escaped() -> None:
+    """Hostile values in the newer bundle sections are text, never markup."""
+    bundle = tickets_bundle()
+    bundle["changes"] = changes_bundle()["changes"]
+    bundle["changes"]["new_failures"][0]["message"] = XSS
+    bundle["changes"]["vanished_resources"][0]["resource"] = XSS
+    bundle["tickets"]["actions"][0]["note"] = XSS
+    bundle["tickets"]["actions"][0]["url"] = "javascript:alert(1)"
+    bundle["tickets"]["wont_fix"][0]["resolution"] = XSS
+    bundle["tickets"]["errors"] = [XSS]
+    bundle["run"]["scope"]["databases"] = {
+        "servers": [{"name": XSS, "engine": XSS, "endpoint": XSS, "databases": 1, "status": XSS}],
+        "applications": 1,
+    }
+    html = render_html(bundle)
+    assert html.count("<script") == 1
+    assert "<script>alert" not in html
+    assert 'href="javascript:' not in html
+
+
+# --- scale ----------------------------------------------------------------------------------------
+
+
+def test_twenty_thousand_results_stay_under_fifteen_megabytes(capsys: pytest.CaptureFixture[str]) -> None:
+    """The benchmark's 20,000-result bundle renders whole and under 15 MB (time printed)."""
+    bundle = scale_bundle(20_000, 60)
+    started = time.perf_counter()
+    html = render_html(bundle)
+    elapsed = time.perf_counter() - started
+    size = len(html.encode("utf-8"))
+    with capsys.disabled():
+        print(f"\nrendered 20,000 results in {elapsed:.2f} s ({size / 1e6:.1f} MB of HTML)")
+    assert html.count('<tr class="result ') == 20_000
+    assert size < 15_000_000
+    assert "Inconsistent evidence bundle" not in html
+
+
+def test_benchmark_bundle_is_valid_evidence() -> None:
+    """The benchmark's generated bundle is schema-valid, so its figures are about real-shaped evidence."""
+    errors = [e.message for e in validator().iter_errors(scale_bundle(600, 12))]
+    assert errors == []
+
+
+def test_long_lists_of_new_and_vanished_resources_are_collapsed() -> None:
+    """More than 20 new resources sit in a closed <details>; new failures are always open."""
+    bundle = changes_bundle()
+    template = bundle["changes"]["new_resources"][0]
+    bundle["changes"]["new_resources"] = [dict(template, resource=f"/r/{n}") for n in range(21)]
+    html = render_html(bundle)
+    section = html[html.index('id="changes"') : html.index('<h2 id="summary">')]
+    assert '<details class="changed"><summary><h3>New resources (21)</h3>' in section
+    assert "<h3>New failures (1)</h3>" in section
+    assert '<details class="changed"><summary><h3>Vanished' not in section

@@ -53,12 +53,18 @@ class AzureScope:
     paced_seconds: float = 0.0
     seconds: float = 0.0
     resource_graph: bool = False
+    credential: str = ""
+    """How the auditor authenticated: 'default' (DefaultAzureCredential) or 'static-token'."""
 
     def as_json(self) -> dict[str, object]:
         """Return the JSON form used in evidence.json."""
         return {
             "endpoint": self.endpoint,
-            "subscriptions": [{"id": s.id, "name": s.name, "state": s.state} for s in self.subscriptions],
+            "credential": self.credential,
+            "subscriptions": [
+                {"id": s.id, "name": s.name, "state": s.state, "tenant_id": s.tenant_id}
+                for s in self.subscriptions
+            ],
             "missing_subscriptions": self.missing,
         }
 
@@ -90,7 +96,12 @@ def collect_azure(
         for name in AZURE_POPULATIONS:
             store.population(name)
         scope = subscriptions_in_scope(arm, source.subscriptions)
-        result = AzureScope(endpoint=arm.endpoint, subscriptions=scope.subscriptions, missing=scope.missing)
+        result = AzureScope(
+            endpoint=arm.endpoint,
+            subscriptions=scope.subscriptions,
+            missing=scope.missing,
+            credential="none (replayed from a recording)" if replay else source.credential,
+        )
         for missing in scope.missing:
             reason = f"subscription {missing} is configured but not visible to the credential"
             for name in AZURE_POPULATIONS:

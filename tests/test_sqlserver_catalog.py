@@ -404,3 +404,32 @@ def test_azure_database_without_key_is_unencrypted_and_unreadable_key_is_unknown
             "reason": "error 297: The user does not have permission to perform this action.",
         }
     ]
+
+
+# --- the auditor's own visibility: a partial catalog is an error, never a pass ---------------------
+
+
+def test_login_without_view_any_definition_is_an_error_not_an_empty_catalog() -> None:
+    server = recorded("onprem.json", "no_view_any_definition")
+    reader = SqlServerReader(azure=False, connector=server.connector)
+    with pytest.raises(CatalogError) as caught:
+        reader.fetch(onprem_entry(), onprem_apps(), Policy(), CANARY)
+    assert "VIEW ANY DEFINITION" in str(caught.value)
+    assert "audit_reader" in str(caught.value)
+    assert CANARY not in str(caught.value)
+
+
+def test_login_without_view_definition_in_one_database_is_an_error() -> None:
+    server = recorded("onprem.json", "no_view_definition_in_shop")
+    reader = SqlServerReader(azure=False, connector=server.connector)
+    with pytest.raises(CatalogError) as caught:
+        reader.fetch(onprem_entry(), onprem_apps(), Policy(), CANARY)
+    assert "VIEW DEFINITION in database Shop" in str(caught.value)
+
+
+def test_azure_login_without_view_definition_in_master_is_an_error() -> None:
+    server = recorded("azure.json", "no_view_definition_in_master")
+    reader = SqlServerReader(azure=True, connector=server.connector)
+    with pytest.raises(CatalogError) as caught:
+        reader.fetch(azure_entry(), azure_apps(), Policy(), CANARY)
+    assert "VIEW DEFINITION in database master" in str(caught.value)

@@ -211,6 +211,14 @@ DATABASE_ROLE_MEMBERS = _sql(
     "JOIN sys.database_principals r ON r.principal_id = rm.role_principal_id "
     "JOIN sys.database_principals m ON m.principal_id = rm.member_principal_id",
 )
+SERVER_VISIBILITY = _sql(
+    "server_visibility",
+    "SELECT HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DEFINITION') AS view_any_definition",
+)
+DATABASE_VISIBILITY = _sql(
+    "database_visibility",
+    "SELECT HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'VIEW DEFINITION') AS view_definition",
+)
 GUEST_CONNECT = _sql(
     "guest_connect",
     "SELECT COUNT(*) AS grants FROM sys.database_permissions p "
@@ -346,6 +354,22 @@ class _Fetch:
         rows = self.required(session, name, lambda: session.rows(sql))
         self.put(name, rows, session.database if per_database else None)
 
+    def require_visibility(self, session: _Session, name: str, sql: str, permission: str) -> None:
+        """Refuse to read a catalog the auditor's login sees only part of.
+
+        Without VIEW ANY DEFINITION / VIEW DEFINITION the catalog views silently return only
+        the login's own rows, so missing mappings and role members would read as "none": a
+        false pass for 12d. Such a server is an error naming the permission to grant.
+        """
+        rows = self.required(session, name, lambda: session.rows(sql))
+        granted = bool(rows) and all(bool(value) for value in rows[0].values())
+        if not granted:
+            raise CatalogError(
+                f"{self.entry.name}: the auditor's login lacks {permission} in database {session.database}: "
+                "logins, role memberships and user mappings would be silently incomplete "
+                f"(grant {permission} to {self.entry.user})"
+            )
+
     def read_optional(self, session: _Session, name: str, sql: str, *, per_database: bool = False) -> None:
         """Run a catalog query whose failure leaves that fact unknown (an error for its control)."""
         try:
@@ -377,11 +401,13 @@ def fetch_catalog(
     try:
         run.read(master, "server", SERVER)
         if azure:
+            run.require_visibility(master, "database_visibility", DATABASE_VISIBILITY, "VIEW DEFINITION")
             run.read(master, "logins", SQL_LOGINS)
             run.read_optional(master, "entra_logins", ENTRA_LOGINS)
             run.read(master, "master_role_members", MASTER_ROLE_MEMBERS)
             run.read_optional(master, "server_role_members", AZURE_SERVER_ROLE_MEMBERS)
         else:
+            run.require_visibility(master, "server_visibility", SERVER_VISIBILITY, "VIEW ANY DEFINITION")
             run.read(master, "logins", LOGINS)
             run.read(master, "server_role_members", SERVER_ROLE_MEMBERS)
             run.read(master, "server_permissions", SERVER_PERMISSIONS)
@@ -441,6 +467,7 @@ def is_system_database(name: str, database_id: Any, azure: bool) -> bool:
 def _read_database(run: _Fetch, name: str, applications: list[ApplicationEntry]) -> None:
     session = run.open(name)
     try:
+        run.require_visibility(session, "database_visibility", DATABASE_VISIBILITY, "VIEW DEFINITION")
         run.read(session, "database_principals", DATABASE_PRINCIPALS, per_database=True)
         run.read(session, "database_role_members", DATABASE_ROLE_MEMBERS, per_database=True)
         run.read(session, "guest_connect", GUEST_CONNECT, per_database=True)

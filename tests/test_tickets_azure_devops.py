@@ -416,3 +416,22 @@ def test_get_returns_a_known_work_item_and_none_for_a_deleted_one(ado: Tracker) 
     assert fetched.state.failing == ("db-1",)
     del ado.emulator.items[int(created.key)]
     assert ado.backend().get(created.key) is None
+
+
+def test_a_sanitised_description_loses_no_pass_count_when_the_state_folder_is_kept(tmp_path: Path) -> None:
+    with AzureDevOpsEmulator(pat=PAT, process=AGILE, strip_html_comments=True) as emulator:
+        ado = Tracker(emulator)
+        settings = ado.settings()
+        done: list[str] = []
+        for day, night in scenario_nights(date(2026, 11, 1)):
+            section = run_tickets(night, settings, "on", env={"ADO_PAT": PAT}, today=day, state_dir=tmp_path)
+            assert section["errors"] == []
+            done += _night_actions(section)
+        [item] = _storage_item(ado)
+        assert "<!--" not in item.fields["System.Description"]
+    assert (done.count("create"), done.count("comment"), done.count("resolve"), done.count("reopen")) == (
+        1,
+        1,
+        1,
+        1,
+    )

@@ -18,7 +18,7 @@ from typing import Any
 from collectors.config import TicketSettings
 from reports.tickets.backends import backend_for, state_path_for
 from reports.tickets.lifecycle import PlannedAction, plan_night, summary_fingerprint
-from reports.tickets.model import Ticket, TicketBackend, TicketDraft, TrackerError
+from reports.tickets.model import Ticket, TicketBackend, TicketDraft, TicketState, TrackerError
 from reports.tickets.problems import group_problems
 from reports.tickets.render import action_text
 from reports.tickets.state import LocalState
@@ -42,7 +42,14 @@ def _find(backend: TicketBackend, fingerprint: str, local: LocalState) -> list[T
     """Return the tracker's tickets for `fingerprint`, completed from the local state when the search lags."""
     found = backend.find(fingerprint)
     known = local.get(fingerprint)
-    if known is None or any(t.key == known.key for t in found):
+    if known is not None and any(t.key == known.key for t in found):
+        # A tracker that dropped the hidden state (e.g. an HTML sanitiser stripping the comment)
+        # must not reset the pass counter every night: the local memory fills the gap.
+        return [
+            replace(t, state=known.state) if t.key == known.key and t.state == TicketState() else t
+            for t in found
+        ]
+    if known is None:
         return found
     fetch = getattr(backend, "get", None)
     if callable(fetch):

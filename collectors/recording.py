@@ -150,6 +150,8 @@ class Recording:
         """The exposure probes of the run (`collectors.probes.ProbeRun.as_json()`), if any."""
         self.databases: dict[str, Any] | None = None
         """The database catalog reads of the run (catalog rows and reduced counts, never values), if any."""
+        self.azure_principal: dict[str, str] | None = None
+        """Who the auditor was in Azure (the token's principal claims, never the token), if known."""
         self._lock = threading.Lock()
 
     def put_host(self, run: HostRun) -> None:
@@ -180,6 +182,7 @@ class Recording:
             "hosts": [self.host_runs[name].as_json() for name in sorted(self.host_runs)],
             "probes": self.probes,
             "databases": self.databases,
+            "azure_principal": self.azure_principal,
             "tls": self.tls,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,4 +215,6 @@ class Recording:
         recording.probes = probes if isinstance(probes, dict) else None
         databases = document.get("databases")
         recording.databases = databases if isinstance(databases, dict) else None
+        principal = document.get("azure_principal")
+        recording.azure_principal = principal if isinstance(principal, dict) else None
         return recording

@@ -15,6 +15,8 @@ is what `pytest controls/ --demo` replays.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -78,6 +80,21 @@ def hardened_tools(folder: Path) -> Path:
     return folder
 
 
+DEMO_TOKEN = ".".join(
+    base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+    for part in (
+        {"alg": "none", "typ": "JWT"},
+        {
+            "oid": "5d1f8a8e-1c1e-4a55-9b7d-0f6f2f0c9a11",
+            "tid": "33333333-3333-4333-8333-333333333333",
+            "appid": "9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d",
+            "idtyp": "app",
+            "name": "mi-statement-auditor (demo)",
+        },
+        {"demo": "unsigned"},
+    )
+)
+"""The demo's bearer token: shaped like a managed identity's, so the report names the executor."""
 PG_NAMES = {"pg-planted": "pg-legacy", "pg-clean": "pg-synda"}
 RAVEN_APPLICATIONS = """
 [[applications]]
@@ -271,7 +288,7 @@ def main() -> int:
                     cwd=ROOT,
                     env={
                         **os.environ,
-                        "AUDIT_AZURE_TOKEN": "demo-recording-token",
+                        "AUDIT_AZURE_TOKEN": DEMO_TOKEN,
                         PASSWORD_ENV: AUDITOR_PASSWORD,
                     },
                     check=False,

@@ -102,6 +102,7 @@ PHRASES: dict[str, Phrase] = {
     "python": Phrase("Python", "Python"),
     "os_user": Phrase("OS user", "OS-gebruiker"),
     "azure_credential": Phrase("Azure credential", "Azure-referentie"),
+    "azure_principal": Phrase("Azure identity", "Azure-identiteit"),
     "tool_config": Phrase("Tool and configuration", "Tool en configuratie"),
     "tool": Phrase("tool", "tool"),
     "git_commit": Phrase("git commit of the controls", "git-commit van de controles"),

@@ -10,7 +10,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from tests.loopback import free_port
 
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "pg-test-superuser-7d41"
@@ -38,13 +39,6 @@ def server_binaries() -> Path:
     if not found:
         raise PostgresUnavailable("no /usr/lib/postgresql/*/bin/initdb (install Debian's postgresql)")
     return found[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -154,7 +148,7 @@ def running_postgres() -> Iterator[PostgresServer]:
     bin_dir = server_binaries()
     run_as = "postgres" if os.geteuid() == 0 else None
     folder = Path(tempfile.mkdtemp(prefix="audit-pg-"))
-    server = PostgresServer(folder=folder, port=_free_port(), bin_dir=bin_dir, run_as=run_as)
+    server = PostgresServer(folder=folder, port=free_port(), bin_dir=bin_dir, run_as=run_as)
     try:
         server.start()
         yield server

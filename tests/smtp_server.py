@@ -15,7 +15,6 @@ from __future__ import annotations
 import email
 import email.policy
 import shutil
-import socket
 import ssl
 import tempfile
 import threading
@@ -28,6 +27,8 @@ from typing import Any, Self
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.loopback import free_port
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,6 @@ class _Collect:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 with STARTTLS required and AUTH only after TLS."""
 
@@ -86,7 +81,7 @@ class SmtpServer:
         ca.cert_pem.write_to_path(str(self.ca_file))
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1", "localhost").configure_cert(self._context)
-        self.port = _free_port()
+        self.port = free_port()
         options: dict[str, Any] = {"auth_require_tls": True}
         if starttls:
             options.update(tls_context=self._context, require_starttls=True)

@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from collectors.config import HostEntry
+from tests.loopback import free_port
 
 __all__ = [
     "ENCRYPTED_KEY_PASSPHRASE",
@@ -372,7 +373,7 @@ class SshdServer:
         self._write_keys()
         last_error = ""
         for _ in range(5):
-            self.port = _free_port()
+            self.port = free_port("0.0.0.0")
             self.known_hosts_file.write_text(
                 "".join(f"{line}\n" for name in self.addresses for line in self.known_hosts_lines(name))
             )
@@ -554,13 +555,6 @@ may not reap orphans, which would leave zombies behind), and exits when the last
 def _write_private(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     path.chmod(0o600)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("0.0.0.0", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -37,11 +37,11 @@ from controls.test_6f_certificates import test_endpoint_certificate_is_valid as 
 from controls.test_6f_certificates import test_endpoint_enforces_https as https_control
 from controls.test_12f_encryption_in_transit import test_endpoint_speaks_only_strong_tls as tls_control
 from tests.control_calls import verdict
+from tests.loopback import free_port
 from tests.tls_servers import (
     MODERN_CIPHERS,
     NginxSite,
     TlsServers,
-    free_port,
     issue_cert,
     self_signed_cert,
 )

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.loopback import free_port, free_ports
+
 MODERN_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 """Forward-secret AEAD TLS 1.2 suites only."""
 
@@ -41,14 +43,6 @@ class CertFiles:
 
     cert: Path
     key: Path
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 10.0) -> None:
@@ -210,7 +204,8 @@ class TlsServers:
             )
         prefix = self.folder / "nginx"
         (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-        ports = {site.name: NginxPorts(free_port(), free_port()) for site in sites}
+        numbers = iter(free_ports(2 * len(sites)))
+        ports = {site.name: NginxPorts(next(numbers), next(numbers)) for site in sites}
         blocks: list[str] = []
         for site in sites:
             at = ports[site.name]

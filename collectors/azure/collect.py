@@ -14,6 +14,7 @@ from collectors.azure.base import AzureCollector, AzureContext
 from collectors.azure.compute import ComputeCollector
 from collectors.azure.connection_strings import ConnectionStringCollector
 from collectors.azure.network import NetworkCollector
+from collectors.azure.principal import PrincipalObservingCredential
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.security_contacts import SecurityContactCollector
 from collectors.azure.sql import SqlCollector
@@ -55,12 +56,15 @@ class AzureScope:
     resource_graph: bool = False
     credential: str = ""
     """How the auditor authenticated: 'default' (DefaultAzureCredential) or 'static-token'."""
+    principal: dict[str, str] | None = None
+    """Who it was: the access token's principal (`AzurePrincipal.as_json()`), when the token says."""
 
     def as_json(self) -> dict[str, object]:
         """Return the JSON form used in evidence.json."""
         return {
             "endpoint": self.endpoint,
             "credential": self.credential,
+            "principal": self.principal,
             "subscriptions": [
                 {"id": s.id, "name": s.name, "state": s.state, "tenant_id": s.tenant_id}
                 for s in self.subscriptions
@@ -89,7 +93,7 @@ def collect_azure(
 ) -> AzureScope:
     """Collect every Azure population into `store`; raise ArmUnavailable if ARM cannot be read."""
     started = time.monotonic()
-    credential = ReplayCredential() if replay else build_credential(source)
+    credential = PrincipalObservingCredential(ReplayCredential() if replay else build_credential(source))
     ca_bundle = str(config.resolve(source.ca_bundle)) if source.ca_bundle and not replay else None
     arm = ArmReader(source, credential, ca_bundle=ca_bundle, recording=recording, replay=replay)
     try:
@@ -134,6 +138,12 @@ def collect_azure(
         result.seconds = time.monotonic() - started
         result.requests, result.throttled = arm.requests_sent(), arm.requests_throttled()
         result.paced_seconds = arm.pacer.seconds_waited() if arm.pacer else 0.0
+        if replay is not None:
+            result.principal = replay.azure_principal
+        elif credential.principal is not None:
+            result.principal = credential.principal.as_json()
+        if recording is not None:
+            recording.azure_principal = result.principal
         resources = len(store.population("azure.resources").subjects)
         progress(
             f"azure: {resources} resource(s) read with {result.requests} request(s) in {result.seconds:.1f} s"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -341,3 +343,66 @@ def test_screenshots_of_the_cover_and_a_failing_control(browser: Browser, report
     context.close()
     for name in ("cover.png", "failing-control.png", "cover-nl.png"):
         assert (SCREENSHOTS / name).read_bytes().startswith(b"\x89PNG"), name
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of the bundled demo run (`pytest controls/ --demo`), as a user gets it."""
+    evidence = tmp_path_factory.mktemp("demo")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "controls/",
+            "--demo",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--evidence-dir",
+            str(evidence),
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    return evidence / "report.html"
+
+
+def test_demo_report_screenshots_show_clauses_population_evidence_and_waivers(
+    browser: Browser, demo_report: Path
+) -> None:
+    """Screenshots of the demo's report: cover, clause summary, a failing control's population, a waiver."""
+    bundle = json.loads(demo_report.with_name("evidence.json").read_text(encoding="utf-8"))
+    waived = next(r for r in bundle["results"] if r["status"] == "waived")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    watched = Watched(context.new_page())
+    page = watched.page
+    page.goto(demo_report.as_uri(), wait_until="load")
+    page.screenshot(path=str(SCREENSHOTS / "demo-cover.png"))
+    page.goto(demo_report.as_uri() + "#summary", wait_until="load")
+    summary = page.locator("table.summary")
+    assert summary.is_visible()
+    assert "Onze web- en databaseservers" in summary.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "demo-clauses.png"))
+    page.goto(demo_report.as_uri() + "#control-12d.app-login-scope", wait_until="load")
+    control = page.locator('[id="control-12d.app-login-scope"]')
+    text = control.inner_text()
+    assert "billing_app" in text
+    assert "SUPERUSER" in text
+    page.screenshot(path=str(SCREENSHOTS / "demo-failing-control.png"))
+    anchor = result_anchor(waived["control"], waived["resource"])
+    page.goto(demo_report.as_uri() + "#" + anchor, wait_until="load")
+    row = page.locator(f'[id="{anchor}"]')
+    assert row.is_visible()
+    assert waived["waiver"]["approved_by"] in row.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "demo-waiver.png"))
+    context.close()
+    assert watched.console_errors == []
+    assert all(url.startswith("file://") for url in watched.requests)
+    for name in ("demo-cover.png", "demo-clauses.png", "demo-failing-control.png", "demo-waiver.png"):
+        assert (SCREENSHOTS / name).stat().st_size > 10_000, name

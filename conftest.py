@@ -17,6 +17,7 @@ from collectors.recording import Recording, RecordingError
 from controls.catalog import CONTROLS
 from controls.framework import Evidence, OutOfScope, control_of, fact_parameter
 from reports.audit_session import EVIDENCE_KEY, AuditSession
+from reports.pdf import chromium_missing_reason
 
 ROOT = Path(__file__).resolve().parent
 CONTROLS_DIR = ROOT / "controls"
@@ -134,6 +135,10 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run_date = started.date()
     evidence_dir = config.getoption("--evidence-dir") or f"evidence/{started.strftime('%Y%m%dT%H%M%SZ')}"
+    if config.getoption("--report-pdf"):
+        missing = chromium_missing_reason()
+        if missing is not None:
+            raise pytest.UsageError(f"--report-pdf: {missing}")
     baseline = config.getoption("--baseline")
     if baseline and not (Path(baseline) / "evidence.json").is_file():
         raise pytest.UsageError(f"--baseline: {baseline} holds no evidence.json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -91,3 +92,31 @@ def test_report_pdf_is_printed_and_sealed_in_the_manifest(tmp_path: Path) -> Non
     pdf = tmp_path / "ev" / "report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     assert "report.pdf" in (tmp_path / "ev" / "MANIFEST.sha256").read_text(encoding="utf-8")
+
+
+def test_report_pdf_without_chromium_is_a_usage_error_before_anything_runs(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "controls/",
+            "--demo",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--evidence-dir",
+            str(tmp_path / "ev"),
+            "--report-pdf",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "AUDIT_CHROMIUM": str(tmp_path / "no-such-chromium")},
+    )
+    assert run.returncode == 4
+    assert "--report-pdf" in run.stderr
+    assert "AUDIT_CHROMIUM" in run.stderr
+    assert not (tmp_path / "ev").exists()

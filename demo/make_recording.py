@@ -29,14 +29,24 @@ from pathlib import Path
 
 import trustme
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
+from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
 from collectors.databases.collect import ServerRun
 from collectors.databases.sqlserver import SqlServerReader
 from collectors.provenance import utc_now
 from collectors.recording import Recording
 from tests.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import hosts_toml
-from tests.database_standins import AUDITOR, FakeRavenDb, Pki, recorded, recorded_answers
+from tests.database_standins import (
+    AUDITOR,
+    FakeRavenDb,
+    Pki,
+    azure_apps,
+    azure_entry,
+    onprem_apps,
+    onprem_entry,
+    recorded,
+    recorded_answers,
+)
 from tests.postgres_fixtures import AUDITOR_PASSWORD, PASSWORD_ENV, databases_toml, planted_clusters
 from tests.sshd_server import HostBehaviour, SshdServer, python_command
 from tests.tls_servers import NginxSite, TlsServers, issue_cert
@@ -117,52 +127,11 @@ certificate = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
 """
 SQL_SERVERS: dict[str, tuple[DatabaseServerEntry, list[ApplicationEntry], tuple[str, ...]]] = {
     "sql01": (
-        DatabaseServerEntry(
-            name="sql01",
-            engine="sqlserver",
-            host="sql01.demo.example",
-            user="audit_reader",
-            password_env="AUDIT_SQL_PASSWORD",
-        ),
-        [
-            ApplicationEntry(
-                name="sql-shop",
-                server="sql01",
-                database="Shop",
-                login="shop_app",
-                password_columns=["dbo.Users.PasswordHash"],
-            ),
-            ApplicationEntry(
-                name="sql-crm",
-                server="sql01",
-                database="Crm",
-                login="crm_app",
-                retention=MessageRetention(
-                    table="dbo.Messages",
-                    timestamp_column="CreatedAt",
-                    status_column="Status",
-                    delivered_values=["Delivered"],
-                    failed_values=["Failed", "Bounced"],
-                ),
-            ),
-        ],
+        onprem_entry(host="sql01.demo.example"),
+        onprem_apps("sql-"),
         ("encryption_states", "force_encryption_off"),
     ),
-    "sql-weu": (
-        DatabaseServerEntry(
-            name="sql-weu",
-            engine="azuresql",
-            host="sql-weu.database.windows.net",
-            user="audit_reader",
-            password_env="AUDIT_SQL_PASSWORD",
-            admin_login="sqladmin",
-        ),
-        [
-            ApplicationEntry(name="azure-shop", server="sql-weu", database="shop", login="shop_app"),
-            ApplicationEntry(name="azure-crm", server="sql-weu", database="crm", login="crm_app"),
-        ],
-        (),
-    ),
+    "sql-weu": (azure_entry(), azure_apps("azure-"), ()),
 }
 """SQL servers of the demo: read through the real reader's fetch from recorded result sets."""
 

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import trustme
 
-from collectors.config import DatabaseServerEntry
+from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention
 from collectors.databases.sqlserver import DbApiConnection, DbApiCursor, query_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "databases"
@@ -108,6 +108,65 @@ class RecordedServer:
 
     def connector(self, entry: DatabaseServerEntry, secret: str | None) -> Any:
         return self.open
+
+
+def onprem_entry(**overrides: Any) -> DatabaseServerEntry:
+    """Return the `[[databases]]` entry of the recorded on-prem SQL Server (sqlserver/onprem.json)."""
+    settings: dict[str, Any] = {
+        "name": "sql01",
+        "engine": "sqlserver",
+        "host": "sql01.example.nl",
+        "user": "audit_reader",
+        "password_env": "AUDIT_SQL_PASSWORD",
+    }
+    return DatabaseServerEntry.model_validate({**settings, **overrides})
+
+
+def azure_entry(**overrides: Any) -> DatabaseServerEntry:
+    """Return the `[[databases]]` entry of the recorded Azure SQL server (sqlserver/azure.json)."""
+    settings: dict[str, Any] = {
+        "name": "sql-weu",
+        "engine": "azuresql",
+        "host": "sql-weu.database.windows.net",
+        "user": "audit_reader",
+        "password_env": "AUDIT_SQL_PASSWORD",
+        "admin_login": "sqladmin",
+    }
+    return DatabaseServerEntry.model_validate({**settings, **overrides})
+
+
+def onprem_apps(prefix: str = "") -> list[ApplicationEntry]:
+    """Return the applications of the recorded on-prem server: shop (a password column) and crm (messages)."""
+    return [
+        ApplicationEntry(
+            name=f"{prefix}shop",
+            server="sql01",
+            database="Shop",
+            login="shop_app",
+            password_columns=["dbo.Users.PasswordHash"],
+        ),
+        ApplicationEntry(
+            name=f"{prefix}crm",
+            server="sql01",
+            database="Crm",
+            login="crm_app",
+            retention=MessageRetention(
+                table="dbo.Messages",
+                timestamp_column="CreatedAt",
+                status_column="Status",
+                delivered_values=["Delivered"],
+                failed_values=["Failed", "Bounced"],
+            ),
+        ),
+    ]
+
+
+def azure_apps(prefix: str = "") -> list[ApplicationEntry]:
+    """Return the applications of the recorded Azure SQL server: shop and crm."""
+    return [
+        ApplicationEntry(name=f"{prefix}shop", server="sql-weu", database="shop", login="shop_app"),
+        ApplicationEntry(name=f"{prefix}crm", server="sql-weu", database="crm", login="crm_app"),
+    ]
 
 
 def recorded(fixture: str, *variants: str | None) -> RecordedServer:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
+from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
 from collectors.databases.facts import DatabaseServer, Login, MessageStore, PasswordColumn
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
 from collectors.databases.sqlserver import (
@@ -24,65 +23,17 @@ from collectors.databases.sqlserver import (
     query_name,
     quote_identifier,
 )
-from tests.database_standins import RecordedServer, recorded
+from tests.database_standins import (
+    RecordedServer,
+    azure_apps,
+    azure_entry,
+    onprem_apps,
+    onprem_entry,
+    recorded,
+)
 
 COLLECTED_AT = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 CANARY = "Canary-Pw-7f3a9c1e-do-not-leak"
-
-
-def onprem_entry(**overrides: Any) -> DatabaseServerEntry:
-    settings: dict[str, Any] = {
-        "name": "sql01",
-        "engine": "sqlserver",
-        "host": "sql01.example.nl",
-        "user": "audit_reader",
-        "password_env": "AUDIT_SQL_PASSWORD",
-    }
-    return DatabaseServerEntry.model_validate({**settings, **overrides})
-
-
-def azure_entry(**overrides: Any) -> DatabaseServerEntry:
-    settings: dict[str, Any] = {
-        "name": "sql-weu",
-        "engine": "azuresql",
-        "host": "sql-weu.database.windows.net",
-        "user": "audit_reader",
-        "password_env": "AUDIT_SQL_PASSWORD",
-        "admin_login": "sqladmin",
-    }
-    return DatabaseServerEntry.model_validate({**settings, **overrides})
-
-
-def onprem_apps() -> list[ApplicationEntry]:
-    return [
-        ApplicationEntry(
-            name="shop",
-            server="sql01",
-            database="Shop",
-            login="shop_app",
-            password_columns=["dbo.Users.PasswordHash"],
-        ),
-        ApplicationEntry(
-            name="crm",
-            server="sql01",
-            database="Crm",
-            login="crm_app",
-            retention=MessageRetention(
-                table="dbo.Messages",
-                timestamp_column="CreatedAt",
-                status_column="Status",
-                delivered_values=["Delivered"],
-                failed_values=["Failed", "Bounced"],
-            ),
-        ),
-    ]
-
-
-def azure_apps() -> list[ApplicationEntry]:
-    return [
-        ApplicationEntry(name="shop", server="sql-weu", database="shop", login="shop_app"),
-        ApplicationEntry(name="crm", server="sql-weu", database="crm", login="crm_app"),
-    ]
 
 
 def read(

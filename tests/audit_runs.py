@@ -109,6 +109,33 @@ def run_audit(
     return AuditRun(completed.returncode, completed.stdout, completed.stderr, evidence_dir)
 
 
+def run_demo(
+    evidence_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """Run `pytest controls/ --demo` (the README's demo) into `evidence_dir` with extra options."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "controls/",
+            "--demo",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--evidence-dir",
+            str(evidence_dir),
+            *args,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def hosts_toml(entries: list[Any]) -> str:
     """Return `[[hosts]]` tables for HostEntry objects (as the test sshd harness builds them)."""
     out = []

@@ -13,7 +13,7 @@ import pytest
 
 from controls.catalog import CONTROLS
 from tests.arm_emulator import ArmEmulator, Fault
-from tests.audit_runs import POLICY, ROOT, SUB_DEV, SUB_PROD, TOKEN, azure_section, run_audit
+from tests.audit_runs import POLICY, ROOT, SUB_DEV, SUB_PROD, TOKEN, azure_section, run_audit, run_demo
 
 pytestmark = pytest.mark.integration
 
@@ -304,28 +304,7 @@ def test_bearer_token_never_appears_in_any_output(tmp_path: Path, emulator: ArmE
 
 def test_demo_runs_from_the_bundled_recording(tmp_path: Path) -> None:
     evidence_dir = tmp_path / "demo-evidence"
-    import subprocess
-    import sys
-
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "controls/",
-            "--demo",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--evidence-dir",
-            str(evidence_dir),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    completed = run_demo(evidence_dir, timeout=120)
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert f"report: {evidence_dir / 'report.html'}" in completed.stdout
     bundle = json.loads((evidence_dir / "evidence.json").read_text(encoding="utf-8"))

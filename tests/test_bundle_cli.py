@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,33 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit_runs import ROOT, RUN_DATE
-
-
-def demo_run(evidence: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `pytest controls/ --demo` into `evidence` with extra options."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "controls/",
-            "--demo",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--as-of",
-            RUN_DATE,
-            "--evidence-dir",
-            str(evidence),
-            *args,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+from tests.audit_runs import ROOT, run_demo
 
 
 def verify(folder: Path) -> subprocess.CompletedProcess[str]:
@@ -53,9 +26,9 @@ def verify(folder: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_dutch_report_with_a_baseline_and_a_verified_manifest(tmp_path: Path) -> None:
-    first = demo_run(tmp_path / "night1")
+    first = run_demo(tmp_path / "night1")
     assert first.returncode == 1, first.stdout + first.stderr
-    second = demo_run(tmp_path / "night2", "--report-lang", "nl", "--baseline", str(tmp_path / "night1"))
+    second = run_demo(tmp_path / "night2", "--report-lang", "nl", "--baseline", str(tmp_path / "night1"))
     assert second.returncode == 1, second.stdout + second.stderr
     bundle = json.loads((tmp_path / "night2" / "evidence.json").read_text(encoding="utf-8"))
     changes = bundle["changes"]
@@ -74,20 +47,20 @@ def test_dutch_report_with_a_baseline_and_a_verified_manifest(tmp_path: Path) ->
 
 
 def test_unknown_report_language_is_a_usage_error(tmp_path: Path) -> None:
-    run = demo_run(tmp_path / "ev", "--report-lang", "de")
+    run = run_demo(tmp_path / "ev", "--report-lang", "de")
     assert run.returncode == 4
     assert "--report-lang" in run.stderr
 
 
 def test_baseline_without_a_bundle_is_a_usage_error(tmp_path: Path) -> None:
-    run = demo_run(tmp_path / "ev", "--baseline", str(tmp_path))
+    run = run_demo(tmp_path / "ev", "--baseline", str(tmp_path))
     assert run.returncode == 4
     assert "holds no evidence.json" in run.stderr
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 def test_report_pdf_is_printed_and_sealed_in_the_manifest(tmp_path: Path) -> None:
-    run = demo_run(tmp_path / "ev", "--report-pdf")
+    run = run_demo(tmp_path / "ev", "--report-pdf")
     assert run.returncode == 1, run.stdout + run.stderr
     pdf = tmp_path / "ev" / "report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -95,26 +68,8 @@ def test_report_pdf_is_printed_and_sealed_in_the_manifest(tmp_path: Path) -> Non
 
 
 def test_report_pdf_without_chromium_is_a_usage_error_before_anything_runs(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "controls/",
-            "--demo",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--evidence-dir",
-            str(tmp_path / "ev"),
-            "--report-pdf",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "AUDIT_CHROMIUM": str(tmp_path / "no-such-chromium")},
+    run = run_demo(
+        tmp_path / "ev", "--report-pdf", env={"AUDIT_CHROMIUM": str(tmp_path / "no-such-chromium")}
     )
     assert run.returncode == 4
     assert "--report-pdf" in run.stderr

@@ -13,8 +13,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import pytest
 
 from bench.report_scale import CHROMIUM, CHROMIUM_ARGS, scale_bundle
 from reports.html import result_anchor, write_html
+from tests.audit_runs import run_demo
 
 pytestmark = [
     pytest.mark.integration,
@@ -349,25 +348,7 @@ def test_screenshots_of_the_cover_and_a_failing_control(browser: Browser, report
 def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report of the bundled demo run (`pytest controls/ --demo`), as a user gets it."""
     evidence = tmp_path_factory.mktemp("demo")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "controls/",
-            "--demo",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--evidence-dir",
-            str(evidence),
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    run = run_demo(evidence)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
     return evidence / "report.html"
 

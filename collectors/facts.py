@@ -54,11 +54,70 @@ class Population:
     """Shown as the not_applicable reason when the source was read but held no subject."""
     notes: list[str] = field(default_factory=list)
     """Scope remarks for the report, e.g. which system databases were excluded."""
+    _originals: dict[str, list[Subject[object]]] = field(default_factory=dict, repr=False)
+    """The subjects as collected, per id that more than one subject claimed (see `add`)."""
+    _ids: set[str] = field(default_factory=set, repr=False)
+    _indexed: int = field(default=0, repr=False)
+    """How many subjects `_ids` was built from (a direct change to `subjects` triggers a re-index)."""
 
     def add(self, subject: Subject[object]) -> None:
-        """Append a subject, keeping ids unique (a later duplicate replaces nothing)."""
-        if all(existing.id != subject.id for existing in self.subjects):
+        """Append a subject; when its id is already taken, every subject of that id becomes an error.
+
+        Two different subjects under one id cannot both be judged by id (reports, waivers, tickets
+        and baselines key on it), and keeping only one would silently drop the other: so neither
+        is judged, and each item says why. A subject equal to one already held (the same fact from
+        the same sources) is the same observation twice and is kept once.
+        """
+        if len(self.subjects) != self._indexed:  # subjects changed behind add's back: re-index
+            self._ids = {existing.id for existing in self.subjects}
+        if subject.id not in self._ids:  # the common case, without a scan of the population
             self.subjects.append(subject)
+            self._ids.add(subject.id)
+            self._indexed = len(self.subjects)
+            return
+        same = [index for index, existing in enumerate(self.subjects) if existing.id == subject.id]
+        if subject in self._originals.get(subject.id, [self.subjects[same[0]]]):
+            return
+        originals = [*self._originals.get(subject.id, [self.subjects[index] for index in same]), subject]
+        self._originals[subject.id] = originals
+        self.subjects[:] = [existing for existing in self.subjects if existing.id != subject.id]
+        for number, original in enumerate(originals, start=1):
+            self.subjects.append(
+                Subject(
+                    id=subject.id,
+                    fact=None,
+                    sources=original.sources,
+                    error=duplicate_reason(subject.id, number, originals),
+                )
+            )
+        self._indexed = len(self.subjects)
+
+    def add_first(self, subject: Subject[object]) -> bool:
+        """Append a subject unless its id is already taken; return True when it was added.
+
+        Only for populations no control judges (a work list such as the endpoints to scan,
+        where the first subject of an id stands for all); judged populations use `add`.
+        """
+        if any(existing.id == subject.id for existing in self.subjects):
+            return False
+        self.add(subject)
+        return True
+
+
+def duplicate_reason(subject_id: str, number: int, subjects: list[Subject[object]]) -> str:
+    """Return the error of the `number`th of several subjects that share `subject_id`, naming each one."""
+    described = []
+    for index, subject in enumerate(subjects, start=1):
+        origin = "; ".join(f"{s.collector} {s.call}" for s in subject.sources) or "no source recorded"
+        what = f"error: {subject.error}" if subject.error is not None else "a collected fact"
+        described.append(f"#{index} ({what}; from {origin})")
+    count = {2: "two", 3: "three"}.get(len(subjects), str(len(subjects)))
+    return (
+        f"{count} subjects share the id {subject_id} (this is #{number}): "
+        + ", ".join(described)
+        + "; none is judged, since a verdict by id would hide the others (check the inventory, or "
+        "the collector or source that produced the duplicate)"
+    )
 
 
 class FactStore:

@@ -7,6 +7,8 @@ Kingdom and Switzerland, which are outside the EU/EEA. Norway is EEA (not EU) an
 
 from __future__ import annotations
 
+import difflib
+
 EU_EEA_REGIONS: tuple[str, ...] = (
     "westeurope",  # Netherlands
     "northeurope",  # Ireland
@@ -39,6 +41,69 @@ EEA_COUNTRIES: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 """ISO 3166-1 alpha-2 codes of the EU and EEA countries (for the sub-processor register)."""
+
+
+AZURE_PUBLIC_REGIONS: tuple[str, ...] = (
+    "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast",
+    "austriaeast",
+    "belgiumcentral",
+    "brazilsouth", "brazilsoutheast",
+    "canadacentral", "canadaeast",
+    "centralindia", "southindia", "westindia", "jioindiacentral", "jioindiawest",
+    "chilecentral",
+    "denmarkeast",
+    "eastasia", "southeastasia",
+    "centralus", "eastus", "eastus2", "northcentralus", "southcentralus", "westcentralus",
+    "westus", "westus2", "westus3",
+    "centraluseuap", "eastus2euap",  # Microsoft's early-access (canary) regions
+    "francecentral", "francesouth",
+    "germanynorth", "germanywestcentral",
+    "indonesiacentral",
+    "israelcentral",
+    "italynorth",
+    "japaneast", "japanwest",
+    "koreacentral", "koreasouth",
+    "malaysiawest",
+    "mexicocentral",
+    "newzealandnorth",
+    "northeurope", "westeurope",
+    "norwayeast", "norwaywest",
+    "polandcentral",
+    "qatarcentral",
+    "southafricanorth", "southafricawest",
+    "spaincentral",
+    "swedencentral", "swedensouth",
+    "switzerlandnorth", "switzerlandwest",
+    "taiwannorth", "taiwannorthwest",
+    "uaecentral", "uaenorth",
+    "uksouth", "ukwest",
+)  # fmt: skip
+"""Programmatic names of the Azure public cloud's regions.
+
+Source: Microsoft Learn, "Azure regions list" (https://learn.microsoft.com/azure/reliability/regions-list,
+column "Programmatic name"), cross-checked with `az account list-locations --query "[].name"`.
+Microsoft opens regions every year: a newer name is accepted through
+`policy.additional_region_names` until this list is updated.
+"""
+
+AZURE_SOVEREIGN_REGIONS: tuple[str, ...] = (
+    # Azure Government (https://learn.microsoft.com/azure/azure-government/documentation-government-overview-dod)
+    "usgovarizona", "usgoviowa", "usgovtexas", "usgovvirginia", "usdodcentral", "usdodeast",
+    # Azure operated by 21Vianet (https://learn.microsoft.com/azure/china/resources-developer-guide)
+    "chinaeast", "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3",
+    # Microsoft Cloud Deutschland (closed 2021; resources of that era still carry these names)
+    "germanycentral", "germanynortheast",
+)  # fmt: skip
+"""Region names of Microsoft's sovereign clouds (the [azure] endpoint may be one of them)."""
+
+KNOWN_AZURE_REGIONS: frozenset[str] = frozenset(AZURE_PUBLIC_REGIONS + AZURE_SOVEREIGN_REGIONS)
+"""Every region name policy.allowed_regions accepts without policy.additional_region_names."""
+
+
+def region_hint(name: str) -> str | None:
+    """Return the known region name closest to a misspelt one ("westeurop" -> "westeurope"), or None."""
+    close = difflib.get_close_matches(normalise_region(name), sorted(KNOWN_AZURE_REGIONS), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def normalise_region(location: str) -> str:

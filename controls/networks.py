@@ -1,16 +1,27 @@
-"""IP arithmetic for the network controls: is an address range inside the trusted networks?"""
+"""What "trusted" means for every network control: one definition, used by 12b's Azure and host controls.
+
+A source is trusted when it lies wholly inside `policy.trusted_networks` (each network no broader
+than the policy's floor, see collectors/config.py), or, for NSG rules, when it is a service tag
+listed in `policy.trusted_service_tags`. Words and prefixes that mean "anyone" ("*", "Any",
+"Internet", 0.0.0.0/0, ::/0) are never trusted, and neither is a tag that holds every Azure
+customer's addresses (AzureCloud): the config refuses them, and these functions ignore them even
+in a Policy built in code.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
 
-from collectors.config import IpNetwork
+from collectors.config import ANY_TENANT_SERVICE_TAGS, EVERYONE_SERVICE_TAGS, IpNetwork, Policy
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOW_AZURE_SERVICES = ("0.0.0.0", "0.0.0.0")
 """The start..end of Azure SQL's "allow Azure services" rule: any Azure IP, of any tenant."""
+
+ANY_ADDRESS_WORDS = frozenset({*EVERYONE_SERVICE_TAGS, "0.0.0.0/0", "::/0"})
+"""Sources (NSG prefixes, host firewall remote addresses) that mean "anyone": never trusted."""
 
 
 def range_within(start: IpAddress, end: IpAddress, networks: Sequence[IpNetwork]) -> bool:
@@ -32,6 +43,46 @@ def range_within(start: IpAddress, end: IpAddress, networks: Sequence[IpNetwork]
             if cursor > int(end):
                 return True
     return False
+
+
+def trusted_networks(policy: Policy) -> list[IpNetwork]:
+    """Return the policy's trusted networks that respect its floor (a broader one is trusted nowhere)."""
+    return [network for network in policy.networks() if policy.within_floor(network)]
+
+
+def range_trusted(start: IpAddress, end: IpAddress, policy: Policy) -> bool:
+    """Return True when every address from `start` to `end` lies inside the trusted networks."""
+    return range_within(start, end, trusted_networks(policy))
+
+
+def is_trusted_network(network: IpNetwork, policy: Policy) -> bool:
+    """Return True when the whole of `network` lies inside the trusted networks."""
+    return range_trusted(network[0], network[-1], policy)
+
+
+def address_trusted(address: IpAddress, policy: Policy) -> bool:
+    """Return True when one address lies inside the trusted networks."""
+    return range_trusted(address, address, policy)
+
+
+def anyone_reason(source: str) -> str | None:
+    """Return "the Internet" or "any address" when `source` is a word or prefix meaning anyone, else None."""
+    lowered = source.strip().lower()
+    if lowered not in ANY_ADDRESS_WORDS:
+        return None
+    return "the Internet" if lowered == "internet" else "any address"
+
+
+def service_tag_trusted(tag: str, policy: Policy) -> bool:
+    """Return True when an NSG service tag is listed in policy.trusted_service_tags (case-insensitive).
+
+    A tag meaning anyone, or holding every Azure customer's addresses (AzureCloud, regional or
+    not), is never trusted, whatever the list says.
+    """
+    lowered = tag.strip().lower()
+    if lowered in ANY_ADDRESS_WORDS or lowered.split(".", 1)[0] in ANY_TENANT_SERVICE_TAGS:
+        return False
+    return lowered in {trusted.strip().lower() for trusted in policy.trusted_service_tags}
 
 
 def parse_address(text: str) -> IpAddress:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatchcase
@@ -46,3 +46,54 @@ def apply_waivers(
         f"{verdict.message} (waived by {waiver.approved_by} until {waiver.expires}: {waiver.justification})"
     )
     return WaivedVerdict(Verdict("waived", message), waiver, expired=False)
+
+
+@dataclass(frozen=True)
+class WaiverCoverage:
+    """What one configured waiver matched in a run: the cover's blanket and stale lists come from it."""
+
+    waiver: Waiver
+    scope: str
+    evaluated: bool
+    """The waiver's control has results in this run (it was not deselected with -k)."""
+    matched: int
+    """Results of the control whose resource the waiver's glob matches, whatever their status."""
+    expired: bool
+
+    @property
+    def stale(self) -> bool:
+        """Return True when the control was evaluated and the waiver matched none of its results."""
+        return self.evaluated and self.matched == 0
+
+    @property
+    def blanket(self) -> bool:
+        """Return True for a waiver of a whole control (`scope = "control"`)."""
+        return self.scope == "control"
+
+
+def waiver_coverage(
+    waivers: Sequence[Waiver], results: Iterable[tuple[str, str]], today: date
+) -> list[WaiverCoverage]:
+    """Return, per configured waiver in config order, what it matched among the (control, resource) results.
+
+    A waiver whose control ran but whose glob matches no result is stale: the resource was
+    renamed or removed, or the pattern was mistyped. It is reported, not a failure of the run.
+    A waiver of a control that has no result in this run (deselected) is not judged stale.
+    """
+    by_control: dict[str, list[str]] = {}
+    for control_id, resource in results:
+        by_control.setdefault(control_id, []).append(resource.lower())
+    coverage = []
+    for waiver in waivers:
+        resources = by_control.get(waiver.control)
+        pattern = waiver.resource.lower()
+        coverage.append(
+            WaiverCoverage(
+                waiver=waiver,
+                scope=waiver.scope,
+                evaluated=resources is not None,
+                matched=sum(1 for resource in resources or () if fnmatchcase(resource, pattern)),
+                expired=waiver.expires < today,
+            )
+        )
+    return coverage

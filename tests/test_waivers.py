@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from collectors.config import Waiver
 from controls.framework import Status, Verdict
-from controls.waivers import apply_waivers
+from controls.waivers import apply_waivers, waiver_coverage
+from tests.audit_runs import run_audit
 
 RUN_DATE = date(2026, 11, 4)
 CONTROL = "12f.azure-sql-min-tls"
@@ -121,7 +123,7 @@ def test_resource_outside_the_glob_keeps_fail(resource: str) -> None:
 
 
 def test_waiver_for_another_control_does_not_match() -> None:
-    other = waiver(control="12e.azure-sql-tde", resource="*")
+    other = waiver(control="12e.azure-sql-tde", resource="/subscriptions/*")
     result = apply_waivers(FAIL, [other], CONTROL, LEGACY_SERVER, RUN_DATE)
     assert result.verdict == FAIL
     assert result.waiver is None
@@ -133,3 +135,89 @@ def test_no_waivers_keeps_fail() -> None:
     assert result.verdict.status == expected
     assert result.verdict == FAIL
     assert not result.expired
+
+
+# -- what each configured waiver matched: blanket and stale waivers -----------------------------------
+
+
+def test_waiver_matching_no_result_of_its_evaluated_control_is_stale() -> None:
+    renamed = waiver(resource="*/servers/sql-renamed")
+    [coverage] = waiver_coverage([renamed], [(CONTROL, LEGACY_SERVER)], RUN_DATE)
+    assert coverage.evaluated
+    assert coverage.matched == 0
+    assert coverage.stale
+
+
+def test_waiver_matching_a_result_is_not_stale_whatever_its_status() -> None:
+    [coverage] = waiver_coverage([waiver()], [(CONTROL, LEGACY_SERVER.upper())], RUN_DATE)
+    assert coverage.matched == 1
+    assert not coverage.stale
+
+
+def test_waiver_of_a_control_not_evaluated_in_this_run_is_not_called_stale() -> None:
+    [coverage] = waiver_coverage([waiver()], [("12e.azure-sql-tde", LEGACY_SERVER)], RUN_DATE)
+    assert not coverage.evaluated
+    assert not coverage.stale
+
+
+def test_blanket_waiver_is_flagged_and_expiry_is_judged_on_the_run_date() -> None:
+    blanket = Waiver(
+        control=CONTROL,
+        scope="control",
+        resource="*",
+        justification="the whole control is accepted until the migration",
+        approved_by="CISO",
+        expires=date(2026, 11, 3),
+    )
+    [coverage] = waiver_coverage([blanket], [(CONTROL, LEGACY_SERVER), (CONTROL, "/other")], RUN_DATE)
+    assert coverage.blanket
+    assert coverage.scope == "control"
+    assert coverage.matched == 2
+    assert coverage.expired
+    [plain] = waiver_coverage([waiver()], [(CONTROL, LEGACY_SERVER)], RUN_DATE)
+    assert not plain.blanket
+    assert not plain.expired
+
+
+def test_stale_and_blanket_waivers_reach_the_evidence_and_the_report_without_failing_the_run(
+    tmp_path: Path,
+) -> None:
+    config = """
+[[subprocessors]]
+name = "Active Campaign"
+services = ["B. Emma mailing campaigns"]
+country = "US"
+transfer_basis = "privacy-shield"
+reviewed_on = 2026-11-01
+
+[[waivers]]
+control = "9.subprocessor-transfer-basis"
+scope = "control"
+justification = "the register is being redone this quarter"
+approved_by = "DPO"
+expires = 2027-01-31
+
+[[waivers]]
+control = "9.subprocessor-transfer-basis"
+resource = "subprocessor:Vendor We Left In 2025"
+justification = "contract ends"
+approved_by = "DPO"
+expires = 2027-01-31
+"""
+    run = run_audit(tmp_path, config)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "stale waiver: 9.subprocessor-transfer-basis 'subprocessor:Vendor We Left In 2025'" in run.stdout
+    blanket, stale = run.bundle["waivers"]
+    assert blanket["scope"] == "control"
+    assert blanket["matched"] == 1
+    assert not blanket["stale"]
+    assert stale["scope"] == "resource"
+    assert stale["matched"] == 0
+    assert stale["stale"]
+    assert run.result("9.subprocessor-transfer-basis", "Active Campaign")["status"] == "waived"
+    html = (run.evidence_dir / "report.html").read_text(encoding="utf-8")
+    cover = html[html.index('id="waivers"') : html.index('id="policy"')]
+    assert "Blanket waivers" in cover
+    assert "the register is being redone this quarter" in cover
+    assert "Vendor We Left In 2025" in cover[cover.index("waivers stale") :]

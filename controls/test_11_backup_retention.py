@@ -63,7 +63,10 @@ def is_unset(duration: str | None) -> bool:
 
 
 def retention_problems(policy: LongTermRetention, limit: str) -> list[str]:
-    """Return what in one long-term retention policy keeps backups longer than `limit` allows."""
+    """Return what in one long-term retention policy keeps backups longer than `limit` allows.
+
+    Raises ValueError for a period that is absent or not an ISO-8601 duration.
+    """
     problems = []
     limit_days = longest_days(limit)
     periods = (
@@ -71,14 +74,21 @@ def retention_problems(policy: LongTermRetention, limit: str) -> list[str]:
         ("monthly", policy.monthly_retention),
         ("yearly", policy.yearly_retention),
     )
+    unknown: list[str] = []
     for period, value in periods:
-        if value is None or is_unset(value):
+        if value is None or not value.strip():
+            # Microsoft documents no default for an absent period: unknown, never "nothing kept".
+            unknown.append(f"{period}Retention is not reported")
+            continue
+        if is_unset(value):
             continue
         if period == "yearly":
             problems.append(f"yearly backups are kept for {value} (yearly retention must be unset)")
         elif longest_days(value) > limit_days:
             problems.append(f"{period} backups are kept for {value}, longer than {limit}")
-    return problems
+    if unknown and not problems:
+        raise ValueError("; ".join(unknown))
+    return problems + unknown
 
 
 @control("11.azure-sql-backup-retention", over="azure.sql_backup_retention")
@@ -98,22 +108,25 @@ def test_sql_database_backups_are_gone_after_three_months(
         policies=[
             {
                 "name": p.name,
-                "weekly_retention": p.weekly_retention or "unset",
-                "monthly_retention": p.monthly_retention or "unset",
-                "yearly_retention": p.yearly_retention or "unset",
+                "weekly_retention": p.weekly_retention or "not reported",
+                "monthly_retention": p.monthly_retention or "not reported",
+                "yearly_retention": p.yearly_retention or "not reported",
             }
             for p in retention.policies
         ]
     )
     problems: list[str] = []
+    unreadable: list[str] = []
     for entry in retention.policies:
         try:
             problems += retention_problems(entry, limit)
         except ValueError as exc:
-            raise EvidenceMissing(
+            unreadable.append(
                 f"long-term retention policy {entry.name} of database {retention.database_name} "
                 f"cannot be read: {exc}"
-            ) from None
+            )
     assert not problems, f"database {retention.database_name} keeps backups beyond {limit}: " + "; ".join(
-        problems
+        [*problems, *unreadable]
     )
+    if unreadable:
+        raise EvidenceMissing("; ".join(unreadable))

@@ -2,7 +2,9 @@
 
 "Er zijn procedures opgesteld waardoor alleen geautoriseerd personeel heeft toegang tot de
 persoonsgegevens." Privileged Azure roles and the Entra ID administrator of every SQL server
-must belong to principals listed in policy.authorized_principals (Entra object ids).
+must belong to principals listed in policy.authorized_principals (Entra object ids). A role is
+privileged when policy.privileged_roles names it, or when its permissions allow more than
+reading (controls/role_permissions.py), whatever its name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collectors.azure.sql_governance import SqlEntraAdministration
 from collectors.config import Policy
 from collectors.hosts.facts import HostFacts
 from controls.framework import Evidence, EvidenceMissing, control
+from controls.role_permissions import privileges
 
 NOBODY_AUTHORISED = (
     "policy.authorized_principals is empty, so nobody is authorised: list the Entra object ids "
@@ -59,17 +62,45 @@ def test_privileged_role_is_held_by_an_authorised_principal(
             f"{assignment.principal_id}: {assignment.role_problem or 'the role definition was not found'}; "
             "whether it is privileged cannot be judged"
         )
-    if not is_privileged(assignment.role_name, policy.privileged_roles):
-        evidence.observed(privileged=f"no: {assignment.role_name} is not in policy.privileged_roles")
-        return
-    evidence.observed(privileged="yes")
+    evidence.observed(
+        role_type=assignment.role_type,
+        permissions=None
+        if assignment.permissions is None
+        else [
+            {
+                "actions": p.actions,
+                "not_actions": p.not_actions,
+                "data_actions": p.data_actions,
+                "not_data_actions": p.not_data_actions,
+            }
+            for p in assignment.permissions
+        ],
+    )
+    if is_privileged(assignment.role_name, policy.privileged_roles):
+        evidence.observed(privileged=f"yes: {assignment.role_name} is in policy.privileged_roles")
+    elif assignment.permissions is None:
+        raise EvidenceMissing(
+            f"{assignment.role_name} assigned to {assignment.principal_type or 'principal'} "
+            f"{assignment.principal_id}: the role definition's permissions cannot be read "
+            f"({assignment.permissions_problem or 'not reported'}); whether it is privileged cannot be judged"
+        )
+    else:
+        reasons = privileges(assignment.permissions)
+        if not reasons:
+            evidence.observed(
+                privileged=f"no: {assignment.role_name} is not in policy.privileged_roles and only reads"
+            )
+            return
+        evidence.observed(privileged="yes: " + "; ".join(reasons))
     holder = f"{assignment.principal_type or 'principal'} {assignment.principal_id}"
     where = f"{assignment.scope_level} {assignment.scope}"
-    assert policy.authorized_principals, (
-        f"{assignment.role_name} at {where} is held by {holder}; {NOBODY_AUTHORISED}"
-    )
+    role = assignment.role_name
+    if not is_privileged(role, policy.privileged_roles):
+        granted = "; ".join(privileges(assignment.permissions or ()))
+        role = f"{role} (privileged by its permissions: {granted})"
+    assert policy.authorized_principals, f"{role} at {where} is held by {holder}; {NOBODY_AUTHORISED}"
     assert is_authorised([assignment.principal_id], policy), (
-        f"{assignment.role_name} at {where} is held by {holder}, which is not in policy.authorized_principals"
+        f"{role} at {where} is held by {holder}, which is not in policy.authorized_principals"
     )
 
 
@@ -149,6 +180,14 @@ def test_host_is_administered_only_by_authorised_people(
         administrators=admins.members,
         ssh_key_fingerprints=admins.ssh_key_fingerprints,
     )
+    if admins.grants:
+        # Linux: why each one is an administrator (a sudoers rule quoted as reduced on the host).
+        evidence.observed(
+            administrator_grants=[
+                {"members": list(g.members), "source": g.source, "rule": g.rule, "why": g.reason}
+                for g in admins.grants
+            ]
+        )
     evidence.expected(
         administrators="each in policy.authorized_admins",
         authorized_admins=policy.authorized_admins,

@@ -109,6 +109,9 @@ class Fault:
     A fault with a 2xx ``status`` that is not ``malformed`` does not answer by itself: it only adds
     its ``latency`` (and counts down ``times``) and the request is then routed normally - use
     ``Fault(path, status=200, latency=2.0)`` for a slow but correct endpoint.
+
+    ``body`` (any JSON value) makes the fault answer with that body as it is: valid JSON of an
+    unexpected shape, e.g. ``Fault(path, status=200, body={"value": "garbage"})``.
     """
 
     path: str
@@ -120,6 +123,7 @@ class Fault:
     malformed: bool = False
     latency: float = 0.0
     method: str | None = None
+    body: Any = None
 
 
 @dataclass(frozen=True)
@@ -526,7 +530,7 @@ class ArmEmulator:
         if fault is not None:
             if fault.latency > 0:
                 time.sleep(fault.latency)
-            if fault.malformed or not 200 <= fault.status < 300:
+            if fault.malformed or fault.body is not None or not 200 <= fault.status < 300:
                 return self._fault_reply(fault, method, path)
         if method == "GET":
             return self.route_get(path, raw_path, query)
@@ -547,6 +551,8 @@ class ArmEmulator:
             return Reply(
                 fault.status if 200 <= fault.status < 300 else 200, headers=headers, raw=_MALFORMED_BODY
             )
+        if fault.body is not None:
+            return Reply(fault.status, fault.body, headers)
         code = fault.code or default_error_code(fault.status)
         message = fault.message or f"Injected fault: HTTP {fault.status} for {method} {path}."
         return arm_error(fault.status, code, message, headers)

@@ -357,6 +357,16 @@ def test_malformed_json_raises_decode_error(emu: ArmEmulator) -> None:
         sql_client(emu).servers.get(RG, "sql-1")
 
 
+def test_fault_with_a_body_answers_valid_json_of_an_unexpected_shape(emu: ArmEmulator) -> None:
+    emu.add_fault(Fault(path="/servers$", status=200, body={"value": "garbage"}, times=1))
+    status, _, body = raw_request(
+        emu, "GET", f"/subscriptions/{SUB}/providers/Microsoft.Sql/servers?api-version=1"
+    )
+    assert (status, json.loads(body)) == (200, {"value": "garbage"})
+    # the fault used up, the same path answers from the estate again
+    assert len(list(sql_client(emu).servers.list())) == 2
+
+
 def test_unaccepted_token_is_client_authentication_error() -> None:
     with ArmEmulator(make_estate(), tokens={"good-token"}) as emu:
         with pytest.raises(ClientAuthenticationError) as excinfo:

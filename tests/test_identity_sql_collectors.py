@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from collectors.azure.arm import ArmReader, StaticTokenCredential
-from collectors.azure.authorization import ROLE_ASSIGNMENTS, RoleAssignment, RoleAssignmentCollector
+from collectors.azure.authorization import (
+    ROLE_ASSIGNMENTS,
+    RoleAssignment,
+    RoleAssignmentCollector,
+    RolePermission,
+)
 from collectors.azure.base import AZURE_RESOURCES, AzureCollector, AzureContext, LocatedResource
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.security_contacts import (
@@ -217,8 +222,12 @@ def test_microsoft_role_assignment_example_is_read_with_its_role_definition() ->
     assert read.principal_id == "ce2ce14e-85d7-4629-bdbc-454d0519d987"
     assert read.principal_type == "User"
     assert read.scope_level == "subscription"
+    assert read.role_type == "roletype"
+    assert read.permissions == (RolePermission(("action",), (), ("dataAction",), ()),)
     control = c12c.test_privileged_role_is_held_by_an_authorised_principal
-    assert verdict(control, read, policy=Policy()).status == "pass", "'Role name' is not a privileged role"
+    result = verdict(control, read, policy=Policy())
+    assert result.status == "fail", "'Role name' is not named privileged, but 'action' is more than a read"
+    assert "privileged by its permissions" in result.message
 
 
 # --- security contacts --------------------------------------------------------------------------------

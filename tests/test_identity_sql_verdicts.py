@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from collectors.azure.authorization import RoleAssignment, role_guid_of, scope_level_of
+from collectors.azure.authorization import RoleAssignment, RolePermission, role_guid_of, scope_level_of
 from collectors.azure.security_contacts import SecurityContact, SubscriptionSecurityContacts, split_emails
 from collectors.azure.sql_governance import (
     EntraAdmin,
@@ -38,13 +38,36 @@ SERVER = f"/subscriptions/{SUB}/resourceGroups/rg-web/providers/Microsoft.Sql/se
 # --- 12c.azure-privileged-roles ---------------------------------------------------------------------
 
 
+BUILT_IN_PERMISSIONS = {
+    "owner": RolePermission(("*",), (), (), ()),
+    "contributor": RolePermission(
+        ("*",),
+        (
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+        ),
+        (),
+        (),
+    ),
+    "reader": RolePermission(("*/read",), (), (), ()),
+    "user access administrator": RolePermission(
+        ("*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"), (), (), ()
+    ),
+}
+"""The permissions of the built-in roles these tests assign, as Microsoft defines them."""
+
+
 def assignment(
     role_name: str | None = "Owner",
     principal_id: str = OPS,
     *,
     scope: str = f"/subscriptions/{SUB}",
     role_problem: str | None = None,
+    permissions: tuple[RolePermission, ...] | None = None,
 ) -> RoleAssignment:
+    if permissions is None and role_name is not None and role_name.lower() in BUILT_IN_PERMISSIONS:
+        permissions = (BUILT_IN_PERMISSIONS[role_name.lower()],)
     return RoleAssignment(
         id=f"{scope}/providers/Microsoft.Authorization/roleAssignments/0a1b2c3d-1001-4e5f-8a01-000000000001",
         subscription_id=SUB,
@@ -54,6 +77,8 @@ def assignment(
         principal_id=principal_id,
         principal_type="Group",
         role_problem=role_problem,
+        permissions=permissions,
+        permissions_problem=None if permissions is not None else "not given",
     )
 
 
@@ -102,8 +127,10 @@ def test_non_privileged_role_passes_for_any_principal_and_says_so() -> None:
 
 def test_privileged_roles_come_from_the_policy() -> None:
     fact = assignment("Reader", STRANGER)
-    assert role_verdict(fact, OPS, privileged_roles=["Reader"]).status == "fail"
-    assert role_verdict(assignment("Owner", STRANGER), OPS, privileged_roles=["Reader"]).status == "pass"
+    assert role_verdict(fact, OPS, privileged_roles=["Reader"]).status == "fail", "named: privileged"
+    result = role_verdict(assignment("Owner", STRANGER), OPS, privileged_roles=["Reader"])
+    assert result.status == "fail", "not named, but its permissions ('*') make it privileged all the same"
+    assert "privileged by its permissions" in result.message
 
 
 def test_privileged_role_with_no_authorised_principals_fails_closed_and_asks_for_the_list() -> None:
@@ -267,7 +294,7 @@ def test_retention_within_three_months_passes() -> None:
 
 
 def test_retention_of_exactly_the_maximum_passes() -> None:
-    assert retention_verdict(retention(("P3M", "P3M", None))).status == "pass"
+    assert retention_verdict(retention(("P3M", "P3M", "PT0S"))).status == "pass"
 
 
 def test_thirteen_weeks_pass_and_fourteen_weeks_fail() -> None:
@@ -300,9 +327,26 @@ def test_any_yearly_retention_fails_even_when_short() -> None:
     assert "yearly retention must be unset" in result.message
 
 
-@pytest.mark.parametrize("yearly", [None, "", "PT0S", "P0Y"])
+@pytest.mark.parametrize("yearly", ["PT0S", "P0Y"])
 def test_unset_yearly_retention_passes(yearly: str | None) -> None:
     assert retention_verdict(retention(("P12W", "PT0S", yearly))).status == "pass"
+
+
+@pytest.mark.parametrize("period", [0, 1, 2])
+@pytest.mark.parametrize("absent", [None, ""])
+def test_retention_period_not_reported_is_an_error_not_unset(period: int, absent: str | None) -> None:
+    values: list[str | None] = ["P12W", "PT0S", "PT0S"]
+    values[period] = absent
+    result = retention_verdict(retention((values[0], values[1], values[2])))
+    assert result.status == "error"
+    assert f"{('weekly', 'monthly', 'yearly')[period]}Retention is not reported" in result.message
+
+
+def test_retention_period_not_reported_does_not_hide_a_definite_failure() -> None:
+    result = retention_verdict(retention((None, "PT0S", "P5Y")))
+    assert result.status == "fail"
+    assert "yearly backups are kept for P5Y" in result.message
+    assert "weeklyRetention is not reported" in result.message
 
 
 def test_microsoft_example_policy_fails_on_monthly_and_yearly() -> None:

@@ -508,10 +508,10 @@ def assessed(
         last_modified=modified,
         critical_count=critical
         if critical is not None
-        else sum("Critical" in p.classifications for p in urgent),
+        else sum("Critical" in (p.classifications or ()) for p in urgent),
         security_count=security
         if security is not None
-        else sum("Security" in p.classifications for p in urgent),
+        else sum("Security" in (p.classifications or ()) for p in urgent),
         error=error,
         patches=patches,
     )

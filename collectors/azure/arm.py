@@ -7,6 +7,7 @@ the `Source` of every page that produced it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import (
+    AzureError,
     ClientAuthenticationError,
     DecodeError,
+    DeserializationError,
     HttpResponseError,
     ServiceRequestError,
     ServiceResponseError,
@@ -42,8 +45,68 @@ ResponseHook = Callable[[PipelineResponse[Any, Any]], None]
 STATIC_TOKEN_VARIABLE = "AUDIT_AZURE_TOKEN"
 
 
+SDK_PARSE_FAILURES: tuple[type[Exception], ...] = (
+    DeserializationError,
+    TypeError,
+    AttributeError,
+    ValueError,
+    KeyError,
+)
+"""What the SDK raises on a 2xx answer it cannot turn into models (or page through)."""
+
+
 class ArmUnavailable(Exception):
     """ARM cannot be read at all (no credential, endpoint unreachable): the run cannot start."""
+
+
+class MalformedAnswer(AzureError):
+    """ARM answered, but not in the shape the SDK or the auditor's parser needs.
+
+    `call` names the request (method and URL path); `problem` says what was wrong, without
+    echoing the body when the body may hold secrets.
+    """
+
+    def __init__(self, call: str, problem: str) -> None:
+        super().__init__(f"malformed answer to {call}: {problem}")
+        self.call = call
+        self.problem = problem
+
+
+def call_text(method: str | None, url: str) -> str:
+    """Return a request as "METHOD /path" (no host, no query): how failures name the call."""
+    return f"{(method or 'GET').upper()} {urlsplit(url).path or '/'}"
+
+
+def failed_call(exc: BaseException) -> str | None:
+    """Return the request a failure answered ("METHOD /path"), when the exception knows it."""
+    if isinstance(exc, MalformedAnswer):
+        return exc.call
+    response = getattr(exc, "response", None)
+    request = getattr(response, "request", None)
+    url = getattr(request, "url", None)
+    return call_text(getattr(request, "method", None), str(url)) if url else None
+
+
+def list_page_problem(body: bytes) -> str | None:
+    """Return what is wrong with a list answer's envelope ({"value": [...], "nextLink": ...}), or None.
+
+    Exists because the SDK's newer models page through `{"value": "garbage"}` character by
+    character and read `{}` as an empty list: neither is an answer the auditor may trust.
+    """
+    try:
+        page = json.loads(body or b"null")
+    except ValueError:
+        return None  # the SDK raises DecodeError for a body that is not JSON
+    if not isinstance(page, dict):
+        return f"the answer is {type(page).__name__}, not a list envelope object"
+    if "value" not in page:
+        return "the list answer has no value"
+    if not isinstance(page["value"], list):
+        return f"value is {type(page['value']).__name__}, not a list"
+    next_link = page.get("nextLink")
+    if next_link is not None and not isinstance(next_link, str):
+        return f"nextLink is {type(next_link).__name__}, not a URL"
+    return None
 
 
 class ThrottleAwareRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
@@ -112,25 +175,39 @@ def build_credential(source: AzureSource) -> TokenCredential:
 
 def describe_failure(exc: BaseException) -> str:
     """Return a one-line account of a failed ARM call: HTTP status and ARM error code when known."""
+    if isinstance(exc, MalformedAnswer):
+        return f"malformed answer: {exc.problem}"
     if isinstance(exc, DecodeError):
         first = str(exc).splitlines()[0] if str(exc) else "DecodeError"
         return f"malformed response (not valid JSON) with HTTP {exc.status_code}: {first}"
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
-        code = getattr(exc.error, "code", None) if exc.error is not None else None
-        message = getattr(exc.error, "message", None) if exc.error is not None else None
-        text = (message or exc.reason or "").strip().splitlines()
-        detail = f": {text[0]}" if text else ""
-        return f"HTTP {exc.status_code} {code or exc.reason or ''}".rstrip() + detail
-    if isinstance(exc, DecodeError):
-        return (
-            f"malformed response (not valid JSON): {str(exc).splitlines()[0] if str(exc) else 'DecodeError'}"
-        )
+        # The error envelope is the target's answer too: any of its fields may be of any type.
+        code = _plain(getattr(exc.error, "code", None) if exc.error is not None else None)
+        message = _plain(getattr(exc.error, "message", None) if exc.error is not None else None)
+        reason = _plain(exc.reason)
+        text = (message or reason or "").strip().splitlines()
+        detail = f": {text[0][:300]}" if text else ""
+        return f"HTTP {exc.status_code} {code or reason or ''}".rstrip() + detail
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return f"ARM unreachable or timed out ({type(exc).__name__}): {first}"
     if isinstance(exc, ClientAuthenticationError):
         return f"authentication failed: {str(exc).splitlines()[0] if str(exc) else 'no token'}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _plain(value: object) -> str | None:
+    """Return a field of an error envelope as one line of text (None when absent or empty)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text.strip()[:200] or None
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -203,22 +280,49 @@ class ArmReader:
             retry_backoff_factor=self.source.retry_backoff_seconds,
         )
 
-    def fetch(self, call: Callable[[ResponseHook], Any]) -> Fetched:
+    def fetch(
+        self,
+        call: Callable[[ResponseHook], Any],
+        *,
+        source_of: Callable[[Any], Source] | None = None,
+        reveal: bool = True,
+    ) -> Fetched:
         """Run one SDK call (pages included) and return its value with one source per page read.
 
-        `call` receives the response hook to pass as `raw_response_hook=`; SDK exceptions
-        propagate to the collector, which turns them into `error` subjects.
+        `call` receives the response hook to pass as `raw_response_hook=`. SDK exceptions
+        (AzureError) propagate to the collector, which turns them into `error` subjects; a 2xx
+        answer the SDK cannot deserialise or page through, or a list page that is not
+        `{"value": [...]}`, raises `MalformedAnswer` (an AzureError) naming the call. With
+        `reveal=False` (answers holding secrets) the problem names the exception type only,
+        never the body. `source_of` replaces how a page's `Source` is made (e.g. a redacted hash).
         """
         sources: list[Source] = []
+        calls: list[str] = []
+        paging: list[bool] = []
+        bad_pages: list[tuple[str, str]] = []
 
         def hook(response: PipelineResponse[Any, Any]) -> None:
             http = response.http_response
+            calls.append(call_text(http.request.method, str(http.request.url)))
             if http.status_code < 300:
-                sources.append(self._source_of(http))
+                sources.append((source_of or self._source_of)(http))
+                problem = list_page_problem(http.body()) if paging else None
+                if problem is not None:
+                    bad_pages.append((calls[-1], problem))
 
-        value = call(hook)
-        if isinstance(value, ItemPaged):
-            value = list(value)
+        try:
+            value = call(hook)
+            if isinstance(value, ItemPaged):
+                paging.append(True)
+                value = list(value)
+        except AzureError:
+            raise
+        except SDK_PARSE_FAILURES as exc:
+            detail = _first_line(exc) if reveal else "the answer is not shown"
+            problem = f"the SDK could not read it ({type(exc).__name__}: {detail})"
+            raise MalformedAnswer(calls[-1] if calls else "the call", problem) from None
+        if bad_pages:
+            raise MalformedAnswer(*bad_pages[0])
         return Fetched(value=value, sources=tuple(sources))
 
     def _source_of(self, http: Any) -> Source:

@@ -1,7 +1,8 @@
-"""Azure RBAC facts: every role assignment that grants access inside a subscription, with its role name.
+"""Azure RBAC facts: every role assignment that grants access inside a subscription, with its role.
 
 Per subscription, two ARM reads (api-version 2022-04-01): the role definitions assignable there
-(to turn a roleDefinitionId into a role name) and `roleAssignments` of the subscription, which
+(to turn a roleDefinitionId into a role name, type and permissions: actions, notActions,
+dataActions, notDataActions) and `roleAssignments` of the subscription, which
 holds assignments at subscription, resource-group and resource scope plus those inherited from
 management groups. Every assignment is kept with its scope; one inherited from a management group
 has the same id in every subscription and is judged once.
@@ -15,17 +16,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import AzureError
 from azure.mgmt.authorization import AuthorizationManagementClient
 
-from collectors.azure.arm import describe_failure
-from collectors.azure.base import AzureCollector, text_of
+from collectors.azure import fields
+from collectors.azure.base import AzureCollector
+from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.facts import observed, unobservable
+from collectors.facts import observed
 from collectors.provenance import Source
 
 ROLE_ASSIGNMENTS = "azure.role_assignments"
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+
+
+@dataclass(frozen=True)
+class RolePermission:
+    """One permission block of a role definition: what it allows, minus what it excludes.
+
+    ARM patterns ("*", "*/read", "Microsoft.Authorization/*/Write", ...), as the definition has them.
+    """
+
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...]
+    data_actions: tuple[str, ...]
+    not_data_actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    """A role definition as ARM lists it; `permissions` None when they cannot be read (`problem` says why)."""
+
+    id: str
+    name: str | None
+    role_type: str | None
+    """"BuiltInRole" or "CustomRole"."""
+    permissions: tuple[RolePermission, ...] | None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +60,8 @@ class RoleAssignment:
 
     `role_name` is None when the role definition could not be found; `role_problem` says why,
     and the role is then shown as "unknown role <guid>" (a control cannot judge it).
+    `permissions` are the role's permission blocks (None when they could not be read:
+    `permissions_problem` says why), so a role is judged by what it allows, whatever its name.
     """
 
     id: str
@@ -44,6 +72,9 @@ class RoleAssignment:
     principal_id: str
     principal_type: str | None
     role_problem: str | None = None
+    role_type: str | None = None
+    permissions: tuple[RolePermission, ...] | None = None
+    permissions_problem: str | None = None
 
     @property
     def role_guid(self) -> str:
@@ -87,6 +118,58 @@ def scope_level_of(scope: str) -> str:
     return "resource"
 
 
+def _patterns(model: Any, name: str, arm_name: str, *, required: bool) -> tuple[str, ...]:
+    """Return a permission list; an absent required list (actions, dataActions) is unreadable.
+
+    An absent exclusion list (notActions, notDataActions) excludes nothing: reading it as empty
+    can only make the role look more privileged, never less.
+    """
+    found = fields.texts(model, name, arm_name, nested=False)
+    if found is None and required:
+        raise fields.FieldUnreadable(f"{arm_name} is absent")
+    return found or ()
+
+
+def role_definition_of(model: Any) -> RoleDefinition:
+    """Return a role definition with its permissions; what cannot be read is named in `problem`."""
+    definition_id = fields.resource_id(model, "the role definition")
+    name = fields.text(model, "role_name", "roleName")
+    role_type = fields.text(model, "role_type", "type")
+    try:
+        blocks = fields.items(model, "permissions", "permissions")
+        if blocks is None:
+            raise fields.FieldUnreadable("permissions is absent")
+        permissions = tuple(
+            RolePermission(
+                actions=_patterns(block, "actions", f"permissions[{index}].actions", required=True),
+                not_actions=_patterns(
+                    block, "not_actions", f"permissions[{index}].notActions", required=False
+                ),
+                data_actions=_patterns(
+                    block, "data_actions", f"permissions[{index}].dataActions", required=True
+                ),
+                not_data_actions=_patterns(
+                    block, "not_data_actions", f"permissions[{index}].notDataActions", required=False
+                ),
+            )
+            for index, block in enumerate(blocks)
+        )
+    except fields.FieldUnreadable as exc:
+        return RoleDefinition(definition_id, name, role_type, None, f"its permissions cannot be read: {exc}")
+    return RoleDefinition(definition_id, name, role_type, permissions)
+
+
+def role_definitions_of(models: Any) -> dict[str, RoleDefinition]:
+    """Return the role definitions of a list answer by role GUID (lower-case)."""
+    if not isinstance(models, list):
+        raise fields.FieldUnreadable(f"the role definition list is {fields.shown(models)}")
+    definitions = (
+        role_definition_of(fields.obj(model, f"role definition {index}"))
+        for index, model in enumerate(models)
+    )
+    return {role_guid_of(definition.id): definition for definition in definitions}
+
+
 class RoleAssignmentCollector(AzureCollector):
     """Reads the role assignments of every subscription in scope, naming each assignment's role."""
 
@@ -102,55 +185,74 @@ class RoleAssignmentCollector(AzureCollector):
         self.context.progress(f"azure: reading role assignments of {len(subscriptions)} subscription(s)")
         self.arm.map(self._assignments_of, subscriptions)
 
-    def _role_names(self, subscription: AzureSubscription) -> tuple[dict[str, str], tuple[Source, ...], str]:
-        """Return {role GUID: role name} of the subscription, its sources, and why it is empty if it is."""
+    def _definitions(
+        self, subscription: AzureSubscription
+    ) -> tuple[dict[str, RoleDefinition], tuple[Source, ...], str]:
+        """Return {role GUID: definition} of the subscription, its sources, and why it is empty if it is."""
         client = self.authorization(subscription.id)
-        try:
-            fetched = self.arm.fetch(
-                lambda hook: client.role_definitions.list(subscription.resource_id, raw_response_hook=hook)
-            )
-        except AzureError as exc:
-            return {}, (), f"role definitions could not be listed: {describe_failure(exc)}"
-        names = {
-            role_guid_of(str(definition.id or definition.name)): str(definition.role_name)
-            for definition in fetched.value
-            if definition.role_name
-        }
-        return names, fetched.sources, "no role definition with this id is assignable in the subscription"
+        failures: list[Unreadable] = []
+        what = "role definitions could not be listed"
+        fetched = self.read(
+            what,
+            lambda hook: client.role_definitions.list(subscription.resource_id, raw_response_hook=hook),
+            failed=failures.append,
+        )
+        if fetched is None:
+            return {}, (), failures[0].reason
+        definitions = self.parsed(what, fetched, role_definitions_of, failed=failures.append)
+        if definitions is None:
+            return {}, fetched.sources, failures[0].reason
+        return (
+            definitions,
+            fetched.sources,
+            "no role definition with this id is assignable in the subscription",
+        )
 
     def _assignments_of(self, subscription: AzureSubscription) -> None:
-        population = self.population(ROLE_ASSIGNMENTS)
         client = self.authorization(subscription.id)
-        try:
-            fetched = self.arm.fetch(
-                lambda hook: client.role_assignments.list_for_subscription(raw_response_hook=hook)
-            )
-        except AzureError as exc:
-            subject = f"{subscription.resource_id}/providers/{ROLE_ASSIGNMENT_TYPE}"
-            reason = (
-                f"role assignments of subscription {subscription.id} could not be listed: "
-                f"{describe_failure(exc)}"
-            )
-            population.add(unobservable(subject, reason))
+        subject = f"{subscription.resource_id}/providers/{ROLE_ASSIGNMENT_TYPE}"
+        fetched = self.read(
+            f"role assignments of subscription {subscription.id} could not be listed",
+            lambda hook: client.role_assignments.list_for_subscription(raw_response_hook=hook),
+            failed=self.errors_for(subject, (ROLE_ASSIGNMENTS,)),
+        )
+        if fetched is None:
             return
-        names, definition_sources, missing_reason = self._role_names(subscription)
-        for model in fetched.value:
-            assignment = self._assignment(subscription, model, names, missing_reason)
-            population.add(observed(assignment.id, assignment, (*fetched.sources, *definition_sources)))
+        definitions, definition_sources, missing_reason = self._definitions(subscription)
+        assignments = self.each(
+            f"a role assignment of subscription {subscription.id} could not be read",
+            fetched,
+            lambda model: self._assignment(subscription, model, definitions, missing_reason),
+            list_subject=subject,
+            populations=(ROLE_ASSIGNMENTS,),
+        )
+        for assignment in assignments:
+            self.population(ROLE_ASSIGNMENTS).add(
+                observed(assignment.id, assignment, (*fetched.sources, *definition_sources))
+            )
 
     @staticmethod
     def _assignment(
-        subscription: AzureSubscription, model: Any, names: dict[str, str], missing_reason: str
+        subscription: AzureSubscription,
+        model: Any,
+        definitions: dict[str, RoleDefinition],
+        missing_reason: str,
     ) -> RoleAssignment:
-        role_definition_id = str(model.role_definition_id or "")
-        name = names.get(role_guid_of(role_definition_id)) if role_definition_id else None
+        role_definition_id = fields.text(model, "role_definition_id", "roleDefinitionId") or ""
+        definition = definitions.get(role_guid_of(role_definition_id)) if role_definition_id else None
+        name = definition.name if definition is not None else None
         return RoleAssignment(
-            id=str(model.id),
+            id=fields.resource_id(model, "the role assignment"),
             subscription_id=subscription.id,
-            scope=str(model.scope or ""),
+            scope=fields.text(model, "scope", "scope") or "",
             role_definition_id=role_definition_id,
             role_name=name,
-            principal_id=str(model.principal_id or ""),
-            principal_type=text_of(model.principal_type),
-            role_problem=None if name else missing_reason,
+            principal_id=fields.text(model, "principal_id", "principalId") or "",
+            principal_type=fields.text(model, "principal_type", "principalType"),
+            role_problem=None
+            if name
+            else (missing_reason if definition is None else "the role definition has no roleName"),
+            role_type=None if definition is None else definition.role_type,
+            permissions=None if definition is None else definition.permissions,
+            permissions_problem=missing_reason if definition is None else definition.problem,
         )

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from azure.core.exceptions import AzureError
-
-from collectors.azure.arm import ArmReader, Fetched, ResponseHook, describe_failure
+from collectors.azure import reading
+from collectors.azure.arm import SDK_PARSE_FAILURES, ArmReader, Fetched, MalformedAnswer, ResponseHook
+from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphInventory, models_from_rows
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import FactStore, Population, observed, unobservable
@@ -23,9 +23,14 @@ from collectors.provenance import Source
 from collectors.regions import normalise_region
 
 C = TypeVar("C")
+R = TypeVar("R")
+Failed = Callable[[Unreadable], None]
+"""What a collector does when a read fails: usually mark some subjects `error` with the reason."""
 AZURE_RESOURCES = "azure.resources"
 """Every collected resource with its region: the population of 8.azure-region."""
 AZURE_ENDPOINTS = "azure.endpoints"
+UNKNOWN_REGION = "unknown"
+"""The region of a resource whose answer names none (8.azure-region reports it `error`, never a region)."""
 """Network endpoints Azure resources publish (SQL FQDNs, App Service host names), for TLS scans."""
 
 
@@ -65,19 +70,6 @@ def resource_group_of(resource_id: str) -> str:
     return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
 
 
-def text_of(value: Any) -> str | None:
-    """Return an SDK value (enum or plain) as text, None staying None."""
-    return None if value is None else str(getattr(value, "value", value))
-
-
-def prop(model: Any, name: str) -> Any:
-    """Read a property of an SDK model in its nested (`.properties.x`) or flattened (`.x`) form."""
-    properties = getattr(model, "properties", None)
-    if properties is not None and getattr(properties, name, None) is not None:
-        return getattr(properties, name)
-    return getattr(model, name, None)
-
-
 class AzureCollector:
     """Base of the Azure collectors; subclasses implement `collect`."""
 
@@ -114,34 +106,124 @@ class AzureCollector:
             client: C = self._clients[key]
             return client
 
-    def listing(
+    # ------------------------------------------------------------------ reading (one helper)
+    def read(
         self,
+        what: str,
+        call: Callable[[ResponseHook], Any],
+        *,
+        failed: Failed,
+        source_of: Callable[[Any], Source] | None = None,
+        reveal: bool = True,
+    ) -> Fetched | None:
+        """Run one SDK call; on any failure hand `failed` the reason (naming the call) and return None.
+
+        `what` heads the failure sentence ("TDE state of database emma could not be read").
+        """
+        return self.read_with(
+            what, lambda: self.arm.fetch(call, source_of=source_of, reveal=reveal), failed=failed
+        )
+
+    def read_with(self, what: str, work: Callable[[], Fetched], *, failed: Failed) -> Fetched | None:
+        """Run `work` (reads returning a Fetched, e.g. a Resource Graph query); on failure call `failed`."""
+        outcome = reading.read(what, work)
+        if isinstance(outcome, Unreadable):
+            failed(outcome)
+            return None
+        return outcome
+
+    def read_listing(
+        self,
+        what: str,
         scope: str,
         resource_type: str,
         arm_call: Callable[[ResponseHook], Any],
         model: Callable[..., Any],
-    ) -> Fetched:
+        *,
+        failed: Failed,
+    ) -> Fetched | None:
         """Return the resources of `resource_type` under `scope` (a subscription or parent resource id).
 
-        From the Resource Graph inventory when it covers the type, else from `arm_call`; SDK
-        errors propagate to the caller.
+        From the Resource Graph inventory when it covers the type, else from `arm_call`; on any
+        failure `failed` gets the reason and None is returned.
         """
         inventory = self.context.inventory
         if inventory is not None and inventory.covers(resource_type) and inventory.failure is None:
-            rows = inventory.rows(scope, resource_type)
-            return Fetched(value=models_from_rows(rows, model), sources=inventory.sources)
-        return self.arm.fetch(arm_call)
+            rows, sources = inventory.rows(scope, resource_type), inventory.sources
 
-    def could_not_list(
-        self, subscription: AzureSubscription, resource_type: str, exc: AzureError, populations: Iterable[str]
-    ) -> None:
-        """Make every item of `populations` in this subscription and type an `error` saying why."""
+            def from_rows() -> Fetched:
+                try:
+                    return Fetched(models_from_rows(rows, model), sources)
+                except SDK_PARSE_FAILURES as exc:
+                    problem = f"a row could not be read as {resource_type} ({type(exc).__name__})"
+                    raise MalformedAnswer(reading.calls_of(sources), problem) from None
+
+            return self.read_with(what, from_rows, failed=failed)
+        return self.read(what, arm_call, failed=failed)
+
+    def parsed(
+        self,
+        what: str,
+        fetched: Fetched,
+        parser: Callable[[Any], R],
+        *,
+        failed: Failed,
+        reveal: bool = True,
+    ) -> R | None:
+        """Return `parser(fetched.value)`; when the answer cannot be parsed, call `failed` and return None."""
+        outcome = reading.parse(what, fetched, parser, reveal=reveal)
+        if isinstance(outcome, Unreadable):
+            failed(outcome)
+            return None
+        return outcome
+
+    def each(
+        self,
+        what: str,
+        fetched: Fetched,
+        parser: Callable[[Any], R],
+        *,
+        list_subject: str,
+        populations: Iterable[str],
+    ) -> list[R]:
+        """Return the parsed items of a list answer; each item that cannot be parsed is an `error`.
+
+        The unparseable item becomes an `error` subject of `populations` (under its own id, or
+        `<list_subject>[<index>]` when it has none); every other item is parsed as usual.
+        """
+        names = tuple(populations)
+        found: list[R] = []
+        for subject, outcome in reading.parse_items(what, fetched, parser, list_subject):
+            if isinstance(outcome, Unreadable):
+                for name in names:
+                    self.population(name).add(unobservable(subject, outcome.reason, outcome.sources))
+            else:
+                found.append(outcome)
+        return found
+
+    def errors_for(
+        self, subject_id: str, populations: Iterable[str], sources: Iterable[Source] = ()
+    ) -> Failed:
+        """Return a `failed` callback that makes `subject_id` an `error` in each of `populations`."""
+        names, known = tuple(populations), tuple(sources)
+
+        def failed(unreadable: Unreadable) -> None:
+            for name in names:
+                self.population(name).add(
+                    unobservable(subject_id, unreadable.reason, (*known, *unreadable.sources))
+                )
+
+        return failed
+
+    def unlisted(
+        self, subscription: AzureSubscription, resource_type: str, populations: Iterable[str]
+    ) -> tuple[str, Failed]:
+        """Return (what, failed) for listing a type in a subscription: a failure makes the type's
+        subject `<subscription>/providers/<type>` an `error` of `populations` and of azure.resources.
+        """
         subject = f"{subscription.resource_id}/providers/{resource_type}"
-        reason = (
-            f"{resource_type} of subscription {subscription.id} could not be listed: {describe_failure(exc)}"
-        )
-        for name in (*populations, AZURE_RESOURCES):
-            self.population(name).add(unobservable(subject, reason))
+        what = f"{resource_type} of subscription {subscription.id} could not be listed"
+        return what, self.errors_for(subject, (*populations, AZURE_RESOURCES))
 
     def publish_endpoint(
         self, host: str, port: int, kind: str, resource_id: str, sources: Iterable[Source]
@@ -149,12 +231,12 @@ class AzureCollector:
         """Publish an endpoint for the TLS scanning and exposure probes (one subject per host:port)."""
         endpoint = DiscoveredEndpoint(host.lower().rstrip("."), port, kind, resource_id)
         subject = f"{endpoint.host}:{port}"
-        self.population(AZURE_ENDPOINTS).add(observed(subject, endpoint, sources))
+        self.population(AZURE_ENDPOINTS).add_first(observed(subject, endpoint, sources))
 
     def locate(
         self, resource_id: str, resource_type: str, location: str | None, sources: Iterable[Source]
     ) -> None:
         """Add a resource (or a replica, with a distinct id) to the 8.azure-region population."""
-        region = normalise_region(location or "unknown")
+        region = normalise_region(location or UNKNOWN_REGION)
         located = LocatedResource(resource_id, resource_type, region)
         self.population(AZURE_RESOURCES).add(observed(resource_id, located, sources))

@@ -6,15 +6,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from azure.core.exceptions import AzureError
-
-from collectors.azure.arm import ArmReader, ReplayCredential, build_credential, describe_failure
+from collectors.azure import reading
+from collectors.azure.arm import ArmReader, Fetched, ReplayCredential, build_credential
 from collectors.azure.authorization import RoleAssignmentCollector
 from collectors.azure.base import AzureCollector, AzureContext
 from collectors.azure.compute import ComputeCollector
 from collectors.azure.connection_strings import ConnectionStringCollector
 from collectors.azure.network import NetworkCollector
 from collectors.azure.principal import PrincipalObservingCredential
+from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.security_contacts import SecurityContactCollector
 from collectors.azure.sql import SqlCollector
@@ -75,11 +75,15 @@ class AzureScope:
 
 def _inventory(arm: ArmReader, subscriptions: list[AzureSubscription]) -> GraphInventory:
     types = [t for collector in COLLECTORS for t in collector.listed_types]
-    try:
+
+    def query() -> Fetched:
         result = ResourceGraph(arm).query(inventory_query(types), [s.id for s in subscriptions])
-    except AzureError as exc:
-        return GraphInventory(types, None, failure=describe_failure(exc))
-    return GraphInventory(types, result)
+        return Fetched(result, result.sources)
+
+    outcome = reading.read("the Resource Graph inventory could not be read", query)
+    if isinstance(outcome, Unreadable):
+        return GraphInventory(types, None, failure=outcome.reason)
+    return GraphInventory(types, outcome.value)
 
 
 def collect_azure(
@@ -110,7 +114,10 @@ def collect_azure(
             reason = f"subscription {missing} is configured but not visible to the credential"
             for name in AZURE_POPULATIONS:
                 store.population(name).add(unobservable(f"/subscriptions/{missing}", reason))
-        if not scope.subscriptions and not scope.missing:
+        for index, reason in enumerate(scope.unreadable):
+            for name in AZURE_POPULATIONS:
+                store.population(name).add(unobservable(f"/subscriptions[{index}]", reason, scope.sources))
+        if not scope.subscriptions and not scope.missing and not scope.unreadable:
             reason = (
                 f"the credential can see no enabled subscription at {arm.endpoint}: nothing could be audited"
             )

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from azure.core.exceptions import AzureError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute.models import Disk, DiskEncryptionSet
 from azure.mgmt.compute.models import VirtualMachine as VmModel
 
-from collectors.azure.arm import describe_failure
-from collectors.azure.base import AZURE_RESOURCES, AzureCollector, prop, resource_group_of, text_of
+from collectors.azure import fields
+from collectors.azure.arm import Fetched
+from collectors.azure.base import AZURE_RESOURCES, UNKNOWN_REGION, AzureCollector, resource_group_of
+from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphRows, ResourceGraph
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
@@ -85,7 +86,8 @@ class AvailablePatch:
     name: str
     kb_id: str | None
     version: str | None
-    classifications: tuple[str, ...]
+    classifications: tuple[str, ...] | None
+    """None when the row does not say (12g then counts the patch as Critical/Security)."""
     published: datetime | None
     """When the publisher released it; None when not reported (Linux repositories often do not)."""
 
@@ -103,6 +105,7 @@ class PatchAssessment:
     status: str | None = None
     last_modified: datetime | None = None
     critical_count: int | None = None
+    """None when the summary does not report it (availablePatchCountByClassification.critical)."""
     security_count: int | None = None
     error: str | None = None
     patches: tuple[AvailablePatch, ...] = ()
@@ -165,14 +168,23 @@ def _error_text(details: Any) -> str | None:
 
 
 def _disk_state(model: Any) -> _DiskState:
-    encryption = prop(model, "encryption")
-    collection = prop(model, "encryption_settings_collection")
+    encryption = fields.child(model, "encryption", "encryption")
+    collection = fields.child(model, "encryption_settings_collection", "encryptionSettingsCollection")
+    ade = (
+        None
+        if collection is None
+        else fields.flag(collection, "enabled", "encryptionSettingsCollection.enabled", nested=False)
+    )
     return _DiskState(
-        encryption_type=text_of(getattr(encryption, "type", None)) if encryption is not None else None,
-        disk_encryption_set_id=text_of(getattr(encryption, "disk_encryption_set_id", None))
-        if encryption is not None
-        else None,
-        ade_enabled=bool(getattr(collection, "enabled", False)) if collection is not None else False,
+        encryption_type=None
+        if encryption is None
+        else fields.text(encryption, "type", "encryption.type", nested=False),
+        disk_encryption_set_id=None
+        if encryption is None
+        else fields.text(
+            encryption, "disk_encryption_set_id", "encryption.diskEncryptionSetId", nested=False
+        ),
+        ade_enabled=ade is True,
     )
 
 
@@ -189,21 +201,24 @@ def vm_disk(
     not be read, `disks_error` saying why); `vm_ade_enabled` is the VM-level (legacy) ADE switch
     of the OS disk.
     """
-    name = str(getattr(profile, "name", None) or "")
-    managed = getattr(profile, "managed_disk", None)
-    referenced_set = getattr(managed, "disk_encryption_set", None) if managed is not None else None
+    fields.obj(profile, role)
+    name = fields.text(profile, "name", f"{role}.name", nested=False) or ""
+    managed = fields.child(profile, "managed_disk", f"{role}.managedDisk", nested=False)
     set_id = (
-        str(referenced_set.id) if referenced_set is not None and getattr(referenced_set, "id", None) else None
-    )
-    diff = getattr(profile, "diff_disk_settings", None)
-    if diff is not None and text_of(getattr(diff, "option", None)):
-        return VmDisk(role, name, None, "ephemeral", None, set_id, False)
-    vhd = getattr(profile, "vhd", None)
-    if managed is None and vhd is not None:
-        return VmDisk(
-            role, name or str(getattr(vhd, "uri", "")), None, "unmanaged", None, None, vm_ade_enabled
+        None
+        if managed is None
+        else fields.reference(
+            managed, "disk_encryption_set", f"{role}.managedDisk.diskEncryptionSet", nested=False
         )
-    disk_id = str(managed.id) if managed is not None and getattr(managed, "id", None) else None
+    )
+    diff = fields.child(profile, "diff_disk_settings", f"{role}.diffDiskSettings", nested=False)
+    if diff is not None and fields.text(diff, "option", f"{role}.diffDiskSettings.option", nested=False):
+        return VmDisk(role, name, None, "ephemeral", None, set_id, False)
+    vhd = fields.child(profile, "vhd", f"{role}.vhd", nested=False)
+    if managed is None and vhd is not None:
+        uri = fields.text(vhd, "uri", f"{role}.vhd.uri", nested=False) or ""
+        return VmDisk(role, name or uri, None, "unmanaged", None, None, vm_ade_enabled)
+    disk_id = None if managed is None else fields.text(managed, "id", f"{role}.managedDisk.id", nested=False)
     if disk_id is None:
         reason = f"the VM reports no managed disk id for {role} {name or '(unnamed)'}"
         return VmDisk(role, name, None, "managed", None, set_id, vm_ade_enabled, missing=reason)
@@ -224,14 +239,32 @@ def vm_disk(
     )
 
 
+def _unknown_disks(role: str, reason: str) -> VmDisk:
+    """Return a placeholder disk standing for disks the VM does not list (their encryption is unknown)."""
+    return VmDisk(role, "", None, "unknown", None, None, False, missing=reason)
+
+
 def _patch_settings(model: Any) -> tuple[str | None, str | None]:
     """Return the VM's (patchMode, assessmentMode) from its Windows or Linux configuration."""
-    profile = prop(model, "os_profile")
-    for configuration in ("windows_configuration", "linux_configuration"):
-        settings = getattr(getattr(profile, configuration, None), "patch_settings", None)
+    profile = fields.child(model, "os_profile", "osProfile")
+    if profile is None:
+        return None, None
+    for configuration, arm_name in (
+        ("windows_configuration", "osProfile.windowsConfiguration"),
+        ("linux_configuration", "osProfile.linuxConfiguration"),
+    ):
+        found = fields.child(profile, configuration, arm_name, nested=False)
+        settings = (
+            None
+            if found is None
+            else fields.child(found, "patch_settings", f"{arm_name}.patchSettings", nested=False)
+        )
         if settings is not None:
-            return text_of(getattr(settings, "patch_mode", None)), text_of(
-                getattr(settings, "assessment_mode", None)
+            return (
+                fields.text(settings, "patch_mode", f"{arm_name}.patchSettings.patchMode", nested=False),
+                fields.text(
+                    settings, "assessment_mode", f"{arm_name}.patchSettings.assessmentMode", nested=False
+                ),
             )
     return None, None
 
@@ -242,30 +275,54 @@ def virtual_machine(
     disks: Mapping[str, _DiskState] | None,
     disks_error: str | None,
 ) -> VirtualMachine:
-    """Return the fact of one VM, its disks matched against the subscription's disk list."""
-    storage = prop(model, "storage_profile")
-    os_disk = getattr(storage, "os_disk", None)
-    security = prop(model, "security_profile")
-    encryption_settings = getattr(os_disk, "encryption_settings", None)
-    vm_ade = (
-        bool(getattr(encryption_settings, "enabled", False)) if encryption_settings is not None else False
-    )
+    """Return the fact of one VM, its disks matched against the subscription's disk list.
+
+    Every VM has an OS disk and ARM lists its data disks (`dataDisks`, [] when none): when the
+    storage profile lacks either, a disk with `missing` set stands for the unknown disk(s).
+    `securityProfile.encryptionAtHost` absent is false (Microsoft's documented default).
+    """
+    vm_id = fields.resource_id(model, "the VM")
+    storage = fields.child(model, "storage_profile", "storageProfile")
+    security = fields.child(model, "security_profile", "securityProfile")
     vm_disks: list[VmDisk] = []
-    if os_disk is not None:
-        vm_disks.append(vm_disk("OS disk", os_disk, disks, disks_error, vm_ade))
-    for data in getattr(storage, "data_disks", None) or ():
-        lun = getattr(data, "lun", None)
-        vm_disks.append(vm_disk(f"data disk (LUN {lun})", data, disks, disks_error))
-    os_type = text_of(getattr(os_disk, "os_type", None))
+    os_type = None
+    if storage is None:
+        vm_disks.append(_unknown_disks("disks", "the VM reports no storageProfile: its disks are unknown"))
+    else:
+        os_disk = fields.child(storage, "os_disk", "storageProfile.osDisk", nested=False)
+        if os_disk is None:
+            vm_disks.append(_unknown_disks("OS disk", "the VM's storageProfile reports no osDisk"))
+        else:
+            settings = fields.child(os_disk, "encryption_settings", "osDisk.encryptionSettings", nested=False)
+            vm_ade = (
+                settings is not None
+                and fields.flag(settings, "enabled", "osDisk.encryptionSettings.enabled", nested=False)
+                is True
+            )
+            vm_disks.append(vm_disk("OS disk", os_disk, disks, disks_error, vm_ade))
+            os_type = fields.text(os_disk, "os_type", "osDisk.osType", nested=False)
+        data_disks = fields.items(storage, "data_disks", "storageProfile.dataDisks", nested=False)
+        if data_disks is None:
+            vm_disks.append(_unknown_disks("data disks", "the VM's storageProfile reports no dataDisks list"))
+        for data in data_disks or ():
+            lun = fields.integer(data, "lun", "dataDisks.lun", nested=False)
+            vm_disks.append(vm_disk(f"data disk (LUN {lun})", data, disks, disks_error))
+    at_host = (
+        None
+        if security is None
+        else fields.flag(security, "encryption_at_host", "securityProfile.encryptionAtHost", nested=False)
+    )
     return VirtualMachine(
-        id=str(model.id),
-        name=str(model.name),
+        id=vm_id,
+        name=fields.resource_name(model),
         subscription_id=subscription.id,
-        resource_group=resource_group_of(str(model.id)),
-        location=normalise_region(str(model.location or "unknown")),
+        resource_group=resource_group_of(vm_id),
+        location=normalise_region(fields.text(model, "location", "location", nested=False) or UNKNOWN_REGION),
         os_type=os_type,
-        encryption_at_host=bool(getattr(security, "encryption_at_host", None)) if security else False,
-        security_type=text_of(getattr(security, "security_type", None)) if security else None,
+        encryption_at_host=at_host is True,
+        security_type=None
+        if security is None
+        else fields.text(security, "security_type", "securityProfile.securityType", nested=False),
         disks=tuple(vm_disks),
     )
 
@@ -300,15 +357,21 @@ def _properties(row: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def available_patch(row: Mapping[str, Any]) -> AvailablePatch:
-    """Return one software-patch row of the assessment."""
+    """Return one software-patch row of the assessment (classifications None when not a list of text)."""
     properties = _properties(row)
     classifications = properties.get("classifications")
+    # A patch always has a classification: an empty or mistyped list is unknown, not "none".
+    known = (
+        isinstance(classifications, list)
+        and bool(classifications)
+        and all(isinstance(c, str) and c.strip() for c in classifications)
+    )
     return AvailablePatch(
         name=_text(properties.get("patchName"))
         or str(row.get("name") or row.get("id", "")).rsplit("/", 1)[-1],
         kb_id=_text(properties.get("kbId")),
         version=_text(properties.get("version")),
-        classifications=tuple(str(c) for c in classifications) if isinstance(classifications, list) else (),
+        classifications=tuple(classifications) if known and isinstance(classifications, list) else None,
         published=parse_timestamp(properties.get("publishedDateTime")),
     )
 
@@ -338,7 +401,10 @@ def patch_assessment(
         security_count=_count(counts.get("security")),
         error=_error_text(properties.get("errorDetails")),
         patches=tuple(
-            sorted((available_patch(r) for r in patch_rows), key=lambda p: (p.name.lower(), p.kb_id or ""))
+            sorted(
+                (available_patch(r) for r in patch_rows if isinstance(r, Mapping)),
+                key=lambda p: (p.name.lower(), p.kb_id or ""),
+            )
         ),
     )
 
@@ -367,59 +433,94 @@ class ComputeCollector(AzureCollector):
     def _subscription(self, subscription: AzureSubscription) -> list[_ListedVm]:
         self._encryption_sets(subscription)
         disks, disks_error, disk_sources = self._disks(subscription)
-        try:
-            fetched = self.listing(
-                subscription.resource_id,
-                VM_TYPE,
-                lambda hook: self.compute(subscription.id).virtual_machines.list_all(raw_response_hook=hook),
-                VmModel,
-            )
-        except AzureError as exc:
-            self.could_not_list(subscription, VM_TYPE, exc, (VMS, PATCH_ASSESSMENTS))
+        what, failed = self.unlisted(subscription, VM_TYPE, (VMS, PATCH_ASSESSMENTS))
+        fetched = self.read_listing(
+            what,
+            subscription.resource_id,
+            VM_TYPE,
+            lambda hook: self.compute(subscription.id).virtual_machines.list_all(raw_response_hook=hook),
+            VmModel,
+            failed=failed,
+        )
+        if fetched is None:
             return []
-        listed = []
-        for model in fetched.value:
+
+        def listed_vm(model: Any) -> _ListedVm:
             vm = virtual_machine(subscription, model, disks, disks_error)
-            self.locate(vm.id, VM_TYPE, vm.location, fetched.sources)
             patch_mode, assessment_mode = _patch_settings(model)
-            listed.append(_ListedVm(vm, patch_mode, assessment_mode, (*fetched.sources, *disk_sources)))
+            return _ListedVm(vm, patch_mode, assessment_mode, (*fetched.sources, *disk_sources))
+
+        listed = self.each(
+            f"a virtual machine of subscription {subscription.id} could not be read",
+            fetched,
+            listed_vm,
+            list_subject=f"{subscription.resource_id}/providers/{VM_TYPE}",
+            populations=(VMS, PATCH_ASSESSMENTS, AZURE_RESOURCES),
+        )
+        for entry in listed:
+            self.locate(entry.vm.id, VM_TYPE, entry.vm.location, fetched.sources)
         return listed
 
     def _encryption_sets(self, subscription: AzureSubscription) -> None:
-        try:
-            fetched = self.listing(
-                subscription.resource_id,
-                DISK_ENCRYPTION_SET_TYPE,
-                lambda hook: self.compute(subscription.id).disk_encryption_sets.list(raw_response_hook=hook),
-                DiskEncryptionSet,
-            )
-        except AzureError as exc:
-            self.could_not_list(subscription, DISK_ENCRYPTION_SET_TYPE, exc, ())
-            return
-        for model in fetched.value:
-            self.locate(str(model.id), DISK_ENCRYPTION_SET_TYPE, text_of(model.location), fetched.sources)
+        what, failed = self.unlisted(subscription, DISK_ENCRYPTION_SET_TYPE, ())
+        fetched = self.read_listing(
+            what,
+            subscription.resource_id,
+            DISK_ENCRYPTION_SET_TYPE,
+            lambda hook: self.compute(subscription.id).disk_encryption_sets.list(raw_response_hook=hook),
+            DiskEncryptionSet,
+            failed=failed,
+        )
+        if fetched is not None:
+            self._locate_each(fetched, DISK_ENCRYPTION_SET_TYPE, subscription)
+
+    def _locate_each(
+        self, fetched: Fetched, resource_type: str, subscription: AzureSubscription
+    ) -> list[str]:
+        """Locate every resource of a list answer (clause 8); return their ids (unreadable ones are errors)."""
+        located = self.each(
+            f"a {resource_type} resource of subscription {subscription.id} could not be read",
+            fetched,
+            lambda model: (
+                fields.resource_id(model),
+                fields.text(model, "location", "location", nested=False),
+            ),
+            list_subject=f"{subscription.resource_id}/providers/{resource_type}",
+            populations=(AZURE_RESOURCES,),
+        )
+        for resource_id, location in located:
+            self.locate(resource_id, resource_type, location, fetched.sources)
+        return [resource_id for resource_id, _ in located]
 
     def _disks(
         self, subscription: AzureSubscription
     ) -> tuple[dict[str, _DiskState] | None, str | None, tuple[Source, ...]]:
-        try:
-            fetched = self.listing(
-                subscription.resource_id,
-                DISK_TYPE,
-                lambda hook: self.compute(subscription.id).disks.list(raw_response_hook=hook),
-                Disk,
-            )
-        except AzureError as exc:
-            self.could_not_list(subscription, DISK_TYPE, exc, ())
-            reason = (
-                f"the disks of subscription {subscription.id} could not be listed: {describe_failure(exc)}"
-            )
-            return None, reason, ()
-        disks: dict[str, _DiskState] = {}
-        for model in fetched.value:
-            disks[str(model.id).lower()] = _disk_state(model)
-            self.locate(str(model.id), DISK_TYPE, text_of(model.location), fetched.sources)
-        return disks, None, fetched.sources
+        what, failed_list = self.unlisted(subscription, DISK_TYPE, ())
+        failures: list[Unreadable] = []
+
+        def failed(unreadable: Unreadable) -> None:
+            failed_list(unreadable)
+            failures.append(unreadable)
+
+        fetched = self.read_listing(
+            what,
+            subscription.resource_id,
+            DISK_TYPE,
+            lambda hook: self.compute(subscription.id).disks.list(raw_response_hook=hook),
+            Disk,
+            failed=failed,
+        )
+        if fetched is None:
+            return None, failures[0].reason if failures else what, ()
+        states = self.each(
+            f"a disk of subscription {subscription.id} could not be read",
+            fetched,
+            lambda model: (fields.resource_id(model, "the disk"), _disk_state(model)),
+            list_subject=f"{subscription.resource_id}/providers/{DISK_TYPE}",
+            populations=(),
+        )
+        self._locate_each(fetched, DISK_TYPE, subscription)
+        return {disk_id.lower(): state for disk_id, state in states}, None, fetched.sources
 
     def _patch_assessments(self, listed: list[_ListedVm]) -> None:
         population = self.population(PATCH_ASSESSMENTS)
@@ -429,18 +530,22 @@ class ComputeCollector(AzureCollector):
         self.context.progress(
             f"azure: reading Update Manager patch assessments of {len(listed)} VM(s) from Resource Graph"
         )
-        try:
-            result: GraphRows = ResourceGraph(self.arm).query(PATCH_QUERY, subscriptions)
-        except AzureError as exc:
-            reason = (
-                "patch assessments could not be read from Resource Graph (patchassessmentresources): "
-                f"{describe_failure(exc)}"
-            )
+        failures: list[Unreadable] = []
+        fetched = self.read_with(
+            "patch assessments could not be read from Resource Graph (patchassessmentresources)",
+            lambda: _graph_rows(ResourceGraph(self.arm).query(PATCH_QUERY, subscriptions)),
+            failed=failures.append,
+        )
+        if fetched is None:
             for entry in listed:
-                population.add(unobservable(entry.vm.id, reason, entry.sources))
+                population.add(unobservable(entry.vm.id, failures[0].reason, entry.sources))
             return
-        summaries, patches = split_patch_rows(result.rows)
+        summaries, patches = split_patch_rows(fetched.value)
         for entry in listed:
             key = entry.vm.id.lower()
             fact = patch_assessment(entry, summaries.get(key), patches.get(key, []))
-            population.add(observed(entry.vm.id, fact, (*entry.sources, *result.sources)))
+            population.add(observed(entry.vm.id, fact, (*entry.sources, *fetched.sources)))
+
+
+def _graph_rows(result: GraphRows) -> Fetched:
+    return Fetched(result.rows, result.sources)

@@ -22,20 +22,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
-from azure.core.exceptions import HttpResponseError
-from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.web import WebSiteManagementClient
 
-from collectors.azure.arm import describe_failure
+from collectors.azure import fields
 from collectors.azure.base import AzureCollector, resource_group_of
+from collectors.azure.reading import Unreadable
 from collectors.azure.recording import ObservingAdapter, kept_headers
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WEB_APPS, WebApp
@@ -53,6 +52,8 @@ _SITE_ID = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Web/sites/(?P<name>[^/]+)$",
     re.IGNORECASE,
 )
+_SLOT = re.compile(r"/providers/Microsoft\.Web/sites/[^/]+/slots(/|\[|$)", re.IGNORECASE)
+"""A deployment slot's id (or the error subject of a site's slot list): not read here."""
 _LIST_ACTION = re.compile(
     r"/providers/microsoft\.web/sites/[^/]+/config/(connectionstrings|appsettings)/list$"
 )
@@ -283,17 +284,50 @@ def _kind_of(url: str) -> str:
     return match.group(1) if match else ""
 
 
-def _failure(site: str, what: str, exc: Exception) -> str:
-    """Return why a list action failed, naming the permission on 403 and never echoing a body."""
-    if isinstance(exc, HttpResponseError) and exc.status_code == 403:
-        return (
-            f"the {what} of web app {site} could not be read: HTTP 403: the auditor lacks "
-            f"{LIST_PERMISSION} (Reader does not include it; grant it, e.g. through Website Contributor, "
-            "or set read_connection_strings = false)"
-        )
-    if isinstance(exc, HttpResponseError) and exc.status_code is not None and exc.status_code >= 300:
-        return f"the {what} of web app {site} could not be read: {describe_failure(exc)}"
-    return f"the {what} of web app {site} could not be read ({type(exc).__name__}; the answer is not shown)"
+def _with_permission_hint(reason: str) -> str:
+    """Return a failure reason, naming the permission the list actions need when ARM answered 403."""
+    if ": HTTP 403" not in reason:
+        return reason
+    return (
+        f"{reason}: the auditor lacks {LIST_PERMISSION} (Reader does not include it; grant it, e.g. "
+        "through Website Contributor, or set read_connection_strings = false)"
+    )
+
+
+def _properties_of(answer: Any, what: str) -> dict[str, Any]:
+    """Return the `properties` mapping of a list-action answer; anything else is unreadable."""
+    properties = fields.raw(answer, "properties", "properties", nested=False)
+    if properties is None:
+        raise fields.FieldUnreadable(f"the {what} answer has no properties")
+    if not isinstance(properties, Mapping):
+        raise fields.FieldUnreadable(f"the {what} answer's properties is not an object")
+    return dict(properties)
+
+
+def connection_string_links(answer: Any) -> tuple[DatabaseLink, ...]:
+    """Return the database links of a connection-strings answer (the values are reduced, never kept)."""
+    links = []
+    for name, pair in sorted(_properties_of(answer, "connection strings").items()):
+        if not fields.is_object(pair):
+            raise fields.FieldUnreadable(f"connection string {name} is not a value/type object")
+        value = pair.get("value") if type(pair) is dict else getattr(pair, "value", None)
+        target = database_target(value)
+        if target is not None:
+            kind = pair.get("type") if type(pair) is dict else getattr(pair, "type", None)
+            kind = getattr(kind, "value", kind)
+            where = f"connection string {name}" + (f" ({kind})" if isinstance(kind, str) and kind else "")
+            links.append(DatabaseLink(target.host, target.database, target.user, where))
+    return tuple(links)
+
+
+def app_setting_links(answer: Any) -> tuple[DatabaseLink, ...]:
+    """Return the database links of an app-settings answer (the values are reduced, never kept)."""
+    links = []
+    for name, value in sorted(_properties_of(answer, "app settings").items()):
+        target = database_target(value)
+        if target is not None:
+            links.append(DatabaseLink(target.host, target.database, target.user, f"app setting {name}"))
+    return tuple(links)
 
 
 @dataclass(frozen=True)
@@ -318,8 +352,13 @@ class ConnectionStringCollector(AzureCollector):
             )
             return
         sites: list[_Site] = []
+        population.notes.append(
+            "the connection strings and app settings of deployment slots are not read (apps only)"
+        )
         for subject in self.population(WEB_APPS).subjects:
             fact = subject.fact
+            if _SLOT.search(subject.id):
+                continue
             if isinstance(fact, WebApp):
                 sites.append(_Site(fact.id, fact.name, fact.subscription_id, fact.resource_group))
                 continue
@@ -366,42 +405,44 @@ class ConnectionStringCollector(AzureCollector):
             return client
 
     def _links_of(self, site: _Site) -> None:
-        sources: list[Source] = []
-
-        def hook(response: PipelineResponse[Any, Any]) -> None:
-            http = response.http_response
-            if http.status_code < 300:
-                sources.append(self._source_of(http))
-
+        population = self.population(APP_DATABASE_LINKS)
         web = self._web(site.subscription_id).web_apps
-        links: list[DatabaseLink] = []
-        try:
-            strings = web.list_connection_strings(site.resource_group, site.name, raw_response_hook=hook)
-        except Exception as exc:
-            self.population(APP_DATABASE_LINKS).add(
-                unobservable(site.id, _failure(site.name, "connection strings", exc))
+
+        def failed(unreadable: Unreadable) -> None:
+            population.add(
+                unobservable(site.id, _with_permission_hint(unreadable.reason), unreadable.sources)
             )
-            return
-        for name, pair in sorted((strings.properties or {}).items()):
-            target = database_target(getattr(pair, "value", None))
-            if target is not None:
-                kind = getattr(getattr(pair, "type", None), "value", getattr(pair, "type", None))
-                where = f"connection string {name}" + (f" ({kind})" if kind else "")
-                links.append(DatabaseLink(target.host, target.database, target.user, where))
-        try:
-            settings = web.list_application_settings(site.resource_group, site.name, raw_response_hook=hook)
-        except Exception as exc:
-            self.population(APP_DATABASE_LINKS).add(
-                unobservable(site.id, _failure(site.name, "app settings", exc))
-            )
-            return
-        for name, value in sorted((settings.properties or {}).items()):
-            target = database_target(value)
-            if target is not None:
-                links.append(DatabaseLink(target.host, target.database, target.user, f"app setting {name}"))
-        self.population(APP_DATABASE_LINKS).add(
-            observed(site.id, AppDatabaseLinks(site.name, tuple(links)), sources)
+
+        what = f"the connection strings of web app {site.name} could not be read"
+        strings = self.read(
+            what,
+            lambda hook: web.list_connection_strings(site.resource_group, site.name, raw_response_hook=hook),
+            failed=failed,
+            source_of=self._source_of,
+            reveal=False,
         )
+        if strings is None:
+            return
+        string_links = self.parsed(what, strings, connection_string_links, failed=failed, reveal=False)
+        if string_links is None:
+            return
+        what = f"the app settings of web app {site.name} could not be read"
+        settings = self.read(
+            what,
+            lambda hook: web.list_application_settings(
+                site.resource_group, site.name, raw_response_hook=hook
+            ),
+            failed=failed,
+            source_of=self._source_of,
+            reveal=False,
+        )
+        if settings is None:
+            return
+        setting_links = self.parsed(what, settings, app_setting_links, failed=failed, reveal=False)
+        if setting_links is None:
+            return
+        links = AppDatabaseLinks(site.name, (*string_links, *setting_links))
+        population.add(observed(site.id, links, (*strings.sources, *settings.sources)))
 
     def _source_of(self, http: Any) -> Source:
         url = str(http.request.url)

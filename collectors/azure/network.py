@@ -5,25 +5,32 @@ NSG, so one list per subscription reads them all) and read-only back-references 
 subnets it is attached to. Network interfaces are listed too, to resolve NIC -> VM, subnet ->
 NICs and whether a public IP sits in front of them. Rules are normalised here (the singular and
 plural prefix/port fields merged) but never judged: 12b.azure-nsg-admin-ports does that.
+
+A rule field that is absent (or of the wrong type) is None, never "" or (): an Allow rule whose
+direction, ports or sources the answer does not give cannot be dropped as harmless, and the
+control reports the NSG `error` naming the rule and the field. `unreadable` says which ARM
+fields were missing and why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from azure.core.exceptions import AzureError
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import NetworkInterface
 from azure.mgmt.network.models import NetworkSecurityGroup as NsgModel
 
-from collectors.azure.base import AZURE_RESOURCES, AzureCollector, prop, resource_group_of, text_of
+from collectors.azure import fields
+from collectors.azure.base import AZURE_RESOURCES, UNKNOWN_REGION, AzureCollector, resource_group_of
+from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
 from collectors.provenance import Source
 from collectors.regions import normalise_region
 
+T = TypeVar("T")
 NSGS = "azure.nsgs"
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 NIC_TYPE = "Microsoft.Network/networkInterfaces"
@@ -36,20 +43,26 @@ class SecurityRule:
     `source_prefixes` is the union of `sourceAddressPrefix` and `sourceAddressPrefixes` (CIDRs,
     IPs, `*` or service tags); `destination_port_ranges` the union of `destinationPortRange` and
     `destinationPortRanges` ("22", "1000-2000", "*"); application security groups by id.
+
+    A field is None when the answer does not give it (a prefix/port pair is None when neither
+    the singular nor the plural form holds a value; the sources are None when neither prefixes
+    nor application security groups are given): unknown, never "none".
     """
 
     name: str
-    direction: str
-    access: str
+    direction: str | None
+    access: str | None
     priority: int | None
-    protocol: str
-    source_prefixes: tuple[str, ...]
+    protocol: str | None
+    source_prefixes: tuple[str, ...] | None
     source_application_security_groups: tuple[str, ...]
-    source_port_ranges: tuple[str, ...]
-    destination_prefixes: tuple[str, ...]
+    source_port_ranges: tuple[str, ...] | None
+    destination_prefixes: tuple[str, ...] | None
     destination_application_security_groups: tuple[str, ...]
-    destination_port_ranges: tuple[str, ...]
+    destination_port_ranges: tuple[str, ...] | None
     is_default: bool
+    unreadable: tuple[str, ...] = ()
+    """ARM fields of this rule that were absent or of the wrong type, each with why."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +91,13 @@ class NetworkSecurityGroup:
     resource_group: str
     location: str
     rules: tuple[SecurityRule, ...]
+    """Custom and default rules; a rule list the answer lacks is named in `rules_unreadable`."""
     subnet_ids: tuple[str, ...]
     network_interface_ids: tuple[str, ...]
     interfaces: tuple[AttachedInterface, ...] | None
     interfaces_error: str | None = None
+    rules_unreadable: tuple[str, ...] = ()
+    """Why the rule lists are incomplete (securityRules or defaultSecurityRules absent or unreadable)."""
 
     @property
     def virtual_machine_ids(self) -> tuple[str, ...] | None:
@@ -106,62 +122,176 @@ class _Interface:
     public_ip_address_ids: tuple[str, ...]
 
 
-def _texts(*values: Any) -> tuple[str, ...]:
-    """Return the non-empty texts of singular values and lists of values, in order, without repeats."""
-    found: list[str] = []
-    for value in values:
-        items = value if isinstance(value, list | tuple) else [value]
-        for item in items:
-            text = text_of(item)
-            if text is not None and text.strip() and text.strip() not in found:
-                found.append(text.strip())
-    return tuple(found)
+class _RuleReader:
+    """Reads one rule's fields, keeping None for what is absent and noting what was unreadable."""
 
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.unreadable: list[str] = []
 
-def _ids(references: Any) -> tuple[str, ...]:
-    """Return the ids of a list of sub-resource references ({"id": ...})."""
-    return tuple(str(ref.id) for ref in references or () if getattr(ref, "id", None))
+    def _safely(self, read: Callable[[], T]) -> T | None:
+        try:
+            return read()
+        except fields.FieldUnreadable as exc:
+            self.unreadable.append(str(exc))
+            return None
+
+    def required_text(self, name: str, arm_name: str) -> str | None:
+        """Return a text field the rule must have; absent, empty or mistyped is noted and None."""
+        noted = len(self.unreadable)
+        found = self._safely(lambda: fields.text(self.model, name, arm_name))
+        if found is not None and found.strip():
+            return found.strip()
+        if len(self.unreadable) == noted:
+            self.unreadable.append(f"{arm_name} is {'absent' if found is None else 'empty'}")
+        return None
+
+    def priority(self) -> int | None:
+        """Return the rule's priority; absent or mistyped is noted and None."""
+        noted = len(self.unreadable)
+        found = self._safely(lambda: fields.integer(self.model, "priority", "priority"))
+        if found is None and len(self.unreadable) == noted:
+            self.unreadable.append("priority is absent")
+        return found
+
+    def merged(
+        self, singular: str, plural: str, arm_singular: str, arm_plural: str
+    ) -> tuple[str, ...] | None:
+        """Return the union of a singular field and its plural list; None when neither holds a value."""
+        one = self._safely(lambda: fields.text(self.model, singular, arm_singular))
+        many = self._safely(lambda: fields.texts(self.model, plural, arm_plural))
+        found: list[str] = []
+        for value in (one, *(many or ())):
+            if value is not None and value.strip() and value.strip() not in found:
+                found.append(value.strip())
+        return tuple(found) or None
+
+    def ids(self, name: str, arm_name: str) -> tuple[str, ...]:
+        """Return the ids of a list of references (application security groups); () when absent."""
+        return self._safely(lambda: fields.references(self.model, name, arm_name)) or ()
 
 
 def security_rule(model: Any, *, is_default: bool) -> SecurityRule:
-    """Return the normalised form of an SDK security rule (custom or default)."""
-    priority = prop(model, "priority")
+    """Return the normalised form of an SDK security rule (custom or default).
+
+    Absent or mistyped fields stay None and are named in `unreadable`; a rule that is not an
+    object at all is unreadable as a whole (FieldUnreadable).
+    """
+    fields.obj(model, "a security rule")
+    name = fields.text(model, "name", "name", nested=False) or "(unnamed rule)"
+    rule = _RuleReader(model)
+    direction = rule.required_text("direction", "direction")
+    access = rule.required_text("access", "access")
+    priority = rule.priority()
+    protocol = rule.required_text("protocol", "protocol")
+    sources = rule.merged(
+        "source_address_prefix", "source_address_prefixes", "sourceAddressPrefix", "sourceAddressPrefixes"
+    )
+    source_groups = rule.ids("source_application_security_groups", "sourceApplicationSecurityGroups")
+    if sources is None and not source_groups:
+        rule.unreadable.append(
+            "no source: sourceAddressPrefix(es) and sourceApplicationSecurityGroups are absent"
+        )
+    source_ports = rule.merged(
+        "source_port_range", "source_port_ranges", "sourcePortRange", "sourcePortRanges"
+    )
+    destinations = rule.merged(
+        "destination_address_prefix",
+        "destination_address_prefixes",
+        "destinationAddressPrefix",
+        "destinationAddressPrefixes",
+    )
+    destination_groups = rule.ids(
+        "destination_application_security_groups", "destinationApplicationSecurityGroups"
+    )
+    ports = rule.merged(
+        "destination_port_range", "destination_port_ranges", "destinationPortRange", "destinationPortRanges"
+    )
+    if ports is None:
+        rule.unreadable.append("no destination port: destinationPortRange(s) are absent")
     return SecurityRule(
-        name=str(model.name),
-        direction=text_of(prop(model, "direction")) or "",
-        access=text_of(prop(model, "access")) or "",
-        priority=int(priority) if priority is not None else None,
-        protocol=text_of(prop(model, "protocol")) or "",
-        source_prefixes=_texts(prop(model, "source_address_prefix"), prop(model, "source_address_prefixes")),
-        source_application_security_groups=_ids(prop(model, "source_application_security_groups")),
-        source_port_ranges=_texts(prop(model, "source_port_range"), prop(model, "source_port_ranges")),
-        destination_prefixes=_texts(
-            prop(model, "destination_address_prefix"), prop(model, "destination_address_prefixes")
-        ),
-        destination_application_security_groups=_ids(prop(model, "destination_application_security_groups")),
-        destination_port_ranges=_texts(
-            prop(model, "destination_port_range"), prop(model, "destination_port_ranges")
-        ),
+        name=name,
+        direction=direction,
+        access=access,
+        priority=priority,
+        protocol=protocol,
+        source_prefixes=None if sources is None and not source_groups else (sources or ()),
+        source_application_security_groups=source_groups,
+        source_port_ranges=source_ports,
+        destination_prefixes=destinations,
+        destination_application_security_groups=destination_groups,
+        destination_port_ranges=ports,
         is_default=is_default,
+        unreadable=tuple(rule.unreadable),
     )
 
 
 def _interface(model: Any) -> _Interface:
-    machine = prop(model, "virtual_machine")
+    machine = fields.reference(model, "virtual_machine", "virtualMachine")
     subnets: list[str] = []
     public_ips: list[str] = []
-    for configuration in prop(model, "ip_configurations") or ():
-        subnet = prop(configuration, "subnet")
-        if subnet is not None and getattr(subnet, "id", None):
-            subnets.append(str(subnet.id))
-        public_ip = prop(configuration, "public_ip_address")
-        if public_ip is not None and getattr(public_ip, "id", None):
-            public_ips.append(str(public_ip.id))
+    for index, configuration in enumerate(fields.items(model, "ip_configurations", "ipConfigurations") or ()):
+        subnet = fields.reference(configuration, "subnet", f"ipConfigurations[{index}].subnet")
+        if subnet:
+            subnets.append(subnet)
+        public_ip = fields.reference(
+            configuration, "public_ip_address", f"ipConfigurations[{index}].publicIPAddress"
+        )
+        if public_ip:
+            public_ips.append(public_ip)
     return _Interface(
-        id=str(model.id),
-        virtual_machine_id=str(machine.id) if machine is not None and getattr(machine, "id", None) else None,
+        id=fields.resource_id(model, "the network interface"),
+        virtual_machine_id=machine,
         subnet_ids=tuple(subnets),
         public_ip_address_ids=tuple(public_ips),
+    )
+
+
+def network_security_group(
+    subscription_id: str,
+    model: Any,
+    interfaces: list[_Interface] | None,
+    interfaces_error: str | None,
+) -> NetworkSecurityGroup:
+    """Return the fact of one NSG with every rule, custom and default, and what it is attached to.
+
+    ARM always lists both `securityRules` (possibly empty) and `defaultSecurityRules`: a list the
+    answer lacks, or a rule that is not an object, is named in `rules_unreadable` (the control
+    reports `error`), never read as "no rules".
+    """
+    nsg_id = fields.resource_id(model, "the network security group")
+    rules: list[SecurityRule] = []
+    unreadable: list[str] = []
+    for name, arm_name, is_default in (
+        ("security_rules", "securityRules", False),
+        ("default_security_rules", "defaultSecurityRules", True),
+    ):
+        listed = fields.raw(model, name, arm_name)
+        if listed is None:
+            unreadable.append(f"{arm_name} is absent")
+            continue
+        if not isinstance(listed, list | tuple):
+            unreadable.append(f"{arm_name} is {fields.shown(listed)}, not a list")
+            continue
+        for index, entry in enumerate(listed):
+            try:
+                rules.append(security_rule(entry, is_default=is_default))
+            except fields.FieldUnreadable as exc:
+                unreadable.append(f"{arm_name}[{index}]: {exc}")
+    nic_ids = fields.references(model, "network_interfaces", "networkInterfaces") or ()
+    subnet_ids = fields.references(model, "subnets", "subnets") or ()
+    return NetworkSecurityGroup(
+        id=nsg_id,
+        name=fields.resource_name(model),
+        subscription_id=subscription_id,
+        resource_group=resource_group_of(nsg_id),
+        location=normalise_region(fields.text(model, "location", "location", nested=False) or UNKNOWN_REGION),
+        rules=tuple(rules),
+        subnet_ids=subnet_ids,
+        network_interface_ids=nic_ids,
+        interfaces=None if interfaces is None else attached_interfaces(nic_ids, subnet_ids, interfaces),
+        interfaces_error=interfaces_error,
+        rules_unreadable=tuple(unreadable),
     )
 
 
@@ -218,64 +348,61 @@ class NetworkCollector(AzureCollector):
         interfaces: list[_Interface] | None = None
         interfaces_error: str | None = None
         nic_sources: tuple[Source, ...] = ()
-        try:
-            fetched_nics = self.listing(
-                subscription.resource_id,
-                NIC_TYPE,
-                lambda hook: self.network(subscription.id).network_interfaces.list_all(
-                    raw_response_hook=hook
-                ),
-                NetworkInterface,
-            )
-        except AzureError as exc:
-            self.could_not_list(subscription, NIC_TYPE, exc, ())
+        what, failed_nics = self.unlisted(subscription, NIC_TYPE, ())
+
+        def nics_failed(unreadable: Unreadable) -> None:
+            nonlocal interfaces_error
+            failed_nics(unreadable)
             interfaces_error = (
                 f"network interfaces of subscription {subscription.id} could not be listed, so the VMs "
                 "and public IPs behind this NSG are unknown"
             )
-        else:
+
+        fetched_nics = self.read_listing(
+            what,
+            subscription.resource_id,
+            NIC_TYPE,
+            lambda hook: self.network(subscription.id).network_interfaces.list_all(raw_response_hook=hook),
+            NetworkInterface,
+            failed=nics_failed,
+        )
+        if fetched_nics is not None:
             nic_sources = fetched_nics.sources
-            interfaces = []
-            for model in fetched_nics.value:
-                interfaces.append(_interface(model))
-                self.locate(str(model.id), NIC_TYPE, text_of(model.location), nic_sources)
-        try:
-            fetched = self.listing(
-                subscription.resource_id,
-                NSG_TYPE,
-                lambda hook: self.network(subscription.id).network_security_groups.list_all(
-                    raw_response_hook=hook
-                ),
-                NsgModel,
+            read = self.each(
+                f"a network interface of subscription {subscription.id} could not be read",
+                fetched_nics,
+                lambda model: (_interface(model), fields.text(model, "location", "location", nested=False)),
+                list_subject=f"{subscription.resource_id}/providers/{NIC_TYPE}",
+                populations=(AZURE_RESOURCES,),
             )
-        except AzureError as exc:
-            self.could_not_list(subscription, NSG_TYPE, exc, (NSGS,))
+            interfaces = [interface for interface, _ in read]
+            for interface, location in read:
+                self.locate(interface.id, NIC_TYPE, location, nic_sources)
+            if len(read) != len(fetched_nics.value):
+                interfaces_error = (
+                    f"a network interface of subscription {subscription.id} could not be read, so the VMs "
+                    "and public IPs behind this NSG may be incomplete"
+                )
+        what, failed = self.unlisted(subscription, NSG_TYPE, (NSGS,))
+        fetched = self.read_listing(
+            what,
+            subscription.resource_id,
+            NSG_TYPE,
+            lambda hook: self.network(subscription.id).network_security_groups.list_all(
+                raw_response_hook=hook
+            ),
+            NsgModel,
+            failed=failed,
+        )
+        if fetched is None:
             return
-        for model in fetched.value:
-            nsg = self._nsg(subscription, model, interfaces, interfaces_error)
+        nsgs = self.each(
+            f"a network security group of subscription {subscription.id} could not be read",
+            fetched,
+            lambda model: network_security_group(subscription.id, model, interfaces, interfaces_error),
+            list_subject=f"{subscription.resource_id}/providers/{NSG_TYPE}",
+            populations=(NSGS, AZURE_RESOURCES),
+        )
+        for nsg in nsgs:
             self.population(NSGS).add(observed(nsg.id, nsg, (*fetched.sources, *nic_sources)))
             self.locate(nsg.id, NSG_TYPE, nsg.location, fetched.sources)
-
-    @staticmethod
-    def _nsg(
-        subscription: AzureSubscription,
-        model: Any,
-        interfaces: list[_Interface] | None,
-        interfaces_error: str | None,
-    ) -> NetworkSecurityGroup:
-        rules = [security_rule(r, is_default=False) for r in prop(model, "security_rules") or ()]
-        rules += [security_rule(r, is_default=True) for r in prop(model, "default_security_rules") or ()]
-        nic_ids = _ids(prop(model, "network_interfaces"))
-        subnet_ids = _ids(prop(model, "subnets"))
-        return NetworkSecurityGroup(
-            id=str(model.id),
-            name=str(model.name),
-            subscription_id=subscription.id,
-            resource_group=resource_group_of(str(model.id)),
-            location=normalise_region(str(model.location or "unknown")),
-            rules=tuple(rules),
-            subnet_ids=subnet_ids,
-            network_interface_ids=nic_ids,
-            interfaces=None if interfaces is None else attached_interfaces(nic_ids, subnet_ids, interfaces),
-            interfaces_error=interfaces_error,
-        )

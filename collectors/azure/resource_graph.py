@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
-from collectors.azure.arm import ArmReader, Fetched, quota_reset_seconds
+from collectors.azure.arm import ArmReader, Fetched, MalformedAnswer, quota_reset_seconds
 from collectors.provenance import Source
 
 SUBSCRIPTIONS_PER_QUERY = 1000
@@ -56,11 +56,13 @@ class ResourceGraph:
                 )
                 fetched, headers = self._page(QueryRequest(subscriptions=batch, query=kql, options=options))
                 response = fetched.value
-                rows.extend(response.data or [])
+                rows.extend(_rows_of(response, fetched))
                 described = f" | query: {kql} | subscriptions: {len(batch)}"
                 sources.extend(dataclasses.replace(s, call=s.call + described) for s in fetched.sources)
                 self._respect_quota(headers)
-                skip_token = response.skip_token
+                skip_token = getattr(response, "skip_token", None)
+                if skip_token is not None and not isinstance(skip_token, str):
+                    raise MalformedAnswer(_call_of(fetched), "$skipToken is not text")
                 if not skip_token:
                     break
         return GraphRows(rows=rows, sources=tuple(sources))
@@ -82,6 +84,26 @@ class ResourceGraph:
         resets = headers.get("x-ms-user-quota-resets-after")
         if remaining is not None and remaining.strip() == "0" and resets and not self.arm.replaying:
             time.sleep(quota_reset_seconds(resets) or 0.0)
+
+
+def _call_of(fetched: Fetched) -> str:
+    call = (
+        fetched.sources[-1].call if fetched.sources else "POST /providers/Microsoft.ResourceGraph/resources"
+    )
+    method, _, url = call.partition(" ")
+    path = url.split("?", 1)[0]
+    return f"{method} /{path.split('://', 1)[-1].partition('/')[2]}" if "://" in path else call
+
+
+def _rows_of(response: Any, fetched: Fetched) -> list[dict[str, Any]]:
+    """Return the rows of a query answer (objectArray): a list of JSON objects, or MalformedAnswer."""
+    data = getattr(response, "data", None)
+    if not isinstance(data, list):
+        raise MalformedAnswer(_call_of(fetched), f"data is {type(data).__name__}, not a list of rows")
+    for index, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise MalformedAnswer(_call_of(fetched), f"row {index} is {type(row).__name__}, not an object")
+    return data
 
 
 def models_from_rows(rows: Iterable[dict[str, Any]], model: Callable[..., M]) -> list[M]:

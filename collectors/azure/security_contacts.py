@@ -15,13 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import AzureError
 from azure.mgmt.security import SecurityCenter
 
-from collectors.azure.arm import describe_failure
-from collectors.azure.base import AzureCollector, text_of
+from collectors.azure import fields
+from collectors.azure.base import AzureCollector
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.facts import observed, unobservable
+from collectors.facts import observed
 
 SECURITY_CONTACTS = "azure.security_contacts"
 
@@ -57,17 +56,36 @@ def split_emails(text: str | None) -> tuple[str, ...]:
 
 
 def contact_of(model: Any) -> SecurityContact:
-    """Return the security contact an SDK `SecurityContact` model (2020-01-01-preview) describes."""
-    alerts = getattr(model, "alert_notifications", None)
-    by_role = getattr(model, "notifications_by_role", None)
+    """Return the security contact an SDK `SecurityContact` model (2020-01-01-preview) describes.
+
+    Absent settings stay None (the control fails them); a setting of the wrong type is unreadable.
+    """
+    fields.obj(model, "a security contact")
+    alerts = fields.child(model, "alert_notifications", "alertNotifications")
+    by_role = fields.child(model, "notifications_by_role", "notificationsByRole")
     return SecurityContact(
-        name=str(model.name or "default"),
-        emails=split_emails(getattr(model, "emails", None)),
-        alert_notifications=text_of(getattr(alerts, "state", None)),
-        minimal_severity=text_of(getattr(alerts, "minimal_severity", None)),
-        notify_roles_state=text_of(getattr(by_role, "state", None)),
-        notify_roles=tuple(str(text_of(role)) for role in (getattr(by_role, "roles", None) or ())),
+        name=fields.text(model, "name", "name", nested=False) or "default",
+        emails=split_emails(fields.text(model, "emails", "emails")),
+        alert_notifications=None
+        if alerts is None
+        else fields.text(alerts, "state", "alertNotifications.state", nested=False),
+        minimal_severity=None
+        if alerts is None
+        else fields.text(alerts, "minimal_severity", "alertNotifications.minimalSeverity", nested=False),
+        notify_roles_state=None
+        if by_role is None
+        else fields.text(by_role, "state", "notificationsByRole.state", nested=False),
+        notify_roles=()
+        if by_role is None
+        else fields.texts(by_role, "roles", "notificationsByRole.roles", nested=False) or (),
     )
+
+
+def contacts_of(models: Any) -> tuple[SecurityContact, ...]:
+    """Return the contacts of a list answer; one that cannot be read makes the subscription's unreadable."""
+    if not isinstance(models, list):
+        raise fields.FieldUnreadable(f"the security contact list is {fields.shown(models)}")
+    return tuple(contact_of(model) for model in models)
 
 
 class SecurityContactCollector(AzureCollector):
@@ -86,20 +104,18 @@ class SecurityContactCollector(AzureCollector):
         self.arm.map(self._contacts_of, subscriptions)
 
     def _contacts_of(self, subscription: AzureSubscription) -> None:
-        population = self.population(SECURITY_CONTACTS)
         client = self.security(subscription.id)
-        try:
-            fetched = self.arm.fetch(lambda hook: client.security_contacts.list(raw_response_hook=hook))
-        except AzureError as exc:
-            reason = (
-                f"security contacts of subscription {subscription.id} could not be listed: "
-                f"{describe_failure(exc)}"
-            )
-            population.add(unobservable(subscription.resource_id, reason))
+        what = f"security contacts of subscription {subscription.id} could not be listed"
+        failed = self.errors_for(subscription.resource_id, (SECURITY_CONTACTS,))
+        fetched = self.read(
+            what, lambda hook: client.security_contacts.list(raw_response_hook=hook), failed=failed
+        )
+        if fetched is None:
+            return
+        contacts = self.parsed(what, fetched, contacts_of, failed=failed)
+        if contacts is None:
             return
         fact = SubscriptionSecurityContacts(
-            subscription_id=subscription.id,
-            subscription_name=subscription.name,
-            contacts=tuple(contact_of(model) for model in fetched.value),
+            subscription_id=subscription.id, subscription_name=subscription.name, contacts=contacts
         )
-        population.add(observed(subscription.resource_id, fact, fetched.sources))
+        self.population(SECURITY_CONTACTS).add(observed(subscription.resource_id, fact, fetched.sources))

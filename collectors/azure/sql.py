@@ -5,21 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import AzureError
 from azure.mgmt.sql import SqlManagementClient
 from azure.mgmt.sql.models import Database, Server
 
-from collectors.azure.arm import describe_failure
+from collectors.azure import fields
 from collectors.azure.base import (
     AZURE_ENDPOINTS,
     AZURE_RESOURCES,
+    UNKNOWN_REGION,
     AzureCollector,
-    prop,
     resource_group_of,
-    text_of,
 )
+from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.facts import observed, unobservable
+from collectors.facts import observed
 from collectors.provenance import Source
 from collectors.regions import normalise_region
 
@@ -32,11 +31,11 @@ DATABASE_TYPE = "Microsoft.Sql/servers/databases"
 
 @dataclass(frozen=True)
 class FirewallRule:
-    """A server-level firewall rule: an inclusive IPv4 start..end range."""
+    """A server-level firewall rule: an inclusive IPv4 start..end range (None: absent from the answer)."""
 
     name: str
-    start_ip: str
-    end_ip: str
+    start_ip: str | None
+    end_ip: str | None
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,67 @@ class SqlDatabase:
     tde_state: str | None
 
 
+@dataclass(frozen=True)
+class SqlDatabaseListing:
+    """A database as the server's database list names it (before its TDE state is read)."""
+
+    id: str
+    name: str
+    location: str
+    system: bool
+
+
+def database_listing_of(model: Any, server: SqlServer) -> SqlDatabaseListing:
+    """Return a listed database; one that names no region is in its server's
+    (`collectors.azure.secure_defaults.SQL_DATABASE_LOCATION_ABSENT`)."""
+    database_id = fields.resource_id(model, "the database")
+    name = fields.resource_name(model)
+    location = fields.text(model, "location", "location", nested=False)
+    kind = fields.text(model, "kind", "kind", nested=False)
+    return SqlDatabaseListing(
+        id=database_id,
+        name=name,
+        location=normalise_region(location) if location else server.location,
+        system=is_system_database(name, kind),
+    )
+
+
 def is_system_database(name: str, kind: str | None) -> bool:
     """Return True for master and other system databases, which are not user data."""
     return name.lower() == "master" or "system" in (kind or "").lower()
+
+
+def sql_server_of(model: Any, subscription_id: str) -> SqlServer:
+    """Return the fact of one logical server from its SDK model (absent settings stay None)."""
+    server_id = fields.resource_id(model, "the server")
+    return SqlServer(
+        id=server_id,
+        name=fields.resource_name(model),
+        subscription_id=subscription_id,
+        resource_group=resource_group_of(server_id),
+        location=normalise_region(fields.text(model, "location", "location", nested=False) or UNKNOWN_REGION),
+        fqdn=fields.text(model, "fully_qualified_domain_name", "fullyQualifiedDomainName"),
+        minimal_tls_version=fields.text(model, "minimal_tls_version", "minimalTlsVersion"),
+        public_network_access=fields.text(model, "public_network_access", "publicNetworkAccess"),
+    )
+
+
+def firewall_rules_of(models: Any) -> tuple[FirewallRule, ...]:
+    """Return a server's firewall rules; a rule that is not an object makes the whole list unreadable."""
+    if not isinstance(models, list):
+        raise fields.FieldUnreadable(f"the firewall rule list is {fields.shown(models)}")
+    rules = []
+    for index, rule in enumerate(models):
+        fields.obj(rule, f"firewall rule {index}")
+        name = fields.text(rule, "name", "name", nested=False) or f"(rule {index} without a name)"
+        rules.append(
+            FirewallRule(
+                name=name,
+                start_ip=fields.text(rule, "start_ip_address", f"{name}.startIpAddress"),
+                end_ip=fields.text(rule, "end_ip_address", f"{name}.endIpAddress"),
+            )
+        )
+    return tuple(rules)
 
 
 class SqlCollector(AzureCollector):
@@ -107,95 +164,100 @@ class SqlCollector(AzureCollector):
         self.servers = just_servers
 
     def _servers_of(self, subscription: AzureSubscription) -> list[tuple[SqlServer, tuple[Source, ...]]]:
-        try:
-            fetched = self.listing(
-                subscription.resource_id,
-                SERVER_TYPE,
-                lambda hook: self.sql(subscription.id).servers.list(raw_response_hook=hook),
-                Server,
-            )
-        except AzureError as exc:
-            self.could_not_list(subscription, SERVER_TYPE, exc, (SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES))
+        what, failed = self.unlisted(subscription, SERVER_TYPE, (SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES))
+        fetched = self.read_listing(
+            what,
+            subscription.resource_id,
+            SERVER_TYPE,
+            lambda hook: self.sql(subscription.id).servers.list(raw_response_hook=hook),
+            Server,
+            failed=failed,
+        )
+        if fetched is None:
             return []
-        servers = []
-        for model in fetched.value:
-            server = SqlServer(
-                id=str(model.id),
-                name=str(model.name),
-                subscription_id=subscription.id,
-                resource_group=resource_group_of(str(model.id)),
-                location=normalise_region(str(model.location)),
-                fqdn=text_of(prop(model, "fully_qualified_domain_name")),
-                minimal_tls_version=text_of(prop(model, "minimal_tls_version")),
-                public_network_access=text_of(prop(model, "public_network_access")),
-            )
-            servers.append((server, fetched.sources))
-        return servers
+        servers = self.each(
+            f"a SQL server of subscription {subscription.id} could not be read",
+            fetched,
+            lambda model: sql_server_of(model, subscription.id),
+            list_subject=f"{subscription.resource_id}/providers/{SERVER_TYPE}",
+            populations=(SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES, AZURE_RESOURCES),
+        )
+        return [(server, fetched.sources) for server in servers]
 
     def _firewall_of(self, server: SqlServer) -> None:
         population = self.population(SQL_FIREWALLS)
-        try:
-            fetched = self.arm.fetch(
-                lambda hook: self.sql(server.subscription_id).firewall_rules.list_by_server(
-                    server.resource_group, server.name, raw_response_hook=hook
-                )
-            )
-        except AzureError as exc:
-            reason = f"firewall rules could not be read: {describe_failure(exc)}"
-            population.add(observed(server.id, SqlServerFirewall(server, None, reason)))
-            return
-        rules = tuple(
-            FirewallRule(
-                name=str(rule.name),
-                start_ip=str(prop(rule, "start_ip_address")),
-                end_ip=str(prop(rule, "end_ip_address")),
-            )
-            for rule in fetched.value
-        )
-        population.add(observed(server.id, SqlServerFirewall(server, rules), fetched.sources))
 
-    def _databases_of(self, server: SqlServer) -> list[tuple[SqlServer, Any, tuple[Source, ...]]]:
-        try:
-            fetched = self.listing(
-                server.id,
-                DATABASE_TYPE,
-                lambda hook: self.sql(server.subscription_id).databases.list_by_server(
-                    server.resource_group, server.name, raw_response_hook=hook
-                ),
-                Database,
-            )
-        except AzureError as exc:
-            reason = f"databases of server {server.name} could not be listed: {describe_failure(exc)}"
-            for name in (SQL_DATABASES, AZURE_RESOURCES):
-                self.population(name).add(unobservable(f"{server.id}/databases", reason))
+        def failed(unreadable: Unreadable) -> None:
+            fact = SqlServerFirewall(server, None, unreadable.reason)
+            population.add(observed(server.id, fact, unreadable.sources))
+
+        what = f"firewall rules of server {server.name} could not be read"
+        fetched = self.read(
+            what,
+            lambda hook: self.sql(server.subscription_id).firewall_rules.list_by_server(
+                server.resource_group, server.name, raw_response_hook=hook
+            ),
+            failed=failed,
+        )
+        if fetched is None:
+            return
+        rules = self.parsed(what, fetched, firewall_rules_of, failed=failed)
+        if rules is not None:
+            population.add(observed(server.id, SqlServerFirewall(server, rules), fetched.sources))
+
+    def _databases_of(
+        self, server: SqlServer
+    ) -> list[tuple[SqlServer, SqlDatabaseListing, tuple[Source, ...]]]:
+        list_subject = f"{server.id}/databases"
+        fetched = self.read_listing(
+            f"databases of server {server.name} could not be listed",
+            server.id,
+            DATABASE_TYPE,
+            lambda hook: self.sql(server.subscription_id).databases.list_by_server(
+                server.resource_group, server.name, raw_response_hook=hook
+            ),
+            Database,
+            failed=self.errors_for(list_subject, (SQL_DATABASES, AZURE_RESOURCES)),
+        )
+        if fetched is None:
             return []
-        user_databases = []
-        for model in fetched.value:
-            if is_system_database(str(model.name), text_of(getattr(model, "kind", None))):
-                continue
-            user_databases.append((server, model, fetched.sources))
-        return user_databases
-
-    def _tde_of(self, entry: tuple[SqlServer, Any, tuple[Source, ...]]) -> None:
-        server, model, list_sources = entry
-        database_id, name = str(model.id), str(model.name)
-        location = normalise_region(str(model.location or server.location))
-        self.locate(database_id, DATABASE_TYPE, location, list_sources)
-        try:
-            fetched = self.arm.fetch(
-                lambda hook: self.sql(server.subscription_id).transparent_data_encryptions.get(
-                    server.resource_group, server.name, name, "current", raw_response_hook=hook
-                )
-            )
-        except AzureError as exc:
-            reason = f"TDE state of database {name} could not be read: {describe_failure(exc)}"
-            self.population(SQL_DATABASES).add(unobservable(database_id, reason, list_sources))
-            return
-        database = SqlDatabase(
-            id=database_id,
-            name=name,
-            server_id=server.id,
-            location=location,
-            tde_state=text_of(prop(fetched.value, "state")),
+        listed = self.each(
+            f"a database of server {server.name} could not be read",
+            fetched,
+            lambda model: database_listing_of(model, server),
+            list_subject=list_subject,
+            populations=(SQL_DATABASES, AZURE_RESOURCES),
         )
-        self.population(SQL_DATABASES).add(observed(database_id, database, (*list_sources, *fetched.sources)))
+        return [(server, entry, fetched.sources) for entry in listed if not entry.system]
+
+    def _tde_of(self, entry: tuple[SqlServer, SqlDatabaseListing, tuple[Source, ...]]) -> None:
+        server, listing, list_sources = entry
+        database_id, name = listing.id, listing.name
+        self.locate(database_id, DATABASE_TYPE, listing.location, list_sources)
+        what = f"TDE state of database {name} could not be read"
+        failed = self.errors_for(database_id, (SQL_DATABASES,), list_sources)
+        fetched = self.read(
+            what,
+            lambda hook: self.sql(server.subscription_id).transparent_data_encryptions.get(
+                server.resource_group, server.name, name, "current", raw_response_hook=hook
+            ),
+            failed=failed,
+        )
+        if fetched is None:
+            return
+        database = self.parsed(
+            what,
+            fetched,
+            lambda tde: SqlDatabase(
+                id=database_id,
+                name=name,
+                server_id=server.id,
+                location=listing.location,
+                tde_state=fields.text(tde, "state", "state"),
+            ),
+            failed=failed,
+        )
+        if database is not None:
+            self.population(SQL_DATABASES).add(
+                observed(database_id, database, (*list_sources, *fetched.sources))
+            )

@@ -21,11 +21,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import AzureError
 from azure.mgmt.sql import SqlManagementClient
 
-from collectors.azure.arm import describe_failure
-from collectors.azure.base import AZURE_RESOURCES, AzureCollector, prop, text_of
+from collectors.azure import fields
+from collectors.azure.arm import Fetched
+from collectors.azure.base import AZURE_RESOURCES, AzureCollector
 from collectors.azure.sql import SQL_DATABASES, SQL_SERVERS, SqlDatabase, SqlServer
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import Subject, observed, unobservable
@@ -99,17 +99,88 @@ class _Database:
     server: SqlServer
 
 
-def _bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _text(value: Any) -> str | None:
-    text = text_of(value)
+def _text(model: Any, name: str, arm_name: str) -> str | None:
+    text = fields.text(model, name, arm_name)
     return text if text else None
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    """Return a list answer's items, each an object; anything else is unreadable."""
+    if not isinstance(value, list):
+        raise fields.FieldUnreadable(f"{what} is {fields.shown(value)}, not a list")
+    for index, item in enumerate(value):
+        fields.obj(item, f"{what}[{index}]")
+    return value
+
+
+def entra_administration_of(server: SqlServer, admins: Any, only: Any) -> SqlEntraAdministration:
+    """Return who administers a server through Entra ID, from the two list answers.
+
+    The `azureADOnlyAuthentications` list is authoritative; when it lists settings but one of
+    them cannot be read, the switch is unknown (None), never taken from elsewhere. Only when it
+    lists nothing is the administrator's own `azureADOnlyAuthentication` used.
+    """
+    listed_admins = _list(admins, "administrators")
+    admin = listed_admins[0] if listed_admins else None
+    entra_admin = (
+        None
+        if admin is None
+        else EntraAdmin(
+            login=_text(admin, "login", "administrators[0].login"),
+            sid=_text(admin, "sid", "administrators[0].sid"),
+            tenant_id=_text(admin, "tenant_id", "administrators[0].tenantId"),
+        )
+    )
+    switches = [
+        fields.flag(
+            entry,
+            "azure_ad_only_authentication",
+            f"azureADOnlyAuthentications[{index}].azureADOnlyAuthentication",
+        )
+        for index, entry in enumerate(_list(only, "azureADOnlyAuthentications"))
+    ]
+    entra_only: bool | None
+    if switches:
+        entra_only = None if any(s is None for s in switches) else all(s for s in switches if s is not None)
+    elif admin is not None:
+        entra_only = fields.flag(
+            admin, "azure_ad_only_authentication", "administrators[0].azureADOnlyAuthentication"
+        )
+    else:
+        entra_only = None
+    return SqlEntraAdministration(server.id, server.name, entra_admin, entra_only)
+
+
+def auditing_of(server: SqlServer, policy: Any) -> SqlAuditing:
+    """Return a server's auditing settings from its `auditingSettings/default` answer."""
+    fields.obj(policy, "the auditing settings")
+    return SqlAuditing(
+        server_id=server.id,
+        server_name=server.name,
+        state=_text(policy, "state", "state"),
+        retention_days=fields.integer(policy, "retention_days", "retentionDays"),
+        azure_monitor_target=fields.flag(
+            policy, "is_azure_monitor_target_enabled", "isAzureMonitorTargetEnabled"
+        ),
+        storage_endpoint=_text(policy, "storage_endpoint", "storageEndpoint"),
+    )
+
+
+def retention_policies_of(models: Any) -> tuple[LongTermRetention, ...]:
+    """Return a database's long-term retention policies (absent periods stay None: unknown, not unset)."""
+    policies = []
+    for model in _list(models, "backupLongTermRetentionPolicies"):
+        name = fields.text(model, "name", "name", nested=False) or "default"
+        policies.append(
+            LongTermRetention(
+                name=name,
+                weekly_retention=_text(model, "weekly_retention", f"{name}.weeklyRetention"),
+                monthly_retention=_text(model, "monthly_retention", f"{name}.monthlyRetention"),
+                yearly_retention=_text(model, "yearly_retention", f"{name}.yearlyRetention"),
+                week_of_year=fields.integer(model, "week_of_year", f"{name}.weekOfYear"),
+            )
+        )
+    return tuple(policies)
 
 
 class SqlGovernanceCollector(AzureCollector):
@@ -172,72 +243,51 @@ class SqlGovernanceCollector(AzureCollector):
     def _entra_admin_of(self, server: SqlServer) -> None:
         population = self.population(SQL_ENTRA_ADMINS)
         client = self.sql(server.subscription_id)
-        try:
-            admins = self.arm.fetch(
-                lambda hook: client.server_azure_ad_administrators.list_by_server(
-                    server.resource_group, server.name, raw_response_hook=hook
-                )
-            )
-        except AzureError as exc:
-            reason = (
-                f"Entra ID administrator of server {server.name} could not be read: {describe_failure(exc)}"
-            )
-            population.add(unobservable(server.id, reason))
-            return
-        try:
-            only = self.arm.fetch(
-                lambda hook: client.server_azure_ad_only_authentications.list_by_server(
-                    server.resource_group, server.name, raw_response_hook=hook
-                )
-            )
-        except AzureError as exc:
-            reason = (
-                f"Entra-only authentication of server {server.name} could not be read: "
-                f"{describe_failure(exc)}"
-            )
-            population.add(unobservable(server.id, reason, admins.sources))
-            return
-        admin = next(iter(admins.value), None)
-        entra_admin = (
-            None
-            if admin is None
-            else EntraAdmin(
-                login=_text(prop(admin, "login")),
-                sid=_text(prop(admin, "sid")),
-                tenant_id=_text(prop(admin, "tenant_id")),
-            )
+        admins = self.read(
+            f"Entra ID administrator of server {server.name} could not be read",
+            lambda hook: client.server_azure_ad_administrators.list_by_server(
+                server.resource_group, server.name, raw_response_hook=hook
+            ),
+            failed=self.errors_for(server.id, (SQL_ENTRA_ADMINS,)),
         )
-        switches = [prop(entry, "azure_ad_only_authentication") for entry in only.value]
-        known = [bool(s) for s in switches if s is not None]
-        if known:
-            entra_only: bool | None = all(known)
-        else:
-            entra_only = None if admin is None else _bool(prop(admin, "azure_ad_only_authentication"))
-        fact = SqlEntraAdministration(server.id, server.name, entra_admin, entra_only)
-        population.add(observed(server.id, fact, (*admins.sources, *only.sources)))
+        if admins is None:
+            return
+        what = f"Entra-only authentication of server {server.name} could not be read"
+        failed = self.errors_for(server.id, (SQL_ENTRA_ADMINS,), admins.sources)
+        only = self.read(
+            what,
+            lambda hook: client.server_azure_ad_only_authentications.list_by_server(
+                server.resource_group, server.name, raw_response_hook=hook
+            ),
+            failed=failed,
+        )
+        if only is None:
+            return
+        both = Fetched((admins.value, only.value), (*admins.sources, *only.sources))
+        fact = self.parsed(
+            f"Entra ID administration of server {server.name} could not be read",
+            both,
+            lambda answers: entra_administration_of(server, *answers),
+            failed=failed,
+        )
+        if fact is not None:
+            population.add(observed(server.id, fact, both.sources))
 
     def _auditing_of(self, server: SqlServer) -> None:
-        population = self.population(SQL_AUDITING)
-        try:
-            fetched = self.arm.fetch(
-                lambda hook: self.sql(server.subscription_id).server_blob_auditing_policies.get(
-                    server.resource_group, server.name, raw_response_hook=hook
-                )
-            )
-        except AzureError as exc:
-            reason = f"auditing settings of server {server.name} could not be read: {describe_failure(exc)}"
-            population.add(unobservable(server.id, reason))
-            return
-        policy = fetched.value
-        fact = SqlAuditing(
-            server_id=server.id,
-            server_name=server.name,
-            state=_text(prop(policy, "state")),
-            retention_days=_int(prop(policy, "retention_days")),
-            azure_monitor_target=_bool(prop(policy, "is_azure_monitor_target_enabled")),
-            storage_endpoint=_text(prop(policy, "storage_endpoint")),
+        what = f"auditing settings of server {server.name} could not be read"
+        failed = self.errors_for(server.id, (SQL_AUDITING,))
+        fetched = self.read(
+            what,
+            lambda hook: self.sql(server.subscription_id).server_blob_auditing_policies.get(
+                server.resource_group, server.name, raw_response_hook=hook
+            ),
+            failed=failed,
         )
-        population.add(observed(server.id, fact, fetched.sources))
+        if fetched is None:
+            return
+        fact = self.parsed(what, fetched, lambda policy: auditing_of(server, policy), failed=failed)
+        if fact is not None:
+            self.population(SQL_AUDITING).add(observed(server.id, fact, fetched.sources))
 
     # ------------------------------------------------------------------ per database
     def _database_settings(self, database: _Database) -> None:
@@ -245,47 +295,42 @@ class SqlGovernanceCollector(AzureCollector):
 
     def _retention_of(self, database: _Database) -> None:
         server = database.server
-        population = self.population(SQL_BACKUP_RETENTION)
-        try:
-            fetched = self.arm.fetch(
-                lambda hook: self.sql(server.subscription_id).long_term_retention_policies.list_by_database(
-                    server.resource_group, server.name, database.name, raw_response_hook=hook
-                )
-            )
-        except AzureError as exc:
-            reason = (
-                f"long-term retention of database {database.name} could not be read: {describe_failure(exc)}"
-            )
-            population.add(unobservable(database.id, reason))
-            return
-        policies = tuple(
-            LongTermRetention(
-                name=str(model.name or "default"),
-                weekly_retention=_text(prop(model, "weekly_retention")),
-                monthly_retention=_text(prop(model, "monthly_retention")),
-                yearly_retention=_text(prop(model, "yearly_retention")),
-                week_of_year=_int(prop(model, "week_of_year")),
-            )
-            for model in fetched.value
+        what = f"long-term retention of database {database.name} could not be read"
+        failed = self.errors_for(database.id, (SQL_BACKUP_RETENTION,))
+        fetched = self.read(
+            what,
+            lambda hook: self.sql(server.subscription_id).long_term_retention_policies.list_by_database(
+                server.resource_group, server.name, database.name, raw_response_hook=hook
+            ),
+            failed=failed,
         )
-        fact = SqlBackupRetention(database.id, database.name, server.id, policies)
-        population.add(observed(database.id, fact, fetched.sources))
+        if fetched is None:
+            return
+        policies = self.parsed(what, fetched, retention_policies_of, failed=failed)
+        if policies is not None:
+            fact = SqlBackupRetention(database.id, database.name, server.id, policies)
+            self.population(SQL_BACKUP_RETENTION).add(observed(database.id, fact, fetched.sources))
 
     def _replicas_of(self, server: SqlServer) -> None:
-        try:
-            fetched = self.arm.fetch(
-                lambda hook: self.sql(server.subscription_id).replication_links.list_by_server(
-                    server.resource_group, server.name, raw_response_hook=hook
-                )
-            )
-        except AzureError as exc:
-            reason = (
-                f"replication links (geo-replicas) of server {server.name} could not be listed: "
-                f"{describe_failure(exc)}"
-            )
-            self.population(AZURE_RESOURCES).add(unobservable(f"{server.id}/replicationLinks", reason))
+        list_subject = f"{server.id}/replicationLinks"
+        fetched = self.read(
+            f"replication links (geo-replicas) of server {server.name} could not be listed",
+            lambda hook: self.sql(server.subscription_id).replication_links.list_by_server(
+                server.resource_group, server.name, raw_response_hook=hook
+            ),
+            failed=self.errors_for(list_subject, (AZURE_RESOURCES,)),
+        )
+        if fetched is None:
             return
-        for link in fetched.value:
-            self.locate(
-                str(link.id), REPLICATION_LINK_TYPE, _text(prop(link, "partner_location")), fetched.sources
-            )
+        links = self.each(
+            f"a replication link of server {server.name} could not be read",
+            fetched,
+            lambda link: (
+                fields.resource_id(link, "the replication link"),
+                _text(link, "partner_location", "partnerLocation"),
+            ),
+            list_subject=list_subject,
+            populations=(AZURE_RESOURCES,),
+        )
+        for link_id, partner_location in links:
+            self.locate(link_id, REPLICATION_LINK_TYPE, partner_location, fetched.sources)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import AzureError
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import StorageAccount as StorageAccountModel
 
-from collectors.azure.base import AZURE_RESOURCES, AzureCollector, prop, resource_group_of, text_of
+from collectors.azure import fields
+from collectors.azure.base import AZURE_RESOURCES, UNKNOWN_REGION, AzureCollector, resource_group_of
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
 from collectors.provenance import Source
@@ -30,7 +30,8 @@ GEO_REDUNDANT_SKUS = ("GRS", "GZRS")
 class StorageIpRule:
     """A storage firewall rule admitting one address or one CIDR range."""
 
-    value: str
+    value: str | None
+    """The address or CIDR the rule admits; None when the rule does not say (it cannot be judged)."""
     action: str | None
 
 
@@ -47,7 +48,8 @@ class StorageAccount:
     public_network_access: str | None
     default_action: str | None
     bypass: str | None
-    ip_rules: tuple[StorageIpRule, ...]
+    ip_rules: tuple[StorageIpRule, ...] | None
+    """None when networkAcls is present but its ipRules list is absent (unknown, never "no rule")."""
     virtual_network_rules: tuple[str, ...]
     resource_access_rules: tuple[str, ...]
     https_only: bool | None
@@ -61,60 +63,113 @@ class StorageAccount:
     status_of_secondary: str | None
 
 
-def _bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _service_enabled(services: Any, name: str) -> bool | None:
-    return _bool(getattr(getattr(services, name, None), "enabled", None))
-
-
 def is_geo_redundant(sku: str | None) -> bool:
     """Return True for SKUs that replicate to a secondary region (Standard_GRS, Standard_RAGZRS, ...)."""
     return any(part in (sku or "").upper() for part in GEO_REDUNDANT_SKUS)
 
 
+def _ip_rules(acls: Any) -> tuple[StorageIpRule, ...] | None:
+    """Return the IPv4 and IPv6 rules of networkAcls (None when ipRules is absent).
+
+    `ipv6Rules` is newer and optional: its absence means no IPv6 rule (see
+    `collectors.azure.secure_defaults.STORAGE_IPV6_RULES_ABSENT`).
+    """
+    ipv4 = fields.items(acls, "ip_rules", "networkAcls.ipRules", nested=False)
+    if ipv4 is None:
+        return None
+    # Absent ipv6Rules: no IPv6 rule (collectors.azure.secure_defaults.STORAGE_IPV6_RULES_ABSENT).
+    ipv6 = fields.items(acls, "ipv6_rules", "networkAcls.ipv6Rules", nested=False) or []
+    return tuple(
+        StorageIpRule(
+            fields.text(rule, "ip_address_or_range", f"networkAcls.{kind}[{index}].value", nested=False),
+            fields.text(rule, "action", f"networkAcls.{kind}[{index}].action", nested=False),
+        )
+        for kind, rules in (("ipRules", ipv4), ("ipv6Rules", ipv6))
+        for index, rule in enumerate(rules)
+    )
+
+
+def _rule_ids(acls: Any, name: str, arm_name: str, key: str, json_key: str) -> tuple[str, ...]:
+    found = fields.items(acls, name, f"networkAcls.{arm_name}", nested=False) or []
+    return tuple(
+        str(fields.text(rule, key, f"networkAcls.{arm_name}[{index}].{json_key}", nested=False))
+        for index, rule in enumerate(found)
+    )
+
+
 def storage_account_of(model: Any, subscription_id: str) -> StorageAccount:
-    """Return the fact of one account from its SDK model (listed through ARM or Resource Graph)."""
-    account_id = str(model.id)
-    acls = prop(model, "network_rule_set")
-    encryption = prop(model, "encryption")
-    services = getattr(encryption, "services", None)
-    rules = [*(getattr(acls, "ip_rules", None) or ()), *(getattr(acls, "ipv6_rules", None) or ())]
-    location = text_of(prop(model, "primary_location")) or text_of(model.location) or "unknown"
-    secondary = text_of(prop(model, "secondary_location"))
+    """Return the fact of one account from its SDK model (listed through ARM or Resource Graph).
+
+    Absent settings stay None (the controls never read them as secure); a setting of the wrong
+    type makes the account unreadable.
+    """
+    account_id = fields.resource_id(model, "the storage account")
+    acls = fields.child(model, "network_rule_set", "networkAcls")
+    encryption = fields.child(model, "encryption", "encryption")
+    services = (
+        None
+        if encryption is None
+        else fields.child(encryption, "services", "encryption.services", nested=False)
+    )
+
+    def service_enabled(name: str) -> bool | None:
+        service = (
+            None
+            if services is None
+            else fields.child(services, name, f"encryption.services.{name}", nested=False)
+        )
+        return (
+            None
+            if service is None
+            else fields.flag(service, "enabled", f"encryption.services.{name}.enabled", nested=False)
+        )
+
+    location = (
+        fields.text(model, "primary_location", "primaryLocation")
+        or fields.text(model, "location", "location", nested=False)
+        or UNKNOWN_REGION
+    )
+    secondary = fields.text(model, "secondary_location", "secondaryLocation")
+    sku = fields.child(model, "sku", "sku", nested=False)
     return StorageAccount(
         id=account_id,
-        name=str(model.name),
+        name=fields.resource_name(model),
         subscription_id=subscription_id,
         resource_group=resource_group_of(account_id),
-        kind=text_of(getattr(model, "kind", None)),
-        sku=text_of(getattr(getattr(model, "sku", None), "name", None)),
-        public_network_access=text_of(prop(model, "public_network_access")),
-        default_action=text_of(getattr(acls, "default_action", None)),
-        bypass=text_of(getattr(acls, "bypass", None)),
-        ip_rules=tuple(
-            StorageIpRule(str(rule.ip_address_or_range), text_of(getattr(rule, "action", None)))
-            for rule in rules
+        kind=fields.text(model, "kind", "kind", nested=False),
+        sku=None if sku is None else fields.text(sku, "name", "sku.name", nested=False),
+        public_network_access=fields.text(model, "public_network_access", "publicNetworkAccess"),
+        default_action=None
+        if acls is None
+        else fields.text(acls, "default_action", "networkAcls.defaultAction", nested=False),
+        bypass=None if acls is None else fields.text(acls, "bypass", "networkAcls.bypass", nested=False),
+        ip_rules=() if acls is None else _ip_rules(acls),
+        virtual_network_rules=()
+        if acls is None
+        else _rule_ids(
+            acls, "virtual_network_rules", "virtualNetworkRules", "virtual_network_resource_id", "id"
         ),
-        virtual_network_rules=tuple(
-            str(rule.virtual_network_resource_id)
-            for rule in getattr(acls, "virtual_network_rules", None) or ()
-        ),
-        resource_access_rules=tuple(
-            str(rule.resource_id) for rule in getattr(acls, "resource_access_rules", None) or ()
-        ),
-        https_only=_bool(prop(model, "enable_https_traffic_only")),
-        minimum_tls_version=text_of(prop(model, "minimum_tls_version")),
-        blob_encryption_enabled=_service_enabled(services, "blob"),
-        file_encryption_enabled=_service_enabled(services, "file"),
-        key_source=text_of(getattr(encryption, "key_source", None)),
-        require_infrastructure_encryption=_bool(
-            getattr(encryption, "require_infrastructure_encryption", None)
+        resource_access_rules=()
+        if acls is None
+        else _rule_ids(acls, "resource_access_rules", "resourceAccessRules", "resource_id", "resourceId"),
+        https_only=fields.flag(model, "enable_https_traffic_only", "supportsHttpsTrafficOnly"),
+        minimum_tls_version=fields.text(model, "minimum_tls_version", "minimumTlsVersion"),
+        blob_encryption_enabled=service_enabled("blob"),
+        file_encryption_enabled=service_enabled("file"),
+        key_source=None
+        if encryption is None
+        else fields.text(encryption, "key_source", "encryption.keySource", nested=False),
+        require_infrastructure_encryption=None
+        if encryption is None
+        else fields.flag(
+            encryption,
+            "require_infrastructure_encryption",
+            "encryption.requireInfrastructureEncryption",
+            nested=False,
         ),
         primary_location=normalise_region(location),
         secondary_location=normalise_region(secondary) if secondary else None,
-        status_of_secondary=text_of(prop(model, "status_of_secondary")),
+        status_of_secondary=fields.text(model, "status_of_secondary", "statusOfSecondary"),
     )
 
 
@@ -133,18 +188,25 @@ class StorageCollector(AzureCollector):
         self.arm.map(self._accounts_of, subscriptions)
 
     def _accounts_of(self, subscription: AzureSubscription) -> None:
-        try:
-            fetched = self.listing(
-                subscription.resource_id,
-                ACCOUNT_TYPE,
-                lambda hook: self.storage(subscription.id).storage_accounts.list(raw_response_hook=hook),
-                StorageAccountModel,
-            )
-        except AzureError as exc:
-            self.could_not_list(subscription, ACCOUNT_TYPE, exc, (STORAGE_ACCOUNTS,))
+        what, failed = self.unlisted(subscription, ACCOUNT_TYPE, (STORAGE_ACCOUNTS,))
+        fetched = self.read_listing(
+            what,
+            subscription.resource_id,
+            ACCOUNT_TYPE,
+            lambda hook: self.storage(subscription.id).storage_accounts.list(raw_response_hook=hook),
+            StorageAccountModel,
+            failed=failed,
+        )
+        if fetched is None:
             return
-        for model in fetched.value:
-            account = storage_account_of(model, subscription.id)
+        accounts = self.each(
+            f"a storage account of subscription {subscription.id} could not be read",
+            fetched,
+            lambda model: storage_account_of(model, subscription.id),
+            list_subject=f"{subscription.resource_id}/providers/{ACCOUNT_TYPE}",
+            populations=(STORAGE_ACCOUNTS, AZURE_RESOURCES),
+        )
+        for account in accounts:
             self._place(account, fetched.sources)
 
     def _place(self, account: StorageAccount, sources: tuple[Source, ...]) -> None:

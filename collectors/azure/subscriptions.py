@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-from collectors.azure.arm import ArmReader, ArmUnavailable, describe_failure
+from collectors.azure import fields
+from collectors.azure.arm import ArmReader, ArmUnavailable, MalformedAnswer, describe_failure
+from collectors.azure.reading import PARSE_FAILURES, calls_of
 from collectors.provenance import Source
+
+INACTIVE_STATES = frozenset({"disabled", "deleted"})
+"""Subscription states that hold nothing to audit; any other state, unknown ones included, is audited."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,21 @@ class SubscriptionScope:
     subscriptions: list[AzureSubscription]
     missing: list[str]
     sources: tuple[Source, ...]
+    unreadable: tuple[str, ...] = ()
+    """Why entries of the subscription list could not be read (each is an `error` in every population)."""
+
+
+def subscription_of(model: Any) -> AzureSubscription:
+    """Return a subscription of the list answer; one without a text subscriptionId is unreadable."""
+    sub_id = fields.text(model, "subscription_id", "subscriptionId", nested=False)
+    if not sub_id:
+        raise fields.FieldUnreadable("the subscription has no subscriptionId")
+    return AzureSubscription(
+        id=sub_id,
+        name=fields.text(model, "display_name", "displayName", nested=False) or sub_id,
+        state=fields.text(model, "state", "state", nested=False) or "unknown",
+        tenant_id=fields.text(model, "tenant_id", "tenantId", nested=False),
+    )
 
 
 def subscriptions_in_scope(arm: ArmReader, configured: list[str]) -> SubscriptionScope:
@@ -53,6 +74,17 @@ def subscriptions_in_scope(arm: ArmReader, configured: list[str]) -> Subscriptio
         raise ArmUnavailable(
             f"cannot reach the ARM endpoint {arm.endpoint}: {describe_failure(exc)}"
         ) from None
+    except MalformedAnswer as exc:
+        if configured:
+            return SubscriptionScope(
+                subscriptions=[AzureSubscription(sub, sub, "unknown", None) for sub in configured],
+                missing=[],
+                sources=(),
+            )
+        # ARM answered, but not with a list the auditor can read: every Azure item is an error
+        # (the rest of the audit still runs), never a run that looks empty.
+        reason = f"the subscriptions the credential can see could not be listed: {describe_failure(exc)}"
+        return SubscriptionScope([], [], (), unreadable=(f"{reason} ({exc.call})",))
     except AzureError as exc:
         if not configured:
             raise ArmUnavailable(
@@ -63,19 +95,25 @@ def subscriptions_in_scope(arm: ArmReader, configured: list[str]) -> Subscriptio
             missing=[],
             sources=(),
         )
-    visible = {
-        str(s.subscription_id).lower(): AzureSubscription(
-            id=str(s.subscription_id),
-            name=str(s.display_name or s.subscription_id),
-            state=str(getattr(s.state, "value", s.state)),
-            tenant_id=str(s.tenant_id) if s.tenant_id else None,
-        )
-        for s in fetched.value
-    }
+    visible: dict[str, AzureSubscription] = {}
+    unreadable: list[str] = []
+    for index, model in enumerate(fetched.value if isinstance(fetched.value, list) else []):
+        try:
+            subscription = subscription_of(model)
+        except PARSE_FAILURES as exc:
+            unreadable.append(
+                f"subscription {index} of the subscription list could not be read: {exc} "
+                f"({calls_of(fetched.sources)})"
+            )
+            continue
+        visible[subscription.id.lower()] = subscription
     if not configured:
         chosen = sorted(visible.values(), key=lambda s: s.id)
         return SubscriptionScope(
-            [s for s in chosen if s.state in ("Enabled", "Warned", "PastDue")], [], fetched.sources
+            [s for s in chosen if s.state.strip().lower() not in INACTIVE_STATES],
+            [],
+            fetched.sources,
+            tuple(unreadable),
         )
     chosen, missing = [], []
     for sub in configured:
@@ -83,4 +121,4 @@ def subscriptions_in_scope(arm: ArmReader, configured: list[str]) -> Subscriptio
             chosen.append(visible[sub.lower()])
         else:
             missing.append(sub)
-    return SubscriptionScope(chosen, missing, fetched.sources)
+    return SubscriptionScope(chosen, missing, fetched.sources, tuple(unreadable))

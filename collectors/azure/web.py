@@ -1,10 +1,13 @@
-"""App Service facts: web apps with their TLS, HTTPS-only and FTPS settings, and the host names they serve.
+"""App Service facts: web apps and their deployment slots, with TLS, HTTPS-only and FTPS settings and host names.
 
 The site list says where each app runs, whether it is HTTPS-only and which host names it
 serves; the TLS floors and the FTP(S) state are read from `config/web`, because the siteConfig
-inside a list response is a partial copy. Connection strings and app settings are not read
-here: their list actions (POST) return secrets, so only the opt-in
-`collectors.azure.connection_strings` reads them, reducing each to server, database and user.
+inside a list response is a partial copy. Each app's deployment slots (`{site}/slots`) are their
+own sites, with their own httpsOnly, TLS and FTPS settings, host names and region: they are
+listed per app and read exactly like apps (`{site}/slots/{slot}/config/web`). Connection strings
+and app settings are not read here: their list actions (POST) return secrets, so only the
+opt-in `collectors.azure.connection_strings` reads them, reducing each to server, database and
+user.
 """
 
 from __future__ import annotations
@@ -12,26 +15,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import AzureError
 from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import Site
 
-from collectors.azure.arm import describe_failure
+from collectors.azure import fields
 from collectors.azure.base import (
     AZURE_ENDPOINTS,
     AZURE_RESOURCES,
+    UNKNOWN_REGION,
     AzureCollector,
-    prop,
     resource_group_of,
-    text_of,
 )
+from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.facts import observed, unobservable
+from collectors.facts import observed
 from collectors.provenance import Source
 from collectors.regions import normalise_region
 
 WEB_APPS = "azure.web_apps"
 SITE_TYPE = "Microsoft.Web/sites"
+SLOT_TYPE = "Microsoft.Web/sites/slots"
 APP_SERVICE_ENDPOINT = "app-service"
 """Endpoint kind of a web app's own host names (default and custom domains)."""
 SCM_ENDPOINT = "app-service-scm"
@@ -40,7 +43,11 @@ SCM_ENDPOINT = "app-service-scm"
 
 @dataclass(frozen=True)
 class WebApp:
-    """An App Service web app (or function app) with the transport settings 12f judges."""
+    """An App Service web app (or function app), or one of its deployment slots, as 12f judges it.
+
+    A slot has its own id (`<app id>/slots/<slot>`), `slot` (its name) and `app_name` (the app it
+    belongs to); `name` is ARM's name for it (`<app>/<slot>`).
+    """
 
     id: str
     name: str
@@ -54,12 +61,58 @@ class WebApp:
     scm_min_tls_version: str | None
     ftps_state: str | None
     host_names: tuple[str, ...]
+    slot: str | None = None
+    app_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Return how messages name it: "web app <name>" or "deployment slot <slot> of web app <app>"."""
+        if self.slot is None:
+            return f"web app {self.name}"
+        return f"deployment slot {self.slot} of web app {self.app_name or self.name.split('/', 1)[0]}"
 
 
-def enabled_host_names(site: Any) -> tuple[str, ...]:
-    """Return the host names a site serves (default, custom and SCM), lower-case, each once."""
-    hosts = (str(host).lower().rstrip(".") for host in prop(site, "enabled_host_names") or ())
-    return tuple(dict.fromkeys(hosts))
+@dataclass(frozen=True)
+class ListedSite:
+    """A site (app or slot) as its list answer describes it, before its config/web is read."""
+
+    id: str
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+    kind: str | None
+    state: str | None
+    https_only: bool | None
+    host_names: tuple[str, ...] | None
+    """Every enabled host name (None when the answer names none: the endpoints are unknown)."""
+    scm_host_names: frozenset[str]
+    slot: str | None = None
+    app_name: str | None = None
+
+    @property
+    def resource_type(self) -> str:
+        """Return the ARM type: Microsoft.Web/sites, or Microsoft.Web/sites/slots for a slot."""
+        return SITE_TYPE if self.slot is None else SLOT_TYPE
+
+    @property
+    def label(self) -> str:
+        """Return how messages name it (see `WebApp.label`)."""
+        if self.slot is None:
+            return f"web app {self.name}"
+        return f"deployment slot {self.slot} of web app {self.app_name}"
+
+
+def enabled_host_names(site: Any) -> tuple[str, ...] | None:
+    """Return the host names a site serves (default, custom and SCM), lower-case, each once.
+
+    None when the answer has no `enabledHostNames`: every site serves at least its default
+    host name, so an absent list means the endpoints are unknown, not that there are none.
+    """
+    found = fields.texts(site, "enabled_host_names", "enabledHostNames")
+    if found is None:
+        return None
+    return tuple(dict.fromkeys(host.lower().rstrip(".") for host in found if host.strip()))
 
 
 def scm_host_names(site: Any) -> frozenset[str]:
@@ -68,82 +121,165 @@ def scm_host_names(site: Any) -> frozenset[str]:
     ARM marks them with hostType "Repository" in hostNameSslStates; a host whose second label
     is `scm` (app.scm.azurewebsites.net, app.scm.<ase>.appserviceenvironment.net) counts too.
     """
-    states = prop(site, "host_name_ssl_states") or ()
-    marked = {
-        str(state.name).lower().rstrip(".")
-        for state in states
-        if getattr(state, "name", None) and (text_of(getattr(state, "host_type", None)) or "") == "Repository"
-    }
-    return frozenset(marked | {h for h in enabled_host_names(site) if h.split(".")[1:2] == ["scm"]})
+    states = fields.items(site, "host_name_ssl_states", "hostNameSslStates") or []
+    marked = set()
+    for index, state in enumerate(states):
+        name = fields.text(state, "name", f"hostNameSslStates[{index}].name", nested=False)
+        kind = fields.text(state, "host_type", f"hostNameSslStates[{index}].hostType", nested=False)
+        if name and kind == "Repository":
+            marked.add(name.lower().rstrip("."))
+    hosts = enabled_host_names(site) or ()
+    return frozenset(marked | {h for h in hosts if h.split(".")[1:2] == ["scm"]})
+
+
+def listed_site(model: Any, subscription_id: str, app_name: str | None = None) -> ListedSite:
+    """Return a site or slot from its list answer (absent settings stay None)."""
+    site_id = fields.resource_id(model, "the site")
+    name = fields.resource_name(model)
+    slot = None
+    if app_name is not None:
+        slot = name.rsplit("/", 1)[-1] if "/" in name else site_id.rstrip("/").rsplit("/", 1)[-1]
+    return ListedSite(
+        id=site_id,
+        name=name,
+        subscription_id=subscription_id,
+        resource_group=resource_group_of(site_id),
+        location=normalise_region(fields.text(model, "location", "location", nested=False) or UNKNOWN_REGION),
+        kind=fields.text(model, "kind", "kind", nested=False),
+        state=fields.text(model, "state", "state"),
+        https_only=fields.flag(model, "https_only", "httpsOnly"),
+        host_names=enabled_host_names(model),
+        scm_host_names=scm_host_names(model),
+        slot=slot,
+        app_name=app_name,
+    )
+
+
+def web_app_of(site: ListedSite, config: Any) -> WebApp:
+    """Return the judged fact of a site or slot: its list entry plus its `config/web`."""
+    fields.obj(config, "config/web")
+    return WebApp(
+        id=site.id,
+        name=site.name,
+        subscription_id=site.subscription_id,
+        resource_group=site.resource_group,
+        location=site.location,
+        kind=site.kind,
+        state=site.state,
+        https_only=site.https_only,
+        min_tls_version=fields.text(config, "min_tls_version", "minTlsVersion"),
+        scm_min_tls_version=fields.text(config, "scm_min_tls_version", "scmMinTlsVersion"),
+        ftps_state=fields.text(config, "ftps_state", "ftpsState"),
+        host_names=site.host_names or (),
+        slot=site.slot,
+        app_name=site.app_name,
+    )
 
 
 class WebAppCollector(AzureCollector):
-    """Reads App Service for the subscriptions in scope and fills `azure.web_apps`."""
+    """Reads App Service (apps and their deployment slots) and fills `azure.web_apps`."""
 
     populations = (WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS)
-    listed_types = (SITE_TYPE,)
+    listed_types = (SITE_TYPE, SLOT_TYPE)
 
     def web(self, subscription_id: str) -> WebSiteManagementClient:
         """Return the App Service management client of a subscription."""
         return self.client(WebSiteManagementClient, subscription_id)
 
     def collect(self, subscriptions: list[AzureSubscription]) -> None:
-        """List the sites of every subscription, then read each site's configuration."""
+        """List the sites of every subscription and each site's slots, then read each one's configuration."""
         sites = [entry for found in self.arm.map(self._sites_of, subscriptions) for entry in found]
-        for _, site, sources in sites:
-            site_id = str(site.id)
-            self.locate(site_id, SITE_TYPE, text_of(site.location), sources)
-            scm = scm_host_names(site)
-            for host in enabled_host_names(site):
-                kind = SCM_ENDPOINT if host in scm else APP_SERVICE_ENDPOINT
-                self.publish_endpoint(host, 443, kind, site_id, sources)
-        self.context.progress(f"azure: reading the configuration of {len(sites)} web app(s)")
-        self.arm.map(self._configuration_of, sites)
-
-    def _sites_of(self, subscription: AzureSubscription) -> list[tuple[str, Any, tuple[Source, ...]]]:
-        try:
-            fetched = self.listing(
-                subscription.resource_id,
-                SITE_TYPE,
-                lambda hook: self.web(subscription.id).web_apps.list(raw_response_hook=hook),
-                Site,
-            )
-        except AzureError as exc:
-            # The host names are unknown too: the endpoint scans get an error, not a gap.
-            self.could_not_list(subscription, SITE_TYPE, exc, (WEB_APPS, AZURE_ENDPOINTS))
-            return []
-        return [(subscription.id, site, fetched.sources) for site in fetched.value]
-
-    def _configuration_of(self, entry: tuple[str, Any, tuple[Source, ...]]) -> None:
-        subscription_id, site, list_sources = entry
-        site_id, name = str(site.id), str(site.name)
-        resource_group = resource_group_of(site_id)
-        try:
-            fetched = self.arm.fetch(
-                lambda hook: self.web(subscription_id).web_apps.get_configuration(
-                    resource_group, name, raw_response_hook=hook
-                )
-            )
-        except AzureError as exc:
-            reason = (
-                f"configuration (config/web) of web app {name} could not be read: {describe_failure(exc)}"
-            )
-            self.population(WEB_APPS).add(unobservable(site_id, reason, list_sources))
-            return
-        config = fetched.value
-        https_only = prop(site, "https_only")
-        app = WebApp(
-            id=site_id,
-            name=name,
-            subscription_id=subscription_id,
-            resource_group=resource_group,
-            location=normalise_region(text_of(site.location) or "unknown"),
-            kind=text_of(getattr(site, "kind", None)),
-            state=text_of(prop(site, "state")),
-            https_only=None if https_only is None else bool(https_only),
-            min_tls_version=text_of(prop(config, "min_tls_version")),
-            scm_min_tls_version=text_of(prop(config, "scm_min_tls_version")),
-            ftps_state=text_of(prop(config, "ftps_state")),
-            host_names=enabled_host_names(site),
+        slots = [entry for found in self.arm.map(self._slots_of, sites) for entry in found]
+        every = [*sites, *slots]
+        for site, sources in every:
+            self._locate_and_publish(site, sources)
+        self.context.progress(
+            f"azure: reading the configuration of {len(sites)} web app(s) and {len(slots)} deployment slot(s)"
         )
-        self.population(WEB_APPS).add(observed(site_id, app, (*list_sources, *fetched.sources)))
+        self.arm.map(self._configuration_of, every)
+
+    def _locate_and_publish(self, site: ListedSite, sources: tuple[Source, ...]) -> None:
+        self.locate(site.id, site.resource_type, site.location, sources)
+        if site.host_names is None:
+            reason = f"{site.label} reports no enabledHostNames: the host names it serves are unknown"
+            self.errors_for(f"{site.id}/hostNames", (AZURE_ENDPOINTS,), sources)(Unreadable(reason))
+            return
+        for host in site.host_names:
+            kind = SCM_ENDPOINT if host in site.scm_host_names else APP_SERVICE_ENDPOINT
+            self.publish_endpoint(host, 443, kind, site.id, sources)
+
+    def _sites_of(self, subscription: AzureSubscription) -> list[tuple[ListedSite, tuple[Source, ...]]]:
+        # The host names are unknown too when the list fails: the endpoint scans get an error, not a gap.
+        what, failed = self.unlisted(subscription, SITE_TYPE, (WEB_APPS, AZURE_ENDPOINTS))
+        fetched = self.read_listing(
+            what,
+            subscription.resource_id,
+            SITE_TYPE,
+            lambda hook: self.web(subscription.id).web_apps.list(raw_response_hook=hook),
+            Site,
+            failed=failed,
+        )
+        if fetched is None:
+            return []
+        sites = self.each(
+            f"a web app of subscription {subscription.id} could not be read",
+            fetched,
+            lambda model: listed_site(model, subscription.id),
+            list_subject=f"{subscription.resource_id}/providers/{SITE_TYPE}",
+            populations=(WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS),
+        )
+        return [(site, fetched.sources) for site in sites]
+
+    def _slots_of(
+        self, entry: tuple[ListedSite, tuple[Source, ...]]
+    ) -> list[tuple[ListedSite, tuple[Source, ...]]]:
+        app, _ = entry
+        list_subject = f"{app.id}/slots"
+        fetched = self.read_listing(
+            f"deployment slots of web app {app.name} could not be listed",
+            app.id,
+            SLOT_TYPE,
+            lambda hook: self.web(app.subscription_id).web_apps.list_slots(
+                app.resource_group, app.name, raw_response_hook=hook
+            ),
+            Site,
+            failed=self.errors_for(list_subject, (WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS)),
+        )
+        if fetched is None:
+            return []
+        slots = self.each(
+            f"a deployment slot of web app {app.name} could not be read",
+            fetched,
+            lambda model: listed_site(model, app.subscription_id, app_name=app.name),
+            list_subject=list_subject,
+            populations=(WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS),
+        )
+        return [(slot, fetched.sources) for slot in slots]
+
+    def _configuration_of(self, entry: tuple[ListedSite, tuple[Source, ...]]) -> None:
+        site, list_sources = entry
+        what = f"configuration (config/web) of {site.label} could not be read"
+        failed = self.errors_for(site.id, (WEB_APPS,), list_sources)
+        web_apps = self.web(site.subscription_id).web_apps
+        if site.slot is None:
+            fetched = self.read(
+                what,
+                lambda hook: web_apps.get_configuration(
+                    site.resource_group, site.name, raw_response_hook=hook
+                ),
+                failed=failed,
+            )
+        else:
+            app_name, slot = site.app_name or site.name.split("/", 1)[0], site.slot
+            fetched = self.read(
+                what,
+                lambda hook: web_apps.get_configuration_slot(
+                    site.resource_group, app_name, slot, raw_response_hook=hook
+                ),
+                failed=failed,
+            )
+        if fetched is None:
+            return
+        app = self.parsed(what, fetched, lambda config: web_app_of(site, config), failed=failed)
+        if app is not None:
+            self.population(WEB_APPS).add(observed(site.id, app, (*list_sources, *fetched.sources)))

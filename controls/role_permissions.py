@@ -1,0 +1,108 @@
+"""What an Azure role definition allows, read the way ARM reads it: is the role privileged?
+
+A role's effective permissions are, per permission block, its actions minus its notActions and
+its dataActions minus its notDataActions; `*` in a pattern matches any run of characters,
+operation names compare case-insensitively (ARM's rules for Actions and NotActions:
+https://learn.microsoft.com/azure/role-based-access-control/role-definitions#actions-format).
+
+A role is privileged when it allows anything but reading: a write, a delete or any action
+(actions assign roles, list keys and connection strings, read secrets, restart, run commands),
+on the control plane or on data; or when it can read secrets and keys (Key Vault data reads).
+Only a role whose every allowed operation is a read of something other than secrets is not
+privileged, whatever its name says.
+
+Whether a wildcard pattern still allows some non-read operation after its exclusions is decided
+exactly: each `*` of the pattern is replaced by a symbol no exclusion contains, so an exclusion
+that matches the result matches every operation the wildcard stands for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from collectors.azure.authorization import RolePermission
+
+_FRESH = "\x00"
+"""Stands for "any text" in a probe: no ARM pattern contains it, so only a `*` can match it."""
+NON_READ_SUFFIXES = ("/write", "/delete", "/action")
+ROLE_ASSIGNMENT_OPERATIONS = (
+    "Microsoft.Authorization/roleAssignments/write",
+    "Microsoft.Authorization/roleDefinitions/write",
+)
+"""Operations that hand out access: a role allowing either can make anyone an Owner."""
+SECRET_DATA_READS = (
+    "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+    "Microsoft.KeyVault/vaults/secrets/read",
+    "Microsoft.KeyVault/vaults/keys/read",
+    "Microsoft.KeyVault/vaults/certificates/read",
+)
+"""Key Vault data operations that read secrets, keys or certificates."""
+
+
+@lru_cache(maxsize=1024)
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(
+        ".*".join(re.escape(part) for part in text.strip().split("*")), re.IGNORECASE | re.DOTALL
+    )
+
+
+def operation_matches(operation: str, pattern: str) -> bool:
+    """Return True when an ARM permission pattern (`*` wildcards, any case) matches an operation."""
+    return _pattern(pattern).fullmatch(operation.strip()) is not None
+
+
+def allowed(operation: str, allows: Iterable[str], excludes: Iterable[str]) -> bool:
+    """Return True when `operation` matches an allowing pattern and no excluding pattern."""
+    return any(operation_matches(operation, a) for a in allows) and not any(
+        operation_matches(operation, e) for e in excludes
+    )
+
+
+def _non_read_probes(pattern: str) -> list[str]:
+    """Return operations standing for every non-read operation `pattern` allows (none for a read).
+
+    A pattern ending in `/read` allows reads only. A pattern ending in `*` allows writes, deletes
+    and actions under its prefix; any other pattern allows the operation it names.
+    """
+    text = pattern.strip()
+    if text.lower().endswith("/read"):
+        return []
+    if text.endswith("*"):
+        base = text[:-1].replace("*", _FRESH)
+        return [f"{base}{_FRESH}{suffix}" for suffix in NON_READ_SUFFIXES]
+    return [text.replace("*", _FRESH)]
+
+
+def _kind(operation: str) -> str:
+    lowered = operation.lower()
+    for suffix, word in (("/write", "write"), ("/delete", "delete"), ("/action", "run actions")):
+        if lowered.endswith(suffix):
+            return word
+    return "run operations"
+
+
+def privileges(permissions: Iterable[RolePermission]) -> list[str]:
+    """Return what makes a role privileged, in words (empty: it can only read, and no secrets).
+
+    Each reason names the pattern that grants it, e.g. "'*' lets it write" or "can assign roles".
+    """
+    reasons: list[str] = []
+    for block in permissions:
+        if any(allowed(op, block.actions, block.not_actions) for op in ROLE_ASSIGNMENT_OPERATIONS):
+            reasons.append("can assign roles (Microsoft.Authorization roleAssignments/roleDefinitions write)")
+        for plane, allows, excludes in (
+            ("action", block.actions, block.not_actions),
+            ("data action", block.data_actions, block.not_data_actions),
+        ):
+            for pattern in allows:
+                granted = [
+                    p for p in _non_read_probes(pattern) if not any(operation_matches(p, e) for e in excludes)
+                ]
+                kinds = sorted({_kind(p) for p in granted})
+                if kinds:
+                    reasons.append(f"{plane} {pattern!r} lets it {', '.join(kinds)}")
+        if any(allowed(op, block.data_actions, block.not_data_actions) for op in SECRET_DATA_READS):
+            reasons.append("can read Key Vault secrets, keys or certificates (data actions)")
+    return list(dict.fromkeys(reasons))

@@ -12,7 +12,17 @@ from collectors.hosts.facts import FirewallProfile, HostFacts, HostFirewall
 from collectors.hosts.linux import profile_families
 from collectors.probes import PortProbe
 from controls.framework import Evidence, EvidenceMissing, control
-from controls.networks import ALLOW_AZURE_SERVICES, IpAddress, parse_address, range_within
+from controls.networks import (
+    ALLOW_AZURE_SERVICES,
+    ANY_ADDRESS_WORDS,
+    IpAddress,
+    anyone_reason,
+    is_trusted_network,
+    parse_address,
+    range_trusted,
+    range_within,
+    service_tag_trusted,
+)
 
 
 def untrusted_rule_reason(start_ip: str, end_ip: str, policy: Policy) -> str | None:
@@ -22,7 +32,7 @@ def untrusted_rule_reason(start_ip: str, end_ip: str, policy: Policy) -> str | N
     start, end = parse_address(start_ip), parse_address(end_ip)
     if start.version != end.version or int(start) > int(end):
         raise ValueError(f"{start_ip}-{end_ip} is not a valid address range")
-    if range_within(start, end, policy.networks()):
+    if range_trusted(start, end, policy):
         return None
     return f"{start_ip}-{end_ip} is not inside the trusted networks"
 
@@ -42,12 +52,25 @@ def test_sql_server_accepts_only_trusted_networks(
     if firewall.rules is None:
         raise EvidenceMissing(firewall.rules_error or "firewall rules could not be read")
     untrusted: list[str] = []
-    observed_rules = []
+    unreadable: list[str] = []
+    observed_rules: list[dict[str, object]] = []
     for rule in firewall.rules:
+        reason: str | None = None
         try:
+            if rule.start_ip is None or rule.end_ip is None:
+                absent = " and ".join(
+                    name
+                    for name, value in (("startIpAddress", rule.start_ip), ("endIpAddress", rule.end_ip))
+                    if value is None
+                )
+                raise ValueError(f"{absent} absent")
             reason = untrusted_rule_reason(rule.start_ip, rule.end_ip, policy)
         except ValueError as exc:
-            raise EvidenceMissing(f"firewall rule {rule.name} cannot be read: {exc}") from None
+            unreadable.append(f"firewall rule {rule.name} cannot be read: {exc}")
+            observed_rules.append(
+                {"name": rule.name, "start": rule.start_ip, "end": rule.end_ip, "trusted": None}
+            )
+            continue
         observed_rules.append(
             {"name": rule.name, "start": rule.start_ip, "end": rule.end_ip, "trusted": reason is None}
         )
@@ -56,8 +79,11 @@ def test_sql_server_accepts_only_trusted_networks(
     evidence.observed(firewall_rules=observed_rules)
     assert not untrusted, (
         f"public network access is {server.public_network_access or 'Enabled'} and "
-        f"{len(untrusted)} firewall rule(s) admit untrusted addresses: " + "; ".join(untrusted)
+        f"{len(untrusted)} firewall rule(s) admit untrusted addresses: "
+        + "; ".join([*untrusted, *unreadable])
     )
+    if unreadable:
+        raise EvidenceMissing("; ".join(unreadable))
 
 
 def storage_ip_rule_range(value: str) -> tuple[IpAddress, IpAddress]:
@@ -96,13 +122,20 @@ def test_storage_account_accepts_only_trusted_networks(
         f"public network access is {access} and networkAcls.defaultAction is "
         f"{account.default_action or 'not set (Allow)'}: every network is admitted"
     )
+    if account.ip_rules is None:
+        raise EvidenceMissing(
+            f"storage account {account.name}: networkAcls.defaultAction is Deny but the answer has no "
+            "ipRules list, so which addresses it admits is unknown"
+        )
     untrusted: list[str] = []
     for rule in account.ip_rules:
         try:
+            if rule.value is None:
+                raise ValueError("the rule has no value (address or CIDR)")
             start, end = storage_ip_rule_range(rule.value)
         except ValueError as exc:
             raise EvidenceMissing(f"ipRule of storage account {account.name} cannot be read: {exc}") from None
-        if not range_within(start, end, policy.networks()):
+        if not range_trusted(start, end, policy):
             untrusted.append(rule.value)
     evidence.observed(untrusted_ip_rules=untrusted)
     assert not untrusted, (
@@ -113,10 +146,16 @@ def test_storage_account_accepts_only_trusted_networks(
 
 # --- 12b.azure-nsg-admin-ports ------------------------------------------------------------------
 
-NSG_ANY_SOURCES = frozenset({"*", "any", "internet", "0.0.0.0/0", "::/0"})
+NSG_ANY_SOURCES = ANY_ADDRESS_WORDS
 """Rule sources that mean "anyone": untrusted whatever policy.trusted_service_tags says."""
 NSG_PORTED_PROTOCOLS = ("Tcp", "Udp")
 """Protocols that have ports. UDP counts: RDP also listens on 3389/udp, and an open UDP port is reachable."""
+
+
+NSG_DIRECTIONS = ("inbound", "outbound")
+NSG_ACCESSES = ("allow", "deny")
+NSG_PROTOCOLS = ("tcp", "udp", "icmp", "esp", "ah", "*", "any")
+"""The protocol values ARM documents for a security rule; any other value cannot be judged."""
 
 
 def nsg_protocols(protocol: str) -> tuple[str, ...]:
@@ -125,6 +164,61 @@ def nsg_protocols(protocol: str) -> tuple[str, ...]:
     if lowered in ("*", "any"):
         return NSG_PORTED_PROTOCOLS
     return tuple(p for p in NSG_PORTED_PROTOCOLS if p.lower() == lowered)
+
+
+def _nsg_gap(rule: SecurityRule, arm_field: str) -> str:
+    """Return why a field the control needs is missing, with the collector's account when it has one."""
+    detail = next((u for u in rule.unreadable if u.startswith(arm_field.split("(", 1)[0])), None)
+    return detail or f"{arm_field} is absent"
+
+
+def nsg_rule_gaps(rule: SecurityRule) -> list[str]:
+    """Return what the control needs of a rule but cannot read (empty: readable, or outbound).
+
+    Direction decides whether a rule matters; an inbound (or unknown-direction) rule needs its
+    access, priority, protocol, sources and destination ports; a Deny (or unknown-access) rule
+    also its destination and source ports, since those decide what it blocks.
+    """
+    gaps: list[str] = []
+    direction = (rule.direction or "").strip().lower()
+    if rule.direction is None:
+        gaps.append(_nsg_gap(rule, "direction"))
+    elif direction not in NSG_DIRECTIONS:
+        gaps.append(f"direction {rule.direction!r} is neither Inbound nor Outbound")
+    if direction == "outbound":
+        return []
+    access = (rule.access or "").strip().lower()
+    if rule.access is None:
+        gaps.append(_nsg_gap(rule, "access"))
+    elif access not in NSG_ACCESSES:
+        gaps.append(f"access {rule.access!r} is neither Allow nor Deny")
+    if rule.priority is None:
+        gaps.append(_nsg_gap(rule, "priority"))
+    if rule.protocol is None:
+        gaps.append(_nsg_gap(rule, "protocol"))
+    elif rule.protocol.strip().lower() not in NSG_PROTOCOLS:
+        gaps.append(f"protocol {rule.protocol!r} is not one ARM documents")
+    if rule.source_prefixes is None:
+        gaps.append("no source: sourceAddressPrefix(es) and sourceApplicationSecurityGroups are absent")
+    if rule.destination_port_ranges is None:
+        gaps.append("destinationPortRange(s) are absent")
+    if access != "allow":
+        if rule.destination_prefixes is None and not rule.destination_application_security_groups:
+            gaps.append("destinationAddressPrefix(es) are absent")
+        if rule.source_port_ranges is None:
+            gaps.append("sourcePortRange(s) are absent")
+    return gaps
+
+
+def nsg_unreadable_rules(nsg: NetworkSecurityGroup) -> list[tuple[SecurityRule | None, str]]:
+    """Return the rules (and rule lists) the control cannot fully read, each with what is missing."""
+    found: list[tuple[SecurityRule | None, str]] = [(None, problem) for problem in nsg.rules_unreadable]
+    for rule in nsg.rules:
+        gaps = nsg_rule_gaps(rule)
+        if gaps:
+            kind = "default" if rule.is_default else "custom"
+            found.append((rule, f"rule {rule.name} ({kind}): " + "; ".join(gaps)))
+    return found
 
 
 def nsg_port_spans(ranges: tuple[str, ...]) -> list[tuple[int, int]]:
@@ -163,15 +257,15 @@ def nsg_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | No
 
 def nsg_source_untrusted(source: str, policy: Policy) -> str | None:
     """Return why an address prefix, CIDR or service tag is not trusted, or None when it is trusted."""
-    lowered = source.strip().lower()
-    if lowered in NSG_ANY_SOURCES:
-        return "the Internet" if lowered == "internet" else "any address"
+    anyone = anyone_reason(source)
+    if anyone is not None:
+        return anyone
     network = nsg_network(source)
     if network is not None:
-        if range_within(network[0], network[-1], policy.networks()):
+        if is_trusted_network(network, policy):
             return None
         return "outside the trusted networks"
-    if lowered in {tag.lower() for tag in policy.trusted_service_tags}:
+    if service_tag_trusted(source, policy):
         return None
     return "service tag not in policy.trusted_service_tags"
 
@@ -182,7 +276,7 @@ def nsg_application_group_untrusted(policy: Policy) -> str | None:
     An ASG cannot be resolved to addresses, but its members are NICs inside the virtual network,
     a subset of the VirtualNetwork service tag: it is trusted exactly when VirtualNetwork is.
     """
-    if "virtualnetwork" in {tag.lower() for tag in policy.trusted_service_tags}:
+    if service_tag_trusted("VirtualNetwork", policy):
         return None
     return "application security group: VirtualNetwork is not in policy.trusted_service_tags"
 
@@ -193,11 +287,11 @@ def _nsg_wildcard(values: tuple[str, ...]) -> bool:
 
 def nsg_deny_blocks_destination(deny: SecurityRule, allow: SecurityRule) -> bool:
     """Return True when a Deny rule's destination provably covers an Allow rule's destination."""
-    if _nsg_wildcard(deny.destination_prefixes) and not deny.destination_application_security_groups:
+    if _nsg_wildcard(deny.destination_prefixes or ()) and not deny.destination_application_security_groups:
         return True
-    wanted = {p.strip().lower() for p in allow.destination_prefixes} or {"*"}
+    wanted = {p.strip().lower() for p in allow.destination_prefixes or ()} or {"*"}
     wanted_groups = {g.lower() for g in allow.destination_application_security_groups}
-    return wanted <= {p.strip().lower() for p in deny.destination_prefixes} and wanted_groups <= {
+    return wanted <= {p.strip().lower() for p in deny.destination_prefixes or ()} and wanted_groups <= {
         g.lower() for g in deny.destination_application_security_groups
     }
 
@@ -205,7 +299,7 @@ def nsg_deny_blocks_destination(deny: SecurityRule, allow: SecurityRule) -> bool
 def nsg_deny_blocks_all_source_ports(deny: SecurityRule) -> bool:
     """Return True when a Deny rule matches every source port (clients pick any source port)."""
     try:
-        return (0, 65535) in nsg_port_spans(deny.source_port_ranges)
+        return (0, 65535) in nsg_port_spans(deny.source_port_ranges or ())
     except ValueError:
         return False
 
@@ -219,16 +313,16 @@ def nsg_source_denied(source: str, is_group: bool, denies: list[SecurityRule]) -
     """
     wanted = source.strip().lower()
     for deny in denies:
-        if _nsg_wildcard(deny.source_prefixes):
+        if _nsg_wildcard(deny.source_prefixes or ()):
             return True
         if is_group and wanted in {g.lower() for g in deny.source_application_security_groups}:
             return True
-        if not is_group and wanted in {p.strip().lower() for p in deny.source_prefixes}:
+        if not is_group and wanted in {p.strip().lower() for p in deny.source_prefixes or ()}:
             return True
     network = None if is_group else nsg_network(source)
     if network is None:
         return False
-    denied = [n for deny in denies for p in deny.source_prefixes if (n := nsg_network(p)) is not None]
+    denied = [n for deny in denies for p in deny.source_prefixes or () if (n := nsg_network(p)) is not None]
     return range_within(network[0], network[-1], denied)
 
 
@@ -252,25 +346,28 @@ def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list
     own destination prefix is not used to excuse it: whatever it names sits behind this NSG.
     """
     sensitive = sorted(set(policy.sensitive_ports))
-    inbound = [r for r in nsg.rules if r.direction.lower() == "inbound"]
-    denies = [r for r in inbound if r.access.lower() == "deny" and r.priority is not None]
+    gaps = nsg_unreadable_rules(nsg)
+    unknown = {id(rule) for rule, _ in gaps if rule is not None}
+    readable = [r for r in nsg.rules if id(r) not in unknown and r.direction is not None]
+    inbound = [r for r in readable if r.direction is not None and r.direction.strip().lower() == "inbound"]
+    denies = [r for r in inbound if (r.access or "").strip().lower() == "deny" and r.priority is not None]
     allows = sorted(
-        (r for r in inbound if r.access.lower() == "allow"),
+        (r for r in inbound if (r.access or "").strip().lower() == "allow"),
         key=lambda r: (r.priority if r.priority is not None else 1 << 20, r.name),
     )
     offending: list[str] = []
     shadowed: list[str] = []
-    unreadable: list[str] = []
+    unreadable: list[str] = [problem for _, problem in gaps]
     for rule in allows:
-        protocols = nsg_protocols(rule.protocol)
+        protocols = nsg_protocols(rule.protocol or "")
         try:
-            ports = nsg_ports_reached(rule.destination_port_ranges, sensitive)
+            ports = nsg_ports_reached(rule.destination_port_ranges or (), sensitive)
         except ValueError as exc:
             unreadable.append(f"{rule.name}: {exc}")
             continue
         if not protocols or not ports:
             continue
-        sources = [(p, False, nsg_source_untrusted(p, policy)) for p in rule.source_prefixes]
+        sources = [(p, False, nsg_source_untrusted(p, policy)) for p in rule.source_prefixes or ()]
         sources += [
             (g, True, nsg_application_group_untrusted(policy))
             for g in rule.source_application_security_groups
@@ -295,8 +392,8 @@ def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list
                     blocking = []
                     for deny in earlier:
                         try:
-                            covers = protocol in nsg_protocols(deny.protocol) and bool(
-                                nsg_ports_reached(deny.destination_port_ranges, [port])
+                            covers = protocol in nsg_protocols(deny.protocol or "") and bool(
+                                nsg_ports_reached(deny.destination_port_ranges or (), [port])
                             )
                         except ValueError:
                             covers = False
@@ -309,13 +406,37 @@ def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list
                 described.append(f"{label} ({reason}) to port(s) {_nsg_ports_text(exposed, protocols)}")
         if described:
             kind = "default" if rule.is_default else "custom"
-            offending.append(
+            offence = (
                 f"{rule.name} ({kind}, priority {rule.priority}, protocol {rule.protocol}) from "
                 + "; from ".join(described)
             )
+            hiding = _nsg_possible_denies(nsg, gaps, rule)
+            if hiding:
+                unreadable.append(f"{offence}, unless the unreadable {hiding} deny it first")
+            else:
+                offending.append(offence)
         else:
             shadowed.append(rule.name)
     return offending, shadowed, unreadable
+
+
+def _nsg_possible_denies(
+    nsg: NetworkSecurityGroup, gaps: list[tuple[SecurityRule | None, str]], allow: SecurityRule
+) -> str | None:
+    """Return the unreadable rules that might be a Deny evaluated before `allow` (None: there are none).
+
+    An offence is only certain when nothing the control could not read may come first and block it.
+    """
+    if nsg.rules_unreadable:
+        return "rule list(s) (" + "; ".join(nsg.rules_unreadable) + ")"
+    names = [
+        rule.name
+        for rule, _ in gaps
+        if rule is not None
+        and (rule.access or "").strip().lower() != "allow"
+        and (rule.priority is None or allow.priority is None or rule.priority < allow.priority)
+    ]
+    return "rule(s) " + ", ".join(names) if names else None
 
 
 def _nsg_attachment(nsg: NetworkSecurityGroup) -> str:
@@ -344,12 +465,17 @@ def test_nsg_admits_sensitive_ports_only_from_trusted_networks(
             "name": r.name,
             "priority": r.priority,
             "protocol": r.protocol,
-            "sources": [*r.source_prefixes, *r.source_application_security_groups],
-            "destination_ports": list(r.destination_port_ranges),
+            "sources": None
+            if r.source_prefixes is None
+            else [*r.source_prefixes, *r.source_application_security_groups],
+            "destination_ports": None
+            if r.destination_port_ranges is None
+            else list(r.destination_port_ranges),
             "default": r.is_default,
         }
         for r in nsg.rules
-        if r.direction.lower() == "inbound" and r.access.lower() == "allow"
+        if (r.direction or "inbound").strip().lower() == "inbound"
+        and (r.access or "allow").strip().lower() == "allow"
     ]
     evidence.observed(
         inbound_allow_rules=inbound_allow,
@@ -367,9 +493,13 @@ def test_nsg_admits_sensitive_ports_only_from_trusted_networks(
     offending, shadowed, unreadable = nsg_offending_rules(nsg, policy)
     if shadowed:
         evidence.observed(shadowed_by_higher_priority_deny=shadowed)
+    if unreadable:
+        evidence.observed(unreadable_rules=unreadable)
     assert not offending, (
         f"NSG {nsg.name} ({_nsg_attachment(nsg)}) admits untrusted sources to sensitive ports through "
-        f"{len(offending)} inbound Allow rule(s): " + " | ".join(offending)
+        f"{len(offending)} inbound Allow rule(s): "
+        + " | ".join(offending)
+        + (f" | and cannot read: {'; '.join(unreadable)}" if unreadable else "")
     )
     if unreadable:
         raise EvidenceMissing(f"NSG {nsg.name}: rule(s) cannot be read: " + "; ".join(unreadable))
@@ -462,8 +592,16 @@ def test_host_firewall_blocks_inbound_by_default(host: HostFacts, evidence: Evid
 
 
 HOST_ANY_ADDRESSES = frozenset({"any", "*", "0.0.0.0/0", "::/0"})
-HOST_PORTED_PROTOCOLS = frozenset({"tcp", "udp", "any", "*", "6", "17"})
-"""Protocols that have ports: an ICMP rule reaches no port."""
+HOST_PORTLESS_PROTOCOLS = frozenset(
+    {
+        "icmp", "icmpv4", "icmpv6", "ipv6-icmp", "igmp", "gre", "esp", "ah", "ospf", "vrrp", "ipv6",
+        "ipv6-route", "ipv6-frag", "ipv6-nonxt", "ipv6-opts",
+        "1", "2", "41", "43", "44", "47", "50", "51", "58", "59", "60", "89", "112",
+    }
+)  # fmt: skip
+"""Protocols without ports (ICMP, IGMP, IPv6 encapsulation and extension headers, GRE, IPsec, OSPF,
+VRRP by name or IANA number): a rule for one of them reaches no port. Every other protocol, known or
+not (TCP, UDP, SCTP, "Any", a number), is judged as if it reached the ports it lists."""
 WINDOWS_PORT_KEYWORDS = {
     "rpcepmap": [(135, 135)],
     "rpc": [(49152, 65535)],
@@ -511,13 +649,11 @@ def host_remote_untrusted(address: str, policy: Policy) -> str | None:
             return "not an address range that can be checked"
         if start.version != end.version or int(start) > int(end):
             return "not a valid address range"
-        return None if range_within(start, end, policy.networks()) else "outside the trusted networks"
+        return None if range_trusted(start, end, policy) else "outside the trusted networks"
     network = nsg_network(text)
     if network is None:
         return "a keyword or name, not provably inside the trusted networks"
-    return (
-        None if range_within(network[0], network[-1], policy.networks()) else "outside the trusted networks"
-    )
+    return None if is_trusted_network(network, policy) else "outside the trusted networks"
 
 
 def _listener_families(address: str) -> frozenset[str]:
@@ -548,21 +684,26 @@ def listener_is_local(address: str) -> bool:
 def host_port_scope_findings(
     host: HostFacts, firewall: HostFirewall, policy: Policy
 ) -> tuple[list[str], list[str]]:
-    """Return (offending rules and listeners described, unrecognised local-port entries)."""
+    """Return (offending rules and listeners described, local-port entries that cannot be interpreted).
+
+    An entry that is neither a port, a range nor a known keyword matters only in a rule that
+    admits untrusted addresses (from trusted networks only, no port is a problem): there it is
+    returned, naming the rule, so that the control reports `error` rather than guessing.
+    """
     sensitive = sorted(set(policy.sensitive_ports))
     offending: list[str] = []
     unrecognised: list[str] = []
     for rule in firewall.inbound_allow:
-        if rule.protocol.strip().lower() not in HOST_PORTED_PROTOCOLS:
-            continue
-        spans, unknown = host_port_spans(rule.local_ports)
-        unrecognised.extend(f"{rule.name}: {u}" for u in unknown)
-        ports = [p for p in sensitive if any(low <= p <= high for low, high in spans)]
-        if not ports:
+        if rule.protocol.strip().lower() in HOST_PORTLESS_PROTOCOLS:
             continue
         remotes = rule.remote_addresses or ("Any",)
         untrusted = [(r, reason) for r in remotes if (reason := host_remote_untrusted(r, policy))]
-        if untrusted:
+        if not untrusted:
+            continue
+        spans, unknown = host_port_spans(rule.local_ports)
+        unrecognised.extend(f"rule {rule.name}: local port entry {u!r}" for u in unknown)
+        ports = [p for p in sensitive if any(low <= p <= high for low, high in spans)]
+        if ports:
             offending.append(
                 f"rule {rule.name} ({rule.protocol} to port(s) {', '.join(map(str, ports))}) admits "
                 + ", ".join(f"{r} ({reason})" for r, reason in untrusted)
@@ -629,6 +770,11 @@ def test_host_admits_sensitive_ports_only_from_trusted_networks(
     assert not offending, f"host {host.name} admits untrusted addresses to sensitive ports: " + " | ".join(
         offending
     )
+    if unrecognised:
+        raise EvidenceMissing(
+            f"host {host.name}: rule(s) admitting untrusted addresses name local ports that cannot be "
+            "interpreted, so whether they reach a sensitive port is unknown: " + "; ".join(unrecognised)
+        )
 
 
 # --- 12b.exposure-probe -------------------------------------------------------------------------
@@ -648,8 +794,12 @@ def test_sensitive_port_is_not_reachable_from_the_vantage_point(probe: PortProbe
         origin=probe.origin,
         vantage_point=vantage,
         elapsed_ms=probe.elapsed_ms,
+        host_seen=probe.host_seen or None,
     )
-    evidence.expected(state="refused or filtered: a TCP connect from this (untrusted) vantage point fails")
+    evidence.expected(
+        state="refused or filtered: a TCP connect from this (untrusted) vantage point fails",
+        host_seen="the host answered on some probed port (else a silent port proves nothing)",
+    )
     if probe.state not in PROBE_STATES:
         raise EvidenceMissing(
             f"port {probe.port} of {probe.address}: probe state {probe.state!r} is not open, refused or filtered"
@@ -658,3 +808,8 @@ def test_sensitive_port_is_not_reachable_from_the_vantage_point(probe: PortProbe
         f"port {probe.port} of {probe.address} ({probe.origin}) accepts TCP connections from the vantage "
         f"point {vantage}"
     )
+    if not probe.host_seen:
+        raise EvidenceMissing(
+            f"port {probe.port} of {probe.address} is {probe.state}, but nothing shows the host answered from "
+            f"{vantage} on any port: host unreachable, so the port proves nothing"
+        )

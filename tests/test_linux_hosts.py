@@ -54,12 +54,14 @@ from collectors.hosts.linux import (
     profile_families,
     split_sections,
 )
+from collectors.hosts.ssh import open_session
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12c_authorised_access as c12c
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_linux_patching as c12g
 from controls.framework import Verdict
 from tests.control_calls import verdict, verdict_and_evidence
+from tests.sshd_server import HostBehaviour, SshdServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linux"
 HOST = HostEntry(name="lin-01", address="127.0.0.1", user="auditor", os="linux", roles=["db"])
@@ -290,7 +292,9 @@ def test_unprivileged_account_gets_section_errors_not_a_crash() -> None:
     assert facts.volumes is not None
 
 
-def test_sudoers_is_reduced_to_user_lists_and_never_leaks_defaults_or_commands(tmp_path: Path) -> None:
+def test_sudoers_is_reduced_to_users_and_programs_and_never_leaks_defaults_or_arguments(
+    tmp_path: Path,
+) -> None:
     shutil.copytree(FIXTURES / "sudoers", tmp_path / "sudoers")
     main = tmp_path / "sudoers" / "sudoers"
     main.write_text(
@@ -302,25 +306,24 @@ def test_sudoers_is_reduced_to_user_lists_and_never_leaks_defaults_or_commands(t
     result = run_script(_with_path(tmp_path / "bin", script))
     sudoers = split_sections(result.stdout, "x")["sudoers"]
     assert sudoers.ok, sudoers.stderr
-    for secret in (
-        "hunter2",
-        "cmnd-alias-secret",
-        "command-line-secret",
-        "secure_path",
-        "mysqldump",
-        "mallory",
-    ):
+    for secret in ("hunter2", "cmnd-alias-secret", "command-line-secret", "secure_path", "mallory", "web01"):
         assert secret not in sudoers.stdout
+    assert "/usr/bin/mysqldump\t<args>" in sudoers.stdout, "the program is kept, its arguments are not"
     facts = parse_linux(result, HOST)
     if facts.admins is None:
         assert "authorized_keys" in facts.section_errors["admins"]
         return
     sudo_group = subprocess.run(["getent", "group", "sudo"], capture_output=True, text=True).stdout.strip()
     in_sudo = {m for m in sudo_group.rsplit(":", 1)[-1].split(",") if m} - {"root"}
+    uid_1001 = subprocess.run(["getent", "passwd", "1001"], capture_output=True, text=True).stdout.split(":")[
+        0
+    ]
     # DBAS alias (dana, %dbadmins: no such group here), carol and dave (continuation line),
-    # #1001 (a uid), debian (sudoers.d); not root, not backup or nagios (limited commands),
-    # not mallory (files with a dot or ending in ~ are skipped, as sudo does).
-    assert set(facts.admins.members) == {"#1001", "%dbadmins", "carol", "dana", "dave", "debian"} | in_sudo
+    # #1001 (a uid), debian (sudoers.d), backup (rsync as root: it runs any program with -e);
+    # not root, not nagios (one plugin), not mallory (files with a dot or ending in ~ are
+    # skipped, as sudo does).
+    expected = {uid_1001 or "#1001", "%dbadmins", "backup", "carol", "dana", "dave", "debian"} | in_sudo
+    assert set(facts.admins.members) == expected
 
 
 def _fake_tool(directory: Path, name: str, output: str, rc: int = 0, stderr: str = "") -> None:
@@ -405,9 +408,11 @@ def test_non_zero_exit_of_the_script_is_a_host_output_error() -> None:
         parse_linux(CommandResult(1, b"", b"sudo: a password is required\n"), HOST)
 
 
-def _framed(sections: dict[str, tuple[int, str]], stderr: str = "boom") -> bytes:
-    """Frame section bodies as the script does; a failing section says `stderr`."""
-    out = ["@@AUDIT-BEGIN v=1@@"]
+def _framed(
+    sections: dict[str, tuple[int, str]], stderr: str = "boom", absent: tuple[str, ...] = ()
+) -> bytes:
+    """Frame section bodies as the script does; a failing section says `stderr`; `absent` tools are not installed."""
+    out = ["@@AUDIT-BEGIN v=1@@", *(f"@@AUDIT-ABSENT name={tool} tool={tool}@@" for tool in absent)]
     for name, (rc, body) in sections.items():
         out += [
             f"@@AUDIT-SECTION name={name}@@",
@@ -419,7 +424,7 @@ def _framed(sections: dict[str, tuple[int, str]], stderr: str = "boom") -> bytes
             base64.b64encode(stderr.encode() if rc else b"").decode(),
             f"@@AUDIT-END name={name}@@",
         ]
-    out.append(f"@@AUDIT-DONE sections={len(sections)}@@")
+    out.append(f"@@AUDIT-DONE sections={len(sections) + len(absent)}@@")
     return ("\n".join(out) + "\n").encode()
 
 
@@ -706,14 +711,17 @@ def test_ss_listeners_with_scopes_brackets_and_wildcards() -> None:
     ]  # fmt: skip
 
 
+OTHER_TOOLS = ("nft", "ip6tables", "ufw", "firewalld")
+
+
 def test_iptables_legacy_rules_beside_nf_tables_are_an_error() -> None:
     warned = "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n"
     sections = {
         "iptables": (0, warned + fixture("iptables_nft_save.txt")),
-        "ss-tcp": (0, ""),
+        "ss-tcp": (0, fixture("ss_tlnp_root.txt")),
         "ss-udp": (0, ""),
     }
-    facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
+    facts = parse_linux(CommandResult(0, _framed(sections, absent=OTHER_TOOLS), b""), HOST)
     assert facts.firewall is None
     assert facts.section_errors["firewall"] == (
         "iptables-save reports iptables-legacy tables besides nf_tables; the legacy rules are not read"
@@ -728,7 +736,9 @@ def test_iptables_nft_table_is_read_from_iptables_save_not_twice() -> None:
         "ss-tcp": (0, fixture("ss_tlnp_root.txt")),
         "ss-udp": (0, ""),
     }
-    facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
+    facts = parse_linux(
+        CommandResult(0, _framed(sections, absent=("ip6tables", "ufw", "firewalld")), b""), HOST
+    )
     assert facts.firewall is not None
     assert [p.name for p in facts.firewall.profiles] == ["iptables filter INPUT"]
     assert not [r for r in facts.firewall.inbound_allow if "not readable" in r.name]
@@ -1032,15 +1042,54 @@ def test_windows_rule_with_mask_notation_and_ranges_inside_trusted_networks_pass
     assert scope_verdict(windows_host(rules=(winrm, rpc))).status == "pass"
 
 
-def test_windows_unknown_port_keyword_is_recorded_not_judged() -> None:
+def test_unrecognised_local_port_entry_admitting_untrusted_addresses_is_an_error() -> None:
     odd = InboundAllowRule("Odd", "TCP", ("PlayToDiscovery",), ("Any",), ("Private",))
     result, evidence = verdict_and_evidence(
         c12b.test_host_admits_sensitive_ports_only_from_trusted_networks,
         windows_host(rules=(odd,)),
         policy=Policy(trusted_networks=TRUSTED),
     )
-    assert result.status == "pass"
-    assert evidence.observations["unrecognised_local_ports"] == ["Odd: PlayToDiscovery"]
+    assert result == Verdict(
+        "error",
+        "host web01.contoso.local: rule(s) admitting untrusted addresses name local ports that cannot be "
+        "interpreted, so whether they reach a sensitive port is unknown: rule Odd: local port entry "
+        "'PlayToDiscovery'",
+    )
+    assert evidence.observations["unrecognised_local_ports"] == [
+        "rule Odd: local port entry 'PlayToDiscovery'"
+    ]
+
+
+def test_unrecognised_nft_set_of_ports_is_an_error_naming_the_rule() -> None:
+    missing_set = rule(("@admin_ports (set not found)",), name="nftables inet filter input #4")
+    result = scope_verdict(linux_host(rules=(missing_set,)))
+    assert result.status == "error"
+    assert (
+        "rule nftables inet filter input #4: local port entry '@admin_ports (set not found)'"
+        in result.message
+    )
+
+
+def test_unrecognised_local_port_entry_from_trusted_networks_only_is_recorded_not_judged() -> None:
+    odd = InboundAllowRule("Odd", "TCP", ("PlayToDiscovery",), ("192.0.2.0/24",), ("Private",))
+    assert scope_verdict(windows_host(rules=(odd,))).status == "pass"
+
+
+def test_offending_rule_fails_even_beside_an_unrecognised_entry() -> None:
+    odd = InboundAllowRule("Odd", "TCP", ("PlayToDiscovery",), ("Any",), ("Private",))
+    result = scope_verdict(windows_host(rules=(odd, rule(("22",)))))
+    assert result.status == "fail"
+    assert "rule r1 (TCP to port(s) 22) admits Any (any address)" in result.message
+
+
+@pytest.mark.parametrize("protocol", ["SCTP", "132", "UDPLite", "", "dccp"])
+def test_rule_of_another_or_unknown_protocol_is_judged_by_its_ports(protocol: str) -> None:
+    assert scope_verdict(linux_host(rules=(rule(("22",), protocol=protocol),))).status == "fail"
+
+
+@pytest.mark.parametrize("protocol", ["ICMPv4", "ICMPv6", "icmp", "ipv6-icmp", "41", "GRE"])
+def test_rule_of_a_protocol_without_ports_reaches_no_port(protocol: str) -> None:
+    assert scope_verdict(windows_host(rules=(rule(("Any",), protocol=protocol),))).status == "pass"
 
 
 def test_windows_listener_fails_when_a_profile_is_off() -> None:
@@ -1277,3 +1326,356 @@ def test_every_host_control_reaches_a_verdict_on_this_machine(local_facts: HostF
     for result in results:
         assert result.status in ("pass", "fail", "error")
         assert not result.message.startswith("control could not evaluate its evidence"), result.message
+
+
+# --- fail closed: outputs of an unexpected shape are errors, never a quieter firewall or fewer volumes ---
+
+
+def _nft(*items: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps({"nftables": [{"metainfo": {"json_schema_version": 1}}, *items]})
+
+
+INPUT_CHAIN = {"chain": {"family": "inet", "table": "filter", "name": "input", "handle": 1, "type": "filter",
+                         "hook": "input", "prio": 0, "policy": "drop"}}  # fmt: skip
+SSH_FROM_ANYWHERE = {
+    "match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}
+}
+
+
+def _input_rule(*exprs: Any, chain: str = "input") -> dict[str, Any]:
+    return {"rule": {"family": "inet", "table": "filter", "chain": chain, "handle": 5, "expr": list(exprs)}}
+
+
+def test_nft_verdict_map_entry_of_an_unknown_shape_is_an_error_not_a_lost_accept() -> None:
+    vmap = {"vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}}, "data": {"set": [[22, {}]]}}}
+    with pytest.raises(ValueError, match="verdict map entry"):
+        parse_nft(_nft(INPUT_CHAIN, _input_rule(vmap)))
+    odd = {
+        "vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}}, "data": {"set": [[22, "accept"]]}}
+    }
+    with pytest.raises(ValueError, match="verdict map entry"):
+        parse_nft(_nft(INPUT_CHAIN, _input_rule(odd)))
+
+
+def test_nft_verdict_map_with_an_empty_verdict_is_a_firewall_error_not_a_crash() -> None:
+    vmap = {"vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}}, "data": {"set": [[22, {}]]}}}
+    sections = {
+        "nft": (0, _nft(INPUT_CHAIN, _input_rule(vmap))),
+        "ss-tcp": (0, "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"),
+        "ss-udp": (0, "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"),
+    }
+    facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
+    assert facts.firewall is None
+    assert "verdict map entry" in facts.section_errors["firewall"]
+
+
+def test_nft_named_verdict_map_is_read() -> None:
+    vmap_def = {"map": {"family": "inet", "table": "filter", "name": "ports", "type": "inet_service", "map": "verdict",
+                        "elem": [[22, {"accept": None}], [80, {"drop": None}]]}}  # fmt: skip
+    vmap = {"vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}}, "data": "@ports"}}
+    _, rules = parse_nft(_nft(INPUT_CHAIN, vmap_def, _input_rule(vmap)))
+    assert [(r.protocol, r.local_ports, r.remote_addresses) for r in rules] == [("TCP", ("22",), ("Any",))]
+
+
+@pytest.mark.parametrize("missing", ["policy", "hook", "type", "prio"])
+def test_nft_base_chain_missing_a_field_is_an_error(missing: str) -> None:
+    chain = {"chain": {k: v for k, v in INPUT_CHAIN["chain"].items() if k != missing}}
+    with pytest.raises(ValueError, match=f"base chain inet filter input has no {missing}"):
+        parse_nft(_nft(chain))
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            {"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 5}},
+            "has no expression list",
+        ),
+        (_input_rule("accept"), "not a one-key object"),
+        (
+            {"rule": {"family": "inet", "table": "filter", "handle": 5, "expr": [{"accept": None}]}},
+            "without its family",
+        ),
+        ({"chain": {"family": "inet", "name": "x"}}, "without its family, table or name"),
+        ("a string", "not a one-key object"),
+        (_input_rule({"jump": {}}), "jump without a target chain"),
+    ],
+)
+def test_nft_ruleset_of_an_unexpected_shape_is_an_error(item: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_nft(_nft(INPUT_CHAIN, item))
+
+
+def test_nft_statement_the_parser_does_not_know_makes_a_drop_conditional() -> None:
+    accepting = {"chain": {**INPUT_CHAIN["chain"], "policy": "accept"}}
+    meter = {
+        "meter": {
+            "name": "flood",
+            "key": {"payload": {"protocol": "ip", "field": "saddr"}},
+            "stmt": {"limit": {}},
+        }
+    }
+    profiles, _ = parse_nft(_nft(accepting, _input_rule(meter, {"drop": None})))
+    assert profiles == [FirewallProfile("nftables inet filter input", True, "accept")]
+    assert firewall_verdict(linux_host(profiles=tuple(profiles))).status == "fail"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n", "no COMMIT"),
+        ("*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n", "no :INPUT policy line"),
+        ("*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n", "INPUT chain has policy 'MAYBE'"),
+        ("*nat\n:PREROUTING ACCEPT [0:0]\n*filter\n:INPUT DROP [0:0]\nCOMMIT\n", "table nat has no COMMIT"),
+    ],
+)
+def test_iptables_save_cut_off_or_without_a_policy_is_an_error(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_iptables_save(text)
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ({"name": "vda", "mountpoint": "/", "fstype": "ext4"}, "block device vda has no type"),
+        ({"type": "disk", "mountpoint": "/", "fstype": "ext4"}, "a block device has no name"),
+        ({"name": "vda", "type": "disk", "fstype": "ext4"}, "block device vda has no 'mountpoint' field"),
+        ({"name": "vda", "type": "disk", "mountpoint": "/"}, "block device vda has no 'fstype' field"),
+        ({"name": "vda", "type": "disk", "mountpoint": 1, "fstype": None}, "'mountpoint' that is int"),
+        (
+            {"name": "vda", "type": "disk", "mountpoint": None, "fstype": None, "children": {}},
+            "are not a list",
+        ),
+        (
+            {"name": "vda", "type": "disk", "mountpoints": "/", "fstype": None},
+            "mountpoints that are not a list",
+        ),
+        ("vda", "not an object"),
+    ],
+)
+def test_lsblk_device_missing_what_the_control_needs_is_an_error(node: Any, message: str) -> None:
+    import json
+
+    with pytest.raises(ValueError, match=message):
+        parse_volumes(json.dumps({"blockdevices": [node]}), fixture("findmnt_luks_lvm.json"))
+
+
+@pytest.mark.parametrize(
+    ("findmnt", "message"),
+    [
+        ('{"filesystems": []}', "no filesystems list"),
+        ('{"something": []}', "no filesystems list"),
+        ('{"filesystems": [{"source": "/dev/vda", "fstype": "ext4"}]}', "has no target"),
+        (
+            '{"filesystems": [{"target": "/", "fstype": "ext4"}]}',
+            "findmnt filesystem / has no 'source' field",
+        ),
+        ("", "Expecting value"),
+    ],
+)
+def test_findmnt_of_an_unexpected_shape_is_an_error(findmnt: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_volumes(fixture("lsblk_luks_lvm.json"), findmnt)
+
+
+def test_volumes_without_findmnt_are_an_error_not_lsblk_alone() -> None:
+    sections = {"lsblk": (0, fixture("lsblk_luks_lvm.json")), "findmnt": (1, "")}
+    facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
+    assert facts.volumes is None
+    assert facts.section_errors["volumes"] == (
+        "findmnt failed (exit 1): boom, so mounts that lsblk does not show cannot be found"
+    )
+    assert volumes_verdict(facts) == Verdict("error", facts.section_errors["volumes"])
+
+
+def test_a_parser_surprise_is_that_facts_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import collectors.hosts.linux as linux
+
+    def broken(text: str, protocol: str) -> tuple[Listener, ...]:
+        raise RuntimeError("a shape nobody foresaw")
+
+    monkeypatch.setattr(linux, "parse_ss", broken)
+    sections = {"ss-tcp": (0, "x\n"), "ss-udp": (0, "x\n"), "kernel": (0, "6.1.0\n")}
+    facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
+    assert facts.firewall is None
+    assert facts.section_errors["firewall"] == (
+        "firewall could not be read from the fact script's output (RuntimeError: a shape nobody foresaw)"
+    )
+    assert facts.os.kernel == "6.1.0"
+
+
+def test_a_host_whose_parser_fails_unexpectedly_is_an_error_for_its_items_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from collectors.facts import FactStore
+    from collectors.hosts import collect
+    from collectors.recording import HostRun
+
+    def broken(os_family: str, result: CommandResult, host: HostEntry) -> HostFacts:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(collect, "parse_facts", broken)
+    store = FactStore()
+    run = HostRun("lin-01", "linux", "ab" * 32, 0, b"out", b"", datetime(2026, 11, 29, tzinfo=UTC))
+    assert collect._judge_run(HOST, run, store) is False
+    (subject,) = store.population("hosts.linux").subjects
+    assert subject.error is not None
+    assert "could not be parsed (KeyError: 'surprise')" in subject.error
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'tcp   LISTEN 0      128          0.0.0.0:22        0.0.0.0:*    users:(("sshd",pid=1,fd=3))',
+        "LISTEN 0 128 0.0.0.0:22",
+        "LISTEN zero 128 0.0.0.0:22 0.0.0.0:*",
+        "LISTEN 0 128 localhost 0.0.0.0:*",
+        "LISTEN 0 128 0.0.0.0:99999 0.0.0.0:*",
+    ],
+)
+def test_ss_line_that_cannot_be_read_makes_the_firewall_an_error(line: str) -> None:
+    with pytest.raises(ValueError, match="unrecognised ss"):
+        parse_ss(f"State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n{line}\n", "TCP")
+    header = "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+    sections = {"ss-tcp": (0, f"{header}{line}\n"), "ss-udp": (0, header)}
+    facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
+    assert facts.firewall is None
+    assert "unrecognised ss" in facts.section_errors["firewall"]
+
+
+def test_package_index_time_that_cannot_be_read_is_an_error() -> None:
+    sections = {
+        "apt": (0, "Listing...\n"),
+        "apt-index": (
+            0,
+            "1764382438 /var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease\nyesterday\n",
+        ),
+    }
+    facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
+    assert facts.linux_updates is None
+    assert facts.section_errors["linux_updates"] == (
+        "pending updates cannot be read: unrecognised package index time 'yesterday'"
+    )
+
+
+# --- through a real sshd: the real script, with recorded tool outputs first on its PATH -----------------
+
+NFT_WITH_AN_UNKNOWN_SET = {
+    "nftables": [
+        {"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}},
+        {"table": {"family": "inet", "name": "filter", "handle": 1}},
+        {"chain": {"family": "inet", "table": "filter", "name": "input", "handle": 1, "type": "filter",
+                   "hook": "input", "prio": 0, "policy": "drop"}},
+        {"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 4, "expr": [
+            {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": "@admin_ports"}},
+            {"accept": None}]}},
+    ]
+}  # fmt: skip
+"""A rule admitting anyone to the ports of a set the listing does not hold: which ports is unknown."""
+
+
+@pytest.fixture(scope="module")
+def linux_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SshdServer, Path]]:
+    import json
+
+    tools = tmp_path_factory.mktemp("linux-tools")
+    _fake_tool(tools, "nft", json.dumps(NFT_WITH_AN_UNKNOWN_SET))
+    _fake_tool(tools, "iptables-save", "")
+    _fake_tool(tools, "ip6tables-save", "")
+    _fake_tool(tools, "lsblk", '{"blockdevices": [{"name": "vda", "mountpoint": "/", "fstype": "ext4"}]}')
+    _fake_tool(tools, "apt", "Listing...\n")
+    command = f"sed 's|^PATH=|PATH={tools}:|' | sh -s"
+    with SshdServer(
+        tmp_path_factory.mktemp("sshd-linux"), {"lnx08": HostBehaviour(command=command)}
+    ) as server:
+        yield server, tools
+
+
+@pytest.mark.integration
+def test_unknown_port_set_and_an_untyped_block_device_over_real_ssh_are_errors(
+    linux_sshd: tuple[SshdServer, Path],
+) -> None:
+    sshd, _ = linux_sshd
+    host = sshd.host_entry("lnx08", os="linux")
+    command = linux_command()
+    with open_session(host, resolve=lambda p: p, max_output_bytes=16 * 1024 * 1024) as session:
+        result = session.run(command.command, command.stdin, timeout=60)
+    facts = parse_linux(result, host)
+    assert facts.firewall is not None, facts.section_errors
+    scope = scope_verdict(facts)
+    assert scope.status == "error"
+    assert (
+        "rule nftables inet filter input #4: local port entry '@admin_ports (set not found)'" in scope.message
+    )
+    assert facts.volumes is None
+    assert "block device vda has no type" in facts.section_errors["volumes"]
+    assert volumes_verdict(facts).status == "error"
+
+
+def test_a_firewall_tool_section_missing_from_the_output_is_an_error_not_an_absent_tool() -> None:
+    sections = {"ss-tcp": (0, fixture("ss_tlnp_root.txt")), "ss-udp": (0, "")}
+    facts = parse_linux(
+        CommandResult(0, _framed(sections, absent=("iptables", "ip6tables", "ufw", "firewalld")), b""), HOST
+    )
+    assert facts.firewall is None
+    assert facts.section_errors["firewall"] == (
+        "nft was not reported (the fact script reports every firewall tool, installed or not)"
+    )
+    absent = parse_linux(
+        CommandResult(0, _framed(sections, absent=("nft", *OTHER_TOOLS[1:], "iptables")), b""), HOST
+    )
+    assert absent.firewall is not None, (
+        "marked absent (not installed): no firewall, a fail for 12b.host-firewall"
+    )
+
+
+def test_no_listening_tcp_socket_is_an_error_the_host_answered_over_ssh() -> None:
+    header = "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+    sections = {"ss-tcp": (0, header), "ss-udp": (0, header)}
+    facts = parse_linux(CommandResult(0, _framed(sections, absent=("iptables", *OTHER_TOOLS)), b""), HOST)
+    assert facts.firewall is None
+    assert (
+        facts.section_errors["firewall"] == "ss lists no listening TCP socket, yet the host answered over SSH"
+    )
+
+
+def test_apt_output_without_its_listing_line_is_an_error_not_nothing_pending() -> None:
+    facts = parse_linux(CommandResult(0, _framed({"apt": (0, ""), "apt-index": (0, "")}), b""), HOST)
+    assert facts.linux_updates is None
+    assert "apt list printed no 'Listing...' line" in facts.section_errors["linux_updates"]
+
+
+@pytest.mark.parametrize(
+    ("chain", "message"),
+    [
+        ({"family": "x"}, "unknown family 'x'"),
+        ({"type": None}, "unknown type 'None'"),
+        ({"type": 7}, "unknown type '7'"),
+        ({"hook": ""}, "unknown hook ''"),
+        ({"hook": "inbound"}, "unknown hook 'inbound'"),
+        ({"policy": "maybe"}, "unknown policy 'maybe'"),
+        ({"prio": None}, "prio that is NoneType"),
+    ],
+)
+def test_nft_base_chain_with_a_value_nft_does_not_print_is_an_error(
+    chain: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_nft(_nft({"chain": {**INPUT_CHAIN["chain"], **chain}}))
+
+
+def test_nft_rule_of_a_chain_or_jump_to_a_chain_not_listed_is_an_error() -> None:
+    renamed = {"chain": {**INPUT_CHAIN["chain"], "name": "renamed"}}
+    with pytest.raises(
+        ValueError, match="a rule of chain inet filter input, which the listing does not hold"
+    ):
+        parse_nft(_nft(renamed, _input_rule({"accept": None})))
+    with pytest.raises(ValueError, match="jumps to chain nowhere, which the listing does not hold"):
+        parse_nft(_nft(INPUT_CHAIN, _input_rule({"jump": {"target": "nowhere"}})))
+
+
+def test_nft_output_without_metainfo_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no metainfo"):
+        parse_nft('{"nftables": []}')

@@ -40,6 +40,9 @@ from collectors.hosts.windows import (
     parse_windows,
     windows_command,
 )
+from controls import test_12b_trusted_networks as c12b
+from controls import test_12c_authorised_access as c12c
+from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12f_encryption_in_transit as c12f
 from controls import test_12g_host_patching as c12g
 from controls.framework import Verdict
@@ -541,6 +544,202 @@ def test_unreadable_os_section_keeps_the_host_with_an_unknown_os() -> None:
     assert facts.os.product == "unknown"
     assert facts.os.build is None
     assert "missing" in facts.section_errors["os"]
+
+
+def _delete(doc: dict[str, Any], path: tuple[Any, ...]) -> None:
+    *parents, last = path
+    node: Any = doc["data"]
+    for key in parents:
+        node = node[key]
+    del node[last]
+
+
+def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    *parents, last = path
+    node: Any = doc["data"]
+    for key in parents:
+        node = node[key]
+    node[last] = value
+
+
+# (fact, path in data, what the section error names) for every field a host control reads.
+NEEDED_FIELDS = [
+    (
+        "firewall",
+        ("firewall", "profiles", 2, "default_inbound"),
+        "firewall profile Public has no 'default_inbound'",
+    ),
+    ("firewall", ("firewall", "profiles", 0, "enabled"), "firewall profile Domain has no 'enabled'"),
+    ("firewall", ("firewall", "profiles", 1, "name"), "a firewall profile has no 'name'"),
+    ("firewall", ("firewall", "profiles"), "the firewall has no 'profiles'"),
+    ("firewall", ("firewall", "inbound_allow"), "the firewall has no 'inbound_allow'"),
+    ("firewall", ("listeners", "tcp"), "the listening ports has no 'tcp'"),
+    ("volumes", ("bitlocker", "volumes", 1, "protection"), "BitLocker volume D: has no 'protection'"),
+    ("volumes", ("bitlocker", "volumes", 1, "status"), "BitLocker volume D: has no 'status'"),
+    ("volumes", ("bitlocker", "volumes", 0, "type"), "BitLocker volume C: has no 'type'"),
+    ("volumes", ("bitlocker", "volumes"), "BitLocker has no 'volumes'"),
+    ("volumes", ("bitlocker", "source"), "BitLocker has no 'source'"),
+    ("admins", ("admins", "members"), "the Administrators group has no 'members'"),
+    ("admins", ("admins", "key_files"), "the administrators' keys has no 'key_files'"),
+    ("admins", ("admins", "key_files", 0, "fingerprints"), "has no 'fingerprints'"),
+    ("admins", ("admins", "key_files", 0, "unparsed"), "has no 'unparsed'"),
+    ("schannel", ("schannel", "server", 2, "enabled"), "SCHANNEL TLS 1.0 has no 'enabled'"),
+    (
+        "schannel",
+        ("schannel", "server", 3, "disabled_by_default"),
+        "SCHANNEL TLS 1.1 has no 'disabled_by_default'",
+    ),
+    ("windows_updates", ("wua_history", "entries"), "the update history has no 'entries'"),
+    ("wua_search", ("wua_search", "updates"), "the search for pending updates has no 'updates'"),
+    ("wua_search", ("wua_search", "result"), "the search for pending updates has no 'result'"),
+    ("wua_search", ("wua_search", "updates", 0, "categories"), "has no 'categories'"),
+    ("wua_search", ("wua_search", "updates", 0, "severity"), "has no 'severity'"),
+    ("wua_search", ("wua_search", "updates", 0, "released"), "has no 'released'"),
+    ("sql_force_encryption", ("sql_server", "instances"), "the SQL Server settings has no 'instances'"),
+]
+
+
+@pytest.mark.parametrize(("fact", "path", "named"), NEEDED_FIELDS)
+def test_a_missing_field_a_control_needs_is_a_section_error_naming_it(
+    fact: str, path: tuple[Any, ...], named: str
+) -> None:
+    doc = patched_doc()
+    _delete(doc, path)
+    facts = from_document(doc)
+    assert named in facts.section_errors[fact]
+    assert getattr(facts, fact, None) is None
+
+
+@pytest.mark.parametrize(
+    ("fact", "path", "named"),
+    [
+        (
+            fact,
+            path,
+            named.replace("has no", "has a null").replace(
+                "has a null 'protection'", "has no value for 'protection'"
+            ),
+        )
+        for fact, path, named in NEEDED_FIELDS
+        if path[-1]
+        in (
+            "profiles",
+            "inbound_allow",
+            "tcp",
+            "volumes",
+            "members",
+            "key_files",
+            "entries",
+            "updates",
+            "instances",
+            "fingerprints",
+            "categories",
+        )
+    ],
+)
+def test_a_null_list_a_control_needs_is_a_section_error_not_an_empty_list(
+    fact: str, path: tuple[Any, ...], named: str
+) -> None:
+    doc = patched_doc()
+    _set(doc, path, None)
+    facts = from_document(doc)
+    assert named in facts.section_errors[fact]
+
+
+@pytest.mark.parametrize(
+    ("fact", "path", "named"),
+    [
+        (
+            "firewall",
+            ("firewall", "profiles", 2, "default_inbound"),
+            "firewall profile Public has no value for 'default_inbound'",
+        ),
+        (
+            "firewall",
+            ("firewall", "profiles", 2, "enabled"),
+            "firewall profile Public has no value for 'enabled'",
+        ),
+        (
+            "volumes",
+            ("bitlocker", "volumes", 1, "protection"),
+            "BitLocker volume D: has no value for 'protection'",
+        ),
+        ("volumes", ("bitlocker", "volumes", 0, "status"), "BitLocker volume C: has no value for 'status'"),
+        ("wua_search", ("wua_search", "result"), "the search for pending updates has no value for 'result'"),
+    ],
+)
+def test_a_null_value_a_control_needs_is_a_section_error(
+    fact: str, path: tuple[Any, ...], named: str
+) -> None:
+    doc = patched_doc()
+    _set(doc, path, None)
+    assert named in from_document(doc).section_errors[fact]
+
+
+@pytest.mark.parametrize(
+    "value", ["12-11-2026 03:12:44", "11/12/2026 3:12 AM", "/Date(99999999999999999)/", 20261112, True]
+)
+def test_history_entry_with_an_unparseable_date_is_a_section_error(value: Any) -> None:
+    doc = patched_doc()
+    doc["data"]["wua_history"]["entries"][0]["date"] = value
+    facts = from_document(doc)
+    assert facts.windows_updates is None
+    assert "unexpected shape" in facts.section_errors["windows_updates"]
+    assert patching(facts).status == "error"
+
+
+def test_volume_without_drive_letter_whose_mount_is_unknown_is_a_section_error() -> None:
+    doc = patched_doc()
+    guid = doc["data"]["bitlocker"]["volumes"][2]
+    guid["drive_type"], guid["name"] = None, None
+    facts = from_document(doc)
+    assert facts.volumes is None
+    assert "did not say where it is mounted" in facts.section_errors["volumes"]
+
+
+def test_empty_administrators_group_is_a_section_error() -> None:
+    doc = patched_doc()
+    doc["data"]["admins"]["members"] = []
+    assert "without any member" in from_document(doc).section_errors["admins"]
+
+
+def test_a_shape_the_parser_did_not_foresee_is_a_section_error_not_a_crash() -> None:
+    doc = patched_doc()
+    doc["data"]["firewall"]["profiles"][0]["name"] = {"nested": "object"}
+    doc["data"]["bitlocker"]["volumes"] = "C:"
+    doc["data"]["wua_history"]["entries"][0] = ["a", "list"]
+    facts = from_document(doc)
+    assert {"firewall", "volumes", "windows_updates"} <= set(facts.section_errors)
+
+
+def _host_verdicts(facts: HostFacts) -> dict[str, Verdict]:
+    policy = Policy(
+        trusted_networks=TRUSTED, authorized_admins=["WEB10\\Administrator"], authorized_ssh_keys=["x"]
+    )
+    return {
+        "12b.host-firewall": verdict(c12b.test_host_firewall_blocks_inbound_by_default, facts),
+        "12b.host-port-scope": verdict(
+            c12b.test_host_admits_sensitive_ports_only_from_trusted_networks, facts, policy=policy
+        ),
+        "12c.host-admins": verdict(
+            c12c.test_host_is_administered_only_by_authorised_people, facts, policy=policy
+        ),
+        "12e.host-volume-encryption": verdict(c12e.test_host_volumes_are_encrypted_at_rest, facts),
+        "12f.host-schannel": schannel(facts),
+        "12g.windows-monthly-patching": patching(facts),
+    }
+
+
+def test_malformed_recording_makes_each_affected_control_an_error_naming_the_field() -> None:
+    verdicts = _host_verdicts(facts_of("malformed-sections"))
+    assert {control: v.status for control, v in verdicts.items()} == dict.fromkeys(verdicts, "error")
+    assert "firewall profile Public has no 'default_inbound'" in verdicts["12b.host-firewall"].message
+    assert (
+        "BitLocker volume D: has no value for 'protection'" in verdicts["12e.host-volume-encryption"].message
+    )
+    assert "is not an ISO-8601 date" in verdicts["12g.windows-monthly-patching"].message
+    assert "has no 'members'" in verdicts["12c.host-admins"].message
+    assert "SCHANNEL TLS 1.0 has no 'enabled'" in verdicts["12f.host-schannel"].message
 
 
 def test_history_entry_without_a_date_is_a_section_error() -> None:
@@ -1122,6 +1321,8 @@ EXPECTED = {
     "tls10-absent": ("fail", "pass", "pass"),
     "db-2022": ("pass", "pass", "pass"),
     "section-errors": ("pass", "error", "pass"),
+    "malformed-sections": ("error", "error", "pass"),
+    "malformed-lists": ("pass", "error", "pass"),
 }
 
 
@@ -1158,7 +1359,8 @@ STANDIN = Path(__file__).resolve().parent / "windows_standin.py"
 @pytest.fixture(scope="module")
 def windows_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdServer]:
     hosts: dict[str, HostBehaviour | None] = {
-        name: HostBehaviour(command=python_command(STANDIN, name)) for name in ("dutch-locale", "garbage")
+        name: HostBehaviour(command=python_command(STANDIN, name))
+        for name in ("dutch-locale", "garbage", "malformed-sections", "malformed-lists")
     }
     with SshdServer(tmp_path_factory.mktemp("sshd-windows"), hosts) as server:
         yield server
@@ -1189,3 +1391,28 @@ def test_garbage_over_ssh_is_a_host_output_error(windows_sshd: SshdServer) -> No
     with open_session(host, resolve=lambda p: p, max_output_bytes=16 * 1024 * 1024) as session:
         result = session.run(command.command, command.stdin, timeout=30)
     assert "no audit envelope" in output_error(result, host)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("scenario", ["malformed-sections", "malformed-lists"])
+def test_malformed_outputs_over_ssh_are_errors_for_the_affected_controls_only(
+    windows_sshd: SshdServer, scenario: str
+) -> None:
+    host = windows_sshd.host_entry(scenario, os="windows")
+    command = windows_command()
+    with open_session(host, resolve=lambda p: p, max_output_bytes=16 * 1024 * 1024) as session:
+        result = session.run(command.command, command.stdin, timeout=30)
+    facts = parse_windows(result, host)
+    statuses = {control: v.status for control, v in _host_verdicts(facts).items()}
+    if scenario == "malformed-sections":
+        assert statuses == dict.fromkeys(statuses, "error")
+    else:
+        assert statuses == {
+            "12b.host-firewall": "error",
+            "12b.host-port-scope": "error",
+            "12c.host-admins": "error",
+            "12e.host-volume-encryption": "pass",
+            "12f.host-schannel": "pass",
+            "12g.windows-monthly-patching": "error",
+        }
+        assert "null 'updates' list" in _host_verdicts(facts)["12g.windows-monthly-patching"].message

@@ -159,6 +159,14 @@ def _judge_run(host: HostEntry, run: HostRun, store: FactStore) -> bool:
         for name in _populations_of(host, run.os):
             store.population(name).add(unobservable(host.name, reason, [source]))
         return False
+    except Exception as exc:  # a parser bug on odd output: this host's items are errors, the run goes on
+        reason = (
+            f"host {host.name} ({host.address}:{host.port}): the {run.os or 'host'} fact script's output could "
+            f"not be parsed ({type(exc).__name__}: {str(exc)[:200]})"
+        )
+        for name in _populations_of(host, run.os if run.os in ("windows", "linux") else None):
+            store.population(name).add(unobservable(host.name, reason, [source]))
+        return False
     for name in _populations_of(host, facts.os.family):
         store.population(name).add(observed(host.name, facts, [source]))
     return True

@@ -81,13 +81,30 @@ class HostFirewall:
 
 
 @dataclass(frozen=True)
+class AdminGrant:
+    """Why accounts can administer a host: a sudoers rule, an admin group or a second UID 0 account."""
+
+    members: tuple[str, ...]
+    """The accounts it makes administrators (groups and aliases expanded where the host lists them)."""
+    source: str
+    """Where it is: "sudoers /etc/sudoers.d/ops line 3", "group sudo", "passwd"."""
+    rule: str
+    """The rule as reduced on the host ("bob ALL = (ALL) NOPASSWD: /bin/bash"; never a command's arguments)."""
+    reason: str
+    """Why it is root-equivalent ("runs /bin/bash: a shell as any user")."""
+
+
+@dataclass(frozen=True)
 class HostAdmins:
     """Who can administer the host: admin group members / sudoers entries, and SSH keys that log in."""
 
     members: tuple[str, ...]
-    """Windows: members of the local Administrators group; Linux: sudo/wheel/admin members and sudoers users/groups."""
+    """Windows: members of the local Administrators group; Linux: sudo/wheel/admin members, UID 0 accounts
+    and the users of every sudoers rule that can become root."""
     ssh_key_fingerprints: tuple[str, ...]
     """SHA256 fingerprints of authorized_keys (Windows also administrators_authorized_keys)."""
+    grants: tuple[AdminGrant, ...] = ()
+    """Linux: why each member is an administrator (Windows: membership of Administrators says it)."""
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ command prints can be mistaken for a marker::
     @@AUDIT-ABSENT name=nft tool=nft@@          (the tool is not installed)
     @@AUDIT-DONE sections=25@@
 
-Secrets never leave the host: sudoers is reduced on the host to user lists and whether a rule
-grants ALL (never `Defaults`, never command lines); authorized_keys to `SHA256:` fingerprint and
-key type (never the key comment); passwd to user name and group id (no GECOS).
+Secrets never leave the host: sudoers is reduced on the host to user lists, runas specs, tags and
+command names (never `Defaults`, never a command's arguments except sudoedit's files; see
+collectors/hosts/sudoers.py); authorized_keys to `SHA256:` fingerprint and key type (never the key
+comment); passwd to user name, UID and group id (no GECOS).
 
 What the parser decides (the controls judge):
 - Pending updates: apt (a suite containing `-security` is a security update; index age is the
@@ -43,9 +44,23 @@ What the parser decides (the controls judge):
   ("reject (last rule; chain policy accept)") and hides what follows. An nf_tables table that
   iptables-save also lists is read from iptables-save (nft shows its xt matches opaquely).
   Any firewall tool present but unreadable makes the whole firewall section an error.
-- Admins: members of sudo, wheel and admin (supplementary and primary), and the users of every
-  sudoers rule granting ALL (User_Alias and %group expanded; a group the host cannot list stays
-  "%name"); root is left out. Rules granting specific commands are not counted.
+- Admins (collectors/hosts/linux_admins.py): members of sudo, wheel and admin (supplementary and
+  primary), every other account with UID 0, and the users of every sudoers rule that lets them
+  become root: ALL, a shell, su, an editor, an interpreter or another GTFOBins-class program run as
+  root, sudoedit of a system file (User_Alias, %group and #uid expanded; a group the host cannot
+  list stays "%name"); root is left out. A rule the parser cannot classify counts, quoted.
+
+Fail closed (issue 12): every output must have the shape its tool prints. apt without its
+"Listing..." line, an lsblk device without name/type/mountpoint/fstype, findmnt missing or
+malformed (it is needed to find mounts lsblk does not show), an nft listing without metainfo, a
+base chain with a missing or unknown type/hook/prio/policy, a rule of (or a jump to) a chain the
+listing does not hold, a verdict map entry that is not [value, verdict], iptables-save without a
+COMMIT or an INPUT policy, an `ss` line whose columns are not State/Recv-Q/Send-Q/Local/Peer, no
+listening TCP socket at all (the host answered over SSH), a firewall tool reported neither read
+nor absent: each makes its fact (volumes, firewall, pending updates) an error with the reason,
+never a shorter list. A parser exception nobody foresaw makes its fact an error too (`_guarded`).
+An nft statement the parser does not know makes its rule conditional: a drop behind it no longer
+ends the chain, and an accept behind it still counts.
 """
 
 from __future__ import annotations
@@ -55,10 +70,10 @@ import binascii
 import json
 import re
 import shlex
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from collectors.config import HostEntry
 from collectors.hosts.commands import CommandResult, GatherCommand, HostOutputError
@@ -74,8 +89,11 @@ from collectors.hosts.facts import (
     OperatingSystem,
     Volume,
 )
+from collectors.hosts.linux_admins import AdminsUnreadable, linux_admins
 
 SCRIPT_VERSION = "1"
+
+T = TypeVar("T")
 
 LINUX_SCRIPT = r"""
 main() {
@@ -157,58 +175,179 @@ sudoers_specs() {
     printf '%s: permission denied (readable by root only)\n' "$SUDOERS" >&2
     return 13
   fi
-  _files=$SUDOERS
-  _dirs=$(awk '$1 == "#includedir" || $1 == "@includedir" { print $2 }' "$SUDOERS")
-  _incs=$(awk '$1 == "#include" || $1 == "@include" { print $2 }' "$SUDOERS")
-  for _d in $_dirs; do
-    [ -d "$_d" ] || continue
-    if [ ! -r "$_d" ] || [ ! -x "$_d" ]; then
-      printf '%s: permission denied\n' "$_d" >&2
-      return 13
-    fi
-    for _f in "$_d"/*; do
-      case ${_f##*/} in *~ | *.*) continue ;; esac
-      [ -f "$_f" ] && _files="$_files
-$_f"
-    done
-  done
-  for _f in $_incs; do
-    [ -f "$_f" ] && _files="$_files
-$_f"
-  done
-  _rc=0
-  printf '%s\n' "$_files" | while IFS= read -r _f; do
-    if [ ! -r "$_f" ]; then
-      printf '%s: permission denied\n' "$_f" >&2
-      exit 13
-    fi
-    printf 'FILE\t%s\n' "$_f"
-    awk '
-      function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
-      /\\$/ { buf = buf substr($0, 1, length($0) - 1) " "; next }
-      {
-        l = buf $0; buf = ""
-        if (l ~ /^[ \t]*[#@]include/) next
-        sub(/(^|[ \t])#([^0-9].*)?$/, "", l)
-        l = trim(l)
-        if (l == "" || l ~ /^Defaults/) next
-        if (l ~ /^(Host_Alias|Runas_Alias|Cmnd_Alias|Cmd_Alias)[ \t]/) next
-        if (l ~ /^User_Alias[ \t]/) { sub(/^User_Alias[ \t]+/, "", l); print "USER_ALIAS\t" l; next }
-        p = index(l, "=")
-        if (p == 0) next
-        head = substr(l, 1, p - 1)
-        gsub(/[ \t]*,[ \t]*/, ",", head)
-        split(trim(head), parts, /[ \t]+/)
-        cmds = substr(l, p + 1)
-        gsub(/\([^)]*\)/, "", cmds)
-        gsub(/[A-Z_]+:/, ",", cmds)
-        n = split(cmds, items, ",")
-        all = "SOME"
-        for (i = 1; i <= n; i++) if (trim(items[i]) == "ALL") all = "ALL"
-        print "SPEC\t" parts[1] "\t" all
-      }' "$_f" || exit 1
-  done || _rc=$?
-  return "$_rc"
+  awk -v MAIN="$SUDOERS" -v SQ="'" '
+function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+function istag(w) { return w ~ /^(NO)?(PASSWD|EXEC|SETENV|LOG_INPUT|LOG_OUTPUT|MAIL|FOLLOW|INTERCEPT)$/ }
+function lastword(s) { sub(/[ \t]+$/, "", s); match(s, /[^ \t,():=]*$/); return substr(s, RSTART) }
+function q(s) { gsub(SQ, SQ "\\" SQ SQ, s); return SQ s SQ }
+function fail(msg) { printf "%s\n", msg > "/dev/stderr"; failed = 13 }
+function safe(w) { return (w ~ "^[]A-Za-z0-9_%#+!*.,:@/[][]A-Za-z0-9_%#+!*.,:@/[-]*$") ? substr(w, 1, 60) : "?" }
+function splitat(s, a, seps,    n, i, c, depth, cur, w) {
+  n = 0; depth = 0; cur = ""
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1)
+    if (c == "\\") { cur = cur c substr(s, i + 1, 1); i++; continue }
+    if (c == "(") depth++
+    else if (c == ")") { if (--depth < 0) return -1 }
+    else if (depth == 0 && index(seps, c)) {
+      if (c == ":") { w = lastword(cur); if (istag(w) || w ~ /^sha(224|256|384|512)$/) { cur = cur c; continue } }
+      a[++n] = cur; cur = ""; continue
+    }
+    cur = cur c
+  }
+  if (depth != 0) return -1
+  a[++n] = cur
+  return n
+}
+function words(s, w,    n, i, c, cur) {
+  n = 0; cur = ""
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1)
+    if (c == "\\") { cur = cur c substr(s, i + 1, 1); i++; continue }
+    if (c == " ") { if (cur != "") { w[++n] = cur; cur = "" }; continue }
+    cur = cur c
+  }
+  if (cur != "") w[++n] = cur
+  return n
+}
+function settag(t,    base) {
+  base = t; if (substr(t, 1, 2) == "NO") base = substr(t, 3)
+  TAGS = " " TAGS " "; gsub(" " base " ", " ", TAGS); gsub(" NO" base " ", " ", TAGS)
+  TAGS = trim(TAGS " " t); gsub(/  +/, " ", TAGS)
+}
+function command(s,    w, n, i, neg, j, a) {
+  s = trim(s)
+  if (substr(s, 1, 1) == "(") {
+    j = index(s, ")")
+    RUNAS = "(" trim(substr(s, 2, j - 2)) ")"; gsub(/ +/, " ", RUNAS)
+    s = trim(substr(s, j + 1))
+  }
+  for (;;) {
+    if (match(s, /^[A-Z_]+ *:/) && istag(trim(substr(s, 1, RLENGTH - 1)))) {
+      settag(trim(substr(s, 1, RLENGTH - 1))); s = trim(substr(s, RLENGTH + 1)); continue
+    }
+    if (match(s, /^[A-Z_]+=/)) {
+      n = words(s, w); s = ""
+      for (i = 2; i <= n; i++) s = s " " w[i]
+      s = trim(s); continue
+    }
+    break
+  }
+  neg = ""
+  while (substr(s, 1, 1) == "!") { neg = (neg == "") ? "!" : ""; s = trim(substr(s, 2)) }
+  if (match(s, /^sha(224|256|384|512):[^ ]*/)) s = trim(substr(s, RLENGTH + 1))
+  n = words(s, w)
+  if (n && substr(w[1], 1, 1) != "/" && substr(w[1], 1, 1) != "^" && w[1] !~ /^[A-Z][A-Z0-9_]*$/ && w[1] != "sudoedit" && w[1] != "list") w[1] = "?"
+  CMD = neg (n ? w[1] : ""); ARGS = "-"
+  if (n < 2) return
+  if (w[1] == "sudoedit") { ARGS = w[2]; for (i = 3; i <= n; i++) ARGS = ARGS " " w[i]; return }
+  if (n == 2 && w[2] == "\"\"") { ARGS = "\"\""; return }
+  ARGS = "<args>"
+  for (i = 2; i <= n; i++) {
+    a = w[i]; gsub(/\\./, "", a)
+    if (a ~ /[*?[]/ || substr(w[i], 1, 1) == "^") ARGS = "<wildcard-args>"
+  }
+}
+function definitions(kind, text, lineno,    d, nd, k, p, name, items, ni, m, v) {
+  nd = splitat(text, d, ":")
+  if (nd < 0) { print "UNREAD\t" lineno "\t" kind; return }
+  for (k = 1; k <= nd; k++) {
+    p = index(d[k], "=")
+    if (p == 0) { print "UNREAD\t" lineno "\t" kind; continue }
+    name = trim(substr(d[k], 1, p - 1)); v = trim(substr(d[k], p + 1))
+    if (kind == "Cmnd_Alias") {
+      ni = splitat(v, items, ",")
+      if (ni < 0) { print "UNREAD\t" lineno "\t" kind " " name; continue }
+      RUNAS = "-"; TAGS = ""
+      for (m = 1; m <= ni; m++) { command(items[m]); print "CMND_ALIAS\t" lineno "\t" name "\t" CMD "\t" ARGS }
+    } else {
+      gsub(/ *, */, ",", v)
+      print (kind == "User_Alias" ? "USER_ALIAS" : "RUNAS_ALIAS") "\t" lineno "\t" name "\t" v
+    }
+  }
+}
+function rule(l, lineno,    p, head, users, hosts, s, ns, k, items, ni, m) {
+  p = index(l, "=")
+  head = trim(substr(l, 1, p - 1)); gsub(/ *, */, ",", head)
+  if (!match(head, / [^ ]+$/)) { split(head, s, / +/); print "UNREAD\t" lineno "\t" safe(s[1]); return }
+  users = substr(head, 1, RSTART - 1); hosts = safe(trim(substr(head, RSTART)))
+  ns = splitat(hosts "=" substr(l, p + 1), s, ":")
+  if (ns < 0) { print "RULE\t" lineno "\t" users "\t" hosts "\t-\t\t<unreadable>\t-"; return }
+  for (k = 1; k <= ns; k++) {
+    p = index(s[k], "=")
+    if (p == 0) { print "RULE\t" lineno "\t" users "\t?\t-\t\t<unreadable>\t-"; continue }
+    hosts = trim(substr(s[k], 1, p - 1)); gsub(/ *, */, ",", hosts); hosts = safe(hosts)
+    ni = splitat(substr(s[k], p + 1), items, ",")
+    if (ni < 0) { print "RULE\t" lineno "\t" users "\t" hosts "\t-\t\t<unreadable>\t-"; continue }
+    RUNAS = "-"; TAGS = ""
+    for (m = 1; m <= ni; m++) {
+      command(items[m])
+      print "RULE\t" lineno "\t" users "\t" hosts "\t" RUNAS "\t" TAGS "\t" CMD "\t" ARGS
+    }
+  }
+}
+function incpath(path, from,    dir) {
+  if (path ~ /^"/) { path = substr(path, 2); sub(/"$/, "", path) }
+  gsub(/%h/, HOST, path)
+  if (substr(path, 1, 1) != "/") { dir = from; sub(/\/[^\/]*$/, "", dir); path = dir "/" path }
+  return path
+}
+function readdir(dir, depth,    cmd, name, n, i, names) {
+  if (system("test -d " q(dir)) != 0) { print "MISSING\t" dir; return }
+  if (system("test -r " q(dir) " && test -x " q(dir)) != 0) { fail(dir ": permission denied"); return }
+  cmd = "ls -1A " q(dir)
+  n = 0
+  while ((cmd | getline name) > 0) names[++n] = name
+  close(cmd)
+  for (i = 1; i <= n; i++) {
+    if (names[i] ~ /~$/ || index(names[i], ".")) continue
+    if (system("test -f " q(dir "/" names[i])) == 0) readfile(dir "/" names[i], depth + 1)
+  }
+}
+function readfile(f, depth,    line, rc, l, buf, start, lineno, kw, arg, parts) {
+  if (depth > 32) { fail(f ": includes nested more than 32 deep"); return }
+  if (f in SEEN) return
+  SEEN[f] = 1
+  if (system("test -e " q(f)) != 0) { print "MISSING\t" f; return }
+  print "FILE\t" f
+  lineno = 0; buf = ""; start = 0
+  while ((rc = (getline line < f)) > 0) {
+    lineno++
+    gsub(/\t/, " ", line)
+    if (line ~ /\\$/) { if (!start) start = lineno; buf = buf substr(line, 1, length(line) - 1) " "; continue }
+    l = buf line; if (!start) start = lineno; buf = ""
+    if (match(l, /^ *[#@]include(dir)? +/)) {
+      kw = trim(substr(l, 1, RLENGTH)); arg = incpath(trim(substr(l, RLENGTH + 1)), f)
+      if (kw ~ /dir$/) readdir(arg, depth); else readfile(arg, depth + 1)
+      start = 0; continue
+    }
+    sub(/(^| )#([^0-9].*)?$/, "", l)
+    l = trim(l)
+    if (l == "") { start = 0; continue }
+    if (l ~ /^Defaults/) {
+      if (l ~ /env_keep/ && l ~ /LD_PRELOAD|LD_LIBRARY_PATH|LD_AUDIT|PYTHONPATH|PYTHONSTARTUP|PERL5LIB|PERL5OPT|PERLLIB|RUBYLIB|RUBYOPT|BASH_ENV|NODE_OPTIONS/)
+        print "DEFAULT\t" start "\tenv_keep_loader"
+      if (l ~ /[ ,]setenv( |,|$)/) print "DEFAULT\t" start "\tsetenv"
+      start = 0; continue
+    }
+    if (match(l, /^(User_Alias|Runas_Alias|Cmnd_Alias|Cmd_Alias|Host_Alias) +/)) {
+      kw = trim(substr(l, 1, RLENGTH)); if (kw == "Cmd_Alias") kw = "Cmnd_Alias"
+      if (kw != "Host_Alias") definitions(kw, substr(l, RLENGTH + 1), start)
+      start = 0; continue
+    }
+    if (index(l, "=") == 0) { split(l, parts, / +/); print "UNREAD\t" start "\t" safe(parts[1]); start = 0; continue }
+    rule(l, start)
+    start = 0
+  }
+  if (rc < 0) fail(f ": permission denied (readable by root only)")
+  close(f)
+}
+BEGIN {
+  failed = 0
+  "uname -n" | getline HOST; close("uname -n"); sub(/\..*/, "", HOST)
+  readfile(MAIN, 0)
+  exit failed
+}' </dev/null
 }
 
 key_files() {
@@ -275,7 +414,7 @@ tool ufw ufw ufw status verbose
 tool firewalld firewall-cmd firewalld_info
 tool ss-tcp ss ss -tlnp
 tool ss-udp ss ss -ulnp
-sec passwd sh -c 'getent passwd | cut -d: -f1,4'
+sec passwd sh -c 'getent passwd | cut -d: -f1,3,4'
 sec groups sh -c 'getent group | cut -d: -f1,3,4'
 sec admin-groups admin_groups
 sec sudoers sudoers_specs
@@ -495,7 +634,13 @@ _APT_LINE = re.compile(r"^(?P<pkg>[^/\s]+)/(?P<suites>\S+)\s+(?P<version>\S+)\s+
 
 
 def parse_apt_upgradable(text: str) -> tuple[LinuxPendingUpdate, ...]:
-    """Return the packages `apt list --upgradable` lists; security when a suite ends in -security."""
+    """Return the packages `apt list --upgradable` lists; security when a suite ends in -security.
+
+    apt always prints "Listing..." first, also when nothing is upgradable: output without it is
+    not apt's answer (cut off, or another program), so it is refused rather than read as "none".
+    """
+    if not any(line.strip().startswith("Listing") for line in text.splitlines()):
+        raise ValueError("apt list printed no 'Listing...' line")
     pending = []
     for line in text.splitlines():
         line = line.strip()
@@ -579,17 +724,27 @@ def parse_index_times(text: str) -> datetime | None:
     """Return the newest of the `stat -c '%Y %n'` times listed, as a UTC datetime."""
     newest: int | None = None
     for line in text.splitlines():
-        stamp = line.split(" ", 1)[0]
-        if stamp.isdigit():
-            newest = max(newest or 0, int(stamp))
-    return datetime.fromtimestamp(newest, UTC) if newest is not None else None
+        if not line.strip():
+            continue
+        stamp, _, path = line.partition(" ")
+        if not stamp.isdigit() or not path:
+            raise ValueError(f"unrecognised package index time {line.strip()[:80]!r}")
+        newest = max(newest or 0, int(stamp))
+    if newest is None:
+        return None
+    try:
+        return datetime.fromtimestamp(newest, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"package index time {newest} is not a date") from None
 
 
 def _linux_updates(sections: Mapping[str, Section], errors: dict[str, str]) -> LinuxUpdates | None:
     dnf_index = sections.get("dnf-index")
-    index_updated = parse_index_times(dnf_index.stdout) if dnf_index is not None and dnf_index.ok else None
     apt = sections.get("apt")
     try:
+        index_updated = (
+            parse_index_times(dnf_index.stdout) if dnf_index is not None and dnf_index.ok else None
+        )
         if apt is not None:
             if not apt.ok:
                 errors["linux_updates"] = apt.failure("apt list --upgradable")
@@ -664,18 +819,65 @@ def _chain_text(chain: Sequence[Mapping[str, Any]]) -> str:
     return " > ".join(parts)
 
 
+def _optional_text(node: Mapping[str, Any], key: str, what: str) -> None:
+    if key not in node:
+        raise ValueError(f"{what} has no {key!r} field")
+    if node[key] is not None and not isinstance(node[key], str):
+        raise ValueError(f"{what} has a {key!r} that is {type(node[key]).__name__}, not text")
+
+
+def _check_block_device(node: object) -> Mapping[str, Any]:
+    """Return a block device of `lsblk -J -o NAME,TYPE,MOUNTPOINT,FSTYPE`; raise ValueError when it is not one.
+
+    name and type must be text: a device without a type cannot be shown to be (or not be) a crypt
+    device. The mountpoint (or lsblk 2.37+'s mountpoints list) and fstype fields must be there,
+    null when the device has none; children, when present, must be a list.
+    """
+    if not isinstance(node, Mapping):
+        raise ValueError("a block device is not an object")
+    name = node.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError("a block device has no name")
+    kind = node.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"block device {name} has no type")
+    if "mountpoints" in node:
+        points = node["mountpoints"]
+        if not isinstance(points, list) or not all(p is None or isinstance(p, str) for p in points):
+            raise ValueError(f"block device {name} has mountpoints that are not a list of paths")
+    else:
+        _optional_text(node, "mountpoint", f"block device {name}")
+    _optional_text(node, "fstype", f"block device {name}")
+    if "children" in node and not isinstance(node["children"], list):
+        raise ValueError(f"the children of block device {name} are not a list")
+    return node
+
+
 def _walk_lsblk(
     nodes: Iterable[Any], chain: tuple[Mapping[str, Any], ...]
 ) -> Iterator[tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]]]:
-    for node in nodes:
-        if not isinstance(node, Mapping):
-            raise ValueError("a block device is not an object")
+    for item in nodes:
+        node = _check_block_device(item)
         path = (*chain, node)
         yield node, path
-        children = node.get("children") or []
-        if not isinstance(children, list):
-            raise ValueError("children is not a list")
-        yield from _walk_lsblk(children, path)
+        yield from _walk_lsblk(node.get("children") or [], path)
+
+
+def parse_findmnt(findmnt_json: str) -> list[Mapping[str, Any]]:
+    """Return the mounts of `findmnt -J -l -o TARGET,SOURCE,FSTYPE`; raise ValueError when it is not that."""
+    document = json.loads(findmnt_json)
+    found = document.get("filesystems") if isinstance(document, Mapping) else None
+    if not isinstance(found, list) or not found:
+        raise ValueError("findmnt output has no filesystems list")
+    for entry in found:
+        if not isinstance(entry, Mapping):
+            raise ValueError("a findmnt filesystem is not an object")
+        target = entry.get("target")
+        if not isinstance(target, str) or not target:
+            raise ValueError("a findmnt filesystem has no target")
+        for key in ("source", "fstype"):
+            _optional_text(entry, key, f"findmnt filesystem {target}")
+    return found
 
 
 def parse_volumes(lsblk_json: str, findmnt_json: str | None = None) -> tuple[Volume, ...]:
@@ -691,9 +893,8 @@ def parse_volumes(lsblk_json: str, findmnt_json: str | None = None) -> tuple[Vol
         raise ValueError("lsblk output has no blockdevices list")
     fstypes: dict[str, str] = {}
     mounts: list[Mapping[str, Any]] = []
-    if findmnt_json:
-        found = json.loads(findmnt_json).get("filesystems") or []
-        mounts = [m for m in found if isinstance(m, Mapping)]
+    if findmnt_json is not None:
+        mounts = parse_findmnt(findmnt_json)
         fstypes = {str(m.get("target")): str(m.get("fstype")) for m in mounts if m.get("fstype")}
     volumes: dict[str, Volume] = {}
     by_name: dict[str, tuple[Mapping[str, Any], ...]] = {}
@@ -743,6 +944,23 @@ def parse_volumes(lsblk_json: str, findmnt_json: str | None = None) -> tuple[Vol
             detail=_chain_text(found),
         )
     return tuple(volumes[m] for m in sorted(volumes))
+
+
+def _volumes(sections: Mapping[str, Section], errors: dict[str, str]) -> tuple[Volume, ...] | None:
+    """Return the volumes from lsblk and findmnt; both are needed (findmnt finds mounts lsblk does not show)."""
+    lsblk, findmnt = sections.get("lsblk"), sections.get("findmnt")
+    if lsblk is None or not lsblk.ok:
+        errors["volumes"] = lsblk.failure("lsblk") if lsblk else "lsblk was not reported"
+        return None
+    if findmnt is None or not findmnt.ok:
+        reason = findmnt.failure("findmnt") if findmnt else "findmnt was not reported"
+        errors["volumes"] = f"{reason}, so mounts that lsblk does not show cannot be found"
+        return None
+    try:
+        return parse_volumes(lsblk.stdout, findmnt.stdout)
+    except (ValueError, TypeError, AttributeError) as exc:
+        errors["volumes"] = f"lsblk/findmnt output cannot be read: {exc}"
+        return None
 
 
 # --- firewall: a common form of nftables and iptables chains -------------------------------------------
@@ -955,13 +1173,58 @@ def _nft_match(match: Mapping[str, Any], cond: _Cond, sets: Mapping[str, list[An
     return cond
 
 
+NFT_VERDICTS = ("accept", "drop", "reject", "return", "jump", "goto", "continue")
+
+
+def _nft_target(name: str, body: Any, label: str) -> str | None:
+    """Return the chain a jump/goto names (None for other verdicts); raise ValueError when it names none."""
+    if name not in ("jump", "goto"):
+        return None
+    target = body.get("target") if isinstance(body, Mapping) else None
+    if not isinstance(target, str) or not target:
+        raise ValueError(f"{label}: {name} without a target chain")
+    return target
+
+
+def _nft_vmap(vmap: Any, sets: Mapping[str, list[Any]], label: str) -> list[tuple[Any, str, str | None]]:
+    """Return (value, verdict, jump target) of each entry of a verdict map, inline or named (@map)."""
+    if not isinstance(vmap, Mapping) or "key" not in vmap:
+        raise ValueError(f"{label}: a verdict map without a key")
+    data = vmap.get("data")
+    if isinstance(data, str) and data.startswith("@"):
+        pairs = sets.get(data[1:])
+        if pairs is None:
+            raise ValueError(f"{label}: verdict map {data} is not in the ruleset")
+    elif isinstance(data, Mapping) and isinstance(data.get("set"), list):
+        pairs = data["set"]
+    else:
+        raise ValueError(f"{label}: a verdict map whose entries cannot be read")
+    entries = []
+    for pair in pairs:
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not isinstance(pair[1], Mapping)
+            or len(pair[1]) != 1
+        ):
+            raise ValueError(f"{label}: a verdict map entry that is not [value, verdict]")
+        name = next(iter(pair[1]))
+        if name not in NFT_VERDICTS:
+            raise ValueError(f"{label}: unknown verdict {name!r} in a verdict map")
+        entries.append((pair[0], name, _nft_target(name, pair[1][name], label)))
+    return entries
+
+
 def _nft_rule(rule: Mapping[str, Any], sets: Mapping[str, list[Any]], label: str) -> list[_Rule]:
     cond = _Cond()
     conditional = False
     verdicts: list[tuple[str, str | None, _Cond]] = []
-    for expr in rule.get("expr") or []:
-        if not isinstance(expr, Mapping):
-            continue
+    exprs = rule.get("expr")
+    if not isinstance(exprs, list) or not exprs:
+        raise ValueError(f"{label} has no expression list")
+    for expr in exprs:
+        if not isinstance(expr, Mapping) or len(expr) != 1:
+            raise ValueError(f"{label} has an expression that is not a one-key object")
         if "match" in expr:
             cond = _nft_match(expr["match"], cond, sets)
             conditional = True
@@ -972,25 +1235,22 @@ def _nft_rule(rule: Mapping[str, Any], sets: Mapping[str, list[Any]], label: str
                 if xt.get("name") != "comment":
                     cond = replace(cond, notes=(*cond.notes, f"iptables match {xt.get('name')} not readable"))
         elif "vmap" in expr:
-            vmap = expr["vmap"] or {}
-            key, data = vmap.get("key"), (vmap.get("data") or {}).get("set") or []
-            for pair in data:
-                if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[1], Mapping):
-                    continue
-                value, verdict = pair
-                matched = _nft_match({"op": "==", "left": key, "right": value}, cond, sets)
-                name = next(iter(verdict))
-                target = (verdict.get(name) or {}).get("target") if name in ("jump", "goto") else None
+            for value, name, target in _nft_vmap(expr["vmap"], sets, label):
+                matched = _nft_match(
+                    {"op": "==", "left": expr["vmap"].get("key"), "right": value}, cond, sets
+                )
                 verdicts.append((name, target, matched))
             conditional = True
-        elif any(k in expr for k in ("accept", "drop", "reject", "return", "jump", "goto")):
-            name = next(k for k in ("accept", "drop", "reject", "return", "jump", "goto") if k in expr)
-            target = (expr[name] or {}).get("target") if name in ("jump", "goto") else None
-            verdicts.append((name, target, cond))
-        elif any(k in expr for k in ("counter", "log", "comment", "notrack", "meta_set", "mangle")):
+        elif any(k in expr for k in NFT_VERDICTS):
+            name = next(k for k in NFT_VERDICTS if k in expr)
+            verdicts.append((name, _nft_target(name, expr[name], label), cond))
+        elif any(k in expr for k in ("counter", "log", "comment", "notrack", "meta_set", "mangle", "last")):
             continue
-        elif any(k in expr for k in ("limit", "quota", "fib", "socket", "osf", "rt", "exthdr")):
+        else:
+            # limit, quota, fib, socket, a set statement, queue, nat ...: whatever it does, it is no
+            # accept and may make the rule conditional, so a drop after it does not end the chain.
             conditional = True
+            cond = replace(cond, notes=(*cond.notes, f"statement {next(iter(expr))} not judged"))
     return [
         _Rule(label=label, cond=c, verdict=v, target=t, unconditional=not conditional and c == _Cond())
         for v, t, c in verdicts
@@ -1011,49 +1271,89 @@ def parse_nft(
     items = data.get("nftables") if isinstance(data, Mapping) else None
     if not isinstance(items, list):
         raise ValueError("nft output has no nftables list")
+    if not any(isinstance(item, Mapping) and "metainfo" in item for item in items):
+        raise ValueError("nft output has no metainfo: it is not what nft -j list ruleset prints")
     skipped = set(skip_tables)
     sets: dict[tuple[str, str], dict[str, list[Any]]] = {}
     ruleset = _Ruleset()
     chains: list[Mapping[str, Any]] = []
     for item in items:
-        if not isinstance(item, Mapping):
-            continue
+        if not isinstance(item, Mapping) or len(item) != 1:
+            raise ValueError("an nftables list item is not a one-key object")
         if "set" in item or "map" in item:
             entry = item.get("set") or item.get("map") or {}
             elements = entry.get("elem") or []
+            if not isinstance(elements, list):
+                raise ValueError(f"the elements of set {entry.get('name')} are not a list")
             sets.setdefault((str(entry.get("family")), str(entry.get("table"))), {})[
                 str(entry.get("name"))
             ] = list(elements)
         elif "chain" in item:
             chains.append(item["chain"])
+    known_chains: set[str] = set()
     for chain in chains:
-        family, table, name = chain.get("family"), chain.get("table"), chain.get("name")
+        _check_nft_chain(chain)
+        family, table, name = chain["family"], chain["table"], chain["name"]
+        known_chains.add(f"{family} {table} {name}")
         if family not in ("ip", "ip6", "inet") or (family, table) in skipped:
             continue
-        if chain.get("hook") == "input" and chain.get("type", "filter") == "filter":
+        if chain.get("hook") == "input" and chain.get("type") == "filter":
             ruleset.bases.append(
-                (
-                    f"nftables {family} {table} {name}",
-                    f"{family} {table} {name}",
-                    chain.get("policy", "accept"),
-                )
+                (f"nftables {family} {table} {name}", f"{family} {table} {name}", chain["policy"])
             )
     for item in items:
         if not isinstance(item, Mapping) or "rule" not in item:
             continue
         rule = item["rule"]
         family, table, chain_name = rule.get("family"), rule.get("table"), rule.get("chain")
+        if not all(isinstance(v, str) and v for v in (family, table, chain_name)):
+            raise ValueError("a rule without its family, table or chain")
+        key = f"{family} {table} {chain_name}"
+        if key not in known_chains:
+            raise ValueError(f"a rule of chain {key}, which the listing does not hold")
         if (family, table) in skipped:
             continue
         label = f"nftables {family} {table} {chain_name} #{rule.get('handle')}"
         if rule.get("comment"):
             label += f" ({rule['comment']})"
-        key = f"{family} {table} {chain_name}"
         table_sets = sets.get((family, table), {})
         for parsed in _nft_rule(rule, table_sets, label):
             target = f"{family} {table} {parsed.target}" if parsed.target else None
+            if target is not None and target not in known_chains:
+                raise ValueError(f"{label} jumps to chain {parsed.target}, which the listing does not hold")
             ruleset.chains.setdefault(key, []).append(replace(parsed, target=target))
     return _judge_ruleset(ruleset)
+
+
+NFT_FAMILIES = frozenset({"ip", "ip6", "inet", "arp", "bridge", "netdev"})
+NFT_CHAIN_TYPES = frozenset({"filter", "nat", "route"})
+NFT_HOOKS = frozenset({"prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"})
+NFT_POLICIES = frozenset({"accept", "drop"})
+
+
+def _check_nft_chain(chain: Any) -> None:
+    """Raise ValueError unless `chain` is a chain as nft -j prints it: a base chain has all four of
+    type, hook, prio and policy, with values nft knows (a chain whose hook or type cannot be read
+    could be the input chain that holds the accept rules)."""
+    if not isinstance(chain, Mapping):
+        raise ValueError("a chain is not an object")
+    family, table, name = chain.get("family"), chain.get("table"), chain.get("name")
+    if not all(isinstance(v, str) and v for v in (family, table, name)):
+        raise ValueError("a chain without its family, table or name")
+    where = f"chain {family} {table} {name}"
+    if family not in NFT_FAMILIES:
+        raise ValueError(f"{where} has the unknown family {family!r}")
+    base_fields = [k for k in ("type", "hook", "prio", "policy") if k in chain]
+    if not base_fields:
+        return
+    if len(base_fields) != 4:
+        missing = sorted({"type", "hook", "prio", "policy"} - set(base_fields))
+        raise ValueError(f"base {where} has no {', '.join(missing)}")
+    for key, allowed in (("type", NFT_CHAIN_TYPES), ("hook", NFT_HOOKS), ("policy", NFT_POLICIES)):
+        if chain[key] not in allowed:
+            raise ValueError(f"base {where} has the unknown {key} {str(chain[key])[:20]!r}")
+    if isinstance(chain["prio"], bool) or not isinstance(chain["prio"], int | str):
+        raise ValueError(f"base {where} has a prio that is {type(chain['prio']).__name__}")
 
 
 # --- iptables-save -----------------------------------------------------------------------------------
@@ -1153,14 +1453,20 @@ def parse_iptables_save(
     ruleset = _Ruleset()
     policies: dict[str, str] = {}
     counters: dict[str, int] = {}
+    committed = True
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("*"):
-            table = line[1:]
+            if not committed:
+                raise ValueError(f"{family}-save table {table} has no COMMIT line")
+            table, committed = line[1:], False
             continue
-        if table != "filter" or line == "COMMIT":
+        if line == "COMMIT":
+            committed = True
+            continue
+        if table != "filter":
             continue
         if line.startswith(":"):
             name, policy = [*line[1:].split(), "-"][:2]
@@ -1177,8 +1483,15 @@ def parse_iptables_save(
         counters[chain] = counters.get(chain, 0) + 1
         label = f"{family} {chain} rule {counters[chain]}"
         ruleset.chains.setdefault(chain, []).append(_ipt_rule(tokens[2:], label))
+    if not committed:
+        raise ValueError(f"{family}-save output ends inside table {table} (no COMMIT): it is cut off")
+    if ruleset.chains.get("INPUT") and "INPUT" not in policies:
+        raise ValueError(f"{family}-save lists INPUT rules but no :INPUT policy line")
     if "INPUT" in policies:
-        ruleset.bases.append((f"{family} filter INPUT", "INPUT", policies["INPUT"].lower()))
+        policy = policies["INPUT"].upper()
+        if policy not in ("ACCEPT", "DROP"):
+            raise ValueError(f"{family}-save INPUT chain has policy {policies['INPUT'][:20]!r}")
+        ruleset.bases.append((f"{family} filter INPUT", "INPUT", policy.lower()))
     return _judge_ruleset(ruleset)
 
 
@@ -1251,6 +1564,10 @@ def profile_families(profile: FirewallProfile) -> frozenset[str]:
 # --- listeners ---------------------------------------------------------------------------------------
 
 
+SS_LISTENING_STATES = frozenset({"LISTEN", "UNCONN"})
+"""The states `ss -tl` (LISTEN) and `ss -ul` (UNCONN) list."""
+
+
 def parse_ss(text: str, protocol: str) -> tuple[Listener, ...]:
     """Return the listening sockets of `ss -tlnp` / `ss -ulnp` (header line skipped)."""
     listeners = []
@@ -1258,11 +1575,20 @@ def parse_ss(text: str, protocol: str) -> tuple[Listener, ...]:
         tokens = line.split()
         if not tokens or tokens[0] in ("State", "Netid"):
             continue
-        if len(tokens) < 5:
+        if (
+            len(tokens) < 5
+            or tokens[0] not in SS_LISTENING_STATES
+            or not tokens[1].isdigit()
+            or not tokens[2].isdigit()
+        ):
+            # State Recv-Q Send-Q Local Peer [Process]: anything else (a Netid column, a cut line)
+            # would shift the columns and misread the port.
             raise ValueError(f"unrecognised ss line {line.strip()[:100]!r}")
         local = tokens[3]
-        address, _, port_text = local.rpartition(":")
-        if not port_text.isdigit():
+        address, colon, port_text = local.rpartition(":")
+        if not colon:
+            raise ValueError(f"unrecognised ss local address {local!r}")
+        if not port_text.isdigit() or int(port_text) > 65535:
             if port_text == "*":
                 continue
             raise ValueError(f"unrecognised ss local address {local!r}")
@@ -1279,12 +1605,21 @@ def parse_ss(text: str, protocol: str) -> tuple[Listener, ...]:
     return tuple(sorted(set(listeners), key=lambda item: (item.port, item.protocol, item.address)))
 
 
+FIREWALL_TOOLS = ("nft", "iptables", "ip6tables", "ufw", "firewalld")
+"""The firewall sections the script always reports: read, or marked absent (not installed)."""
+
+
 def _firewall(sections: Mapping[str, Section], errors: dict[str, str]) -> HostFirewall | None:
     problems: list[str] = []
     profiles: list[FirewallProfile] = []
     rules: list[InboundAllowRule] = []
     skip: list[tuple[str, str]] = []
     parsed_ipt: dict[str, tuple[list[FirewallProfile], list[InboundAllowRule]]] = {}
+    problems.extend(
+        f"{tool} was not reported (the fact script reports every firewall tool, installed or not)"
+        for tool in FIREWALL_TOOLS
+        if tool not in sections
+    )
     nft = sections.get("nft")
     for name, family, nft_family in (("iptables", "iptables", "ip"), ("ip6tables", "ip6tables", "ip6")):
         section = sections.get(name)
@@ -1345,9 +1680,14 @@ def _firewall(sections: Mapping[str, Section], errors: dict[str, str]) -> HostFi
             problems.append(section.failure(f"ss ({protocol})") if section else f"{name} was not reported")
             continue
         try:
-            listeners.extend(parse_ss(section.stdout, protocol))
+            found = parse_ss(section.stdout, protocol)
         except ValueError as exc:
             problems.append(str(exc))
+            continue
+        if protocol == "TCP" and not found:
+            # The auditor reached this host over SSH: its sshd listens, so an empty list is not the truth.
+            problems.append("ss lists no listening TCP socket, yet the host answered over SSH")
+        listeners.extend(found)
     if problems:
         errors["firewall"] = "; ".join(problems)
         return None
@@ -1355,97 +1695,6 @@ def _firewall(sections: Mapping[str, Section], errors: dict[str, str]) -> HostFi
 
 
 # --- admins and keys ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Groups:
-    members: dict[str, set[str]]
-    by_gid: dict[str, str]
-
-
-def _parse_groups(*texts: str) -> _Groups:
-    members: dict[str, set[str]] = {}
-    by_gid: dict[str, str] = {}
-    for text in texts:
-        for line in text.splitlines():
-            parts = line.strip().split(":")
-            if len(parts) == 3:  # name:gid:members (the script cuts the password field)
-                name, gid, users = parts
-            elif len(parts) == 4:  # name:x:gid:members (getent group sudo wheel admin)
-                name, _, gid, users = parts
-            else:
-                continue
-            members.setdefault(name, set()).update(u for u in users.split(",") if u)
-            by_gid.setdefault(gid, name)
-    return _Groups(members, by_gid)
-
-
-def _primary_members(passwd: str) -> dict[str, set[str]]:
-    by_gid: dict[str, set[str]] = {}
-    for line in passwd.splitlines():
-        user, _, gid = line.strip().partition(":")
-        if user and gid:
-            by_gid.setdefault(gid, set()).add(user)
-    return by_gid
-
-
-ADMIN_GROUPS = ("sudo", "wheel", "admin")
-
-
-def parse_sudoers_specs(text: str) -> tuple[list[tuple[str, bool]], dict[str, list[str]]]:
-    """Return the reduced sudoers lines: (user list, grants ALL) per rule, and User_Alias definitions."""
-    specs: list[tuple[str, bool]] = []
-    aliases: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        kind, _, rest = line.partition("\t")
-        if kind == "SPEC":
-            users, _, grant = rest.partition("\t")
-            specs.append((users, grant == "ALL"))
-        elif kind == "USER_ALIAS":
-            for definition in rest.split(":"):
-                name, _, values = definition.partition("=")
-                aliases[name.strip()] = [v.strip() for v in values.split(",") if v.strip()]
-    return specs, aliases
-
-
-def _expand_user(
-    item: str,
-    aliases: Mapping[str, list[str]],
-    groups: _Groups,
-    primary: Mapping[str, set[str]],
-    seen: frozenset[str] = frozenset(),
-) -> set[str]:
-    item = item.strip()
-    if not item or item.startswith("!"):
-        return set()
-    if item in aliases and item not in seen:
-        found: set[str] = set()
-        for value in aliases[item]:
-            found |= _expand_user(value, aliases, groups, primary, seen | {item})
-        return found
-    if item.startswith("%"):
-        group = item[1:]
-        if group.startswith("#"):
-            group = groups.by_gid.get(group[1:], group)
-        if group not in groups.members:
-            return {item}  # a group the host's group database does not list: named as is
-        gid = next((g for g, n in groups.by_gid.items() if n == group), None)
-        return groups.members[group] | (primary.get(gid, set()) if gid else set())
-    return {item}
-
-
-def parse_authorized_keys(text: str) -> tuple[list[str], list[str]]:
-    """Return (fingerprint entries "SHA256:… TYPE user", unreadable files) from the keys section."""
-    prints: list[str] = []
-    unreadable: list[str] = []
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if parts[0] == "KEY" and len(parts) == 5:
-            _, user, _path, fingerprint, key_type = parts
-            prints.append(f"{fingerprint} {key_type} {user}")
-        elif parts[0] == "UNREADABLE" and len(parts) == 3:
-            unreadable.append(f"{parts[2]} (user {parts[1]})")
-    return list(dict.fromkeys(prints)), unreadable
 
 
 def _admins(sections: Mapping[str, Section], errors: dict[str, str]) -> HostAdmins | None:
@@ -1466,27 +1715,11 @@ def _admins(sections: Mapping[str, Section], errors: dict[str, str]) -> HostAdmi
     if problems:
         errors["admins"] = "; ".join(problems)
         return None
-    groups = _parse_groups(sections["groups"].stdout, sections["admin-groups"].stdout)
-    primary = _primary_members(sections["passwd"].stdout)
-    members: set[str] = set()
-    for group in ADMIN_GROUPS:
-        if group in groups.members:
-            members |= _expand_user(f"%{group}", {}, groups, primary)
-    specs, aliases = parse_sudoers_specs(sections["sudoers"].stdout)
-    for users, grants_all in specs:
-        if grants_all:
-            for item in users.split(","):
-                members |= _expand_user(item, aliases, groups, primary)
-    members.discard("root")  # root is the superuser whatever sudoers says
-    prints, unreadable = parse_authorized_keys(sections["authorized-keys"].stdout)
-    if unreadable:
-        errors["admins"] = (
-            "authorized_keys cannot be read without root: "
-            + ", ".join(unreadable[:10])
-            + (f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else "")
-        )
+    try:
+        return linux_admins(*(sections[name].stdout for name in needed))
+    except AdminsUnreadable as exc:
+        errors["admins"] = str(exc)
         return None
-    return HostAdmins(members=tuple(sorted(members)), ssh_key_fingerprints=tuple(prints))
 
 
 def parse_sshd_t(text: str) -> dict[str, str]:
@@ -1502,8 +1735,40 @@ def parse_sshd_t(text: str) -> dict[str, str]:
 # --- everything --------------------------------------------------------------------------------------
 
 
+def _guarded(
+    fact: str,
+    builder: Callable[[Mapping[str, Section], dict[str, str]], T],
+    sections: Mapping[str, Section],
+    errors: dict[str, str],
+) -> T | None:
+    """Return `builder(sections, errors)`; an exception it did not foresee makes `fact` an error, never a traceback.
+
+    The builders turn every shape they know to be wrong into a section error themselves; this is
+    the net under them, so that one malformed output costs that fact only, not the host or the run.
+    """
+    try:
+        return builder(sections, errors)
+    except Exception as exc:  # any surprise in one section's output is that section's error
+        errors[fact] = (
+            f"{fact} could not be read from the fact script's output ({type(exc).__name__}: {str(exc)[:200]})"
+        )
+        return None
+
+
+def _sshd_config(sections: Mapping[str, Section], errors: dict[str, str]) -> dict[str, str] | None:
+    sshd = sections.get("sshd")
+    if sshd is not None and sshd.ok:
+        return parse_sshd_t(sshd.stdout)
+    errors["sshd_config"] = sshd.failure("sshd -T") if sshd else "sshd -T was not reported"
+    return None
+
+
 def parse_linux(result: CommandResult, host: HostEntry) -> HostFacts:
-    """Return the facts in the Linux fact script's output; raise HostOutputError when it is not that."""
+    """Return the facts in the Linux fact script's output; raise HostOutputError when it is not that.
+
+    Each fact (os, pending updates, volumes, firewall, admins, sshd_config) is read on its own: one
+    that cannot be read is None with its reason in `section_errors`, whatever went wrong.
+    """
     if result.exit_code != 0:
         detail = " ".join(result.stderr.decode("utf-8", errors="replace").split())[:300]
         raise HostOutputError(
@@ -1512,37 +1777,18 @@ def parse_linux(result: CommandResult, host: HostEntry) -> HostFacts:
         )
     sections = split_sections(result.stdout, f"Linux host {host.name}")
     errors: dict[str, str] = {}
-    os_facts = _operating_system(sections, errors)
-    updates = _linux_updates(sections, errors)
-    volumes: tuple[Volume, ...] | None = None
-    lsblk = sections.get("lsblk")
-    if lsblk is None or not lsblk.ok:
-        errors["volumes"] = lsblk.failure("lsblk") if lsblk else "lsblk was not reported"
-    else:
-        findmnt = sections.get("findmnt")
-        try:
-            volumes = parse_volumes(
-                lsblk.stdout, findmnt.stdout if findmnt is not None and findmnt.ok else None
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            errors["volumes"] = f"lsblk output cannot be read: {exc}"
-    firewall = _firewall(sections, errors)
-    admins = _admins(sections, errors)
-    sshd_config = None
-    sshd = sections.get("sshd")
-    if sshd is not None and sshd.ok:
-        sshd_config = parse_sshd_t(sshd.stdout)
-    else:
-        errors["sshd_config"] = sshd.failure("sshd -T") if sshd else "sshd -T was not reported"
+    os_facts = _guarded("os", _operating_system, sections, errors) or OperatingSystem(
+        family="linux", product="Linux (os-release unreadable)", version=""
+    )
     return HostFacts(
         name=host.name,
         address=host.address,
         roles=tuple(host.roles),
         os=os_facts,
-        firewall=firewall,
-        admins=admins,
-        volumes=volumes,
-        linux_updates=updates,
-        sshd_config=sshd_config,
+        firewall=_guarded("firewall", _firewall, sections, errors),
+        admins=_guarded("admins", _admins, sections, errors),
+        volumes=_guarded("volumes", _volumes, sections, errors),
+        linux_updates=_guarded("linux_updates", _linux_updates, sections, errors),
+        sshd_config=_guarded("sshd_config", _sshd_config, sections, errors),
         section_errors=errors,
     )

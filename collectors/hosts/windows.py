@@ -14,6 +14,15 @@ ISO-8601 UTC string and every enum a string or an integer, so nothing depends on
 locale; the local Administrators group is found by its well-known SID, never by its
 (localised) name. The script only reads: registry values, CIM/WMI classes, the Windows Update
 Agent's history and search, and files; it changes nothing on the host.
+
+Fail closed (issue 12): the script writes every key of every section, and every list with
+`@(...)` (`[]` when empty). A key a control needs that is missing, a list that is null, a value
+that is null where the script always writes one (a firewall profile's DefaultInboundAction or
+Enabled, a BitLocker volume's status or ProtectionStatus, the search's result code) or of the
+wrong type, a date that is not ISO-8601, an empty Administrators group or no listening TCP port
+at all: each makes its fact None with a section error naming the section and the field. The one
+null that means something is a SCHANNEL registry value: absent, the build's default applies
+(Microsoft's "Protocols in TLS/SSL (Schannel SSP)"; judged in controls/test_12f_encryption_in_transit.py).
 """
 
 from __future__ import annotations
@@ -520,17 +529,49 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(text for item in _list(value) if (text := _text(item)) is not None)
 
 
+def _present(data: Mapping[str, Any], key: str, what: str) -> Any:
+    """Return `data[key]`, which may be null; raise _ShapeError when the script's key is missing."""
+    if key not in data:
+        raise _ShapeError(f"{what} has no {key!r} field")
+    return data[key]
+
+
+def _required(data: Mapping[str, Any], key: str, what: str) -> Any:
+    """Return `data[key]`; raise _ShapeError when it is missing or null (the script always writes a value)."""
+    value = _present(data, key, what)
+    if value is None or value == "":
+        raise _ShapeError(f"{what} has no value for {key!r}")
+    return value
+
+
+def _required_list(data: Mapping[str, Any], key: str, what: str) -> list[Any]:
+    """Return the list at `data[key]` (a single value is a one-item list: ConvertTo-Json 5.1 unwraps them).
+
+    Missing or null is a _ShapeError: the script writes every list, empty as [], so an absent one
+    is not "nothing to report".
+    """
+    value = _present(data, key, what)
+    if value is None:
+        raise _ShapeError(f"{what} has a null {key!r} list")
+    return _list(value)
+
+
 def parse_utc(value: object) -> datetime | None:
     """Return an ISO-8601 (or legacy `/Date(ms)/`) value as an aware UTC datetime; None when blank.
 
     A value without an offset is taken as UTC (the script writes UTC); a bare date is midnight UTC.
     """
+    if value is not None and not isinstance(value, str):
+        raise _ShapeError(f"a date that is {type(value).__name__}, not ISO-8601 text")
     text = _text(value)
     if text is None:
         return None
     legacy = LEGACY_DATE.match(text)
     if legacy:
-        return datetime.fromtimestamp(int(legacy.group(1)) / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(int(legacy.group(1)) / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _ShapeError(f"{_short(text, 40)!r} is not a date this auditor can read") from None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -631,11 +672,12 @@ class _Sections:
                 return None
         try:
             return builder(*(self.data[s] for s in sections))
-        except (_ShapeError, KeyError, TypeError) as exc:
-            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
+            # _ShapeError names the field; anything else is a shape the builders did not foresee.
+            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
             self.section_errors[fact] = (
                 f"{WHAT.get(sections[0], sections[0])} on {self.host.name} came back in an unexpected "
-                f"shape: {_short(detail, 120)}"
+                f"shape: {_short(detail, 200)}"
             )
             return None
 
@@ -659,13 +701,25 @@ def _operating_system(raw: object) -> OperatingSystem:
 
 def _history(raw: object) -> tuple[UpdateHistoryEntry, ...]:
     entries: list[UpdateHistoryEntry] = []
-    for item in _list(_obj(raw, "wua_history").get("entries")):
+    for item in _required_list(_obj(raw, "wua_history"), "entries", "the update history"):
         entry = _obj(item, "history entry")
         title = _text(entry.get("title"))
         when = parse_utc(entry.get("date"))
         operation, result = _int(entry.get("operation")), _int(entry.get("result"))
         if title is None or when is None or operation is None or result is None:
-            raise _ShapeError("a history entry lacks its title, date, operation or result")
+            raise _ShapeError(
+                f"history entry {title or '(untitled)'!r} lacks its "
+                + ", ".join(
+                    name
+                    for name, value in (
+                        ("title", title),
+                        ("date", when),
+                        ("operation", operation),
+                        ("result", result),
+                    )
+                    if value is None
+                )
+            )
         entries.append(UpdateHistoryEntry(when, title, kb_of(title), operation, result))
     return tuple(sorted(entries, key=lambda e: e.date, reverse=True))
 
@@ -679,22 +733,26 @@ def _category(raw: object) -> str | None:
 
 def _pending(raw: object) -> tuple[int | None, tuple[PendingUpdate, ...]]:
     search = _obj(raw, "wua_search")
+    result = _int(_required(search, "result", "the search for pending updates"))
     updates: list[PendingUpdate] = []
-    for item in _list(search.get("updates")):
+    for item in _required_list(search, "updates", "the search for pending updates"):
         update = _obj(item, "pending update")
         title = _text(update.get("title")) or "(untitled update)"
+        what = f"pending update {_short(title, 40)!r}"
         kbs = tuple(f"KB{kb.upper().removeprefix('KB')}" for kb in _strings(update.get("kbs")))
-        categories = tuple(c for c in (_category(c) for c in _list(update.get("categories"))) if c)
+        # Severity and classification decide whether an update is urgent: both must be there (a
+        # null MsrcSeverity is Microsoft's "not rated"; a missing key is not).
+        categories = tuple(c for c in (_category(c) for c in _required_list(update, "categories", what)) if c)
         updates.append(
             PendingUpdate(
                 title=title,
                 kbs=kbs or ((kb,) if (kb := kb_of(title)) else ()),
-                severity=_text(update.get("severity")),
+                severity=_text(_present(update, "severity", what)),
                 categories=categories,
-                released=parse_utc(update.get("released")),
+                released=parse_utc(_present(update, "released", what)),
             )
         )
-    return _int(search.get("result")), tuple(updates)
+    return result, tuple(updates)
 
 
 def _hotfixes(raw: object) -> tuple[HotFix, ...]:
@@ -729,29 +787,39 @@ def _code(table: tuple[str, ...], value: object) -> str:
 
 def _volumes(raw: object) -> tuple[Volume, ...]:
     bitlocker = _obj(raw, "bitlocker")
-    wmi = bitlocker.get("source") == "Win32_EncryptableVolume"
+    source = _text(_required(bitlocker, "source", "BitLocker"))
+    if source not in ("Get-BitLockerVolume", "Win32_EncryptableVolume"):
+        raise _ShapeError(
+            f"BitLocker source {source!r} is neither Get-BitLockerVolume nor Win32_EncryptableVolume"
+        )
+    wmi = source == "Win32_EncryptableVolume"
     volumes: list[Volume] = []
-    for item in _list(bitlocker.get("volumes")):
+    for item in _required_list(bitlocker, "volumes", "BitLocker"):
         row = _obj(item, "volume")
-        mount = _text(row.get("mount")) or "?"
-        drive_type = _int(row.get("drive_type"))
+        mount = _text(_required(row, "mount", "a BitLocker volume")) or "?"
+        what = f"BitLocker volume {mount}"
+        drive_type = _int(_present(row, "drive_type", what))
         if drive_type is not None and drive_type != FIXED_DRIVE:
             continue  # removable and optical drives are 12g.mobile-media-encryption's
         if mount.startswith(VOLUME_GUID_PATH):
-            folder = _text(row.get("name"))
+            folder = _text(_present(row, "name", what))
+            if drive_type is None and folder is None:
+                raise _ShapeError(
+                    f"{what} has no drive letter and Win32_Volume did not say where it is mounted"
+                )
             if not folder or folder.startswith(VOLUME_GUID_PATH):
                 continue  # neither drive letter nor folder mount: recovery or system reserved partition
             mount = folder  # mounted in a folder: show its path
         if wmi:
-            kind = _code(VOLUME_TYPE, row.get("type_code"))
-            status = _code(CONVERSION_STATUS, row.get("conversion_status"))
-            protection = _code(PROTECTION_STATUS, row.get("protection_status"))
-            method = _code(ENCRYPTION_METHOD, row.get("method_code"))
+            kind = _code(VOLUME_TYPE, _required(row, "type_code", what))
+            status = _code(CONVERSION_STATUS, _required(row, "conversion_status", what))
+            protection = _code(PROTECTION_STATUS, _required(row, "protection_status", what))
+            method = _code(ENCRYPTION_METHOD, _required(row, "method_code", what))
         else:
-            kind = _text(row.get("type")) or "?"
-            status = _text(row.get("status")) or "?"
-            protection = _text(row.get("protection")) or "?"
-            method = _text(row.get("method")) or "?"
+            kind = _text(_required(row, "type", what)) or "?"
+            status = _text(_required(row, "status", what)) or "?"
+            protection = _text(_required(row, "protection", what)) or "?"
+            method = _text(_required(row, "method", what)) or "?"
         if kind == "Removable":
             continue
         volumes.append(
@@ -777,20 +845,22 @@ def _rule_name(rule: Mapping[str, Any]) -> str:
 def _firewall(raw: object, raw_listeners: object) -> HostFirewall:
     firewall = _obj(raw, "firewall")
     profiles = []
-    for item in _list(firewall.get("profiles")):
+    for item in _required_list(firewall, "profiles", "the firewall"):
         profile = _obj(item, "firewall profile")
+        name = _text(_required(profile, "name", "a firewall profile")) or "?"
+        what = f"firewall profile {name}"
         profiles.append(
             FirewallProfile(
-                name=_text(profile.get("name")) or "?",
+                name=name,
                 # Only an explicit True is on; NotConfigured in the ActiveStore is not taken as on.
-                enabled=(_text(profile.get("enabled")) or "").lower() == "true",
-                default_inbound=_text(profile.get("default_inbound")) or "NotConfigured",
+                enabled=(_text(_required(profile, "enabled", what)) or "").lower() == "true",
+                default_inbound=_text(_required(profile, "default_inbound", what)) or "?",
             )
         )
     if not profiles:
         raise _ShapeError("no firewall profile was reported")
     rules = []
-    for item in _list(firewall.get("inbound_allow")):
+    for item in _required_list(firewall, "inbound_allow", "the firewall"):
         rule = _obj(item, "firewall rule")
         # A rule whose filter could not be joined is taken as broadly as it can be: any port, any address.
         profile_text = _text(rule.get("profile")) or "Any"
@@ -804,7 +874,7 @@ def _firewall(raw: object, raw_listeners: object) -> HostFirewall:
             )
         )
     listeners = []
-    for item in _list(_obj(raw_listeners, "listeners").get("tcp")):
+    for item in _required_list(_obj(raw_listeners, "listeners"), "tcp", "the listening ports"):
         sock = _obj(item, "listener")
         port = _int(sock.get("port"))
         if port is None:
@@ -817,6 +887,9 @@ def _firewall(raw: object, raw_listeners: object) -> HostFirewall:
                 process=_text(sock.get("process")),
             )
         )
+    if not listeners:
+        # The auditor reached this host over SSH: its sshd listens, so an empty list is not the truth.
+        raise _ShapeError("no listening TCP port was reported, yet the host answered over SSH")
     return HostFirewall(tuple(profiles), tuple(rules), tuple(sorted(set(listeners), key=_listener_key)))
 
 
@@ -827,17 +900,21 @@ def _listener_key(listener: Listener) -> tuple[int, str]:
 def _admins(raw: object) -> HostAdmins:
     admins = _obj(raw, "admins")
     members = []
-    for item in _list(admins.get("members")):
+    for item in _required_list(admins, "members", "the Administrators group"):
         member = _obj(item, "group member")
         name = _text(member.get("name")) or _text(member.get("sid"))
         if name is None:
             raise _ShapeError("a member of Administrators has neither name nor SID")
         members.append(name)
+    if not members:
+        # Windows refuses to remove the built-in Administrator from the group: empty is not a real answer.
+        raise _ShapeError("the Administrators group was reported without any member")
     prints: list[str] = []
-    for item in _list(admins.get("key_files")):
+    for item in _required_list(admins, "key_files", "the administrators' keys"):
         key_file = _obj(item, "key file")
-        prints.extend(_strings(key_file.get("fingerprints")))
-        unparsed = _int(key_file.get("unparsed")) or 0
+        where = f"key file {_text(key_file.get('path')) or '?'}"
+        prints.extend(_strings(_required_list(key_file, "fingerprints", where)))
+        unparsed = _int(_required(key_file, "unparsed", where)) or 0
         if unparsed:
             # Fail closed: a key line the script could not fingerprint is an unknown key.
             path = _text(key_file.get("path")) or "authorized_keys"
@@ -847,13 +924,18 @@ def _admins(raw: object) -> HostAdmins:
 
 def _schannel(raw: object) -> tuple[SchannelProtocol, ...]:
     rows = {}
-    for item in _list(_obj(raw, "schannel").get("server")):
+    for item in _required_list(_obj(raw, "schannel"), "server", "SCHANNEL"):
         row = _obj(item, "SCHANNEL protocol")
         protocol = _text(row.get("protocol"))
         if protocol not in SCHANNEL_PROTOCOLS:
             raise _ShapeError(f"unknown SCHANNEL protocol {protocol!r}")
+        # null: the registry value is absent, and the build's documented default applies (the
+        # control judges it); a missing key means the script did not answer.
+        what = f"SCHANNEL {protocol}"
         rows[protocol] = SchannelProtocol(
-            protocol, _int(row.get("enabled")), _int(row.get("disabled_by_default"))
+            protocol,
+            _int(_present(row, "enabled", what)),
+            _int(_present(row, "disabled_by_default", what)),
         )
     missing = [p for p in SCHANNEL_PROTOCOLS if p not in rows]
     if missing:
@@ -863,7 +945,10 @@ def _schannel(raw: object) -> tuple[SchannelProtocol, ...]:
 
 def _sql_force_encryption(raw: object) -> bool | None:
     """Return True when every SQL Server instance forces encryption; None when no instance exists."""
-    instances = [_obj(i, "SQL Server instance") for i in _list(_obj(raw, "sql_server").get("instances"))]
+    instances = [
+        _obj(i, "SQL Server instance")
+        for i in _required_list(_obj(raw, "sql_server"), "instances", "the SQL Server settings")
+    ]
     if not instances:
         return None
     # ForceEncryption absent means 0 (off), which is SQL Server's default.

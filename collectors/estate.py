@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from collectors.attestations import collect_attestations
 from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure
@@ -24,6 +25,57 @@ from collectors.probes import (
 from collectors.recording import Recording
 from collectors.tls.scanner import collect_tls
 
+DiscoveryRule = Literal["no-azure", "on", "off", "auto-public-cloud", "auto-not-public-cloud"]
+
+
+@dataclass(frozen=True)
+class DiscoveredTlsDecision:
+    """Whether the endpoints Azure publishes (App Service host names) are TLS-scanned in this run, and why.
+
+    Recorded in the run's scope and shown on the report's cover, so that an estate audited
+    through a sovereign cloud, Azure Stack or a proxy never gets config-only TLS coverage
+    without saying so.
+    """
+
+    setting: str
+    """`[azure] scan_discovered_endpoints` as configured: "auto", "true" or "false" ("" without [azure])."""
+    scanned: bool
+    rule: DiscoveryRule
+    endpoint: str | None
+    """The ARM endpoint the auto rule looked at (None without [azure])."""
+
+    def as_json(self) -> dict[str, object]:
+        """Return the decision as evidence.json's `run.scope.tls_discovery`."""
+        return {
+            "setting": self.setting,
+            "scanned": self.scanned,
+            "rule": self.rule,
+            "endpoint": self.endpoint,
+        }
+
+
+def discovered_tls_decision(config: AuditConfig) -> DiscoveredTlsDecision:
+    """Return whether endpoints published by Azure are TLS-scanned, from `[azure] scan_discovered_endpoints`.
+
+    true / false decide; "auto" (the default) scans only when the ARM endpoint is a Microsoft
+    cloud's Resource Manager, because an emulator or proxy may publish names that resolve
+    nowhere. Without an [azure] section there is nothing to discover.
+    """
+    azure = config.azure
+    if azure is None:
+        return DiscoveredTlsDecision(setting="", scanned=False, rule="no-azure", endpoint=None)
+    setting = azure.scan_discovered_endpoints
+    if setting == "auto":
+        public = azure.is_public_cloud()
+        rule: DiscoveryRule = "auto-public-cloud" if public else "auto-not-public-cloud"
+        return DiscoveredTlsDecision(setting="auto", scanned=public, rule=rule, endpoint=azure.endpoint)
+    return DiscoveredTlsDecision(
+        setting="true" if setting else "false",
+        scanned=bool(setting),
+        rule="on" if setting else "off",
+        endpoint=azure.endpoint,
+    )
+
 
 @dataclass
 class Estate:
@@ -34,6 +86,26 @@ class Estate:
     recording: Recording | None
     hosts: HostsScope | None = None
     databases: DatabasesScope | None = None
+    tls_discovery: DiscoveredTlsDecision | None = None
+
+
+def configured_sources(config: AuditConfig) -> list[str]:
+    """Return the config's sections that put something in scope, e.g. ["[azure]", "[[hosts]]"].
+
+    Empty means the run could only produce not_applicable items: conftest.py refuses that
+    (exit 4, "nothing in scope") unless --allow-empty-scope is given. An empty
+    `subprocessors = []` register is no source: it is judged not applicable too.
+    """
+    sections = {
+        "[azure]": config.azure is not None,
+        "[[hosts]]": bool(config.hosts),
+        "[[endpoints]]": bool(config.endpoints),
+        "[[probes]]": bool(config.probes),
+        "[[databases]]": bool(config.databases),
+        "[[attestations]]": bool(config.attestations),
+        "[[subprocessors]]": bool(config.subprocessors),
+    }
+    return [name for name, present in sections.items() if present]
 
 
 def _probe(
@@ -90,10 +162,11 @@ def collect_estate(
         store.mark_out_of_scope(HOST_POPULATIONS, "hosts are out of scope: the config has no [[hosts]]")
     else:
         hosts_scope = collect_hosts(config, store, recording=recording, replay=replay, progress=progress)
+    tls_discovery = discovered_tls_decision(config)
     collect_tls(
         config,
         store,
-        include_discovered=config.azure is not None and config.azure.is_public_cloud(),
+        include_discovered=tls_discovery.scanned,
         replaying=replay is not None,
         recorded=replay.tls if replay is not None else None,
         record=(lambda items: setattr(recording, "tls", items)) if recording is not None else None,
@@ -103,5 +176,10 @@ def collect_estate(
     collect_attestations(config, store)
     databases_scope = collect_databases(config, store, recording=recording, replay=replay, progress=progress)
     return Estate(
-        store=store, azure=azure_scope, recording=recording, hosts=hosts_scope, databases=databases_scope
+        store=store,
+        azure=azure_scope,
+        recording=recording,
+        hosts=hosts_scope,
+        databases=databases_scope,
+        tls_discovery=tls_discovery,
     )

@@ -4,6 +4,13 @@
 serves them back with no network, so the same SDK clients, parsers and controls run again
 on exactly what was observed. Only response status, a few response headers and the body are
 stored: request headers (the bearer token) never are.
+
+`Recording.load` checks the structure of every part before anything is replayed (exchanges,
+hosts, tls, probes, databases, azure_principal): a part that is not in the recording format
+raises RecordingError naming the file, the part, the index and the field, so the CLI ends
+with one line (exit 4) instead of a traceback halfway through a run. What the targets
+answered (an ARM body, a host's output, a database's rows, a TLS scan result, a probe's
+outcome) is not judged here: an odd answer replays to `error` items for that target only.
 """
 
 from __future__ import annotations
@@ -12,19 +19,176 @@ import base64
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from collectors.fact_json import FactDecodeError, check_subject_json
+
 RECORDING_VERSION = 1
 RECORDED_AT_HEADER = "x-auditor-recorded-at"
 KEPT_HEADERS = ("content-type", "retry-after", "x-ms-user-quota-remaining", "x-ms-user-quota-resets-after")
+HOST_OS_FAMILIES = ("linux", "windows", "auto")
+"""A host run's `os`: the family the host reported, or the config's "auto" when it was never reached."""
 
 
 class RecordingError(Exception):
     """A recording file cannot be used for replay; the message names the file and the problem."""
+
+
+class RecordingShapeError(ValueError):
+    """A part of a recording document is not in the recording format; the message names where."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shape(where: str, expected: str, value: Any) -> RecordingShapeError:
+    kind = "null" if value is None else type(value).__name__
+    return RecordingShapeError(f"{where}: expected {expected}, got {kind} {_shown(value)}")
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _shape(where, "an object", value)
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _shape(where, "a list", value)
+    return value
+
+
+def _text(
+    data: dict[str, Any], key: str, where: str, *, nullable: bool = False, optional: bool = False
+) -> Any:
+    if key not in data:
+        if optional:
+            return None
+        raise RecordingShapeError(f"{where}.{key}: missing")
+    value = data[key]
+    if value is None and (nullable or optional):
+        return None
+    if not isinstance(value, str):
+        raise _shape(f"{where}.{key}", "a string" + (" or null" if nullable else ""), value)
+    return value
+
+
+def _integer(data: dict[str, Any], key: str, where: str, low: int, high: int) -> int:
+    if key not in data:
+        raise RecordingShapeError(f"{where}.{key}: missing")
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _shape(f"{where}.{key}", f"an integer from {low} to {high}", value)
+    return value
+
+
+def _timestamp(data: dict[str, Any], key: str, where: str) -> datetime:
+    text = _text(data, key, where)
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _shape(f"{where}.{key}", "an ISO 8601 date-time", text) from None
+
+
+def _base64(data: dict[str, Any], key: str, where: str) -> bytes:
+    text = _text(data, key, where)
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise _shape(f"{where}.{key}", "base64 text", text) from None
+
+
+def check_probes_part(value: Any) -> None:
+    """Raise RecordingShapeError unless `value` is a recorded probe run's structure.
+
+    The structure is what names the items: the vantage point, the timeout, and each
+    observation's address, port and origins. What each connect attempt saw is the target's
+    answer and is read by `collectors.probes` (a malformed one is an `error` for its port).
+    """
+    run = _object(value, "probes")
+    vantage = _object(run.get("vantage"), "probes.vantage")
+    _text(vantage, "host", "probes.vantage")
+    for index, address in enumerate(
+        _list(vantage.get("source_addresses"), "probes.vantage.source_addresses")
+    ):
+        if not isinstance(address, str):
+            raise _shape(f"probes.vantage.source_addresses[{index}]", "a string", address)
+    _timestamp(vantage, "started_at", "probes.vantage")
+    timeout = run.get("timeout_s")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < 3600:
+        raise _shape("probes.timeout_s", "a number of seconds above 0", timeout)
+    observations = _list(run.get("observations"), "probes.observations")
+    if not observations:
+        # A run with nothing to probe is not recorded at all (the part is null).
+        raise RecordingShapeError("probes.observations: empty (a recorded probe run probed something)")
+    for index, item in enumerate(observations):
+        where = f"probes.observations[{index}]"
+        observation = _object(item, where)
+        if not _text(observation, "address", where):
+            raise _shape(f"{where}.address", "a non-empty string", observation["address"])
+        _integer(observation, "port", where, 1, 65535)
+        origins = _list(observation.get("origins"), f"{where}.origins")
+        if not origins or not all(isinstance(o, str) for o in origins):
+            raise _shape(f"{where}.origins", "a non-empty list of strings", origins)
+        if "judged" in observation and not isinstance(observation["judged"], bool):
+            raise _shape(f"{where}.judged", "true or false", observation["judged"])
+
+
+def check_tls_part(value: Any) -> None:
+    """Raise RecordingShapeError unless `value` is a list of recorded subjects (id, fact or error, sources).
+
+    Each scan result itself is rebuilt strictly on replay (`collectors.fact_json`); a result
+    missing a field is an `error` for that endpoint, not a refused recording.
+    """
+    items = _list(value, "tls")
+    if not items:
+        # A run with nothing to scan records no TLS part at all (null).
+        raise RecordingShapeError("tls: empty (a recorded TLS part holds at least one scanned endpoint)")
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            check_subject_json(item)
+        except FactDecodeError as exc:
+            raise RecordingShapeError(f"tls[{index}]: {exc}") from None
+        if item["id"] in seen:
+            raise RecordingShapeError(f"tls[{index}]: a second result for {item['id']}")
+        seen.add(item["id"])
+
+
+def check_databases_part(value: Any) -> None:
+    """Raise RecordingShapeError unless `value` maps server names to recorded reads.
+
+    A read is {engine, collected_at, and either error or rows}; rows are result-set name ->
+    list of row objects. The values inside the rows are the server's answers, read by the
+    database collector (odd ones are `error` items there).
+    """
+    for name, item in _object(value, "databases").items():
+        where = f"databases[{name!r}]"
+        run = _object(item, where)
+        _text(run, "engine", where)
+        _timestamp(run, "collected_at", where)
+        error = _text(run, "error", where, optional=True)
+        rows = run.get("rows")
+        if error is None and rows is None:
+            raise RecordingShapeError(f"{where}: neither rows nor error")
+        if rows is not None:
+            for result_set, result_rows in _object(rows, f"{where}.rows").items():
+                for row_index, row in enumerate(_list(result_rows, f"{where}.rows.{result_set}")):
+                    _object(row, f"{where}.rows.{result_set}[{row_index}]")
+
+
+def check_principal_part(value: Any) -> None:
+    """Raise RecordingShapeError unless `value` is the Azure principal: an object of strings."""
+    for key, text in _object(value, "azure_principal").items():
+        if not isinstance(text, str):
+            raise _shape(f"azure_principal.{key}", "a string", text)
 
 
 def exchange_key(method: str, url: str, body: bytes | str | None = None) -> str:
@@ -73,22 +237,29 @@ class Exchange:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Exchange:
-        """Return an exchange read back from a recording file."""
-        raw = (
-            base64.b64decode(data["body_base64"])
-            if "body_base64" in data
-            else data.get("body", "").encode("utf-8")
-        )
+    def from_json(cls, data: Any, where: str = "exchange") -> Exchange:
+        """Return an exchange read back from a recording file; RecordingShapeError naming the field if malformed."""
+        item = _object(data, where)
+        if "body_base64" in item:
+            raw = _base64(item, "body_base64", where)
+        else:
+            raw = _text(item, "body", where).encode("utf-8")
+        headers = _object(item.get("headers", {}), f"{where}.headers")
+        for name, value in headers.items():
+            if not isinstance(value, str):
+                raise _shape(f"{where}.headers.{name}", "a string", value)
+        method = _text(item, "method", where)
+        if not method:
+            raise _shape(f"{where}.method", "an HTTP method", method)
         return cls(
-            method=data["method"],
-            url=data["url"],
-            status=int(data["status"]),
-            headers=dict(data.get("headers", {})),
+            method=method,
+            url=_text(item, "url", where),
+            status=_integer(item, "status", where, 0, 999),
+            headers=dict(headers),
             body=raw,
-            recorded_at=datetime.fromisoformat(data["recorded_at"]),
-            transport_error=data.get("transport_error"),
-            request_body=data.get("request_body"),
+            recorded_at=_timestamp(item, "recorded_at", where),
+            transport_error=_text(item, "transport_error", where, optional=True),
+            request_body=_text(item, "request_body", where, optional=True),
         )
 
 
@@ -121,18 +292,28 @@ class HostRun:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> HostRun:
-        """Return a host run read back from a recording file."""
+    def from_json(cls, data: Any, where: str = "host") -> HostRun:
+        """Return a host run read back from a recording file; RecordingShapeError naming the field if malformed.
+
+        The outputs stay as recorded: what the host printed is read (and judged) by the host parsers.
+        """
+        item = _object(data, where)
+        host = _text(item, "host", where)
+        if not host:
+            raise _shape(f"{where}.host", "a host name", host)
+        os_family = _text(item, "os", where)
+        if os_family not in HOST_OS_FAMILIES:
+            raise _shape(f"{where}.os", f"one of {', '.join(HOST_OS_FAMILIES)}", os_family)
         return cls(
-            host=data["host"],
-            os=data["os"],
-            command_sha256=data["command_sha256"],
-            exit_code=int(data["exit_code"]),
-            stdout=base64.b64decode(data["stdout_base64"]),
-            stderr=base64.b64decode(data["stderr_base64"]),
-            recorded_at=datetime.fromisoformat(data["recorded_at"]),
-            error=data.get("error"),
-            host_key=data.get("host_key"),
+            host=host,
+            os=os_family,
+            command_sha256=_text(item, "command_sha256", where),
+            exit_code=_integer(item, "exit_code", where, -(2**31), 2**31 - 1),
+            stdout=_base64(item, "stdout_base64", where),
+            stderr=_base64(item, "stderr_base64", where),
+            recorded_at=_timestamp(item, "recorded_at", where),
+            error=_text(item, "error", where, optional=True),
+            host_key=_text(item, "host_key", where, optional=True),
         )
 
 
@@ -200,21 +381,36 @@ class Recording:
         if not isinstance(document, dict) or document.get("version") != RECORDING_VERSION:
             raise RecordingError(f"{path}: not an auditor recording of version {RECORDING_VERSION}")
         try:
-            exchanges = [Exchange.from_json(item) for item in document["exchanges"]]
-            host_runs = [HostRun.from_json(item) for item in document.get("hosts", [])]
-            recording = cls(endpoint=document["endpoint"], run_date=document["run_date"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RecordingError(f"{path}: malformed recording ({exc!r})") from None
-        for exchange in exchanges:
-            recording.put(exchange)
-        for run in host_runs:
-            recording.put_host(run)
-        tls = document.get("tls")
-        recording.tls = tls if isinstance(tls, list) else None
-        probes = document.get("probes")
-        recording.probes = probes if isinstance(probes, dict) else None
-        databases = document.get("databases")
-        recording.databases = databases if isinstance(databases, dict) else None
-        principal = document.get("azure_principal")
-        recording.azure_principal = principal if isinstance(principal, dict) else None
+            recording = cls(endpoint=_text(document, "endpoint", "recording"), run_date=_run_date(document))
+            for index, item in enumerate(_list(document.get("exchanges"), "exchanges")):
+                recording.put(Exchange.from_json(item, f"exchanges[{index}]"))
+            for index, item in enumerate(_list(document.get("hosts", []), "hosts")):
+                run = HostRun.from_json(item, f"hosts[{index}]")
+                if run.host in recording.host_runs:
+                    raise RecordingShapeError(f"hosts[{index}]: a second run of host {run.host!r}")
+                recording.put_host(run)
+            parts: tuple[tuple[str, Callable[[Any], None]], ...] = (
+                ("tls", check_tls_part),
+                ("probes", check_probes_part),
+                ("databases", check_databases_part),
+                ("azure_principal", check_principal_part),
+            )
+            for name, check in parts:
+                if document.get(name) is not None:
+                    check(document[name])
+        except RecordingShapeError as exc:
+            raise RecordingError(f"{path}: malformed recording: {exc}") from None
+        recording.tls = document.get("tls")
+        recording.probes = document.get("probes")
+        recording.databases = document.get("databases")
+        recording.azure_principal = document.get("azure_principal")
         return recording
+
+
+def _run_date(document: dict[str, Any]) -> str:
+    text = _text(document, "run_date", "recording")
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise _shape("run_date", "a date (YYYY-MM-DD)", text) from None
+    return str(text)

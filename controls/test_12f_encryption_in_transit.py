@@ -8,7 +8,7 @@ from collectors.azure.web import WebApp
 from collectors.config import Policy
 from collectors.databases.facts import SQLSERVER_SERVERS, DatabaseServer
 from collectors.hosts.facts import HostFacts, SchannelProtocol
-from collectors.tls.scanner import TlsEndpoint
+from collectors.tls.facts import TlsEndpoint, classify_tls12_suite
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.versions import tls_version
 
@@ -41,6 +41,8 @@ FTPS_STATES_WITHOUT_PLAIN_FTP = ("ftpsonly", "disabled")
 
 @control("12f.azure-app-service-tls", over="azure.web_apps")
 def test_web_app_accepts_only_modern_tls(app: WebApp, policy: Policy, evidence: Evidence) -> None:
+    if app.slot is not None:
+        evidence.observed(deployment_slot=app.slot, of_web_app=app.app_name)
     evidence.observed(
         https_only=app.https_only,
         min_tls_version=app.min_tls_version,
@@ -67,7 +69,7 @@ def test_web_app_accepts_only_modern_tls(app: WebApp, policy: Policy, evidence: 
             problems.append(shortfall)
     if (app.ftps_state or "AllAllowed").lower() not in FTPS_STATES_WITHOUT_PLAIN_FTP:
         problems.append(f"ftpsState is {app.ftps_state or 'not set (AllAllowed)'}: plain FTP is accepted")
-    assert not problems, f"web app {app.name}: " + "; ".join(problems)
+    assert not problems, f"{app.label}: " + "; ".join(problems)
 
 
 @control("12f.azure-storage-tls", over="azure.storage_accounts")
@@ -193,8 +195,69 @@ def test_windows_host_refuses_old_tls(host: HostFacts, evidence: Evidence) -> No
 # --- TLS endpoints, scanned from the auditor's vantage point --------------------------------------
 
 RETIRED_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
+KNOWN_PROTOCOLS = (*RETIRED_PROTOCOLS, "TLS 1.2", "TLS 1.3")
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
+MIN_DH_BITS = 2048
+"""Finite-field DH groups below 2048 bits are the Logjam class (testssl.sh, BSI TR-02102-2 and NIST
+SP 800-52r2 all ask for at least 2048); elliptic curves below 256 bits fail likewise."""
+EC_STRENGTH_BITS = {"X25519": 256, "X448": 448}
+"""Curves judged by their security level, not the size OpenSSL reports (X25519: 253 bits): RFC 7748
+section 4.1 puts curve25519 at the ~128-bit level of a 256-bit curve, section 4.2 curve448 at ~224."""
+
+
+def ec_strength(curve: str, bits: int) -> int:
+    """Return the size a curve counts as against MIN_EC_BITS (its reported bits, X25519/X448 by level)."""
+    return EC_STRENGTH_BITS.get(curve, bits)
+
+
+def key_exchange_findings(endpoint: TlsEndpoint) -> tuple[list[str], list[str]]:
+    """Return (weak key exchanges, each naming its group; what could not be judged) of an endpoint.
+
+    Every accepted suite's ephemeral key counts (a client may pick any of them), and so does
+    every elliptic curve the server accepts. Not observed (a recording made before key
+    exchanges were scanned, a curve scan that failed) is never read as "nothing weak".
+    """
+    weak: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    if endpoint.key_exchanges is None:
+        unknown.append("the key exchanges were not observed (the scan result predates them: re-record)")
+    for exchange in endpoint.key_exchanges or ():
+        if exchange.kind == "DH" and exchange.bits is not None:
+            if exchange.bits < MIN_DH_BITS:
+                weak.setdefault(f"{exchange.group} (< {MIN_DH_BITS} bits)", []).append(exchange.suite)
+        elif exchange.kind == "ECDH" and exchange.bits is not None:
+            if ec_strength(exchange.group, exchange.bits) < MIN_EC_BITS:
+                label = f"ECDH {exchange.group} of {exchange.bits} bits (< {MIN_EC_BITS})"
+                weak.setdefault(label, []).append(exchange.suite)
+        else:
+            unknown.append(f"the key exchange of {exchange.suite} ({exchange.protocol}) could not be read")
+    if endpoint.supported_curves is None:
+        unknown.append(endpoint.key_exchange_observation or "the supported elliptic curves were not observed")
+    for curve in endpoint.supported_curves or ():
+        if curve.bits is None:
+            unknown.append(f"the size of elliptic curve {curve.name!r} is unknown")
+        elif ec_strength(curve.name, curve.bits) < MIN_EC_BITS:
+            weak.setdefault(f"ECDH {curve.name} of {curve.bits} bits (< {MIN_EC_BITS})", []).append(
+                "accepted curve"
+            )
+    return [f"{group} on {', '.join(sorted(set(where)))}" for group, where in weak.items()], unknown
+
+
+def certificate_key_findings(endpoint: TlsEndpoint) -> tuple[list[str], list[str]]:
+    """Return (weak certificate key, what could not be judged) of the server's certificate key."""
+    key_type, bits = endpoint.key_type, endpoint.key_bits
+    if key_type is None or bits is None:
+        return [], ["the server's certificate key could not be read"]
+    if key_type == "RSA":
+        return ([f"RSA key of {bits} bits (< {MIN_RSA_BITS})"] if bits < MIN_RSA_BITS else []), []
+    if key_type.startswith("EC "):
+        return ([f"EC key of {bits} bits (< {MIN_EC_BITS})"] if bits < MIN_EC_BITS else []), []
+    if key_type == "DSA":
+        return ["DSA key (no longer allowed for TLS)"], []
+    if key_type in ("Ed25519", "Ed448"):
+        return [], []
+    return [], [f"certificate key type {key_type!r} cannot be judged"]
 
 
 @control("12f.endpoint-tls", over="tls.endpoints")
@@ -207,36 +270,60 @@ def test_endpoint_speaks_only_strong_tls(endpoint: TlsEndpoint, policy: Policy, 
         if p.startswith("TLS ") and (tls_version(p.removeprefix("TLS ")) or required) < required
     ]
     refused = [*RETIRED_PROTOCOLS, *(p for p in below_floor if p not in RETIRED_PROTOCOLS)]
-    weak_suites = [s.name for s in endpoint.tls12_suites if not (s.forward_secret and s.aead)]
+    # Judged by the suite's name, not by flags a recording carries alongside it.
+    weak_suites = [
+        s.name
+        for s in endpoint.tls12_suites
+        if not (c := classify_tls12_suite(s.name)).forward_secret or not c.aead
+    ]
+    weak_exchanges, unknown = key_exchange_findings(endpoint)
+    weak_key, unknown_key = certificate_key_findings(endpoint)
     evidence.observed(
         protocols_offered=list(endpoint.protocols_offered),
         tls12_suites=[s.name for s in endpoint.tls12_suites],
         tls12_suites_not_forward_secret_aead=weak_suites,
         tls13_suites=list(endpoint.tls13_suites),
         key=f"{endpoint.key_type} {endpoint.key_bits} bits" if endpoint.key_type else None,
+        key_exchanges=None
+        if endpoint.key_exchanges is None
+        else sorted({f"{e.protocol} {e.describe()}" for e in endpoint.key_exchanges}),
+        supported_curves=None
+        if endpoint.supported_curves is None
+        else [f"{c.name} ({c.bits} bits)" for c in endpoint.supported_curves],
     )
     evidence.expected(
         protocols_not_offered=refused,
         tls12_suites="ECDHE/DHE key exchange with GCM, CHACHA20-POLY1305 or CCM only",
         tls13_offered=policy.require_tls13,
         key=f"RSA >= {MIN_RSA_BITS} bits or EC >= {MIN_EC_BITS} bits",
+        key_exchanges=f"DH groups >= {MIN_DH_BITS} bits, elliptic curves >= {MIN_EC_BITS} bits (X25519, X448 too)",
     )
-    if endpoint.key_type is None or endpoint.key_bits is None:
-        raise EvidenceMissing(f"{endpoint.target.id}: the server's certificate key could not be read")
+    unknown += unknown_key
+    unknown += [
+        f"protocol {p!r} is not one the scanner tries"
+        for p in endpoint.protocols_offered
+        if p not in KNOWN_PROTOCOLS
+    ]
+    if not endpoint.protocols_offered:
+        unknown.append("no protocol version is recorded as offered")
+    for protocol, suites in (("TLS 1.2", endpoint.tls12_suites), ("TLS 1.3", endpoint.tls13_suites)):
+        if (protocol in endpoint.protocols_offered) != bool(suites):
+            unknown.append(f"{protocol} offered and its accepted suites disagree")
     problems: list[str] = []
     old = [p for p in endpoint.protocols_offered if p in refused]
     if old:
         problems.append(f"offers {', '.join(old)}")
     if weak_suites:
         problems.append(f"TLS 1.2 accepts suites without forward secrecy or AEAD: {', '.join(weak_suites)}")
+    if weak_exchanges:
+        problems.append(f"weak key exchange: {'; '.join(weak_exchanges)}")
     if policy.require_tls13 and "TLS 1.3" not in endpoint.protocols_offered:
         problems.append("TLS 1.3 is not offered (policy.require_tls13)")
-    if endpoint.key_type == "RSA" and endpoint.key_bits < MIN_RSA_BITS:
-        problems.append(f"RSA key of {endpoint.key_bits} bits (< {MIN_RSA_BITS})")
-    if endpoint.key_type.startswith("EC ") and endpoint.key_bits < MIN_EC_BITS:
-        problems.append(f"EC key of {endpoint.key_bits} bits (< {MIN_EC_BITS})")
-    if endpoint.key_type == "DSA":
-        problems.append("DSA key (no longer allowed for TLS)")
+    problems += weak_key
+    if problems and unknown:
+        problems.append(f"also not judged: {'; '.join(unknown)}")
+    if not problems and unknown:
+        raise EvidenceMissing(f"{endpoint.target.id}: " + "; ".join(unknown))
     assert not problems, f"{endpoint.target.id}: " + "; ".join(problems)
 
 

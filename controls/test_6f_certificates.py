@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from collectors.config import Policy
-from collectors.tls.scanner import TlsEndpoint
+from collectors.tls.facts import TlsEndpoint, hostname_matches
 from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
 
 SECONDS_PER_DAY = 86400
@@ -25,6 +25,9 @@ def test_endpoint_certificate_is_valid(
     if cert is None:
         raise EvidenceMissing(f"{endpoint.target.id}: the server sent no certificate the scanner could read")
     left = days_left(cert.not_after, run_date)
+    # The name is matched again here, from the names themselves, not only from the recorded flag.
+    name_matches = cert.hostname_matches and hostname_matches(cert.names, endpoint.target.server_name)
+    chain_valid = cert.chain_valid and cert.validation_error is None
     evidence.observed(
         subject=cert.subject,
         issuer=cert.issuer,
@@ -37,6 +40,7 @@ def test_endpoint_certificate_is_valid(
         trust_store=cert.trust_store,
         hostname=endpoint.target.server_name,
         hostname_matches=cert.hostname_matches,
+        profile_deviations=list(cert.profile_deviations),
     )
     evidence.expected(
         chain_valid=True,
@@ -44,9 +48,11 @@ def test_endpoint_certificate_is_valid(
         days_left=f"> {policy.cert_min_days}",
     )
     problems: list[str] = []
-    if not cert.chain_valid:
-        problems.append(f"the chain does not validate to {cert.trust_store}: {cert.validation_error}")
-    if not cert.hostname_matches:
+    if not chain_valid:
+        problems.append(
+            f"the chain does not validate to {cert.trust_store}: {cert.validation_error or 'no reason recorded'}"
+        )
+    if not name_matches:
         problems.append(
             f"{endpoint.target.server_name} is not among the certificate's names {list(cert.names)}"
         )

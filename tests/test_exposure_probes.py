@@ -2,14 +2,19 @@
 
 - open: a real listener on 127.0.0.1;
 - refused: a port nothing listens on (the kernel answers RST);
-- filtered: a network namespace joined to this host by a veth pair, whose kernel drops its
-  answers (a blackhole route back to the prober inside the namespace), so a SYN gets no reply
-  at all. The same port first answers RST with the route absent, which proves the silence
-  comes from the drop; and a `prohibit` policy rule in the namespace answers ICMP
-  "administratively prohibited", which is filtered too (EHOSTUNREACH). Nothing on the host is
-  changed beyond the veth end, removed afterwards.
+- filtered: a network namespace joined to this host by a veth pair, whose kernel drops the SYNs
+  to some ports (a `blackhole` policy-routing rule per port, the kernel's own drop rule; nft and
+  iptables are not needed) while another port answers RST, which shows the host is there. The
+  same port first answers RST with the rule absent, which proves the silence comes from the drop;
+  and a `prohibit` policy rule in the namespace answers ICMP "administratively prohibited" from
+  the host's own address, which is filtered too.
+- host unreachable (an `error`, never a pass): the namespace dropping every answer (no port
+  answers at all), an address routed into the namespace where an `unreachable` route sends ICMP
+  host unreachable back (a TEST-NET-2 address, RFC 5737), and a `[[hosts]]` entry whose SSH
+  port is the only one that answers (then its silent sensitive ports are filtered) or does not.
 - unresolved: a `.invalid` name (RFC 6761) is an error subject, never a pass; so is a connect the
   vantage point cannot send at all (no packet left, so nothing is known about the target).
+Nothing on the host is changed beyond the veth end (and the routes through it), removed afterwards.
 """
 
 from __future__ import annotations
@@ -88,10 +93,32 @@ class Namespace:
     address: str
     interface: str
     run: Callable[..., None]
+    nowhere: str = ""
+    """A TEST-NET-2 address (RFC 5737) for `route_nowhere`, unique to this namespace."""
+    rules_moved: bool = False
 
     def drop_answers(self) -> None:
         """Make the namespace's kernel send nothing back to the host (no SYN-ACK, no RST)."""
         self.run("ip", "-n", self.name, "route", "add", "blackhole", f"{self.host_address}/32")
+
+    def _rules_before_local(self) -> None:
+        """Move the namespace's `lookup local` rule behind the test's rules (once)."""
+        if not self.rules_moved:
+            self.run("ip", "-n", self.name, "rule", "add", "pref", "100", "lookup", "local")
+            self.run("ip", "-n", self.name, "rule", "del", "pref", "0", "lookup", "local")
+            self.rules_moved = True
+
+    def drop_ports(self, ports: str) -> None:
+        """Make the namespace's kernel drop SYNs from the host to `ports` ("1433" or "2000-2011"), silently.
+
+        A `blackhole` policy rule ahead of the local table is the kernel's own drop rule (what a
+        firewall's `drop` does): the other ports still answer RST.
+        """
+        self.run(
+            "ip", "-n", self.name, "rule", "add", "pref", "10", "iif", self.interface,
+            "ipproto", "tcp", "dport", ports, "blackhole",
+        )  # fmt: skip
+        self._rules_before_local()
 
     def reject_admin_prohibited(self, interface: str) -> None:
         """Make the namespace answer TCP from the host with ICMP 'administratively prohibited' (code 13).
@@ -103,8 +130,13 @@ class Namespace:
         self.run(
             "ip", "-n", self.name, "rule", "add", "pref", "10", "iif", interface, "ipproto", "tcp", "prohibit"
         )
-        self.run("ip", "-n", self.name, "rule", "add", "pref", "100", "lookup", "local")
-        self.run("ip", "-n", self.name, "rule", "del", "pref", "0", "lookup", "local")
+        self._rules_before_local()
+
+    def route_nowhere(self, address: str) -> None:
+        """Route `address` from the host into the namespace, whose `unreachable` route answers ICMP host unreachable."""
+        self.run("ip", "netns", "exec", self.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self.run("ip", "-n", self.name, "route", "add", "unreachable", f"{address}/32")
+        self.run("ip", "route", "add", f"{address}/32", "via", self.address)
 
 
 def _run(*command: str) -> None:
@@ -117,7 +149,11 @@ def _run(*command: str) -> None:
 def namespace() -> Iterator[Namespace]:
     """A private network namespace joined to the host by a veth pair on a 198.18.0.0/15 /30 (RFC 2544)."""
     if shutil.which("ip") is None or os.geteuid() != 0:
-        pytest.skip("needs root and iproute2 to create a network namespace")
+        pytest.fail(
+            "creating a network namespace needs root and iproute2 (apt-get install iproute2; "
+            "bash tests/run.sh installs it as root)",
+            pytrace=False,
+        )
     tag = os.getpid() % 16000
     name, host_if, ns_if = f"probe{tag}", f"pv{tag}a", f"pv{tag}b"
     base = 4 * (tag % 16000)
@@ -126,7 +162,7 @@ def namespace() -> Iterator[Namespace]:
     try:
         _run("ip", "netns", "add", name)
     except RuntimeError as exc:
-        pytest.skip(f"network namespaces are not available here: {exc}")
+        pytest.fail(f"network namespaces are not available here (CI needs them): {exc}", pytrace=False)
     try:
         _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if, "netns", name)
         _run("ip", "addr", "add", f"{host_address}/30", "dev", host_if)
@@ -134,7 +170,7 @@ def namespace() -> Iterator[Namespace]:
         _run("ip", "-n", name, "addr", "add", f"{ns_address}/30", "dev", ns_if)
         _run("ip", "-n", name, "link", "set", ns_if, "up")
         _run("ip", "-n", name, "link", "set", "lo", "up")
-        yield Namespace(name, host_address, ns_address, ns_if, _run)
+        yield Namespace(name, host_address, ns_address, ns_if, _run, nowhere=f"198.51.100.{tag % 250 + 2}")
     finally:
         subprocess.run(["ip", "link", "del", host_if], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
@@ -174,38 +210,107 @@ def test_closed_port_is_refused_and_passes(closed_port: int) -> None:
 
 def test_port_that_drops_packets_is_filtered_and_passes(namespace: Namespace) -> None:
     target = ProbeTarget(namespace.address, 1433, ("probes[0]",))
+    answering = ProbeTarget(namespace.address, 22, ("probes[0]",))
     _, (before,) = run_probes([target], timeout=TIMEOUT)
     assert _fact(before).state == "refused", "the namespace must answer RST before the drop is added"
-    namespace.drop_answers()
+    namespace.drop_ports("1433")
     started = time.monotonic()
-    _, (after,) = run_probes([target], timeout=TIMEOUT)
+    _, (after, other) = run_probes([target, answering], timeout=TIMEOUT)
     probe = _fact(after)
     assert probe.state == "filtered"
     assert probe.detail == f"no answer in {TIMEOUT:g} s"
     assert TIMEOUT * 1000 <= probe.elapsed_ms < TIMEOUT * 1000 + 500
     assert time.monotonic() - started < TIMEOUT + 1
     assert probe.vantage_source == namespace.host_address, "the source the OS chose for this route"
-    assert verdict(c12b.test_sensitive_port_is_not_reachable_from_the_vantage_point, probe).status == "pass"
+    assert probe.host_seen == f"{namespace.address} port 22: refused (ECONNREFUSED)"
+    result, evidence = verdict_and_evidence(
+        c12b.test_sensitive_port_is_not_reachable_from_the_vantage_point, probe
+    )
+    assert result.status == "pass"
+    assert evidence.observations["host_seen"] == probe.host_seen
     assert "filtered" in after.sources[0].call
     assert namespace.host_address in after.sources[0].call
+    assert _fact(other).state == "refused"
 
 
-def test_icmp_admin_prohibited_is_filtered_and_passes(namespace: Namespace) -> None:
+def test_an_address_where_every_port_is_dropped_is_host_unreachable_never_a_pass(
+    namespace: Namespace,
+) -> None:
+    namespace.drop_answers()
+    targets = [ProbeTarget(namespace.address, port, ("probes[0]",)) for port in (22, 1433)]
+    vantage, subjects = run_probes(targets, timeout=TIMEOUT)
+    for subject in subjects:
+        assert subject.fact is None, "silence from every port proves nothing: the host may be down"
+        assert subject.error is not None
+        assert subject.error.startswith(f"host unreachable from {vantage.host} ({namespace.host_address})")
+        assert f"{namespace.address} answered on no probed port" in subject.error
+        assert subject.sources, "the silent connects are the evidence"
+
+
+def test_an_address_that_routes_nowhere_is_host_unreachable_never_filtered(namespace: Namespace) -> None:
+    namespace.route_nowhere(namespace.nowhere)
+    _, (subject,) = run_probes([ProbeTarget(namespace.nowhere, 1433, ("hosts[typo]",))], timeout=TIMEOUT)
+    assert subject.fact is None
+    assert subject.error is not None
+    assert "host unreachable from" in subject.error
+    assert f"EHOSTUNREACH (ICMP type 3 code 1 from {namespace.address})" in subject.error
+    assert "hosts[typo]" in subject.error
+
+
+def test_a_host_whose_ssh_port_answers_is_there_and_its_dropped_ports_are_filtered(
+    namespace: Namespace,
+) -> None:
+    namespace.drop_ports("1433")
+    namespace.drop_ports("3389")
+    host = HostEntry(name="db1", address=namespace.address, port=2222, user="audit")
+    store = FactStore()
+    run = collect_probes(_config(hosts=[host], ports=[1433, 3389]), store, timeout=TIMEOUT)
+    assert run is not None
+    assert [(o.target.port, o.target.judged) for o in run.observations] == [
+        (1433, True),
+        (3389, True),
+        (2222, False),
+    ]
+    by_id = {s.id: s for s in store.population(PROBE_POPULATION).subjects}
+    assert set(by_id) == {f"tcp://{namespace.address}:1433", f"tcp://{namespace.address}:3389"}, (
+        "the SSH port only shows presence: no item of its own"
+    )
+    for subject in by_id.values():
+        probe = _fact(subject)
+        assert probe.state == "filtered"
+        assert probe.host_seen == f"{namespace.address} port 2222: refused (ECONNREFUSED)"
+        assert (
+            verdict(c12b.test_sensitive_port_is_not_reachable_from_the_vantage_point, probe).status == "pass"
+        )
+    namespace.drop_ports("2222")
+    silent = FactStore()
+    collect_probes(_config(hosts=[host], ports=[1433, 3389]), silent, timeout=TIMEOUT)
+    for subject in silent.population(PROBE_POPULATION).subjects:
+        assert subject.error is not None, "the SSH port the auditor uses is silent too: host unreachable"
+        assert "host unreachable from" in subject.error
+
+
+def test_icmp_admin_prohibited_from_the_host_itself_is_filtered_and_passes(namespace: Namespace) -> None:
     namespace.reject_admin_prohibited(namespace.interface)
     _, (subject,) = run_probes([ProbeTarget(namespace.address, 22, ("test",))], timeout=TIMEOUT)
     probe = _fact(subject)
-    assert (probe.state, probe.detail) == ("filtered", "EHOSTUNREACH")
+    assert probe.state == "filtered"
+    assert probe.detail == (
+        f"EHOSTUNREACH (ICMP type 3 code 13 from {namespace.address}): administratively prohibited"
+    )
+    assert probe.host_seen.startswith(f"{namespace.address} port 22: filtered"), "the ICMP came from the host"
     assert probe.elapsed_ms < 500, "an ICMP answer, not a timeout"
     assert verdict(c12b.test_sensitive_port_is_not_reachable_from_the_vantage_point, probe).status == "pass"
 
 
 def test_probes_run_concurrently_within_the_bound(namespace: Namespace) -> None:
-    namespace.drop_answers()
+    namespace.drop_ports("2000-2011")
     targets = [ProbeTarget(namespace.address, port, ("test",)) for port in range(2000, 2012)]
+    targets.append(ProbeTarget(namespace.address, 1999, ("test",)))
     started = time.monotonic()
     _, subjects = run_probes(targets, max_concurrency=6, timeout=TIMEOUT)
     elapsed = time.monotonic() - started
-    assert [_fact(s).state for s in subjects] == ["filtered"] * 12
+    assert [_fact(s).state for s in subjects] == ["filtered"] * 12 + ["refused"]
     # 12 silent ports, 6 at a time: two rounds of the timeout, not twelve.
     assert 2 * TIMEOUT <= elapsed < 2 * TIMEOUT + 1.5
 
@@ -322,6 +427,100 @@ def test_a_recorded_run_replays_to_the_same_subjects_without_probing(
         collect_probes(config, FactStore(), replay={"vantage": {}})
 
 
+def _recorded_run(*observations: dict[str, object]) -> dict[str, object]:
+    return {
+        "vantage": {
+            "host": "auditor-01",
+            "source_addresses": ["203.0.113.7"],
+            "started_at": "2026-11-29T05:00:00+00:00",
+        },
+        "timeout_s": 3.0,
+        "observations": list(observations),
+    }
+
+
+def _attempt(state: str | None, detail: object, **extra: object) -> dict[str, object]:
+    return {
+        "peer": "198.51.100.7",
+        "state": state,
+        "detail": detail,
+        "source": "203.0.113.7",
+        "elapsed_ms": 3.0,
+        "started_at": "2026-11-29T05:00:00+00:00",
+        **extra,
+    }
+
+
+def _observation(port: int, *attempts: object) -> dict[str, object]:
+    return {
+        "address": "198.51.100.7",
+        "port": port,
+        "origins": ["hosts[db1]"],
+        "resolve_error": None,
+        "attempts": list(attempts),
+    }
+
+
+def test_an_older_recording_with_ehostunreach_as_filtered_replays_to_host_unreachable() -> None:
+    # Recorded before ICMP codes were read: "filtered (EHOSTUNREACH)" cannot be told from a host
+    # that is not there, so it is unreachable, an error, even though another port was refused.
+    recorded = _recorded_run(
+        _observation(22, _attempt("refused", "ECONNREFUSED")),
+        _observation(1433, _attempt("filtered", "EHOSTUNREACH")),
+        _observation(3389, _attempt("filtered", "no answer in 3 s")),
+    )
+    store = FactStore()
+    collect_probes(_config(), store, replay=recorded)
+    by_port = {s.id.rsplit(":", 1)[1]: s for s in store.population(PROBE_POPULATION).subjects}
+    assert _fact(by_port["22"]).state == "refused"
+    assert by_port["1433"].error is not None
+    assert (
+        "host unreachable from auditor-01 (203.0.113.7): 198.51.100.7: EHOSTUNREACH" in by_port["1433"].error
+    )
+    assert _fact(by_port["3389"]).state == "filtered", "port 22 answered: the host is there"
+    assert _fact(by_port["3389"]).host_seen == "198.51.100.7 port 22: refused (ECONNREFUSED)"
+
+
+def test_a_recorded_run_where_nothing_answered_replays_to_errors() -> None:
+    recorded = _recorded_run(
+        _observation(22, _attempt("filtered", "no answer in 3 s")),
+        _observation(1433, _attempt("filtered", "no answer in 3 s")),
+    )
+    store = FactStore()
+    collect_probes(_config(), store, replay=recorded)
+    subjects = store.population(PROBE_POPULATION).subjects
+    assert [s.fact for s in subjects] == [None, None]
+    assert all("answered on no probed port" in (s.error or "") for s in subjects)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "said"),
+    [
+        (_attempt("MutantUnknownValue", "connected"), "unknown probe state"),
+        (
+            {k: v for k, v in _attempt("open", "connected").items() if k != "state"},
+            "unknown probe state 'missing'",
+        ),
+        (_attempt("open", "connected", elapsed_ms="not-a-number"), "elapsed_ms"),
+        (_attempt("open", 12345), "detail: expected a string"),
+        ("garbage", "expected an object"),
+    ],
+)
+def test_a_recorded_attempt_that_cannot_be_read_is_an_error_for_its_port_only(
+    attempt: object, said: str
+) -> None:
+    recorded = _recorded_run(
+        _observation(22, _attempt("refused", "ECONNREFUSED")), _observation(1433, attempt)
+    )
+    store = FactStore()
+    collect_probes(_config(), store, replay=recorded)
+    fine, broken = store.population(PROBE_POPULATION).subjects
+    assert _fact(fine).state == "refused"
+    assert broken.error is not None
+    assert "the recorded probe of port 1433 of 198.51.100.7 cannot be read: attempts[0]" in broken.error
+    assert said in broken.error
+
+
 def test_nothing_to_probe_leaves_an_explained_empty_population() -> None:
     store = FactStore()
     assert collect_probes(_config(), store) is None
@@ -333,7 +532,7 @@ def test_nothing_to_probe_leaves_an_explained_empty_population() -> None:
 # --- the control on literal facts ------------------------------------------------------------------
 
 
-def _probe(state: str) -> PortProbe:
+def _probe(state: str, host_seen: str = "198.51.100.7 port 22: refused (ECONNREFUSED)") -> PortProbe:
     return PortProbe(
         address="db1.example.org",
         port=1433,
@@ -342,7 +541,17 @@ def _probe(state: str) -> PortProbe:
         vantage_host="auditor-01",
         vantage_source="203.0.113.7",
         elapsed_ms=12.0,
+        host_seen=host_seen,
     )
+
+
+@pytest.mark.parametrize("state", ["refused", "filtered"])
+def test_a_closed_port_on_a_host_never_seen_is_an_error(state: str) -> None:
+    result = verdict(
+        c12b.test_sensitive_port_is_not_reachable_from_the_vantage_point, _probe(state, host_seen="")
+    )
+    assert result.status == "error"
+    assert "host unreachable" in result.message
 
 
 @pytest.mark.parametrize(

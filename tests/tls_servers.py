@@ -5,13 +5,17 @@
         port = servers.openssl(issue_cert(tmp_path, ca, "modern", "localhost"), "-min_protocol", "TLSv1.2")
         site = servers.nginx([NginxSite("modern", files, hsts="max-age=31536000", redirect=True)])["modern"]
 
-`openssl s_server -www` covers protocol, cipher and certificate cases (it answers HTTP with no
-extra headers); one nginx process serves the header cases (HSTS, the plain-HTTP redirect) with a
-TLS port and a plain-HTTP port per site. Certificates come from a `trustme` CA made by the tests;
-`issue_cert` signs leaves with that CA's key (any validity, RSA-1024 too) and `self_signed_cert` makes
-one no store trusts. Every process is started by
-this harness and stopped by its pid on exit; nothing is left behind. Missing binaries fail the
-tests (they never skip): run `bash tests/run.sh` or `apt-get install -y nginx`.
+`openssl s_server -www` covers protocol, cipher, key exchange (`-dhparam` with `dh_params`) and
+certificate cases (it answers HTTP with no extra headers); one nginx process serves the header
+cases (HSTS, the plain-HTTP redirect) with a TLS port and a plain-HTTP port per site, or
+(`nginx_virtual_hosts`) several SNI names with their own certificates on one port. Certificates
+come from a `trustme` CA made by the tests; `issue_cert` signs leaves with that CA's key (any
+validity, RSA-1024 too) and `self_signed_cert` makes one no store trusts. `OpensslPki` makes CAs
+and leaves with the `openssl` command itself, with exactly the extensions a case names (a leaf
+without an Authority Key Identifier, a CA without keyUsage, ...), and `openssl_accepts` asks
+`openssl s_client -verify_return_error` what a real TLS client decides about a server. Every
+process is started by this harness and stopped by its pid on exit; nothing is left behind.
+Missing binaries fail the tests (they never skip): run `bash tests/run.sh` or `apt-get install -y nginx`.
 """
 
 from __future__ import annotations
@@ -138,6 +142,8 @@ class NginxSite:
     files: CertFiles
     hsts: str | None = "max-age=31536000"
     redirect: bool = True
+    server_name: str = "_"
+    """The nginx server_name (the SNI name the site answers to with `nginx_virtual_hosts`)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,23 @@ class TlsServers:
 
     def nginx(self, sites: list[NginxSite]) -> dict[str, NginxPorts]:
         """Start one nginx (TLS 1.2 + 1.3, forward-secret AEAD suites) serving every site; return ports."""
+        numbers = iter(free_ports(2 * len(sites)))
+        ports = {site.name: NginxPorts(next(numbers), next(numbers)) for site in sites}
+        self._start_nginx([(site, ports[site.name]) for site in sites])
+        return ports
+
+    def nginx_virtual_hosts(self, sites: list[NginxSite]) -> NginxPorts:
+        """Start one nginx serving every site on one TLS port and one HTTP port, told apart by SNI name.
+
+        Each site answers to its `server_name` with its own certificate; the first site is also
+        the default server (what a client without a known SNI name gets).
+        """
+        https, http = free_ports(2)
+        at = NginxPorts(https, http)
+        self._start_nginx([(site, at) for site in sites], default_first=True)
+        return at
+
+    def _start_nginx(self, sites: list[tuple[NginxSite, NginxPorts]], default_first: bool = False) -> None:
         binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
         if binary is None:
             raise RuntimeError(
@@ -204,11 +227,9 @@ class TlsServers:
             )
         prefix = self.folder / "nginx"
         (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-        numbers = iter(free_ports(2 * len(sites)))
-        ports = {site.name: NginxPorts(next(numbers), next(numbers)) for site in sites}
         blocks: list[str] = []
-        for site in sites:
-            at = ports[site.name]
+        for index, (site, at) in enumerate(sites):
+            default = " default_server" if default_first and index == 0 else ""
             hsts = f'add_header Strict-Transport-Security "{site.hsts}" always;' if site.hsts else ""
             plain = (
                 f"return 301 https://$host:{at.https}$request_uri;"
@@ -218,8 +239,8 @@ class TlsServers:
             blocks.append(
                 f"""
     server {{
-        listen 127.0.0.1:{at.https} ssl;
-        server_name _;
+        listen 127.0.0.1:{at.https} ssl{default};
+        server_name {site.server_name};
         ssl_certificate {site.files.cert};
         ssl_certificate_key {site.files.key};
         ssl_protocols TLSv1.2 TLSv1.3;
@@ -228,8 +249,8 @@ class TlsServers:
         location / {{ return 200 "{site.name}"; }}
     }}
     server {{
-        listen 127.0.0.1:{at.http};
-        server_name _;
+        listen 127.0.0.1:{at.http}{default};
+        server_name {site.server_name};
         location / {{ {plain} }}
     }}"""
             )
@@ -256,7 +277,120 @@ http {{
         process = self._spawn(
             [binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")], log
         )
-        for at in ports.values():
+        for at in {at for _, at in sites}:
             wait_for_port(at.https, process, prefix / "error.log")
             wait_for_port(at.http, process, prefix / "error.log")
-        return ports
+
+
+# --- certificates and DH groups made by the openssl command ---------------------------------------
+
+CA_EXTENSIONS = (
+    "basicConstraints = critical, CA:TRUE",
+    "keyUsage = critical, keyCertSign, cRLSign",
+    "subjectKeyIdentifier = hash",
+)
+"""A CA as `openssl req -x509` makes one for an internal PKI."""
+
+
+def leaf_extensions(host: str, *extra: str) -> tuple[str, ...]:
+    """Return a TLS server leaf's extensions for `host`, then `extra` lines (later lines win)."""
+    return (
+        "basicConstraints = critical, CA:FALSE",
+        f"subjectAltName = DNS:{host}",
+        "extendedKeyUsage = serverAuth",
+        "subjectKeyIdentifier = hash",
+        "authorityKeyIdentifier = keyid",
+        *extra,
+    )
+
+
+def _openssl(*arguments: str) -> None:
+    binary = shutil.which("openssl")
+    if binary is None:
+        raise RuntimeError("openssl is not installed: run `bash tests/run.sh`")
+    done = subprocess.run([binary, *arguments], capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(arguments)}: {done.stderr.strip()}")
+
+
+def _extension_file(path: Path, lines: tuple[str, ...]) -> Path:
+    chosen: dict[str, str] = {}
+    for line in lines:
+        key, value = (part.strip() for part in line.split("=", 1))
+        chosen[key] = value
+    for key in ("subjectKeyIdentifier", "authorityKeyIdentifier"):
+        if chosen.get(key) == "omit":
+            chosen[key] = "none"  # OpenSSL 3 would otherwise add key identifiers by default
+    path.write_text("[ext]\n" + "".join(f"{k} = {v}\n" for k, v in chosen.items() if v != "omit"))
+    return path
+
+
+@dataclass(frozen=True)
+class OpensslPki:
+    """Makes CAs and leaves with the openssl command, each with exactly the extensions asked for.
+
+    An extension line whose value is `omit` leaves that extension out (e.g.
+    `authorityKeyIdentifier = omit`: a leaf without an Authority Key Identifier).
+    """
+
+    folder: Path
+
+    def ca(self, name: str, *extensions: str) -> CertFiles:
+        """Return a self-signed EC P-256 CA named `name` (extensions: CA_EXTENSIONS, then `extensions`)."""
+        files = CertFiles(self.folder / f"{name}.crt", self.folder / f"{name}.key")
+        config = _extension_file(self.folder / f"{name}.cnf", (*CA_EXTENSIONS, *extensions))
+        _openssl(
+            "req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-keyout", str(files.key), "-out", str(files.cert), "-subj", f"/CN={name}", "-days", "365",
+            "-config", str(config), "-extensions", "ext",
+        )  # fmt: skip
+        return files
+
+    def leaf(self, ca: CertFiles, name: str, host: str, *extensions: str) -> CertFiles:
+        """Return an EC P-256 leaf for `host` signed by `ca` (extensions: `leaf_extensions`, then `extensions`)."""
+        files = CertFiles(self.folder / f"{name}.crt", self.folder / f"{name}.key")
+        request = self.folder / f"{name}.csr"
+        config = _extension_file(self.folder / f"{name}.cnf", leaf_extensions(host, *extensions))
+        _openssl(
+            "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-keyout", str(files.key), "-out", str(request), "-subj", f"/CN={host}",
+        )  # fmt: skip
+        _openssl(
+            "x509", "-req", "-in", str(request), "-CA", str(ca.cert), "-CAkey", str(ca.key),
+            "-set_serial", str(x509.random_serial_number()), "-out", str(files.cert), "-days", "365",
+            "-extfile", str(config), "-extensions", "ext",
+        )  # fmt: skip
+        return files
+
+
+def dh_params(folder: Path, bits: int) -> Path:
+    """Return a PEM file of finite-field DH parameters of `bits` bits, made by the openssl command.
+
+    2048 bits is RFC 7919's ffdhe2048 group (instant); other sizes are generated (`openssl dhparam`).
+    """
+    path = folder / f"dh{bits}.pem"
+    if bits == 2048:
+        _openssl("genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", str(path))
+    else:
+        _openssl("dhparam", "-out", str(path), str(bits))
+    return path
+
+
+def openssl_accepts(port: int, server_name: str, ca_file: Path) -> tuple[bool, str]:
+    """Return whether `openssl s_client -verify_return_error` accepts the server at 127.0.0.1:port, and why.
+
+    The client checks the chain against `ca_file` and the name `server_name` as a TLS client
+    does (OpenSSL's default verification, no -x509_strict).
+    """
+    binary = shutil.which("openssl")
+    if binary is None:
+        raise RuntimeError("openssl is not installed: run `bash tests/run.sh`")
+    done = subprocess.run(
+        [
+            binary, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", server_name,
+            "-verify_hostname", server_name, "-CAfile", str(ca_file), "-verify_return_error", "-brief",
+        ],
+        input="", capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if "verify" in line.lower()]
+    return done.returncode == 0, "; ".join(lines) or f"exit {done.returncode}"

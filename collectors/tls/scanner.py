@@ -1,11 +1,14 @@
 """Scan TLS endpoints with sslyze, concurrently, and reduce each scan to a `TlsEndpoint` fact.
 
 The endpoints come from `[[endpoints]]` in the config and from the host names Azure resources
-publish (population `azure.endpoints`). Each target is scanned once: SSL 2.0/3.0 and TLS
-1.0-1.3 cipher suites, the certificate chain, and (for https://) the HTTP response headers for
-HSTS; an https:// target also gets one plain `GET /` on its HTTP port (80) to see whether it
-redirects to HTTPS. Collectors never judge: the facts say what was offered and what validated;
-the controls decide. A scan that cannot complete is an `unobservable` subject (an `error`).
+publish (population `azure.endpoints`). Each endpoint is scanned once per identity (scheme,
+host, port, SNI name, STARTTLS protocol: virtual hosts on one address are scanned and judged
+apart): SSL 2.0/3.0 and TLS 1.0-1.3 cipher suites with the ephemeral key exchange of each
+accepted suite, the elliptic curves accepted, the certificate chain, and (for https://) the
+HTTP response headers for HSTS; an https:// target also gets one plain `GET /` on its HTTP
+port (80) to see whether it redirects to HTTPS. Collectors never judge: the facts say what was
+offered and what validated; the controls decide. A scan that cannot complete is an
+`unobservable` subject (an `error`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import http.client
 import ipaddress
 import json
 import math
+import re
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -26,14 +29,29 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+from cryptography.x509.verification import (
+    Policy as VerificationPolicy,
+)
+from cryptography.x509.verification import (
+    Subject as VerificationSubject,
+)
+from nassl.ephemeral_key_info import DhEphemeralKeyInfo, EcDhEphemeralKeyInfo, EphemeralKeyInfo
 from sslyze.connection_helpers.opportunistic_tls_helpers import ProtocolWithOpportunisticTlsEnum
 from sslyze.errors import ServerHostnameCouldNotBeResolved
 from sslyze.json.json_output import ServerScanResultAsJson
 from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
 from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import TrustStoresRepository
+from sslyze.plugins.openssl_cipher_suites._test_cipher_suite import CipherSuiteAcceptedByServer
 from sslyze.plugins.scan_commands import ScanCommand
 from sslyze.scanner.models import (
+    AllScanCommandsAttempts,
     ScanCommandsExtraArguments,
     ServerConnectivityStatusEnum,
     ServerScanRequest,
@@ -49,9 +67,36 @@ from collectors.config import AuditConfig
 from collectors.fact_json import subject_from_json, subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable
 from collectors.provenance import Source, utc_now
+from collectors.tls.facts import (
+    TLS_ENDPOINTS,
+    CertificateFact,
+    CipherSuiteFact,
+    EllipticCurveFact,
+    KeyExchange,
+    TlsEndpoint,
+    TlsTarget,
+    classify_tls12_suite,
+    hostname_matches,
+    normalise_name,
+)
 
-TLS_ENDPOINTS = "tls.endpoints"
-"""One subject per scanned endpoint, id `https://host:port/` or `tls://host:port`."""
+__all__ = [
+    "TLS_ENDPOINTS",
+    "CertificateFact",
+    "CipherSuiteFact",
+    "EllipticCurveFact",
+    "KeyExchange",
+    "TlsEndpoint",
+    "TlsTarget",
+    "classify_tls12_suite",
+    "collect_tls",
+    "endpoints_to_scan",
+    "hostname_matches",
+    "scan_endpoints",
+    "target_from_url",
+    "unscanned_note",
+]
+
 COLLECTOR = "tls"
 SQL_TDS_PORT = 1433
 APP_SERVICE_PORT = 443
@@ -69,88 +114,8 @@ STARTTLS_PROTOCOLS = {
     "rdp": "RDP",
 }
 """Config `starttls` values and sslyze's names for them (sslyze cannot upgrade MySQL)."""
-
-
-@dataclass(frozen=True)
-class TlsTarget:
-    """One endpoint to scan: where to connect, what name to send, which CAs to trust."""
-
-    host: str
-    port: int
-    scheme: Literal["https", "tls"] = "https"
-    sni: str | None = None
-    starttls: str | None = None
-    ca_bundle: Path | None = None
-    address: str | None = None
-    """Connect to this IP address instead of resolving `host` (the name is still sent and checked)."""
-    http_port: int | None = 80
-    """Port of the plain-HTTP redirect check (https:// targets only; None skips it)."""
-    origin: str = "config"
-    """Where the target came from: "config" or the Azure resource id that published it."""
-
-    @property
-    def id(self) -> str:
-        """Return the stable subject id: `https://host:port/` or `tls://host:port`."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if self.scheme == "https":
-            return f"https://{host}:{self.port}/"
-        return f"tls://{host}:{self.port}"
-
-    @property
-    def server_name(self) -> str:
-        """Return the name sent as SNI and matched against the certificate."""
-        return self.sni or self.host
-
-
-@dataclass(frozen=True)
-class CipherSuiteFact:
-    """A TLS 1.2 cipher suite the server accepted (RFC name)."""
-
-    name: str
-    forward_secret: bool
-    aead: bool
-
-
-@dataclass(frozen=True)
-class CertificateFact:
-    """The leaf certificate the server sent (with SNI) and how its chain validated."""
-
-    subject: str
-    issuer: str
-    not_before: datetime
-    not_after: datetime
-    names: tuple[str, ...]
-    """subjectAltName DNS names and IP addresses."""
-    chain_valid: bool
-    """The chain builds to the trust store; judged at a time inside the leaf's validity, so expiry
-    and host name are reported separately (not_after, hostname_matches)."""
-    validation_error: str | None
-    hostname_matches: bool
-    trust_store: str
-    chain_length: int
-
-
-@dataclass(frozen=True)
-class TlsEndpoint:
-    """What one TLS endpoint offered from the auditor's vantage point."""
-
-    target: TlsTarget
-    protocols_offered: tuple[str, ...]
-    tls12_suites: tuple[CipherSuiteFact, ...]
-    tls13_suites: tuple[str, ...]
-    key_type: str | None
-    key_bits: int | None
-    certificate: CertificateFact | None
-    hsts_max_age: int | None
-    """max-age of the Strict-Transport-Security header; None when absent or not fetched."""
-    hsts_observation: str
-    """What the HTTPS header check saw, e.g. "max-age=31536000", "no Strict-Transport-Security header"."""
-    http_redirects_to_https: bool | None
-    """True/False from a plain GET on http_port; None when no HTTP answer came (see http_observation)."""
-    http_observation: str
-    """What the plain-HTTP check saw: "301 -> https://...", "200 (no redirect)", "refused", "timed out"."""
-    http_refused: bool
-    """Port http_port actively refused the connection: nothing is served over plain HTTP there."""
+SPECIAL_CURVE_BITS = {"X25519": 253, "X448": 448}
+"""Curve sizes as OpenSSL reports them (EVP_PKEY_bits) for the curves whose name holds no size."""
 
 
 # --- which endpoints ------------------------------------------------------------------------------
@@ -159,16 +124,20 @@ class TlsEndpoint:
 def target_from_url(
     url: str, *, sni: str | None = None, starttls: str | None = None, ca_bundle: Path | None = None
 ) -> TlsTarget:
-    """Return the target of a config URL (`https://host[:port]/` or `tls://host:port`)."""
+    """Return the target of a config URL (`https://host[:port]/` or `tls://host:port`).
+
+    An `sni` equal to the host name is the default and dropped, so it does not change the id.
+    """
     parts = urlsplit(url)
     scheme: Literal["https", "tls"] = "https" if parts.scheme == "https" else "tls"
-    host = (parts.hostname or "").lower().rstrip(".")
+    host = normalise_name(parts.hostname or "")
     port = parts.port or 443
+    server_name = normalise_name(sni) if sni else None
     return TlsTarget(
         host=host,
         port=port,
         scheme=scheme,
-        sni=sni,
+        sni=server_name if server_name != host else None,
         starttls=starttls,
         ca_bundle=ca_bundle,
         http_port=80 if scheme == "https" and starttls is None else None,
@@ -176,35 +145,32 @@ def target_from_url(
 
 
 def endpoints_to_scan(config: AuditConfig, discovered: Iterable[DiscoveredEndpoint]) -> list[TlsTarget]:
-    """Return the targets to scan, de-duplicated by host:port, config entries first.
+    """Return the targets to scan, one per identity (`TlsTarget.id`), config entries first.
 
-    Discovered App Service host names (port 443) are scanned as https:// endpoints. SQL server
+    Endpoints sharing host:port but sending another SNI name or speaking STARTTLS are other
+    virtual hosts or services: each is its own target. Discovered App Service host names (port
+    443) are scanned as https:// endpoints unless a config entry already names them. SQL server
     FQDNs (port 1433) are not: Azure SQL wraps TLS inside TDS pre-login packets, which sslyze
     cannot speak (12f.azure-sql-min-tls covers their floor); `unscanned_note` says so.
     """
-    targets: list[TlsTarget] = []
-    seen: set[tuple[str, int]] = set()
+    targets: dict[str, TlsTarget] = {}
     for entry in config.endpoints:
         ca_bundle = config.resolve(entry.ca_bundle) if entry.ca_bundle else None
         target = target_from_url(entry.url, sni=entry.sni, starttls=entry.starttls, ca_bundle=ca_bundle)
-        if (target.host, target.port) not in seen:
-            seen.add((target.host, target.port))
-            targets.append(target)
+        targets.setdefault(target.id, target)
     for endpoint in discovered:
-        key = (endpoint.host.lower().rstrip("."), endpoint.port)
-        if key in seen or endpoint.port == SQL_TDS_PORT:
+        host = normalise_name(endpoint.host)
+        if endpoint.port == SQL_TDS_PORT:
             continue
-        seen.add(key)
-        targets.append(
-            TlsTarget(
-                host=key[0],
-                port=key[1],
-                scheme="https" if key[1] == APP_SERVICE_PORT else "tls",
-                http_port=80 if key[1] == APP_SERVICE_PORT else None,
-                origin=endpoint.resource_id,
-            )
+        target = TlsTarget(
+            host=host,
+            port=endpoint.port,
+            scheme="https" if endpoint.port == APP_SERVICE_PORT else "tls",
+            http_port=80 if endpoint.port == APP_SERVICE_PORT else None,
+            origin=endpoint.resource_id,
         )
-    return targets
+        targets.setdefault(target.id, target)
+    return list(targets.values())
 
 
 def unscanned_note(discovered: Iterable[DiscoveredEndpoint]) -> str | None:
@@ -219,14 +185,6 @@ def unscanned_note(discovered: Iterable[DiscoveredEndpoint]) -> str | None:
 
 
 # --- facts from raw material ----------------------------------------------------------------------
-
-
-def classify_tls12_suite(name: str) -> CipherSuiteFact:
-    """Return a TLS 1.2 suite (RFC name) with whether it is forward secret and AEAD."""
-    upper = name.upper()
-    forward_secret = upper.startswith(("TLS_ECDHE_", "TLS_DHE_"))
-    aead = "_GCM_" in upper or "CHACHA20_POLY1305" in upper or "_CCM" in upper
-    return CipherSuiteFact(name=name, forward_secret=forward_secret, aead=aead)
 
 
 def public_key_of(certificate: x509.Certificate) -> tuple[str, int | None]:
@@ -256,31 +214,6 @@ def names_of(certificate: x509.Certificate) -> tuple[str, ...]:
     return (*dns, *ips)
 
 
-def hostname_matches(names: Iterable[str], host: str) -> bool:
-    """Return True when `host` matches a SAN entry (RFC 6125: one left-most `*` label, no CN fallback)."""
-    host = host.lower().rstrip(".")
-    try:
-        wanted_ip = ipaddress.ip_address(host)
-    except ValueError:
-        wanted_ip = None
-    for name in names:
-        name = name.lower().rstrip(".")
-        if wanted_ip is not None:
-            try:
-                if ipaddress.ip_address(name) == wanted_ip:
-                    return True
-            except ValueError:
-                continue
-            continue
-        if name == host:
-            return True
-        if name.startswith("*.") and "." in host:
-            first, rest = host.split(".", 1)
-            if first and rest == name[2:] and "*" not in rest:
-                return True
-    return False
-
-
 def default_trust_store() -> Path:
     """Return the system CA bundle (or sslyze's Mozilla store when the system has none)."""
     cafile = ssl.get_default_verify_paths().cafile
@@ -290,12 +223,105 @@ def default_trust_store() -> Path:
     return TrustStoresRepository.get_default().get_main_store().path
 
 
+# --- certificate chains, judged the way TLS clients judge them ------------------------------------
+
+
+def _ca_basic_constraints(
+    policy: VerificationPolicy, certificate: x509.Certificate, value: x509.BasicConstraints
+) -> None:
+    """Refuse an issuer whose basicConstraints does not assert cA (OpenSSL: "invalid CA certificate")."""
+    if not value.ca:
+        raise ValueError("basicConstraints.cA must be asserted in a CA certificate")
+
+
+def _ca_key_usage(
+    policy: VerificationPolicy, certificate: x509.Certificate, value: x509.KeyUsage | None
+) -> None:
+    """Refuse an issuer whose keyUsage, when present, does not allow certificate signing (as OpenSSL does)."""
+    if value is not None and not value.key_cert_sign:
+        raise ValueError("a CA certificate's keyUsage must include keyCertSign")
+
+
+def client_extension_policies() -> tuple[ExtensionPolicy, ExtensionPolicy]:
+    """Return the (leaf, CA) extension policies of the chain verdict: what TLS clients enforce.
+
+    cryptography's defaults are the CA/Browser Forum web-PKI *issuance* profile, stricter than
+    what OpenSSL, browsers and testssl.sh accept from a trusted (internal) CA. Relaxed here, and
+    reported as profile deviations instead (`profile_deviations`): a leaf without an Authority
+    Key Identifier, a CA without keyUsage, a CA whose basicConstraints is not marked critical.
+    Kept exactly: signatures, validity, basicConstraints cA and path length, keyCertSign when a
+    keyUsage is present, the serverAuth extended key usage, name constraints, subjectAltName.
+    """
+    leaf = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+        x509.AuthorityKeyIdentifier, Criticality.AGNOSTIC, None
+    )
+    ca = (
+        ExtensionPolicy.webpki_defaults_ca()
+        .require_present(x509.BasicConstraints, Criticality.AGNOSTIC, _ca_basic_constraints)
+        .may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, _ca_key_usage)
+    )
+    return leaf, ca
+
+
+def _extension(certificate: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.Extension[Any] | None:
+    try:
+        return certificate.extensions.get_extension_for_class(kind)
+    except x509.ExtensionNotFound:
+        return None
+
+
+def profile_deviations(path: Sequence[x509.Certificate]) -> list[str]:
+    """Return where a validated path departs from the web-PKI profile in ways TLS clients accept."""
+    found: list[str] = []
+    leaf, issuers = path[0], path[1:]
+    if _extension(leaf, x509.AuthorityKeyIdentifier) is None:
+        found.append("the leaf has no Authority Key Identifier extension")
+    for issuer in issuers:
+        who = issuer.subject.rfc4514_string()
+        if _extension(issuer, x509.SubjectKeyIdentifier) is None:
+            found.append(f"CA {who} has no Subject Key Identifier extension")
+        if _extension(issuer, x509.KeyUsage) is None:
+            found.append(f"CA {who} has no keyUsage extension")
+        constraints = _extension(issuer, x509.BasicConstraints)
+        if constraints is not None and not constraints.critical:
+            found.append(f"CA {who} does not mark basicConstraints critical")
+    return found
+
+
+def verify_chain(
+    chain: Sequence[x509.Certificate], subject: VerificationSubject, store: Store, moment: datetime
+) -> tuple[str | None, tuple[str, ...]]:
+    """Return (why the chain does not validate or None, the profile deviations of a valid chain).
+
+    The verdict is the TLS clients' (`client_extension_policies`); when the strict web-PKI
+    profile would also refuse the chain for a reason the deviation list does not name, its
+    message is added to the deviations, so nothing it saw is lost.
+    """
+    leaf_policy, ca_policy = client_extension_policies()
+    builder = PolicyBuilder().store(store).time(moment)
+    try:
+        path = (
+            builder.extension_policies(ee_policy=leaf_policy, ca_policy=ca_policy)
+            .build_server_verifier(subject)
+            .verify(chain[0], list(chain[1:]))
+        )
+    except VerificationError as exc:
+        return (str(exc.args[0]) if exc.args else "verification failed"), ()
+    deviations = profile_deviations(path)
+    try:
+        builder.build_server_verifier(subject).verify(chain[0], list(chain[1:]))
+    except VerificationError as exc:
+        if not deviations:
+            deviations.append(f"the web-PKI profile check says: {exc.args[0] if exc.args else exc}")
+    return None, tuple(deviations)
+
+
 def certificate_fact(chain: list[x509.Certificate], server_name: str, trust_store: Path) -> CertificateFact:
     """Return the leaf's fact: validity dates, names, and whether the chain builds to `trust_store`.
 
-    The chain is verified with cryptography's web-PKI verifier at a moment inside the leaf's
-    validity and for a name the leaf carries, so "untrusted chain", "expired" and "wrong host"
-    remain separate observations.
+    The chain is verified as TLS clients verify it (`verify_chain`) at a moment inside the
+    leaf's validity and for a name the leaf carries, so "untrusted chain", "expired" and "wrong
+    host" remain separate observations; web-PKI profile deviations are observations too.
     """
     leaf = chain[0]
     names = names_of(leaf)
@@ -303,10 +329,11 @@ def certificate_fact(chain: list[x509.Certificate], server_name: str, trust_stor
     now = datetime.now(UTC)
     moment = now if not_before <= now <= not_after else not_before + (not_after - not_before) / 2
     error: str | None = None
+    deviations: tuple[str, ...] = ()
     if not names:
         error = "the leaf certificate has no subjectAltName"
     else:
-        subject: x509.GeneralName
+        subject: VerificationSubject
         try:
             subject = x509.IPAddress(ipaddress.ip_address(names[0]))
         except ValueError:
@@ -315,10 +342,7 @@ def certificate_fact(chain: list[x509.Certificate], server_name: str, trust_stor
                 subject = x509.DNSName("x." + names[0][2:])
         try:
             store = Store(x509.load_pem_x509_certificates(trust_store.read_bytes()))
-            verifier = PolicyBuilder().store(store).time(moment).build_server_verifier(subject)
-            verifier.verify(leaf, chain[1:])
-        except VerificationError as exc:
-            error = str(exc.args[0]) if exc.args else "verification failed"
+            error, deviations = verify_chain(chain, subject, store, moment)
         except (ValueError, OSError) as exc:
             error = f"trust store {trust_store} unusable: {exc}"
     return CertificateFact(
@@ -332,6 +356,7 @@ def certificate_fact(chain: list[x509.Certificate], server_name: str, trust_stor
         hostname_matches=hostname_matches(names, server_name),
         trust_store=str(trust_store),
         chain_length=len(chain),
+        profile_deviations=deviations,
     )
 
 
@@ -400,6 +425,7 @@ def _scan_requests(
             ScanCommand.TLS_1_2_CIPHER_SUITES,
             ScanCommand.TLS_1_3_CIPHER_SUITES,
             ScanCommand.CERTIFICATE_INFO,
+            ScanCommand.ELLIPTIC_CURVES,
         }
         if target.scheme == "https" and target.starttls is None:
             commands.add(ScanCommand.HTTP_HEADERS)
@@ -437,14 +463,63 @@ def _scan_requests(
     return by_uuid, requests, failed
 
 
+def curve_bits(name: str) -> int | None:
+    """Return the size in bits of a TLS named curve from its SECG/RFC name, None when unknown."""
+    if name in SPECIAL_CURVE_BITS:
+        return SPECIAL_CURVE_BITS[name]
+    match = re.fullmatch(r"(?:sec[pt]|brainpoolP)(\d{3})[a-z]\d", name)
+    return int(match.group(1)) if match else None
+
+
+def key_exchange_of(protocol: str, accepted: CipherSuiteAcceptedByServer) -> KeyExchange | None:
+    """Return the ephemeral key exchange of an accepted suite, None for a suite without one (RSA key transport).
+
+    A TLS 1.3 suite, or a TLS 1.2 (EC)DHE suite, whose key the scanner could not read is kept as
+    kind "unknown", so the control can say it cannot judge it rather than skip it.
+    """
+    name = accepted.cipher_suite.name
+    key: EphemeralKeyInfo | None = accepted.ephemeral_key
+    if isinstance(key, DhEphemeralKeyInfo):
+        return KeyExchange(protocol, name, "DH", f"DH {key.size}", key.size)
+    if isinstance(key, EcDhEphemeralKeyInfo):
+        return KeyExchange(protocol, name, "ECDH", key.curve_name, key.size)
+    ephemeral = protocol == "TLS 1.3" or name.upper().startswith(("TLS_ECDHE_", "TLS_DHE_"))
+    if key is not None or ephemeral:
+        return KeyExchange(protocol, name, "unknown", type(key).__name__ if key is not None else "", None)
+    return None
+
+
+def supported_curves_of(
+    scan: AllScanCommandsAttempts,
+) -> tuple[tuple[EllipticCurveFact, ...] | None, str | None]:
+    """Return the elliptic curves the server accepted (empty: no ECDH), or None and why not."""
+    attempt = scan.elliptic_curves
+    if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
+        reason = attempt.error_reason.value if attempt.error_reason else "no result"
+        return (
+            None,
+            f"the supported elliptic curves could not be tested ({reason}: {_trace_text(attempt.error_trace)})",
+        )
+    if not attempt.result.supports_ecdh_key_exchange:
+        return (), None
+    curves = attempt.result.supported_curves or []
+    return tuple(EllipticCurveFact(c.name, curve_bits(c.name)) for c in curves), None
+
+
+def _where(target: TlsTarget) -> str:
+    """Return host:port, with the SNI name when it is not the host (messages name the virtual host)."""
+    return f"{target.host}:{target.port}" + (f" (SNI {target.sni})" if target.sni else "")
+
+
 def endpoint_fact(
     target: TlsTarget, result: ServerScanResult, http_check: tuple[bool | None, str, bool] | None
 ) -> TlsEndpoint | str:
     """Reduce one sslyze ServerScanResult to a fact, or return why the scan is unusable."""
+    where = _where(target)
     if result.connectivity_status != ServerConnectivityStatusEnum.COMPLETED:
-        return f"could not connect to {target.host}:{target.port}: {_trace_text(result.connectivity_error_trace)}"
+        return f"could not connect to {where}: {_trace_text(result.connectivity_error_trace)}"
     if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
-        return f"the scan of {target.host}:{target.port} did not complete"
+        return f"the scan of {where} did not complete"
     scan = result.scan_result
     attempts = {
         "SSL 2.0": scan.ssl_2_0_cipher_suites,
@@ -456,22 +531,28 @@ def endpoint_fact(
     }
     offered: list[str] = []
     accepted: dict[str, list[str]] = {}
+    key_exchanges: list[KeyExchange] = []
     for protocol, attempt in attempts.items():
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
             reason = attempt.error_reason.value if attempt.error_reason else "no result"
-            return f"{protocol} cipher suites of {target.host}:{target.port} could not be tested ({reason})"
+            return f"{protocol} cipher suites of {where} could not be tested ({reason})"
         accepted[protocol] = [suite.cipher_suite.name for suite in attempt.result.accepted_cipher_suites]
+        for suite in attempt.result.accepted_cipher_suites:
+            exchange = key_exchange_of(protocol, suite)
+            if exchange is not None:
+                key_exchanges.append(exchange)
         if accepted[protocol]:
             offered.append(protocol)
     if not offered:
-        return f"{target.host}:{target.port} completed no handshake with any SSL/TLS version"
+        return f"{where} completed no handshake with any SSL/TLS version"
+    supported_curves, curves_observation = supported_curves_of(scan)
     certificate: CertificateFact | None = None
     key_type: str | None = None
     key_bits: int | None = None
     cert_attempt = scan.certificate_info
     if cert_attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or cert_attempt.result is None:
         reason = cert_attempt.error_reason.value if cert_attempt.error_reason else "no result"
-        return f"the certificate of {target.host}:{target.port} could not be read ({reason})"
+        return f"the certificate of {where} could not be read ({reason})"
     deployments = cert_attempt.result.certificate_deployments
     if deployments and deployments[0].received_certificate_chain:
         chain = deployments[0].received_certificate_chain
@@ -512,6 +593,9 @@ def endpoint_fact(
         http_redirects_to_https=redirects,
         http_observation=http_observation,
         http_refused=refused,
+        key_exchanges=tuple(key_exchanges),
+        supported_curves=supported_curves,
+        key_exchange_observation=curves_observation,
     )
 
 
@@ -547,7 +631,9 @@ def scan_endpoints(
             for result in scanner.get_results():
                 target = by_uuid[str(result.uuid)]
                 http_check = http_futures[target.id].result() if target.id in http_futures else None
-                call = f"sslyze scan {target.host}:{target.port} sni={target.server_name}"
+                call = f"sslyze scan {target.host}:{target.port} sni={target.server_name}" + (
+                    f" starttls={target.starttls}" if target.starttls else ""
+                )
                 sources = [_source(target, _raw_digest(result), call, started)]
                 if http_check is not None:
                     raw = json.dumps(http_check[:2]).encode()
@@ -560,6 +646,24 @@ def scan_endpoints(
                 else:
                     subjects[target.id] = observed(target.id, fact, sources)
     return [subjects[t.id] for t in targets if t.id in subjects]
+
+
+def replayed_subject(item: dict[str, Any]) -> Subject[Any]:
+    """Return a recorded scan result as a subject; a fact that cannot be read fully is an `error`.
+
+    The recording's envelope (id, error, sources) was checked when it was loaded; here the scan
+    result itself is rebuilt strictly (`collectors.fact_json`): a missing or mistyped field
+    makes this endpoint's items `error`, naming the field, never a pass on what is left.
+    """
+    subject = subject_from_json(TlsEndpoint, item)
+    fact = subject.fact
+    if isinstance(fact, TlsEndpoint) and fact.target.id != subject.id:
+        return unobservable(
+            subject.id,
+            f"the recorded scan result is for {fact.target.id}, not {subject.id}: the recording is inconsistent",
+            list(subject.sources),
+        )
+    return subject
 
 
 def collect_tls(
@@ -600,7 +704,7 @@ def collect_tls(
     if replaying and recorded is not None:
         # A replay judges what was scanned: the recorded results, whatever the config lists now.
         for item in recorded:
-            population.add(subject_from_json(TlsEndpoint, item))
+            population.add(replayed_subject(item))
         return targets
     if not targets:
         store.mark_out_of_scope(

@@ -172,7 +172,8 @@ CONTROLS: dict[str, ControlSpec] = {
             ("A.8.20", "A.8.22"),
             "no inbound Allow rule (custom or default, singular or plural port/prefix fields) from a source "
             "outside the trusted networks (*, Internet, 0.0.0.0/0, an untrusted CIDR or service tag) to a port "
-            "in policy.sensitive_ports",
+            "in policy.sensitive_ports; a rule whose direction, access, priority, protocol, sources or ports "
+            "cannot be read is an error naming the rule and the field",
         ),
         ControlSpec(
             "12b.azure-storage-network",
@@ -189,9 +190,12 @@ CONTROLS: dict[str, ControlSpec] = {
             "Privileged Azure roles are held only by authorised principals",
             "high",
             ("A.5.15", "A.5.18", "A.8.2"),
-            "every assignment of a role in policy.privileged_roles that reaches the subscription (at "
-            "subscription, resource-group or resource scope, or inherited from a management group) goes to a "
-            "principal in policy.authorized_principals; an assignment of an unknown role is an error",
+            "every assignment of a privileged role that reaches the subscription (at subscription, "
+            "resource-group or resource scope, or inherited from a management group) goes to a principal in "
+            "policy.authorized_principals; a role is privileged when policy.privileged_roles names it or its "
+            "permissions (actions minus notActions, dataActions minus notDataActions) allow any write, delete "
+            "or action, or reading Key Vault secrets or keys; an unknown role, or one whose permissions "
+            "cannot be read, is an error",
         ),
         ControlSpec(
             "12c.azure-sql-entra-admin",
@@ -226,7 +230,8 @@ CONTROLS: dict[str, ControlSpec] = {
             "Web apps accept HTTPS only with a modern TLS floor",
             "high",
             ("A.8.24", "A.8.21"),
-            "httpsOnly true; minTlsVersion and scmMinTlsVersion >= policy.min_tls; ftpsState FtpsOnly or Disabled",
+            "httpsOnly true; minTlsVersion and scmMinTlsVersion >= policy.min_tls; ftpsState FtpsOnly or "
+            "Disabled; for every web app and every deployment slot",
         ),
         ControlSpec(
             "12f.azure-storage-tls",
@@ -352,7 +357,8 @@ CONTROLS: dict[str, ControlSpec] = {
             "high",
             ("A.8.24", "A.8.21"),
             "no SSLv2, SSLv3, TLS 1.0 or TLS 1.1; TLS 1.2 only with forward-secret AEAD suites; TLS 1.3 offered "
-            "when policy.require_tls13; no weak keys (RSA < 2048, EC < 256)",
+            "when policy.require_tls13; no weak keys (RSA < 2048, EC < 256); no weak key exchange (finite-field "
+            "DH groups < 2048 bits, elliptic curves < 256 bits, in any accepted suite or among the accepted curves)",
         ),
         ControlSpec(
             "6f.endpoint-certificate",
@@ -360,8 +366,9 @@ CONTROLS: dict[str, ControlSpec] = {
             "Every web solution has a valid SSL certificate",
             "high",
             ("A.8.24", "A.5.14"),
-            "the chain validates to the configured trust store, the host name matches, the certificate is not "
-            "expired and has more than policy.cert_min_days (21) days left",
+            "the chain validates to the configured trust store as TLS clients validate it (web-PKI profile "
+            "deviations such as a missing Authority Key Identifier are shown, not failed), the host name matches, "
+            "the certificate is not expired and has more than policy.cert_min_days (21) days left",
         ),
         ControlSpec(
             "6f.https-enforced",
@@ -379,7 +386,9 @@ CONTROLS: dict[str, ControlSpec] = {
             "high",
             ("A.8.20", "A.8.22"),
             "a TCP connect from the auditor's (untrusted) vantage point to each sensitive port of the inventory's "
-            "hosts, probes and SQL FQDNs is refused or filtered, not open; the vantage point is recorded",
+            "hosts, probes and SQL FQDNs is refused or filtered, not open, on a host shown to be there (some "
+            "probed port, or a host's SSH port, answered; an unreachable host is an error); the vantage point is "
+            "recorded",
         ),
         ControlSpec(
             "12a.datacenter-certification",
@@ -397,7 +406,8 @@ CONTROLS: dict[str, ControlSpec] = {
             "Mobile data carriers are encrypted (attested)",
             "medium",
             ("A.7.10", "A.8.1", "A.8.24"),
-            "an attestation with evidence exists and is not older than policy.attestation_max_age_days",
+            "an attestation with evidence, hashed when attested and unchanged since, exists and is not older "
+            "than policy.attestation_max_age_days",
         ),
         ControlSpec(
             "9.subprocessor-transfer-basis",
@@ -406,7 +416,8 @@ CONTROLS: dict[str, ControlSpec] = {
             "high",
             ("A.5.19", "A.5.20", "A.5.34"),
             "every sub-processor outside the EU/EEA has a valid transfer basis (EU-US Data Privacy "
-            "Framework, SCCs, adequacy decision or BCRs); 'EU-US Privacy Shield' is invalid since 2020-07-16",
+            "Framework, SCCs, adequacy decision or BCRs, with a reference to check the DPF, SCC or BCR claim "
+            "against); 'EU-US Privacy Shield' is invalid since 2020-07-16",
         ),
         ControlSpec(
             "12d.app-own-database",

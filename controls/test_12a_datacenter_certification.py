@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from collectors.attestations import DatacenterCertificate
@@ -20,6 +21,30 @@ def is_iso27001_2013(standard: str) -> bool:
     """
     compact = standard.replace(" ", "").lower()
     return "27001" in compact and ("2013" in compact or "27001:2017" in compact)
+
+
+CURRENT_EDITION = re.compile(r"27001\D{0,3}(2022|2023)(?!\d)")
+"""ISO/IEC 27001:2022, or its European adoption EN ISO/IEC 27001:2023 (CEN-CENELEC approved the text of
+ISO/IEC 27001:2022 as EN ISO/IEC 27001:2023 without modification; NEN publishes it as NEN-EN-ISO/IEC 27001:2023)."""
+
+
+def standard_problem(standard: str, run_date: date) -> str | None:
+    """Return why the attested standard is not a current ISO/IEC 27001 certification ("which ..."), or None.
+
+    Exists so that a certificate to another standard (ISO 9001, SOC 2) or one whose edition is
+    not stated is never read as ISO 27001-certified: the statement names ISO 27001, and after
+    the transition only the 2022 edition is valid.
+    """
+    compact = standard.replace(" ", "").lower()
+    if "27001" not in compact:
+        return "which is not an ISO/IEC 27001 certification"
+    if is_iso27001_2013(standard):
+        if run_date > ISO27001_2013_LAST_VALID_DAY:
+            return f"which stopped being valid on {ISO27001_2013_LAST_VALID_DAY}"
+        return None
+    if CURRENT_EDITION.search(compact) is None:
+        return "which does not name its edition (attest e.g. ISO/IEC 27001:2022)"
+    return None
 
 
 @control("12a.datacenter-certification", over="attestations.datacenters")
@@ -44,13 +69,18 @@ def test_datacenter_certificate_is_current(
         evidence_file="present and unchanged since attested",
     )
     assert certificate.evidence is not None, f"no evidence file is attested for {certificate.datacenter}"
+    assert certificate.evidence.attested_sha256 is not None, (
+        f"no evidence_sha256 is attested for {certificate.evidence.path}: "
+        "nothing shows it is the certificate that was relied on"
+    )
     assert certificate.evidence.unchanged, (
         f"evidence file {certificate.evidence.path} has sha256 {certificate.evidence.sha256}, "
         f"not the attested {certificate.evidence.attested_sha256}"
     )
-    assert not (is_iso27001_2013(certificate.standard) and run_date > ISO27001_2013_LAST_VALID_DAY), (
-        f"{certificate.datacenter} is certified to {certificate.standard}, "
-        f"which stopped being valid on {ISO27001_2013_LAST_VALID_DAY}"
+    problem = standard_problem(certificate.standard, run_date)
+    assert problem is None, f"{certificate.datacenter} is certified to {certificate.standard}, {problem}"
+    assert certificate.attested_on <= run_date, (
+        f"the attestation is dated {certificate.attested_on}, after the run date {run_date}"
     )
     assert days_left >= 0, f"the certificate of {certificate.datacenter} expired on {certificate.valid_until}"
     assert days_left > policy.certificate_min_days_left, (

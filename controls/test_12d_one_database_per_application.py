@@ -7,6 +7,13 @@ from controls.framework import Evidence, EvidenceMissing, control
 
 OWNER_ROLES = frozenset({"db_owner", "owner"})
 """Database roles that own the database (SQL Server db_owner, the PostgreSQL database owner)."""
+RAVENDB_OWNER_ACCESS = "admin"
+"""RavenDB's Admin access level: database administration, the owner's powers (lower-cased)."""
+
+
+def _owner_roles(engine: Engine) -> frozenset[str]:
+    """Return the lower-cased role names that own a database on this engine."""
+    return OWNER_ROLES | {RAVENDB_OWNER_ACCESS} if engine == "ravendb" else OWNER_ROLES
 
 
 def _same(engine: Engine, left: str, right: str) -> bool:
@@ -46,10 +53,12 @@ def test_application_login_reaches_its_own_database_only(app: Application, evide
     login = _catalog_login(app)
     own = [access for access in login.databases if _same(app.engine, access.database, app.database)]
     others = [access for access in login.databases if not _same(app.engine, access.database, app.database)]
-    owner_roles = sorted({role for access in own for role in access.roles if role.lower() in OWNER_ROLES})
+    owning = _owner_roles(app.engine)
+    owner_roles = sorted({role for access in own for role in access.roles if role.lower() in owning})
     evidence.observed(
         login=login.name,
         server_privileges=login.server_privileges,
+        server_privileges_unread=login.privileges_unread or None,
         reaches={access.database: access.via for access in login.databases},
         roles_in_own_database=sorted({role for access in own for role in access.roles}),
     )
@@ -70,6 +79,8 @@ def test_application_login_reaches_its_own_database_only(app: Application, evide
     assert not problems, f"login {login.name} of application {app.name} on server {app.server} " + "; ".join(
         problems
     )
+    if login.privileges_unread:
+        raise EvidenceMissing(f"login {login.name} on server {app.server}: {login.privileges_unread}")
 
 
 @control("12d.app-not-server-admin", over=APPLICATIONS)

@@ -22,7 +22,10 @@ def test_mobile_media_encryption_is_attested_recently(
         evidence_file=attestation.evidence.path if attestation.evidence else None,
         evidence_sha256=attestation.evidence.sha256 if attestation.evidence else None,
     )
-    evidence.expected(age_days=f"<= {policy.attestation_max_age_days}", evidence_file="present and unchanged")
+    evidence.expected(
+        age_days=f"<= {policy.attestation_max_age_days}",
+        evidence_file="present, hashed when attested and unchanged since",
+    )
     assert attestation.evidence is not None, (
         f"no evidence file (e.g. an Intune export) for {attestation.scope}"
     )
@@ -33,4 +36,8 @@ def test_mobile_media_encryption_is_attested_recently(
     assert age_days <= policy.attestation_max_age_days, (
         f"the attestation of {attestation.attested_on} is {age_days} days old "
         f"(at most {policy.attestation_max_age_days} allowed)"
+    )
+    assert attestation.evidence.attested_sha256 is not None, (
+        f"no evidence_sha256 is attested for {attestation.evidence.path}: "
+        "nothing shows it is the export that was relied on"
     )

@@ -22,8 +22,26 @@ COMPLETED_STATUSES = frozenset({"succeeded", "completedwithwarnings"})
 
 
 def patch_is_urgent(patch: AvailablePatch) -> bool:
-    """Return True when a patch is classified Critical or Security (Windows and Linux spellings)."""
+    """Return True when a patch is classified Critical or Security (Windows and Linux spellings).
+
+    A patch whose classification is not reported counts as urgent: it cannot be shown not to be.
+    """
+    if patch.classifications is None:
+        return True
     return any(word in c.lower() for c in patch.classifications for word in URGENT_CLASSIFICATIONS)
+
+
+def records_classified(assessment: PatchAssessment, word: str) -> int:
+    """Return how many patch records the assessment returned with a classification containing `word`.
+
+    Compared per classification with the summary's counts (a record of unknown classification
+    proves neither), so one missing record is seen even when another class has a spare one.
+    """
+    return sum(
+        1
+        for patch in assessment.patches
+        if patch.classifications is not None and any(word in c.lower() for c in patch.classifications)
+    )
 
 
 def patch_overdue(patch: AvailablePatch, run_date: date, grace_days: int) -> str | None:
@@ -38,7 +56,10 @@ def patch_overdue(patch: AvailablePatch, run_date: date, grace_days: int) -> str
 def _patch_label(patch: AvailablePatch) -> str:
     kb_text = f"KB{patch.kb_id.upper().removeprefix('KB')}" if patch.kb_id else ""
     kb = f" ({kb_text})" if kb_text and kb_text.lower() not in patch.name.lower() else ""
-    return f"{patch.name}{kb} [{', '.join(patch.classifications)}]"
+    classes = (
+        "classification not reported" if patch.classifications is None else ", ".join(patch.classifications)
+    )
+    return f"{patch.name}{kb} [{classes}]"
 
 
 @control("12g.azure-update-manager", over="azure.vm_patch_assessments")
@@ -108,12 +129,23 @@ def test_vm_is_assessed_and_has_no_overdue_security_patches(
             "grace period: " + "; ".join(overdue)
         )
     assert not problems, f"VM {assessment.vm_name}: " + "; ".join(problems)
-    counted = max(assessment.critical_count or 0, assessment.security_count or 0)
-    if counted > len(urgent):
+    if assessment.critical_count is None or assessment.security_count is None:
         missing.append(
-            f"the assessment counts {assessment.critical_count or 0} Critical and "
-            f"{assessment.security_count or 0} Security patch(es), but Resource Graph returned only "
-            f"{len(urgent)} such patch record(s), so their publish dates are unknown"
+            "the assessment does not report how many Critical and Security patches it found "
+            "(availablePatchCountByClassification), so Resource Graph's patch records cannot be shown complete"
+        )
+    short = [
+        f"{counted} {word} patch(es) but only {records} {word} record(s)"
+        for word, counted, records in (
+            ("Critical", assessment.critical_count or 0, records_classified(assessment, "critical")),
+            ("Security", assessment.security_count or 0, records_classified(assessment, "security")),
+        )
+        if counted > records
+    ]
+    if short:
+        missing.append(
+            "the assessment counts " + " and ".join(short) + " came back from Resource Graph, so the "
+            "publish dates of the others are unknown"
         )
     if missing:
         raise EvidenceMissing(f"VM {assessment.vm_name}: " + "; ".join(missing))

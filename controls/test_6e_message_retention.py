@@ -17,6 +17,10 @@ def test_messages_are_deleted_in_time(store: MessageStore, policy: Policy, evide
         age = store.age(kind)
         if age is None:
             raise EvidenceMissing(f"{where}: the {kind} messages were not measured")
+        if age.count > 0 and age.oldest_age_days is None:
+            raise EvidenceMissing(
+                f"{where}: {age.count} {kind} message(s) were counted but their age was not measured"
+            )
         observed[f"{kind}_count"] = age.count
         observed[f"oldest_{kind}_age_days"] = age.oldest_age_days
         if age.oldest_age_days is not None and age.oldest_age_days > limit:

@@ -36,8 +36,15 @@ def transfer_basis_problem(entry: SubProcessorEntry) -> str | None:
         return "no transfer basis is recorded"
     if basis == "eu-us-dpf" and entry.country != "US":
         return f"the EU-US Data Privacy Framework covers US recipients only, not {entry.country}"
-    if basis == "adequacy" and entry.country not in ADEQUACY_COUNTRIES:
-        return f"{entry.country} has no adequacy decision of the European Commission"
+    if basis == "adequacy":
+        if entry.country not in ADEQUACY_COUNTRIES:
+            return f"{entry.country} has no adequacy decision of the European Commission"
+        return None
+    if not (entry.basis_reference or "").strip():
+        return (
+            f"the {BASIS_NAMES[basis]} are claimed without a basis_reference "
+            "(the DPF list entry, the signed clauses or the approved rules to check it against)"
+        )
     return None
 
 
@@ -53,6 +60,9 @@ def test_subprocessor_outside_eea_has_valid_transfer_basis(
         services=entry.services,
         reviewed_on=entry.reviewed_on,
     )
-    evidence.expected(transfer_basis="inside the EU/EEA, or DPF (US), SCCs, adequacy decision or BCRs")
+    evidence.expected(
+        transfer_basis="inside the EU/EEA, or DPF (US), SCCs, adequacy decision or BCRs",
+        basis_reference="recorded for DPF, SCCs and BCRs",
+    )
     problem = transfer_basis_problem(entry)
     assert problem is None, f"{entry.name} stores data in {entry.country}: {problem}"

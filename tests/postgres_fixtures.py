@@ -239,7 +239,7 @@ def databases_toml(clusters: PlantedClusters, *, password_env: str = PASSWORD_EN
 
 @contextmanager
 def planted_clusters() -> Iterator[PlantedClusters]:
-    """Yield the planted and the clean cluster, running; skip the test when PostgreSQL is absent.
+    """Yield the planted and the clean cluster, running; fail the test (never skip) when PostgreSQL is absent.
 
     Test modules wrap it in their own session-scoped fixture (a fixture imported from here
     would trip ruff's redefinition check, and `pytest_plugins` outside the root conftest is
@@ -251,4 +251,6 @@ def planted_clusters() -> Iterator[PlantedClusters]:
             plant_clean(clean)
             yield PlantedClusters(planted=planted, clean=clean)
     except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
+        pytest.fail(
+            f"{exc}: the PostgreSQL tests cannot run (bash tests/run.sh installs it as root)", pytrace=False
+        )

@@ -479,6 +479,13 @@ def test_mobile_media_attestation_without_evidence_fails() -> None:
     assert media_verdict(media_attestation(age_days=10, evidence=None)).status == "fail"
 
 
+def test_mobile_media_attestation_without_attested_sha256_fails() -> None:
+    evidence = EvidenceFile("/evidence/intune.csv", SHA_A, None)
+    result = media_verdict(media_attestation(age_days=10, evidence=evidence))
+    assert result.status == "fail"
+    assert "no evidence_sha256" in result.message
+
+
 def test_mobile_media_attestation_with_changed_evidence_fails() -> None:
     evidence = EvidenceFile("/evidence/intune.csv", SHA_B, SHA_A)
     assert media_verdict(media_attestation(age_days=10, evidence=evidence)).status == "fail"
@@ -487,14 +494,16 @@ def test_mobile_media_attestation_with_changed_evidence_fails() -> None:
 # --- 9.subprocessor-transfer-basis --------------------------------------------------------------------
 
 
-def subprocessor(country: str, transfer_basis: str) -> SubProcessorEntry:
+def subprocessor(
+    country: str, transfer_basis: str, basis_reference: str | None = "signed 2024-03-01"
+) -> SubProcessorEntry:
     return SubProcessorEntry(
         name="Example Mail Inc.",
         services=("A. webhosting",),
         country=country,
         inside_eea=SubProcessor(name="Example Mail Inc.", country=country).inside_eea(),
         transfer_basis=transfer_basis,
-        basis_reference=None,
+        basis_reference=basis_reference,
         reviewed_on=date(2026, 11, 1),
     )
 
@@ -528,6 +537,20 @@ def test_eu_us_dpf_for_non_us_recipient_fails() -> None:
 @pytest.mark.parametrize("country", ["US", "IN", "CN"])
 def test_standard_contractual_clauses_pass(country: str) -> None:
     assert transfer_verdict(country, "scc").status == "pass"
+
+
+@pytest.mark.parametrize("basis", ["eu-us-dpf", "scc", "bcr"])
+@pytest.mark.parametrize("reference", [None, "", "   "])
+def test_transfer_basis_claimed_without_a_reference_fails(basis: str, reference: str | None) -> None:
+    entry = subprocessor("US", basis, basis_reference=reference)
+    result = verdict(c9.test_subprocessor_outside_eea_has_valid_transfer_basis, entry)
+    assert result.status == "fail"
+    assert "without a basis_reference" in result.message
+
+
+def test_adequacy_decision_needs_no_reference() -> None:
+    entry = subprocessor("JP", "adequacy", basis_reference=None)
+    assert verdict(c9.test_subprocessor_outside_eea_has_valid_transfer_basis, entry).status == "pass"
 
 
 def test_adequacy_decision_for_japan_passes() -> None:

@@ -121,6 +121,24 @@ def test_sql_server_database_names_compare_case_insensitively() -> None:
     assert verdict(c12d.test_application_login_reaches_its_own_database_only, fact).status == "pass"
 
 
+def test_login_whose_server_roles_could_not_be_read_is_an_error_not_a_pass() -> None:
+    unread = "sys.server_role_members in master could not be read: server roles are unknown"
+    result = verdict(
+        c12d.test_application_login_reaches_its_own_database_only,
+        app("azuresql", login=login(privileges_unread=unread), admin_login="sqladmin"),
+    )
+    assert result.status == "error"
+    assert unread in result.message
+
+
+def test_login_with_unread_server_roles_that_already_reaches_another_database_fails() -> None:
+    reach = (DatabaseAccess("shop_db", "user mapping"), DatabaseAccess("hr_db", "user mapping"))
+    fact = app(
+        "azuresql", login=login("shop_app", *reach, privileges_unread="unknown"), admin_login="sqladmin"
+    )
+    assert verdict(c12d.test_application_login_reaches_its_own_database_only, fact).status == "fail"
+
+
 def test_login_missing_from_the_catalog_is_an_error_not_a_pass() -> None:
     result = verdict(c12d.test_application_login_reaches_its_own_database_only, app(login=None))
     assert result.status == "error"
@@ -401,3 +419,28 @@ def test_unmeasured_message_kind_is_an_error() -> None:
     result = verdict(c6e.test_messages_are_deleted_in_time, store, policy=Policy())
     assert result.status == "error"
     assert "the failed messages were not measured" in result.message
+
+
+def test_counted_messages_without_an_age_are_an_error_not_none_too_old() -> None:
+    """Fail-closed review: an age the reader could not measure is never read as 'not too old'."""
+    store = dataclasses.replace(
+        messages(6.5, 29.0), ages=(MessageAge("delivered", 4, 6.5), MessageAge("failed", 2, None))
+    )
+    result = verdict(c6e.test_messages_are_deleted_in_time, store, policy=Policy())
+    assert result.status == "error"
+    assert "2 failed message(s) were counted but their age was not measured" in result.message
+
+
+def test_ravendb_certificate_with_admin_access_to_its_own_database_fails() -> None:
+    """Fail-closed review: RavenDB's Admin access is the owner's power, like db_owner (was a pass)."""
+    admin = login("A1B2C3", DatabaseAccess("Shop", "certificate permission", ("Admin",)))
+    fact = app("ravendb", database="Shop", identity="A1B2C3", databases_used=("Shop",), login=admin)
+    result = verdict(c12d.test_application_login_reaches_its_own_database_only, fact)
+    assert result.status == "fail"
+    assert "is Admin of its own database Shop" in result.message
+
+
+def test_ravendb_certificate_with_read_write_access_to_its_own_database_passes() -> None:
+    access = login("A1B2C3", DatabaseAccess("Shop", "certificate permission", ("ReadWrite",)))
+    fact = app("ravendb", database="Shop", identity="A1B2C3", databases_used=("Shop",), login=access)
+    assert verdict(c12d.test_application_login_reaches_its_own_database_only, fact).status == "pass"

@@ -115,12 +115,14 @@ def test_audit_of_real_postgresql_gives_the_defined_verdicts_and_never_leaks(
     assert_no_canary(tmp_path, replayed.stdout, replayed.stderr)
 
 
-def test_missing_password_variable_errors_the_database_items(
+def test_missing_password_variable_stops_the_run_before_collecting(
     postgres_clusters: PlantedClusters, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Issue 12 case 3.5: a credential the config names that does not exist is a configuration
+    # error (exit 4, naming the key and the variable), not a night of `error` items.
     monkeypatch.delenv(PASSWORD_ENV, raising=False)
     run = run_audit(tmp_path, config_text(postgres_clusters))
-    assert run.returncode == 1, run.stdout + run.stderr
-    items = [r for r in run.bundle["results"] if r["control"] in DATABASE_CONTROLS]
-    assert {r["status"] for r in items} == {"error"}
-    assert all(PASSWORD_ENV in r["message"] for r in items)
+    output = run.stdout + run.stderr
+    assert run.returncode == 4, output
+    assert f".password_env: the environment variable {PASSWORD_ENV} is not set" in output
+    assert not (run.evidence_dir / "evidence.json").exists()

@@ -173,4 +173,17 @@ def test_certificates_forbidden_to_a_valid_user_auditor_is_an_error(raven: FakeR
 def test_database_without_an_encryption_flag_is_unknown(raven: FakeRavenDb, pki: Pki) -> None:
     raven.answers["/databases"] = {"Databases": [{"Name": "Odd", "Disabled": False}]}
     facts = read(entry(raven, pki, pki.client_pem(AUDITOR))).server
-    assert [(d.name, d.encrypted, d.encryption_state) for d in facts.databases] == [("Odd", None, None)]
+    odd = next(d for d in facts.databases if d.name == "Odd")
+    assert (odd.encrypted, odd.encryption_state) == (None, None)
+
+
+def test_application_database_the_server_does_not_list_has_unknown_encryption(
+    raven: FakeRavenDb, pki: Pki
+) -> None:
+    """Was a silent loss: an emptied database list made 12e.ravendb-encryption not applicable."""
+    raven.answers["/databases"] = {"Databases": []}
+    facts = read(entry(raven, pki, pki.client_pem(AUDITOR))).server
+    assert [(d.name, d.encrypted, d.encryption_state) for d in facts.databases] == [
+        ("Shop", None, None),
+        ("Synda", None, None),
+    ]

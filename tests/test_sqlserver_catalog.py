@@ -357,6 +357,18 @@ def test_azure_database_without_key_is_unencrypted_and_unreadable_key_is_unknown
     ]
 
 
+def test_azure_unreadable_server_role_members_leaves_every_login_privileges_unread() -> None:
+    """Was a false pass: the failed read was taken as "no server roles" for every login."""
+    _, rows, facts = azure("unreadable_server_role_members")
+    assert [u["step"] for u in rows["unreadable"]] == ["server_role_members"]
+    server_logins = [each for each in facts.logins if each.kind != "contained_user"]
+    assert server_logins
+    for each in server_logins:  # a contained user is database-scoped: it holds no server role
+        assert "sys.server_role_members in master could not be read" in each.privileges_unread
+    _, _, complete = azure()
+    assert all(not each.privileges_unread for each in complete.logins)
+
+
 # --- the auditor's own visibility: a partial catalog is an error, never a pass ---------------------
 
 

@@ -111,12 +111,22 @@ class ServerRun:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServerRun:
-        """Return a server run read back from a recording."""
+        """Return a server run read back from a recording; raise ValueError naming a malformed field.
+
+        The rows themselves are checked by the engine's parser; here only their container is.
+        """
+        engine, error, rows = data["engine"], data.get("error"), data.get("rows")
+        if not isinstance(engine, str):
+            raise ValueError(f"engine is {engine!r}, not text")
+        if error is not None and not isinstance(error, str):
+            raise ValueError(f"error is {error!r}, not text")
+        if rows is not None and not isinstance(rows, dict):
+            raise ValueError(f"rows is a {type(rows).__name__}, not result sets by name")
         return cls(
-            engine=str(data["engine"]),
+            engine=engine,
             collected_at=datetime.fromisoformat(data["collected_at"]),
-            rows=data.get("rows"),
-            error=data.get("error"),
+            rows=rows,
+            error=error,
         )
 
 
@@ -286,9 +296,16 @@ def collect_databases(
             if not isinstance(recorded, dict):
                 return ServerRun(entry.engine, utc_now(), error="not in the recording being replayed")
             try:
-                return ServerRun.from_json(recorded)
+                run = ServerRun.from_json(recorded)
             except (KeyError, TypeError, ValueError) as exc:
                 return ServerRun(entry.engine, utc_now(), error=f"malformed recording entry ({exc!r})")
+            if run.engine != entry.engine:
+                return ServerRun(
+                    entry.engine,
+                    run.collected_at,
+                    error=f"the recording holds a {run.engine} catalog for this {entry.engine} server",
+                )
+            return run
         return _read_live(config, entry, apps_by_server.get(entry.name, []))
 
     runs: dict[str, ServerRun] = {}
@@ -326,6 +343,8 @@ def collect_databases(
                     reading = reader.parse(_resolved(config, entry), apps, run.rows, run.collected_at)
                 except CatalogError as exc:
                     reading = str(exc)
+                except Exception as exc:  # a parser surprise errs this server, not the run
+                    reading = f"the catalog rows could not be parsed ({type(exc).__name__}: {exc})"
         if isinstance(reading, str):
             server_errors[entry.name] = reading
         else:

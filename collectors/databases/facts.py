@@ -70,6 +70,8 @@ class Login:
     the PostgreSQL bootstrap superuser."""
     display_name: str = ""
     """RavenDB: the certificate's name; empty elsewhere."""
+    privileges_unread: str = ""
+    """Why `server_privileges` may be incomplete (a catalog read that failed); empty when read in full."""
 
     def reaches(self) -> tuple[str, ...]:
         """Return the names of the databases this login can reach, in order."""

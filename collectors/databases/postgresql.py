@@ -21,17 +21,11 @@ import psycopg
 from psycopg import sql
 
 from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
-from collectors.databases.facts import (
-    Database,
-    DatabaseAccess,
-    DatabaseServer,
-    Login,
-    MessageAge,
-    MessageStore,
-    PasswordColumn,
-)
+from collectors.databases.facts import Database, DatabaseAccess, DatabaseServer, Login
+from collectors.databases.measurements import message_stores, password_columns
 from collectors.databases.password_formats import classify
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
+from collectors.databases.rows import CatalogRow, CatalogRowSet
 
 MAINTENANCE_DATABASE = "postgres"
 """Where the cluster catalog is read; like the templates it is not an application database."""
@@ -60,6 +54,8 @@ POWERFUL_PREDEFINED_ROLES = frozenset(
     }
 )
 """Predefined roles whose membership reaches beyond one database."""
+DATABASE_PRIVILEGES = frozenset({"CONNECT", "CREATE", "TEMPORARY"})
+"""What aclexplode reports for a database's ACL; any other word means the rows are damaged."""
 
 CATALOG_QUERIES: dict[str, str] = {
     "version": "SELECT current_setting('server_version') AS server_version",
@@ -146,57 +142,26 @@ class PostgresReader:
         rows: CatalogRows,
         collected_at: datetime,
     ) -> ServerReading:
-        """Return the server's facts from its rows; ages are measured against `collected_at`."""
-        try:
-            server = _server_from_rows(entry, applications, rows)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CatalogError(f"{entry.name}: the catalog rows are not as expected ({exc!r})") from None
-        apps = {app.name: app for app in applications}
-        columns: dict[tuple[str, str], PasswordColumn | str] = {}
-        for row in rows.get("password_columns", []):
-            app = apps.get(row["application"])
-            if app is None:
-                continue
-            key = (app.name, row["column"])
-            if "error" in row:
-                columns[key] = row["error"]
-                continue
-            total = row.get("total_rows")
-            columns[key] = PasswordColumn(
-                application=app.name,
-                server=entry.name,
-                database=app.database,
-                column=row["column"],
-                rows_examined=int(row["rows_examined"]),
-                total_rows=None if total is None else int(total),
-                formats=tuple(sorted((str(k), int(v)) for k, v in row["formats"].items())),
-                sampled=total is not None and int(total) > int(row["rows_examined"]),
-            )
-        stores: dict[str, MessageStore | str] = {}
-        ages: dict[str, list[MessageAge]] = {}
-        for row in rows.get("message_ages", []):
-            app = apps.get(row["application"])
-            if app is None or app.retention is None:
-                continue
-            if "error" in row:
-                stores[app.name] = f"{row.get('kind', 'messages')}: {row['error']}"
-                continue
-            oldest = row.get("oldest")
-            age = None if oldest is None else _age_days(datetime.fromisoformat(oldest), collected_at)
-            ages.setdefault(app.name, []).append(MessageAge(row["kind"], int(row["count"]), age))
-        for name, measured in ages.items():
-            if name in stores:
-                continue
-            app = apps[name]
-            assert app.retention is not None
-            stores[name] = MessageStore(
-                application=name,
-                server=entry.name,
-                database=app.database,
-                measured_by=_measured_by(app.retention),
-                ages=tuple(sorted(measured, key=lambda a: a.kind)),
-            )
-        return ServerReading(server=server, password_columns=columns, message_stores=stores)
+        """Return the server's facts from its rows; ages are measured against `collected_at`.
+
+        Raises CatalogError (the server is an `error`) when a catalog value it judges is
+        absent, null, of the wrong type or inconsistent with the rest of the catalog; a
+        damaged password or message measurement errors only its own subject.
+        """
+        catalog = CatalogRowSet(entry.name, rows)
+        server = _server_from_rows(entry, applications, catalog)
+        return ServerReading(
+            server=server,
+            password_columns=password_columns(entry.name, catalog.optional("password_columns"), applications),
+            message_stores=message_stores(
+                entry.name,
+                catalog.optional("message_ages"),
+                applications,
+                collected_at,
+                age_of=_age_days,
+                measured_by=lambda app: _measured_by(app.retention) if app.retention else "",
+            ),
+        )
 
 
 READER = PostgresReader()
@@ -403,7 +368,7 @@ def _age_days(oldest: datetime, collected_at: datetime) -> float:
 
 
 def _server_from_rows(
-    entry: DatabaseServerEntry, applications: list[ApplicationEntry], rows: CatalogRows
+    entry: DatabaseServerEntry, applications: list[ApplicationEntry], catalog: CatalogRowSet
 ) -> DatabaseServer:
     app_databases = {app.database for app in applications}
     system = SYSTEM_DATABASES - app_databases
@@ -412,19 +377,47 @@ def _server_from_rows(
     def in_scope(name: str, template: bool = False) -> bool:
         return not template and name not in system and (wanted is None or name in wanted)
 
-    roles = {row["rolname"]: row for row in rows["roles"]}
+    roles = {row.text("rolname"): _role(row) for row in catalog("roles")}
+
+    def known_role(row: CatalogRow, column: str) -> str:
+        name = row.text(column)
+        if name not in roles:
+            raise CatalogError(f"{row.where}: {column} {name!r} is not a role of the roles result set")
+        return name
+
     parents: dict[str, set[str]] = {}
-    for row in rows["memberships"]:
-        parents.setdefault(row["member"], set()).add(row["role"])
-    owners = {row["datname"]: row["owner"] for row in rows["databases"]}
-    databases = [row for row in rows["databases"] if in_scope(row["datname"], bool(row["datistemplate"]))]
+    for row in catalog("memberships"):
+        parents.setdefault(known_role(row, "member"), set()).add(known_role(row, "role"))
+    database_rows = [
+        (row.text("datname"), row.text("owner"), row.flag("datistemplate")) for row in catalog("databases")
+    ]
+    owners = {name: owner for name, owner, _template in database_rows}
+
+    def known_database(row: CatalogRow) -> str:
+        name = row.text("datname")
+        if name not in owners:
+            raise CatalogError(f"{row.where}: datname {name!r} is not a database of the databases result set")
+        return name
+
     grants: dict[str, dict[str, set[str]]] = {}
-    for row in rows["database_acl"]:
-        grants.setdefault(row["datname"], {}).setdefault(row["grantee"], set()).add(row["privilege_type"])
+    for row in catalog("database_acl"):
+        database = known_database(row)
+        grantee = row.text("grantee")
+        privilege = row.text("privilege_type", allowed=DATABASE_PRIVILEGES)
+        grants.setdefault(database, {}).setdefault(grantee, set()).add(privilege)
     reach: dict[str, list[str]] = {}
-    for row in rows["connect_privileges"]:
-        if in_scope(row["datname"]):
-            reach.setdefault(row["rolname"], []).append(row["datname"])
+    for row in catalog("connect_privileges"):
+        login, database = known_role(row, "rolname"), known_database(row)
+        if in_scope(database):
+            reach.setdefault(login, []).append(database)
+        elif database == MAINTENANCE_DATABASE:
+            reach.setdefault(login, [])
+    auditor = entry.user
+    if auditor is not None and auditor in roles and auditor not in reach:
+        raise CatalogError(
+            f"{entry.name}: connect_privileges does not list the auditor's own login {auditor}, which "
+            f"is connected to {MAINTENANCE_DATABASE}: the catalog rows are incomplete"
+        )
     admin = entry.effective_admin_login()
     logins: list[Login] = []
     for name, role in sorted(roles.items()):
@@ -444,29 +437,38 @@ def _server_from_rows(
                     )
                     for db in reach.get(name, [])
                 ),
-                is_server_admin=int(role["oid"]) == BOOTSTRAP_SUPERUSER_OID or name == admin,
+                is_server_admin=role["oid"] == BOOTSTRAP_SUPERUSER_OID or name == admin,
             )
         )
-    bootstrap = next((n for n, r in roles.items() if int(r["oid"]) == BOOTSTRAP_SUPERUSER_OID), admin)
-    version_rows = rows.get("version") or [{}]
+    bootstrap = next((n for n, r in roles.items() if r["oid"] == BOOTSTRAP_SUPERUSER_OID), admin)
+    version = next((row.values.get("server_version") for row in catalog.optional("version")), None)
     return DatabaseServer(
         name=entry.name,
         engine="postgresql",
         host=entry.host,
         port=entry.effective_port(),
-        version=str(version_rows[0].get("server_version", "")),
+        version=version if isinstance(version, str) else "",
         databases=tuple(
             Database(
                 server=entry.name,
-                name=row["datname"],
-                owner=row["owner"],
-                public_connect="CONNECT" in grants.get(row["datname"], {}).get("PUBLIC", set()),
+                name=name,
+                owner=owner,
+                public_connect="CONNECT" in grants.get(name, {}).get("PUBLIC", set()),
             )
-            for row in databases
+            for name, owner, template in database_rows
+            if in_scope(name, template)
         ),
         logins=tuple(logins),
         admin_login=admin if admin in roles else bootstrap,
     )
+
+
+def _role(row: CatalogRow) -> dict[str, Any]:
+    """Return the attributes of one pg_roles row that the parser judges, each of its type."""
+    values: dict[str, Any] = {"oid": row.integer("oid")}
+    for column in ("rolcanlogin", *(column for column, _label in ROLE_ATTRIBUTES)):
+        values[column] = row.flag(column)
+    return values
 
 
 def _ancestors(name: str, parents: dict[str, set[str]]) -> set[str]:

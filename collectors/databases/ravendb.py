@@ -25,11 +25,16 @@ import httpx
 from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
 from collectors.databases.facts import Database, DatabaseAccess, DatabaseServer, Login
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
+from collectors.databases.rows import CatalogRow, CatalogRowSet
 
 PAGE_SIZE = 1024
 PRIVILEGED_CLEARANCES = ("ClusterAdmin", "ClusterNode", "Operator")
 """Clearances with power over every database (ClusterNode is the server's own, equal to ClusterAdmin)."""
 ADMIN_CLEARANCES = ("ClusterAdmin", "ClusterNode")
+SECURITY_CLEARANCES = ("ClusterAdmin", "ClusterNode", "Operator", "ValidUser", "UnauthenticatedClients")
+"""RavenDB's SecurityClearance values (Raven.Client.ServerWide.Operations.Certificates.SecurityClearance)."""
+ACCESS_LEVELS = ("Admin", "ReadWrite", "Read")
+"""RavenDB's DatabaseAccess values of a certificate's per-database Permissions."""
 DATABASE_FIELDS = ("Name", "Disabled", "IsEncrypted", "LoadError")
 CERTIFICATE_FIELDS = ("Name", "Thumbprint", "SecurityClearance", "Permissions", "NotAfter")
 UNSUPPORTED_PASSWORD_COLUMNS = (
@@ -132,54 +137,70 @@ def fetch_catalog(client: httpx.Client, entry: DatabaseServerEntry) -> CatalogRo
     }
 
 
-def certificate_login(row: dict[str, Any], databases: list[str]) -> Login:
-    """Return the Login of one certificate definition: thumbprint, clearance, per-database access."""
-    clearance = str(row.get("SecurityClearance") or "")
+def certificate_login(row: CatalogRow, databases: list[str]) -> Login:
+    """Return the Login of one certificate definition: thumbprint, clearance, per-database access.
+
+    Raises CatalogError when the thumbprint, the clearance or the permissions cannot be read:
+    a certificate whose powers are unknown is never read as one without any.
+    """
+    clearance = row.text("SecurityClearance", allowed=SECURITY_CLEARANCES)
     privileged = clearance in PRIVILEGED_CLEARANCES
+    permissions = row.mapping("Permissions")
     access: list[DatabaseAccess] = []
     if privileged:
         access = [DatabaseAccess(name, f"clearance {clearance}", ("Admin",)) for name in databases]
     else:
-        permissions = row.get("Permissions") or {}
-        if isinstance(permissions, dict):
-            access = [
-                DatabaseAccess(str(name), "certificate permission", (str(level),))
-                for name, level in sorted(permissions.items())
-            ]
+        for name, level in sorted(permissions.items()):
+            if level not in ACCESS_LEVELS:
+                raise CatalogError(
+                    f"{row.where}: Permissions[{name}] is {level!r}, not one of {', '.join(ACCESS_LEVELS)}"
+                )
+            access.append(DatabaseAccess(str(name), "certificate permission", (str(level),)))
     return Login(
-        name=str(row.get("Thumbprint") or "").upper(),
+        name=row.text("Thumbprint").upper(),
         kind="certificate",
         server_privileges=(clearance,) if privileged else (),
         databases=tuple(access),
         is_server_admin=clearance in ADMIN_CLEARANCES,
-        display_name=str(row.get("Name") or ""),
+        display_name=row.optional_text("Name") or "",
     )
 
 
 def parse_catalog(
     entry: DatabaseServerEntry, applications: list[ApplicationEntry], rows: CatalogRows
 ) -> ServerReading:
-    """Return the facts of one RavenDB catalog (pure): databases with Encrypted, certificates as logins."""
+    """Return the facts of one RavenDB catalog (pure): databases with Encrypted, certificates as logins.
+
+    Raises CatalogError when a result set, a database name or a certificate's thumbprint,
+    clearance or permissions is absent or unreadable. `IsEncrypted` may be absent or null:
+    the database is then `error` for 12e (the record does not say), never unencrypted-and-fine.
+    """
+    catalog = CatalogRowSet(entry.name, rows)
     databases = []
-    for row in rows.get("databases", []):
-        encrypted = row.get("IsEncrypted")
+    for row in catalog("databases"):
+        encrypted = row.values.get("IsEncrypted")
+        if encrypted is not None and not isinstance(encrypted, bool):
+            raise CatalogError(f"{row.where}: IsEncrypted is {encrypted!r}, not a boolean")
         known = isinstance(encrypted, bool)
         databases.append(
             Database(
                 server=entry.name,
-                name=str(row["Name"]),
+                name=row.text("Name"),
                 encryption_state=f"Encrypted: {str(encrypted).lower()}" if known else None,
                 encrypted=encrypted if known else None,
             )
         )
     names = [d.name for d in databases]
+    for database in sorted({a.database for a in applications} - set(names)):
+        # An application's database the server does not list: its encryption is unknown (error).
+        databases.append(Database(server=entry.name, name=database))
     server = DatabaseServer(
         name=entry.name,
         engine="ravendb",
         host=entry.host,
         port=entry.effective_port(),
         databases=tuple(databases),
-        logins=tuple(certificate_login(row, names) for row in rows.get("certificates", [])),
+        logins=tuple(certificate_login(row, names) for row in catalog("certificates")),
         admin_login=entry.effective_admin_login(),
         applications=tuple(a.name for a in applications),
         application_logins=tuple(

@@ -24,18 +24,11 @@ from decimal import Decimal
 from typing import Any, Protocol, cast
 
 from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
-from collectors.databases.facts import (
-    ConnectionEncryption,
-    Database,
-    DatabaseAccess,
-    DatabaseServer,
-    Login,
-    MessageAge,
-    MessageStore,
-    PasswordColumn,
-)
+from collectors.databases.facts import ConnectionEncryption, Database, DatabaseAccess, DatabaseServer, Login
+from collectors.databases.measurements import message_stores, password_columns
 from collectors.databases.password_formats import classify
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
+from collectors.databases.rows import CatalogRow, CatalogRowSet
 
 # --- the DB-API seam ------------------------------------------------------------------------------
 
@@ -621,9 +614,29 @@ AZURE_READER = SqlServerReader(azure=True)
 
 # --- parse ----------------------------------------------------------------------------------------
 
+ENCRYPTION_STATES = range(7)
+"""sys.dm_database_encryption_keys.encryption_state: 0 (no key) to 6 (protection change in progress)."""
+ENCRYPT_OPTIONS = ("TRUE", "FALSE")
+"""sys.dm_exec_connections.encrypt_option."""
 
-def _unreadable(rows: CatalogRows, step: str) -> list[dict[str, Any]]:
-    return [u for u in rows.get("unreadable", []) if u.get("step") == step]
+
+def _failed_steps(catalog: CatalogRowSet) -> dict[str, set[str]]:
+    """Return step -> databases in which an optional read failed (the `unreadable` result set)."""
+    failed: dict[str, set[str]] = {}
+    for row in catalog("unreadable"):
+        failed.setdefault(row.text("step"), set()).add(row.text("database"))
+    return failed
+
+
+def _optional_set(catalog: CatalogRowSet, name: str, failed: dict[str, set[str]]) -> list[CatalogRow]:
+    """Return the rows of an optionally read result set: absent only when its read is listed as failed."""
+    if catalog.present(name):
+        return list(catalog(name))
+    if name in failed:
+        return []
+    raise CatalogError(
+        f"{catalog.server}: the catalog rows have no result set {name}, and its read is not listed as failed"
+    )
 
 
 def _closure(start: set[str], parents: dict[str, set[str]]) -> set[str]:
@@ -639,19 +652,28 @@ def _closure(start: set[str], parents: dict[str, set[str]]) -> set[str]:
     return seen
 
 
-def _encryption_states(rows: CatalogRows, databases: list[str], azure: bool) -> dict[str, str | None]:
+def _encryption_states(
+    catalog: CatalogRowSet, databases: list[str], failed: dict[str, set[str]], azure: bool
+) -> dict[str, str | None]:
     """Return each database's DEK encryption_state as text ('none' without a key, None when unknown)."""
-    by_name = {str(r.get("database_name")): r for r in rows.get("encryption_keys", [])}
-    failed = {str(u.get("database")) for u in _unreadable(rows, "encryption_keys")}
-    states: dict[str, str | None] = {}
-    for name in databases:
-        if name in by_name and by_name[name].get("encryption_state") is not None:
-            states[name] = str(by_name[name]["encryption_state"])
-        elif (azure and name in failed) or (not azure and "master" in failed):
-            states[name] = None
-        else:
-            states[name] = "none"
-    return states
+    unread = failed.get("encryption_keys", set())
+    offline = failed.get("database", set())
+
+    def unknown(name: str) -> bool:
+        return (azure and (name in unread or name in offline)) or (not azure and "master" in unread)
+
+    if any(not unknown(name) for name in databases) and not catalog.present("encryption_keys"):
+        raise CatalogError(
+            f"{catalog.server}: the catalog rows have no result set encryption_keys, and its read is not "
+            "listed as failed"
+        )
+    by_name: dict[str, str] = {}
+    for row in catalog.optional("encryption_keys"):
+        state = row.integer("encryption_state")
+        if state not in ENCRYPTION_STATES:
+            raise CatalogError(f"{row.where}: encryption_state {state} is not a documented state (0-6)")
+        by_name[row.text("database_name")] = str(state)
+    return {name: None if unknown(name) else by_name.get(name, "none") for name in databases}
 
 
 @dataclass
@@ -664,6 +686,7 @@ class _LoginDraft:
 
     def __post_init__(self) -> None:
         self.privileges: list[str] = []
+        self.privileges_unread = ""
         self.access: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def grant(self, database: str, via: str, roles: Iterable[str] = ()) -> None:
@@ -684,21 +707,29 @@ class _LoginDraft:
                 for db, (via, roles) in sorted(self.access.items())
             ),
             is_server_admin=self.server_admin,
+            privileges_unread=self.privileges_unread,
         )
 
 
-def _server_privileges(rows: CatalogRows) -> dict[str, list[str]]:
+def _server_privileges(
+    catalog: CatalogRowSet, failed: dict[str, set[str]], azure: bool
+) -> dict[str, list[str]]:
     """Return login sid -> server roles (transitively) and privileged permissions (direct or via a role)."""
     parents: dict[str, set[str]] = {}
-    for row in rows.get("server_role_members", []):
-        parents.setdefault(str(row["member_sid"]), set()).add(str(row["role_name"]))
-        parents.setdefault(str(row["member_name"]), set()).add(str(row["role_name"]))
+    members = (
+        _optional_set(catalog, "server_role_members", failed) if azure else catalog("server_role_members")
+    )
+    for row in members:
+        role = row.text("role_name")
+        parents.setdefault(row.text("member_sid"), set()).add(role)
+        parents.setdefault(row.text("member_name"), set()).add(role)
     permissions: dict[str, set[str]] = {}
-    for row in rows.get("server_permissions", []):
-        permissions.setdefault(str(row["grantee_name"]), set()).add(str(row["permission_name"]))
-        permissions.setdefault(str(row["grantee_sid"]), set()).add(str(row["permission_name"]))
-    for row in rows.get("master_role_members", []):
-        parents.setdefault(str(row["member_sid"]), set()).add(str(row["role_name"]))
+    for row in () if azure else catalog("server_permissions"):
+        permission = row.text("permission_name", allowed=PRIVILEGED_PERMISSIONS)
+        permissions.setdefault(row.text("grantee_name"), set()).add(permission)
+        permissions.setdefault(row.text("grantee_sid"), set()).add(permission)
+    for row in catalog("master_role_members") if azure else ():
+        parents.setdefault(row.text("member_sid"), set()).add(row.text("role_name"))
     out: dict[str, list[str]] = {}
     for sid in {*parents, *permissions}:
         roles = _closure({sid}, parents) - {"public"}
@@ -707,6 +738,38 @@ def _server_privileges(rows: CatalogRows) -> dict[str, list[str]]:
             granted |= permissions.get(role, set())
         out[sid] = sorted(roles) + sorted(granted)
     return out
+
+
+def _databases(catalog: CatalogRowSet) -> dict[str, dict[str, Any]]:
+    """Return sys.databases by name: database_id, owner_login (NULL for an orphaned owner), owner_sid."""
+    present: dict[str, dict[str, Any]] = {}
+    for row in catalog("databases"):
+        present[row.text("name")] = {
+            "database_id": row.integer("database_id"),
+            "owner_login": row.optional_text("owner_login"),
+            "owner_sid": row.text("owner_sid"),
+        }
+    return present
+
+
+def _login_drafts(
+    catalog: CatalogRowSet, failed: dict[str, set[str]], admin_name: str, azure: bool
+) -> dict[str, _LoginDraft]:
+    drafts: dict[str, _LoginDraft] = {}
+    entra = _optional_set(catalog, "entra_logins", failed) if azure else []
+    for row in [*catalog("logins"), *entra]:
+        sid = row.text("sid")
+        name = row.text("name")
+        admin = (not azure and sid == "0x01") or (bool(admin_name) and name.lower() == admin_name.lower())
+        kind = LOGIN_KINDS.get(row.text("type").strip())
+        if kind is None:
+            raise CatalogError(
+                f"{row.where}: type {row.values['type']!r} is not a login type the query selects"
+            )
+        drafts[sid] = _LoginDraft(
+            name=name, kind=kind, disabled=row.flag("is_disabled"), sid=sid, server_admin=admin
+        )
+    return drafts
 
 
 def parse_catalog(
@@ -721,20 +784,31 @@ def parse_catalog(
 
     Logins are matched to database users by sid; a user without a login (contained or Entra
     user) becomes a database-scoped identity of its own. Server roles and role-granted
-    permissions are followed through nested roles.
+    permissions are followed through nested roles. Raises CatalogError (the server is an
+    `error`) when a value it judges is absent, null, of the wrong type or names a database
+    the catalog does not list; a damaged password or message measurement errors only its own
+    subject.
     """
-    present = {str(r["name"]): r for r in rows.get("databases", [])}
-    names = [n for n in present if not is_system_database(n, present[n].get("database_id"), azure)]
+    catalog = CatalogRowSet(entry.name, rows)
+    failed = _failed_steps(catalog)
+    present = _databases(catalog)
+    names = [n for n in present if not is_system_database(n, present[n]["database_id"], azure)]
     if entry.databases is not None:
         names = [n for n in names if n in set(entry.databases)]
-    missing = [str(u["database"]) for u in _unreadable(rows, "database") if str(u["database"]) not in present]
-    states = _encryption_states(rows, names, azure)
-    guest = {str(r["database"]) for r in rows.get("guest_connect", []) if int(r.get("grants") or 0) > 0}
+    missing = sorted(failed.get("database", set()) - set(present))
+    states = _encryption_states(catalog, names, failed, azure)
+    guest: set[str] = set()
+    readable_guest: set[str] = set()
+    for row in catalog("guest_connect"):
+        database = _known_database(row, present)
+        readable_guest.add(database)
+        if row.integer("grants", minimum=0) > 0:
+            guest.add(database)
     databases = [
         Database(
             server=entry.name,
             name=name,
-            owner=present[name].get("owner_login"),
+            owner=present[name]["owner_login"],
             encryption_state=states[name],
             encrypted=None if states[name] is None else states[name] == "3",
             guest_connect=name in guest,
@@ -743,31 +817,28 @@ def parse_catalog(
     ] + [Database(server=entry.name, name=name) for name in missing]
 
     admin_name = entry.effective_admin_login()
-    sa_rows = rows.get("sa", [])
-    if not azure and sa_rows:
-        admin_name = str(sa_rows[0]["name"])
-    drafts: dict[str, _LoginDraft] = {}
-    for row in [*rows.get("logins", []), *rows.get("entra_logins", [])]:
-        sid = str(row.get("sid")) if row.get("sid") is not None else None
-        name = str(row["name"])
-        admin = (not azure and sid == "0x01") or (bool(admin_name) and name.lower() == admin_name.lower())
-        draft = _LoginDraft(
-            name=name,
-            kind=LOGIN_KINDS.get(str(row.get("type", "")).strip(), "sql_login"),
-            disabled=bool(row.get("is_disabled")),
-            sid=sid,
-            server_admin=admin,
-        )
-        drafts[sid or name] = draft
-    privileges = _server_privileges(rows)
+    if not azure:
+        sa_rows = list(catalog("sa"))
+        if not sa_rows:
+            raise CatalogError(f"{entry.name}: result set sa is empty: sid 0x01 is always a server principal")
+        admin_name = sa_rows[0].text("name")
+    drafts = _login_drafts(catalog, failed, admin_name, azure)
+    privileges = _server_privileges(catalog, failed, azure)
+    roles_unread = (
+        "sys.server_role_members in master could not be read: server roles are unknown"
+        if azure and not catalog.present("server_role_members")
+        else ""
+    )
     for key, draft in drafts.items():
         draft.privileges.extend(privileges.get(key, []))
+        draft.privileges_unread = roles_unread
 
-    readable = sorted(
-        {str(r["database"]) for r in rows.get("database_principals", [])}
-        | {str(r["database"]) for r in rows.get("guest_connect", [])}
-    )
-    _map_database_users(rows, drafts, readable, present)
+    readable = _map_database_users(catalog, drafts, present)
+    readable = sorted(set(readable) | readable_guest)
+    for name in readable:
+        owner = drafts.get(present[name]["owner_sid"])
+        if owner is not None:
+            owner.grant(name, "database owner (dbo)", ("db_owner",))
     for draft in drafts.values():
         if draft.server_admin and azure:
             for name in readable:
@@ -784,127 +855,90 @@ def parse_catalog(
         engine=entry.engine,
         host=entry.host,
         port=entry.effective_port(),
-        version=_version(rows),
+        version=_version(catalog),
         databases=tuple(databases),
         logins=tuple(d.fact() for d in drafts.values()),
         admin_login=admin_name,
-        force_encryption=True if azure else _force_encryption(rows),
-        connections=_connections(rows),
+        force_encryption=True if azure else _force_encryption(catalog, failed),
+        connections=_connections(catalog, failed),
         applications=tuple(a.name for a in applications),
         application_logins=tuple((a.name, a.login or a.certificate or "") for a in applications),
     )
     return ServerReading(
         server=server,
-        password_columns=_password_columns(entry, rows),
-        message_stores=_message_stores(entry, rows, collected_at),
+        password_columns=password_columns(entry.name, catalog.optional("password_columns"), applications),
+        message_stores=message_stores(
+            entry.name,
+            catalog.optional("message_stores"),
+            applications,
+            collected_at,
+            age_of=_age_days,
+            measured_by=lambda app: retention_description(app.retention) if app.retention else "",
+        ),
     )
 
 
+def _known_database(row: CatalogRow, present: dict[str, dict[str, Any]]) -> str:
+    """Return a row's database, which must be one of sys.databases."""
+    name = row.text("database")
+    if name not in present:
+        raise CatalogError(f"{row.where}: database {name!r} is not in the databases result set")
+    return name
+
+
 def _map_database_users(
-    rows: CatalogRows, drafts: dict[str, _LoginDraft], readable: list[str], present: dict[str, dict[str, Any]]
-) -> None:
-    """Grant each login the databases its sid is a user in (with roles) or owns."""
+    catalog: CatalogRowSet, drafts: dict[str, _LoginDraft], present: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Grant each login the databases its sid is a user in (with roles); return the databases read."""
     parents: dict[str, dict[str, set[str]]] = {}
-    for row in rows.get("database_role_members", []):
-        members = parents.setdefault(str(row["database"]), {})
-        members.setdefault(str(row["member_name"]), set()).add(str(row["role_name"]))
-    for row in rows.get("database_principals", []):
-        database, user = str(row["database"]), str(row["user_name"])
+    for row in catalog("database_role_members"):
+        members = parents.setdefault(_known_database(row, present), {})
+        members.setdefault(row.text("member_name"), set()).add(row.text("role_name"))
+    readable: set[str] = set()
+    for row in catalog("database_principals"):
+        database, user = _known_database(row, present), row.text("user_name")
+        readable.add(database)
         roles = sorted(_closure({user}, parents.get(database, {})) - {"public"})
-        sid = str(row.get("sid")) if row.get("sid") is not None else None
-        draft = drafts.get(sid or "") if sid else None
+        sid = row.optional_text("sid")
+        draft = drafts.get(sid) if sid else None
         if draft is None:
-            kind = "entra" if str(row.get("type", "")).strip() in ("E", "X") else "contained_user"
+            kind = "entra" if (row.optional_text("type") or "").strip() in ("E", "X") else "contained_user"
             key = f"user:{user.lower()}"
             draft = drafts.setdefault(key, _LoginDraft(name=user, kind=kind, disabled=False, sid=None))
             via = f"database user {user} without a server login"
         else:
             via = "user mapping" if user.lower() == draft.name.lower() else f"user mapping (as user {user})"
         draft.grant(database, via, roles)
-    for name in readable:
-        owner_sid = present[name].get("owner_sid")
-        owner = drafts.get(str(owner_sid)) if owner_sid else None
-        if owner is not None:
-            owner.grant(name, "database owner (dbo)", ("db_owner",))
+    return sorted(readable)
 
 
-def _version(rows: CatalogRows) -> str:
-    server = (rows.get("server") or [{}])[0]
-    return " ".join(str(server[k]) for k in ("product_version", "edition") if server.get(k))
+def _version(catalog: CatalogRowSet) -> str:
+    server = next(iter(catalog.optional("server")), None)
+    values = server.values if server is not None else {}
+    return " ".join(str(values[k]) for k in ("product_version", "edition") if values.get(k))
 
 
-def _force_encryption(rows: CatalogRows) -> bool | None:
-    for row in rows.get("registry", []):
-        if str(row.get("value_name")) == "ForceEncryption":
-            value = str(row.get("value_data") or "").strip()
-            if value in ("0", "1"):
-                return value == "1"
+def _force_encryption(catalog: CatalogRowSet, failed: dict[str, set[str]]) -> bool | None:
+    for row in _optional_set(catalog, "registry", failed):
+        if row.text("value_name") == "ForceEncryption":
+            value = (row.optional_text("value_data") or "").strip()
+            if value not in ("0", "1"):
+                raise CatalogError(f"{row.where}: ForceEncryption is {value!r}, not 0 or 1")
+            return value == "1"
     return None
 
 
-def _connections(rows: CatalogRows) -> tuple[ConnectionEncryption, ...]:
+def _connections(catalog: CatalogRowSet, failed: dict[str, set[str]]) -> tuple[ConnectionEncryption, ...]:
     totals: Counter[tuple[bool, str]] = Counter()
-    for row in rows.get("connections", []):
-        encrypted = str(row.get("encrypt_option", "")).upper() == "TRUE"
-        totals[(encrypted, str(row.get("net_transport") or "TCP"))] += int(row.get("connections") or 0)
+    for row in _optional_set(catalog, "connections", failed):
+        encrypted = row.text("encrypt_option", allowed=ENCRYPT_OPTIONS) == "TRUE"
+        totals[(encrypted, row.text("net_transport"))] += row.integer("connections", minimum=0)
     return tuple(
         ConnectionEncryption(encrypted=encrypted, count=count, transport=transport)
         for (encrypted, transport), count in sorted(totals.items())
     )
 
 
-def _password_columns(
-    entry: DatabaseServerEntry, rows: CatalogRows
-) -> dict[tuple[str, str], PasswordColumn | str]:
-    out: dict[tuple[str, str], PasswordColumn | str] = {}
-    for row in rows.get("password_columns", []):
-        key = (str(row["application"]), str(row["column"]))
-        if row.get("error"):
-            out[key] = str(row["error"])
-            continue
-        out[key] = PasswordColumn(
-            application=key[0],
-            server=entry.name,
-            database=str(row.get("database") or ""),
-            column=key[1],
-            rows_examined=int(row["rows_examined"]),
-            total_rows=None if row.get("total_rows") is None else int(row["total_rows"]),
-            formats=tuple((str(fmt), int(count)) for fmt, count in row.get("formats", [])),
-            sampled=bool(row.get("sampled")),
-        )
-    return out
-
-
-def _message_stores(
-    entry: DatabaseServerEntry, rows: CatalogRows, collected_at: datetime
-) -> dict[str, MessageStore | str]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for row in rows.get("message_stores", []):
-        grouped.setdefault(str(row["application"]), []).append(row)
-    out: dict[str, MessageStore | str] = {}
-    for application, measured in grouped.items():
-        errors = [
-            f"{r['kind']}: {r['error']}" if r.get("kind") else str(r["error"])
-            for r in measured
-            if r.get("error")
-        ]
-        if errors:
-            out[application] = "; ".join(errors)
-            continue
-        ages = []
-        for row in measured:
-            oldest = row.get("oldest")
-            age = None
-            if oldest:
-                when = datetime.fromisoformat(str(oldest))
-                when = when if when.tzinfo else when.replace(tzinfo=UTC)
-                age = max(0.0, (collected_at - when).total_seconds() / 86400)
-            ages.append(MessageAge(kind=row["kind"], count=int(row["count"]), oldest_age_days=age))
-        out[application] = MessageStore(
-            application=application,
-            server=entry.name,
-            database=str(measured[0].get("database") or ""),
-            measured_by=str(measured[0].get("measured_by") or ""),
-            ages=tuple(ages),
-        )
-    return out
+def _age_days(oldest: datetime, collected_at: datetime) -> float:
+    """Return how many days before `collected_at` the oldest message is (never negative)."""
+    return max(0.0, (collected_at - oldest).total_seconds() / 86400)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,11 +13,16 @@ import pytest
 
 from collectors.azure.arm import ArmUnavailable
 from collectors.config import AuditConfig, ConfigError, Policy, load_config
-from collectors.estate import collect_estate
+from collectors.credentials import check_credentials
+from collectors.estate import collect_estate, configured_sources
 from collectors.recording import Recording, RecordingError
 from controls.catalog import CONTROLS
-from controls.framework import Evidence, OutOfScope, control_of, fact_parameter
+from controls.framework import Evidence, OutOfScope, assertions_off_reason, control_of, fact_parameter
 from reports.audit_session import EVIDENCE_KEY, AuditSession
+from reports.changes import BaselineError, load_bundle
+from reports.exit_codes import exit_codes_help
+from reports.manifest import SigningKeyError, check_signing_key
+from reports.output_paths import file_problem, folder_problem
 from reports.pdf import chromium_missing_reason
 
 ROOT = Path(__file__).resolve().parent
@@ -27,7 +33,10 @@ SESSION_KEY = pytest.StashKey[AuditSession]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("audit", "statement audit (pytest controls/)")
+    # argparse prints a group's title verbatim: the exit codes head the audit options in --help.
+    group = parser.getgroup(
+        "audit", f"statement audit (pytest controls/)\n{exit_codes_help()}\nstatement audit options"
+    )
     group.addoption(
         "--audit-config",
         metavar="PATH",
@@ -91,6 +100,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="turn failing controls into tickets: off, dry-run (print the plan, call nothing that "
         "writes) or on; overrides [tickets] mode (default: the config's mode, else off)",
     )
+    group.addoption(
+        "--allow-empty-scope",
+        action="store_true",
+        default=False,
+        help="accept a run with nothing in scope (a config naming no source, or every item not "
+        "applicable) with exit 0 instead of 4",
+    )
 
 
 def _audits(config: pytest.Config) -> bool:
@@ -115,6 +131,9 @@ def _parse_date(text: str, option: str) -> date:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("help", False) or config.getoption("version", False) or not _audits(config):
         return
+    assertions_off = assertions_off_reason()
+    if assertions_off is not None:
+        raise pytest.UsageError(assertions_off)
     demo = config.getoption("--demo")
     config_path = DEMO_CONFIG if demo else Path(config.getoption("--audit-config"))
     replay_option = str(DEMO_RECORDING) if demo else config.getoption("--replay")
@@ -139,14 +158,28 @@ def pytest_configure(config: pytest.Config) -> None:
         missing = chromium_missing_reason()
         if missing is not None:
             raise pytest.UsageError(f"--report-pdf: {missing}")
-    baseline = config.getoption("--baseline")
-    if baseline and not (Path(baseline) / "evidence.json").is_file():
-        raise pytest.UsageError(f"--baseline: {baseline} holds no evidence.json")
+    baseline = _checked_baseline(config.getoption("--baseline"))
+    _check_outputs(Path(evidence_dir), Path(record_option) if record_option else None)
+    try:
+        check_signing_key()
+    except SigningKeyError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    allow_empty_scope = bool(config.getoption("--allow-empty-scope"))
+    if not allow_empty_scope and not configured_sources(audit_config):
+        raise pytest.UsageError(
+            f"{config_path}: nothing in scope: the config names no source to audit ([azure], [[hosts]], "
+            "[[endpoints]], [[probes]], [[databases]], [[attestations]] or [[subprocessors]]); "
+            "pass --allow-empty-scope if an empty scope is expected"
+        )
     tickets_mode = config.getoption("--tickets") or (
         audit_config.tickets.mode if audit_config.tickets is not None else "off"
     )
     if tickets_mode != "off" and audit_config.tickets is None:
         raise pytest.UsageError(f"--tickets {tickets_mode}: {config_path} has no [tickets] section")
+    try:
+        check_credentials(audit_config, os.environ, collecting=replay is None, tickets_mode=tickets_mode)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
     session = AuditSession(
         audit_config,
         run_date=run_date,
@@ -155,14 +188,39 @@ def pytest_configure(config: pytest.Config) -> None:
         recording_path=Path(record_option) if record_option else None,
         report_lang=config.getoption("--report-lang"),
         report_pdf=config.getoption("--report-pdf"),
-        baseline=Path(baseline) if baseline else None,
+        baseline=baseline,
         tickets_mode=tickets_mode,
+        allow_empty_scope=allow_empty_scope,
     )
     if replay_option:
         session.run.recording = {"path": str(replay_option), "sha256": _file_sha256(Path(replay_option))}
     session.replay = replay
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "audit-session")
+
+
+def _checked_baseline(option: str | None) -> Path | None:
+    """Return the --baseline folder once its evidence.json is known to be comparable; exit 4 otherwise."""
+    if not option:
+        return None
+    if not (Path(option) / "evidence.json").is_file():
+        raise pytest.UsageError(f"--baseline: {option} holds no evidence.json")
+    try:
+        load_bundle(Path(option))
+    except BaselineError as exc:
+        raise pytest.UsageError(f"--baseline: {exc}") from None
+    return Path(option)
+
+
+def _check_outputs(evidence_dir: Path, record: Path | None) -> None:
+    """Refuse (exit 4) an evidence folder or recording file the run could not write, before collecting."""
+    problem = folder_problem(evidence_dir)
+    if problem is not None:
+        raise pytest.UsageError(f"--evidence-dir {evidence_dir}: {problem}")
+    if record is not None:
+        problem = file_problem(record)
+        if problem is not None:
+            raise pytest.UsageError(f"--record {record}: {problem}")
 
 
 def _file_sha256(path: Path) -> str:

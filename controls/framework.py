@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +27,9 @@ Status = Literal["pass", "fail", "error", "waived", "not_applicable"]
 STATUSES: tuple[Status, ...] = ("fail", "error", "waived", "pass", "not_applicable")
 
 F = TypeVar("F", bound=Callable[..., None])
+
+ASSERTION_PROBE_MODULE = "controls.test_assertions_run"
+"""A module imported like every control module, whose `probe_assert_false()` must raise."""
 
 
 class NotApplicable(Exception):
@@ -151,4 +156,35 @@ def judge(exc: BaseException | None, evidence: Evidence | None) -> Verdict:
         return Verdict("fail", _first_line(exc) if str(exc) else "the pass condition is not met")
     return Verdict(
         "error", f"control could not evaluate its evidence: {type(exc).__name__}: {_first_line(exc)}"
+    )
+
+
+def assertions_off_reason(probe: Callable[[], None] | None = None) -> str | None:
+    """Return why the controls' `assert` statements would not run in this interpreter, or None.
+
+    Controls fail by `assert`; with assertions compiled away every item passes. Two checks:
+    the interpreter's optimize flag (`python -O`, `PYTHONOPTIMIZE`), and a probe that really
+    executes `assert False` in a module imported the way pytest imports control modules
+    (`probe`, default ASSERTION_PROBE_MODULE's `probe_assert_false`), so that any other way to
+    lose assertions is caught too. conftest.py refuses to audit (exit 4) when this says why.
+    """
+    if sys.flags.optimize:
+        return (
+            f"assertions are switched off (sys.flags.optimize = {sys.flags.optimize}: python -O or "
+            "PYTHONOPTIMIZE is set): every control would pass; run without -O and unset PYTHONOPTIMIZE"
+        )
+    if probe is None:
+        try:
+            probe = importlib.import_module(ASSERTION_PROBE_MODULE).probe_assert_false
+        except (ImportError, AttributeError) as exc:
+            # Fail closed: without the probe nobody knows whether the controls' asserts run.
+            return f"the assertion probe {ASSERTION_PROBE_MODULE} cannot be loaded ({exc})"
+    try:
+        probe()
+    except AssertionError:
+        return None
+    where = getattr(probe, "__module__", "?")
+    return (
+        f"assertions do not run: `assert False` in {where} did not raise, so every control would "
+        "pass; run without -O / PYTHONOPTIMIZE"
     )

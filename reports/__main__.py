@@ -1,8 +1,9 @@
 """Command line for evidence bundles: ``python -m reports verify DIR [--public-key FILE]``.
 
 Exit codes of ``verify``: 0 the bundle is intact (and, with ``--public-key``, validly signed);
-1 it is not: a file changed, is missing or was added, the manifest is missing or malformed, or the
-signature is missing or invalid (each finding on its own line, naming the file); 2 usage error
+1 it is not: a file changed, is missing or was added, the manifest is missing or malformed or does
+not list evidence.json (an empty manifest seals no evidence), or the signature is missing or
+invalid (each finding on its own line, naming the file); 2 usage error
 (no such folder, unreadable or non-Ed25519 public key).
 """
 
@@ -24,6 +25,7 @@ _VERIFY_HELP = f"""\
 Check every file of an evidence bundle against its {MANIFEST_NAME} (sha256, as `sha256sum -c` would)
 and name each file that changed, is missing or was added. With --public-key, also check the
 Ed25519 signature {SIGNATURE_NAME} (written when {SIGNING_KEY_ENV} held the private key at run time).
+A manifest that does not list evidence.json (e.g. an empty one) is not an evidence bundle: never OK.
 Archived bundles (DIR/archive/<start time>/) have their own manifest: verify them one by one.
 
 exit codes: 0 intact (and validly signed, with --public-key); 1 tampered, incomplete or badly

@@ -32,10 +32,11 @@ from controls.framework import (
     fact_parameter,
     judge,
 )
-from controls.waivers import apply_waivers
+from controls.waivers import WaiverCoverage, apply_waivers, waiver_coverage
 from reports.bundle import RunFacts, build_bundle, write_bundle
 from reports.evidence import ResultRecord, WaiverUse
-from reports.manifest import SigningKeyError
+from reports.exit_codes import EXIT_OUTPUT_NOT_WRITTEN, EXIT_USAGE
+from reports.manifest import SigningKeyError, file_sha256
 from reports.pdf import PdfError
 from reports.report_text import Language
 from reports.tickets.run import describe_plan, run_tickets
@@ -65,6 +66,7 @@ class AuditSession:
         report_pdf: bool = False,
         baseline: Path | None = None,
         tickets_mode: str = "off",
+        allow_empty_scope: bool = False,
     ) -> None:
         self.config = config
         self.run_date = run_date
@@ -74,8 +76,13 @@ class AuditSession:
         self.report_pdf = report_pdf
         self.baseline = baseline
         self.tickets_mode = tickets_mode
+        self.allow_empty_scope = allow_empty_scope
         self.ticket_lines: list[str] = []
-        self.bundle_problem: str | None = None
+        self.output_problems: list[str] = []
+        """What could not be written at the end (each names the file and why): exit 6."""
+        self.scope_problem: str | None = None
+        """Every evaluated item is not_applicable and --allow-empty-scope was not given: exit 4."""
+        self.notes: list[str] = []
         self.estate: Estate | None = None
         self.replay: Recording | None = None
         self.results: list[ResultRecord] = []
@@ -177,14 +184,53 @@ class AuditSession:
 
     # -- evidence ---------------------------------------------------------------------------
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Write evidence.json and report.html (and the recording, when recording)."""
-        if not self.results and self.estate is None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the recording and the evidence bundle; set the exit code when either failed.
+
+        The recording is saved first but its failure never costs the bundle: each output is
+        written on its own, and whatever could not be written is named (exit 6). No bundle is
+        written when no control was selected (exit 5), or when the run was interrupted or hit
+        an internal error (exit 2 / 3): an incomplete run is no evidence. A run whose every
+        item is not_applicable writes its bundle, then exits 4 (unless --allow-empty-scope).
+        """
+        self._save_recording()
+        if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+            self.notes.append("the run did not complete: no evidence bundle written")
+        elif not self.results:
+            if self.estate is not None:
+                self.notes.append("no control was selected: nothing evaluated, no evidence bundle written")
+        else:
+            self._write_bundle()
+            if not self.allow_empty_scope and all(r.status == "not_applicable" for r in self.results):
+                self.scope_problem = (
+                    f"nothing in scope: every evaluated control is not applicable under {self.config.path} "
+                    f"(the not-applicable reasons in {self.evidence_dir / 'evidence.json'} say why); "
+                    "pass --allow-empty-scope if an empty scope is expected"
+                )
+                session.exitstatus = EXIT_USAGE
+        if self.output_problems:
+            session.exitstatus = EXIT_OUTPUT_NOT_WRITTEN
+
+    def _save_recording(self) -> None:
+        """Write the --record file; a failure is recorded as an output problem, never raised."""
+        if self.estate is None or self.estate.recording is None or self.recording_path is None:
             return
-        self.run.finished_at = utc_now()
-        if self.estate is not None and self.estate.recording is not None and self.recording_path is not None:
+        try:
             self.estate.recording.save(self.recording_path)
-        bundle = build_bundle(self.run, self.estate, self.results)
+            self.run.recording = {
+                "path": str(self.recording_path),
+                "sha256": file_sha256(self.recording_path),
+            }
+        except OSError as exc:
+            self.output_problems.append(
+                f"--record {self.recording_path}: the recording could not be written "
+                f"({exc.strerror or type(exc).__name__}); the evidence bundle is written without it"
+            )
+
+    def _write_bundle(self) -> None:
+        """Build and write the evidence bundle; a failure to write part of it is an output problem."""
+        self.run.finished_at = utc_now()
+        bundle = build_bundle(self.run, self.estate, self.results, waivers=self._waivers_json())
         if self.tickets_mode != "off":
             bundle["tickets"] = self._tickets(bundle)
         try:
@@ -193,7 +239,37 @@ class AuditSession:
             )
         except (PdfError, SigningKeyError) as exc:
             self.report_path = self.evidence_dir / "report.html"
-            self.bundle_problem = f"ERROR: {exc}"
+            self.output_problems.append(f"{exc} (the rest of the bundle is written and sealed)")
+        except OSError as exc:
+            self.report_path = None
+            where = exc.filename or self.evidence_dir
+            self.output_problems.append(
+                f"--evidence-dir {self.evidence_dir}: the evidence bundle could not be written "
+                f"({where}: {exc.strerror or type(exc).__name__})"
+            )
+
+    def _coverage(self) -> list[WaiverCoverage]:
+        return waiver_coverage(
+            self.config.waivers, ((r.control, r.resource) for r in self.results), self.run_date
+        )
+
+    def _waivers_json(self) -> list[dict[str, Any]]:
+        """Return every configured waiver with what it matched, for evidence.json's `waivers`."""
+        return [
+            {
+                "control": c.waiver.control,
+                "resource": c.waiver.resource,
+                "scope": c.scope,
+                "justification": c.waiver.justification,
+                "approved_by": c.waiver.approved_by,
+                "expires": c.waiver.expires.isoformat(),
+                "expired": c.expired,
+                "evaluated": c.evaluated,
+                "matched": c.matched,
+                "stale": c.stale,
+            }
+            for c in self._coverage()
+        ]
 
     def _tickets(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """Plan (dry-run) or carry out (on) the night's ticket actions; never changes a verdict."""
@@ -220,23 +296,33 @@ class AuditSession:
         return section
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """End the run with the verdict counts and the path of the evidence report."""
-        if self.report_path is None:
+        """End the run with the verdict counts, the path of the evidence and what went wrong."""
+        if self.report_path is None and not (self.notes or self.output_problems):
             return
-        counts = {status: sum(1 for r in self.results if r.status == status) for status in OUTCOME_WORDS}
-        line = ", ".join(f"{counts[s]} {OUTCOME_WORDS[s][0]}" for s in OUTCOME_WORDS)
         terminalreporter.section("statement audit")
-        terminalreporter.write_line(f"controls: {line}")
-        if self.recording_path is not None and self.estate is not None and self.estate.recording is not None:
+        if self.results:
+            counts = {status: sum(1 for r in self.results if r.status == status) for status in OUTCOME_WORDS}
+            line = ", ".join(f"{counts[s]} {OUTCOME_WORDS[s][0]}" for s in OUTCOME_WORDS)
+            terminalreporter.write_line(f"controls: {line}")
+        if self.run.recording is not None and self.recording_path is not None:
             terminalreporter.write_line(f"recording: {self.recording_path}")
         for line in self.ticket_lines:
             terminalreporter.write_line(line)
-        terminalreporter.write_line(f"evidence: {self.evidence_dir / 'evidence.json'}")
-        if self.bundle_problem is not None:
-            terminalreporter.write_line(self.bundle_problem, red=True)
+        stale = [c for c in self._coverage() if c.stale] if self.results else []
+        for coverage in stale:
+            terminalreporter.write_line(
+                f"stale waiver: {coverage.waiver.control} {coverage.waiver.resource!r} matches no result",
+                yellow=True,
+            )
+        if self.report_path is not None:
+            terminalreporter.write_line(f"evidence: {self.evidence_dir / 'evidence.json'}")
+        for note in self.notes:
+            terminalreporter.write_line(note)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        """Make the report's path the run's last line, after pytest's own summary."""
+        """Make the report's path the run's last line; name what stops the run from being green on stderr."""
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if self.report_path is not None and reporter is not None:
             reporter.write_line(f"report: {self.report_path}", bold=True)
+        for problem in [*([self.scope_problem] if self.scope_problem else []), *self.output_problems]:
+            sys.stderr.write(f"ERROR: {problem}\n")

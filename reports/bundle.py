@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from collectors.estate import Estate
 from controls.catalog import CLAUSES, CONTROLS
 from controls.framework import STATUSES
-from reports.changes import archive_previous, compare, find_baseline, load_bundle
+from reports.changes import BaselineError, archive_previous, compare, find_baseline, load_bundle
 from reports.evidence import (
     SCHEMA_VERSION,
     TOOL_NAME,
@@ -56,8 +56,18 @@ def _counts(results: list[ResultRecord]) -> dict[str, int]:
     return {status: counter.get(status, 0) for status in STATUSES}
 
 
-def build_bundle(run: RunFacts, estate: Estate | None, results: list[ResultRecord]) -> dict[str, Any]:
-    """Return the evidence.json document of a run (see reports/evidence.schema.json)."""
+def build_bundle(
+    run: RunFacts,
+    estate: Estate | None,
+    results: list[ResultRecord],
+    *,
+    waivers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Return the evidence.json document of a run (see reports/evidence.schema.json).
+
+    `waivers` is every configured waiver with what it matched (see controls.waivers.waiver_coverage),
+    so blanket and stale waivers are part of the evidence, not only of the config.
+    """
     by_control: dict[str, list[ResultRecord]] = {}
     for record in results:
         by_control.setdefault(record.control, []).append(record)
@@ -105,17 +115,24 @@ def build_bundle(run: RunFacts, estate: Estate | None, results: list[ResultRecor
                 "azure": estate.azure.as_json() if estate and estate.azure else None,
                 "hosts": estate.hosts.as_json() if estate and estate.hosts else None,
                 "databases": estate.databases.as_json() if estate and estate.databases else None,
+                "tls_discovery": estate.tls_discovery.as_json() if estate and estate.tls_discovery else None,
                 "populations": populations,
             },
         },
         "controls": controls,
         "results": [r.as_json() for r in results],
         "summary": {**summary, "total": len(results)},
+        "waivers": list(waivers or []),
     }
 
 
 def _changes(directory: Path, bundle: dict[str, Any], baseline: Path | None) -> dict[str, Any] | None:
-    """Return the change section against `baseline` (or the folder's own latest earlier bundle)."""
+    """Return the change section against `baseline` (or the folder's own latest earlier bundle).
+
+    None when there is no baseline at all. A baseline that exists but cannot be compared with
+    (corrupt, truncated, not a bundle) gives `{"unusable_baseline": {"path", "reason"}}`, so the
+    report names it instead of saying "no baseline" as if none had been found.
+    """
     chosen = baseline if baseline is not None else find_baseline(directory)
     if chosen is None:
         return None
@@ -124,8 +141,9 @@ def _changes(directory: Path, bundle: dict[str, Any], baseline: Path | None) -> 
         return compare(previous, bundle, chosen)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         # No comparison is better than a wrong one; the bundle itself is still written.
-        _LOG.warning("no change section: baseline %s unusable: %s", chosen, exc)
-        return None
+        reason = str(exc) if isinstance(exc, BaselineError) else f"{type(exc).__name__}: {exc}"
+        _LOG.warning("no change section: baseline %s unusable: %s", chosen, reason)
+        return {"unusable_baseline": {"path": str(chosen), "reason": reason}}
 
 
 def write_bundle(

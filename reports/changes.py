@@ -19,6 +19,7 @@ from typing import Any
 
 from reports.manifest import (
     ARCHIVE_DIR,
+    EVIDENCE_NAME,
     MANIFEST_NAME,
     SIGNATURE_NAME,
     bundle_files,
@@ -26,7 +27,6 @@ from reports.manifest import (
     read_manifest,
 )
 
-EVIDENCE_NAME = "evidence.json"
 BUNDLE_NAMES = (
     EVIDENCE_NAME,
     "report.html",
@@ -62,7 +62,7 @@ def _change(
         "resource": key[1],
         "before": before["status"] if before is not None else None,
         "after": after["status"] if after is not None else None,
-        "message": str(shown["message"]) if shown is not None else "",
+        "message": str(shown.get("message") or "") if shown is not None else "",
     }
 
 
@@ -109,11 +109,34 @@ def compare(previous: Mapping[str, Any], current: Mapping[str, Any], baseline_pa
     }
 
 
+class BaselineError(ValueError):
+    """A baseline bundle cannot be compared with; the message names its evidence.json and what is wrong."""
+
+
 def load_bundle(baseline_path: Path) -> dict[str, Any]:
-    """Return the parsed evidence.json of a baseline (OSError / ValueError when unusable)."""
-    document = json.loads(evidence_file(baseline_path).read_text(encoding="utf-8"))
+    """Return the parsed evidence.json of a baseline, or raise BaselineError saying why it is unusable.
+
+    Checks everything the comparison reads (a results list of objects with a string control,
+    resource and status; a run object when present), so a corrupt baseline is refused up front
+    (explicit `--baseline`: exit 4) or named in the change section (found automatically),
+    never compared half-way or skipped silently.
+    """
+    file = evidence_file(baseline_path)
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BaselineError(f"{file}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BaselineError(f"{file}: not valid JSON ({exc})") from None
     if not isinstance(document, dict) or not isinstance(document.get("results"), list):
-        raise ValueError(f"{evidence_file(baseline_path)} is not an evidence bundle (no results list)")
+        raise BaselineError(f"{file} is not an evidence bundle (no results list)")
+    if not isinstance(document.get("run", {}), dict):
+        raise BaselineError(f"{file}: run is not an object")
+    for index, result in enumerate(document["results"]):
+        if not isinstance(result, dict) or not all(
+            isinstance(result.get(key), str) for key in ("control", "resource", "status")
+        ):
+            raise BaselineError(f"{file}: results[{index}] has no control, resource and status text")
     return document
 
 

@@ -45,6 +45,8 @@ EXPANDED_STATUSES = frozenset({"fail", "error", "waived"})
 """Shown open under each control; passes and not_applicable sit in collapsed <details>."""
 CHANGE_KINDS: tuple[str, ...] = ("new_failures", "fixed", "new_resources", "vanished_resources")
 """The lists of bundle["changes"], in the order the report shows them."""
+TLS_DISCOVERY_RULES: tuple[str, ...] = ("on", "off", "auto-public-cloud", "auto-not-public-cloud")
+"""The recorded decisions on scanning Azure-published endpoints that the cover explains."""
 TICKET_ACTIONS: tuple[str, ...] = ("create", "reopen", "comment", "resolve", "summary", "remember", "none")
 """Ticket actions in the order the report lists them: what changes the tracker most first."""
 
@@ -519,8 +521,15 @@ def _scope_counts(
 def _changes_view(changes: Any, anchors: set[str]) -> dict[str, Any] | None:
     """Return the change-since-last-run section, or None when the bundle has no baseline.
 
-    A changed item still present in this report links to its result row.
+    A changed item still present in this report links to its result row. A baseline that was
+    found or given but could not be used gives `{"unusable": {"path", "reason"}}`: the report
+    names it rather than saying there was none.
     """
+    if isinstance(changes, Mapping) and isinstance(changes.get("unusable_baseline"), Mapping):
+        unusable = changes["unusable_baseline"]
+        return {
+            "unusable": {"path": str(unusable.get("path", "")), "reason": str(unusable.get("reason", ""))}
+        }
     if not isinstance(changes, Mapping) or not changes.get("baseline"):
         return None
     lists: list[tuple[str, list[dict[str, Any]]]] = []
@@ -542,7 +551,41 @@ def _changes_view(changes: Any, anchors: set[str]) -> dict[str, Any] | None:
                 }
             )
         lists.append((kind, items))
-    return {"baseline": changes["baseline"], "lists": lists}
+    return {"baseline": changes["baseline"], "lists": lists, "unusable": None}
+
+
+def _waivers_view(waivers: Any) -> dict[str, Any] | None:
+    """Return the cover's waiver card: how many are configured, the blanket ones and the stale ones.
+
+    None when the bundle records no configured waiver. Blanket waivers (scope = control) waive a
+    whole control and stale ones match no result: both are what an auditor must see first.
+    """
+    if not isinstance(waivers, Sequence) or isinstance(waivers, str):
+        return None
+    entries = [w for w in waivers if isinstance(w, Mapping)]
+    if not entries:
+        return None
+    return {
+        "count": len(entries),
+        "blanket": [w for w in entries if w.get("scope") == "control"],
+        "stale": [w for w in entries if w.get("stale")],
+    }
+
+
+def _tls_discovery_view(decision: Any, t: Mapping[str, str]) -> dict[str, Any] | None:
+    """Return the cover's line on whether endpoints published by Azure were TLS-scanned, or None.
+
+    None without Azure in scope (nothing is published) or when the bundle does not record it.
+    """
+    if not isinstance(decision, Mapping) or decision.get("rule") not in TLS_DISCOVERY_RULES:
+        return None
+    scanned = bool(decision.get("scanned"))
+    reason = t["tls_discovery_" + str(decision["rule"]).replace("-", "_")]
+    return {
+        "scanned": scanned,
+        "status": t["tls_discovery_scanned" if scanned else "tls_discovery_not_scanned"],
+        "reason": reason.format(endpoint=decision.get("endpoint") or ""),
+    }
 
 
 def _tickets_view(tickets: Any) -> dict[str, Any] | None:
@@ -617,6 +660,8 @@ def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str,
         "scope_counts": _scope_counts(scope, controls, total, t),
         "populations": sorted((scope.get("populations") or {}).items()),
         "changes": _changes_view(bundle.get("changes"), anchors),
+        "waivers": _waivers_view(bundle.get("waivers")),
+        "tls_discovery": _tls_discovery_view(scope.get("tls_discovery"), t),
         "tickets": _tickets_view(bundle.get("tickets")),
         "controls": controls,
         "clauses": _clauses_view(controls),

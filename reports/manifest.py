@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 MANIFEST_NAME = "MANIFEST.sha256"
+EVIDENCE_NAME = "evidence.json"
+"""The system of record of a bundle: a manifest that does not list it seals no evidence."""
 SIGNATURE_NAME = "MANIFEST.sha256.sig"
 ARCHIVE_DIR = "archive"
 SIGNING_KEY_ENV = "AUDIT_SIGNING_KEY"
@@ -121,6 +123,15 @@ def _signing_key() -> Ed25519PrivateKey | None:
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{SIGNING_KEY_ENV} holds a {type(key).__name__}, not an Ed25519 private key")
     return key
+
+
+def check_signing_key() -> None:
+    """Raise SigningKeyError when AUDIT_SIGNING_KEY is set but unusable; return when unset or usable.
+
+    Called before anything is collected, so a broken key stops the run (exit 4) instead of
+    leaving a nightly bundle quietly unsigned. The message names the variable, never its value.
+    """
+    _signing_key()
 
 
 def write_manifest(directory: Path) -> Path:
@@ -229,7 +240,8 @@ def verify_bundle(directory: Path, public_key: Path | None) -> VerificationResul
     """Check every file of a bundle against its manifest and, given a public key, the signature.
 
     Returns which files changed, are missing or were added (not in the manifest), and whether
-    the signature is valid. A missing or malformed manifest is a failed verification, never OK.
+    the signature is valid. A missing or malformed manifest, or one that does not list
+    evidence.json, is a failed verification, never OK.
     Raises PublicKeyError when `public_key` is unusable (a usage problem, not tampering).
     """
     result = VerificationResult(directory=directory)
@@ -242,6 +254,10 @@ def verify_bundle(directory: Path, public_key: Path | None) -> VerificationResul
         return result
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         result.manifest_error = f"{MANIFEST_NAME} unreadable: {exc}"
+        return result
+    if EVIDENCE_NAME not in listed:
+        # An empty manifest (or one listing other files only) seals no evidence: never "OK".
+        result.manifest_error = f"{MANIFEST_NAME} does not list {EVIDENCE_NAME}: not an evidence bundle"
         return result
     present = set(bundle_files(directory))
     for name, digest in sorted(listed.items()):

@@ -161,6 +161,44 @@ PHRASES: dict[str, Phrase] = {
     "out_of_scope": Phrase("out of scope:", "buiten de reikwijdte:"),
     "in_scope": Phrase("in scope", "binnen de reikwijdte"),
     "no_population": Phrase("no population recorded", "geen populatie vastgelegd"),
+    # Azure-published endpoints (cover)
+    "tls_discovery": Phrase("Endpoints published by Azure", "Door Azure gepubliceerde endpoints"),
+    "tls_discovery_scanned": Phrase("TLS-scanned", "TLS-gescand"),
+    "tls_discovery_not_scanned": Phrase(
+        "NOT TLS-scanned: only the configured [[endpoints]] are",
+        "NIET TLS-gescand: alleen de geconfigureerde [[endpoints]]",
+    ),
+    "tls_discovery_on": Phrase(
+        "[azure] scan_discovered_endpoints = true", "[azure] scan_discovered_endpoints = true"
+    ),
+    "tls_discovery_off": Phrase(
+        "[azure] scan_discovered_endpoints = false", "[azure] scan_discovered_endpoints = false"
+    ),
+    "tls_discovery_auto_public_cloud": Phrase(
+        "[azure] scan_discovered_endpoints = auto: {endpoint} is a Microsoft cloud's Resource Manager",
+        "[azure] scan_discovered_endpoints = auto: {endpoint} is de Resource Manager van een Microsoft-cloud",
+    ),
+    "tls_discovery_auto_not_public_cloud": Phrase(
+        "[azure] scan_discovered_endpoints = auto: {endpoint} is not a Microsoft cloud's Resource Manager; "
+        "set it to true to scan them",
+        "[azure] scan_discovered_endpoints = auto: {endpoint} is niet de Resource Manager van een "
+        "Microsoft-cloud; zet hem op true om ze te scannen",
+    ),
+    # waivers (cover)
+    "waivers": Phrase("Waivers", "Uitzonderingen"),
+    "waivers_configured": Phrase("{n} waiver(s) configured.", "{n} uitzondering(en) ingesteld."),
+    "blanket_waivers": Phrase(
+        "Blanket waivers (scope = control: every resource of the control is waived)",
+        "Algemene uitzonderingen (scope = control: elke resource van de controle is uitgezonderd)",
+    ),
+    "stale_waivers": Phrase(
+        "Stale waivers: they match no result of this run",
+        "Verouderde uitzonderingen: ze passen op geen enkel resultaat van deze run",
+    ),
+    "stale_advice": Phrase(
+        "The resource was renamed or removed, or the pattern is mistyped: correct or remove the waiver.",
+        "De resource is hernoemd of verwijderd, of het patroon bevat een typefout: corrigeer of verwijder de uitzondering.",
+    ),
     # changes
     "changes": Phrase("Changes since the previous run", "Wijzigingen sinds de vorige run"),
     "no_baseline": Phrase(
@@ -170,6 +208,10 @@ PHRASES: dict[str, Phrase] = {
     "baseline": Phrase(
         "Compared with the run of {started} ({path}, evidence sha256 {sha}).",
         "Vergeleken met de run van {started} ({path}, sha256 van het bewijs {sha}).",
+    ),
+    "baseline_unusable": Phrase(
+        "The baseline {path} could not be used: {reason}. Nothing is compared: repair or remove it, or pass --baseline with a usable bundle.",
+        "De basislijn {path} kon niet worden gebruikt: {reason}. Er is niets vergeleken: herstel of verwijder hem, of geef met --baseline een bruikbare bundel op.",
     ),
     "new_failures": Phrase("New failures", "Nieuwe afwijkingen"),
     "fixed": Phrase("Fixed", "Opgelost"),

@@ -91,7 +91,7 @@ def test_attested_and_register_controls_out_of_config_are_not_applicable(
 
 
 def test_no_azure_section_makes_azure_controls_not_applicable_once_each(tmp_path: Path) -> None:
-    run = run_audit(tmp_path, POLICY)
+    run = run_audit(tmp_path, POLICY, "--allow-empty-scope")  # nothing else in scope either
     assert run.returncode == 0, run.stdout + run.stderr
     azure = [r["control"] for r in run.bundle["results"] if is_azure_control(r["control"])]
     assert len(azure) == len(set(azure)), "one not_applicable item per control"
@@ -389,3 +389,36 @@ def test_help_lists_the_audit_options_without_a_config(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     for option in ("--audit-config", "--evidence-dir", "--record", "--replay", "--as-of", "--demo"):
         assert option in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "scanned"),
+    [
+        pytest.param("", False, id="auto-off-microsoft-cloud"),
+        pytest.param("scan_discovered_endpoints = true", True, id="explicitly-on"),
+    ],
+)
+def test_azure_published_endpoints_are_tls_scanned_as_the_setting_says_and_the_cover_tells(
+    tmp_path: Path, demo_estate: dict[str, Any], setting: str, scanned: bool
+) -> None:
+    # The App Service host names moved under .invalid (RFC 6761): scanned, they can never resolve,
+    # so the test reaches no real host even on a runner with Internet access.
+    unresolvable = json.loads(json.dumps(demo_estate).replace(".azurewebsites.net", ".azurewebsites.invalid"))
+    with ArmEmulator(unresolvable, tokens={TOKEN}) as emulator:
+        run = run_audit(tmp_path, POLICY + azure_section(emulator, setting), "-k", "endpoint-tls")
+    assert "Traceback" not in run.stdout + run.stderr
+    decision = run.bundle["run"]["scope"]["tls_discovery"]
+    assert decision["scanned"] is scanned
+    assert decision["rule"] == ("on" if scanned else "auto-not-public-cloud")
+    published = [r for r in run.bundle["results"] if "azurewebsites.invalid" in r["resource"]]
+    if scanned:
+        assert published, "the App Service host names Azure publishes are scanned"
+        assert {r["status"] for r in published} == {"error"}, "unresolvable: error, never pass"
+    else:
+        assert published == []
+        notes = run.bundle["run"]["scope"]["populations"]["tls.endpoints"]["notes"]
+        assert any("not scanned" in note for note in notes)
+    html = (run.evidence_dir / "report.html").read_text(encoding="utf-8")
+    line = html[html.index('id="tls-discovery"') : html.index("</dd>", html.index('id="tls-discovery"'))]
+    assert ("NOT TLS-scanned" in line) is not scanned
+    assert "scan_discovered_endpoints" in line

@@ -581,3 +581,49 @@ def test_a_file_rewritten_since_the_previous_bundle_was_sealed_stays_with_this_r
     assert (evidence / "recording.json").read_text(encoding="utf-8") == "tonight's recording"
     assert not (archived / "recording.json").exists()
     assert verify_bundle(archived, None).missing == ["recording.json"]
+
+
+@pytest.mark.parametrize(
+    ("corruption", "reason"),
+    [
+        pytest.param(
+            '{"run": {"started_at": "2026-11-28T01:02:03Z"}, "resu', "not valid JSON", id="truncated"
+        ),
+        pytest.param('{"run": {"started_at": "2026-11-28T01:02:03Z"}}', "no results list", id="no-results"),
+        pytest.param('{"results": [{"control": 1}]}', "results[0]", id="bad-result"),
+    ],
+)
+def test_corrupt_baseline_found_automatically_is_named_in_the_change_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corruption: str, reason: str
+) -> None:
+    monkeypatch.delenv(SIGNING_KEY_ENV, raising=False)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "evidence.json").write_text(corruption, encoding="utf-8")
+    tonight = sample()
+    write_bundle(evidence, tonight)
+    (archived,) = (evidence / "archive").iterdir()
+    unusable = tonight["changes"]["unusable_baseline"]
+    assert unusable["path"] == str(archived)
+    assert str(archived / "evidence.json") in unusable["reason"]
+    assert reason in unusable["reason"]
+    written = json.loads((evidence / "evidence.json").read_text(encoding="utf-8"))
+    assert written["changes"] == tonight["changes"]
+    evidence_validator().validate(written)
+    html = (evidence / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('id="changes"') : html.index('<h2 id="summary">')]
+    assert 'id="baseline-unusable"' in section
+    assert str(archived) in section
+    assert "No baseline" not in section
+
+
+def test_corrupt_sibling_baseline_of_the_default_layout_is_named_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SIGNING_KEY_ENV, raising=False)
+    earlier = tmp_path / "20261128T020000Z"
+    earlier.mkdir()
+    (earlier / "evidence.json").write_text("", encoding="utf-8")
+    tonight = sample()
+    write_bundle(tmp_path / "20261129T020000Z", tonight)
+    assert tonight["changes"]["unusable_baseline"]["path"] == str(earlier)

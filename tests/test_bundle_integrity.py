@@ -182,6 +182,33 @@ def test_malformed_manifest_is_not_verified(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("unsigned")
+def test_folder_with_only_an_empty_manifest_is_not_ok(tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / MANIFEST_NAME).write_bytes(b"")
+    result = verify_bundle(folder, None)
+    assert not result.ok
+    assert "evidence.json" in (result.manifest_error or "")
+    done = run_cli("verify", str(folder))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "OK" not in done.stdout
+    assert "does not list evidence.json" in done.stdout
+    assert "does not verify" in done.stderr
+
+
+@pytest.mark.usefixtures("unsigned")
+def test_manifest_that_does_not_list_evidence_json_is_not_ok(tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "report.html").write_text("<!doctype html><title>r</title>\n", encoding="utf-8")
+    write_manifest(folder)
+    result = verify_bundle(folder, None)
+    assert not result.ok
+    assert result.manifest_error == "MANIFEST.sha256 does not list evidence.json: not an evidence bundle"
+    assert run_cli("verify", str(folder)).returncode == 1
+
+
+@pytest.mark.usefixtures("unsigned")
 def test_manifest_path_outside_the_bundle_is_never_read(tmp_path: Path) -> None:
     bundle = make_bundle(tmp_path / "b")
     outside = tmp_path / "outside.txt"
@@ -416,5 +443,6 @@ def test_cli_help_explains_the_exit_codes() -> None:
     done = run_cli("verify", "--help")
     assert done.returncode == 0
     assert "exit codes: 0 intact" in done.stdout
+    assert "does not list evidence.json" in done.stdout
     assert "--public-key" in done.stdout
     assert SIGNING_KEY_ENV in done.stdout

@@ -18,7 +18,7 @@ from markupsafe import escape
 
 from bench.report_scale import scale_bundle
 from reports.html import STATUS_ORDER, build_view, clause_sort_key, render_html, result_anchor, write_html
-from reports.report_text import PHRASES, ui_text
+from reports.report_text import PHRASES, Language, ui_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "reports" / "evidence.schema.json"
@@ -840,3 +840,164 @@ def test_long_lists_of_new_and_vanished_resources_are_collapsed() -> None:
     assert '<details class="changed"><summary><h3>New resources (21)</h3>' in section
     assert "<h3>New failures (1)</h3>" in section
     assert '<details class="changed"><summary><h3>Vanished' not in section
+
+
+# --- unusable baseline, waivers and Azure-published endpoints on the cover ------------------------
+
+
+def test_an_unusable_baseline_is_named_in_the_changes_section_not_called_absent() -> None:
+    bundle = load_sample()
+    bundle["changes"] = {
+        "unusable_baseline": {
+            "path": "/var/lib/audit/20261128T020000Z",
+            "reason": "/var/lib/audit/20261128T020000Z/evidence.json: not valid JSON (Expecting value)",
+        }
+    }
+    validator().validate(bundle)
+    wording: tuple[tuple[Language, str], ...] = (
+        ("en", "could not be used"),
+        ("nl", "kon niet worden gebruikt"),
+    )
+    for lang, words in wording:
+        html = render_html(bundle, lang=lang)
+        section = html[html.index('id="changes"') : html.index('<h2 id="summary">')]
+        assert 'id="baseline-unusable"' in section
+        assert words in section
+        assert "/var/lib/audit/20261128T020000Z/evidence.json: not valid JSON" in section
+        assert "No baseline" not in section
+        assert "Geen basislijn" not in section
+
+
+def waivers_bundle() -> dict[str, Any]:
+    """Return the sample with three configured waivers: a blanket one, a stale one and a plain one."""
+    bundle = load_sample()
+
+    def waiver(control: str, resource: str, scope: str, matched: int) -> dict[str, Any]:
+        return {
+            "control": control,
+            "resource": resource,
+            "scope": scope,
+            "justification": f"why {control}",
+            "approved_by": "CISO",
+            "expires": "2027-01-31",
+            "expired": False,
+            "evaluated": True,
+            "matched": matched,
+            "stale": matched == 0,
+        }
+
+    bundle["waivers"] = [
+        waiver("12e.azure-sql-tde", "*", "control", 3),
+        waiver("12b.azure-sql-firewall", "*/servers/sql-renamed", "resource", 0),
+        waiver("8.azure-region", "*/servers/sql-test-uks", "resource", 1),
+    ]
+    return bundle
+
+
+def test_cover_lists_blanket_and_stale_waivers_in_both_languages() -> None:
+    bundle = waivers_bundle()
+    validator().validate(bundle)
+    headings: tuple[tuple[Language, str, str], ...] = (
+        ("en", "Blanket waivers", "Stale waivers"),
+        ("nl", "Algemene uitzonderingen", "Verouderde uitzonderingen"),
+    )
+    for lang, blanket, stale in headings:
+        cover = cover_of(render_html(bundle, lang=lang))
+        card = cover[cover.index('id="waivers"') :]
+        assert blanket in card
+        assert stale in card
+        blanket_list = card[
+            card.index('class="waivers blanket"') : card.index("</ul>", card.index("blanket"))
+        ]
+        assert "12e.azure-sql-tde" in blanket_list
+        assert "why 12e.azure-sql-tde" in blanket_list
+        assert "12b.azure-sql-firewall" not in blanket_list
+        stale_list = card[card.index('class="waivers stale"') :]
+        assert "12b.azure-sql-firewall" in stale_list
+        assert "sql-renamed" in stale_list.replace("<wbr>", "")
+        assert (
+            "8.azure-region"
+            not in card[card.index('class="waivers stale"') : card.index("</ul>", card.index("stale"))]
+        )
+
+
+def test_cover_says_none_when_no_waiver_is_blanket_or_stale() -> None:
+    bundle = waivers_bundle()
+    bundle["waivers"] = bundle["waivers"][2:]
+    card = cover_of(render_html(bundle))
+    card = card[card.index('id="waivers"') :]
+    assert card.count('<p class="none">none</p>') == 2
+    assert "waivers stale" not in card
+
+
+@pytest.mark.parametrize(
+    ("decision", "english", "dutch"),
+    [
+        pytest.param(
+            {
+                "setting": "auto",
+                "scanned": False,
+                "rule": "auto-not-public-cloud",
+                "endpoint": "https://arm.proxy.example",
+            },
+            "<strong>NOT TLS-scanned: only the configured [[endpoints]] are</strong>",
+            "<strong>NIET TLS-gescand: alleen de geconfigureerde [[endpoints]]</strong>",
+            id="auto-not-scanned",
+        ),
+        pytest.param(
+            {
+                "setting": "auto",
+                "scanned": True,
+                "rule": "auto-public-cloud",
+                "endpoint": "https://management.azure.com",
+            },
+            'TLS-scanned <span class="meta">([azure] scan_discovered_endpoints = auto: https://management.azure.com is a',
+            'TLS-gescand <span class="meta">([azure] scan_discovered_endpoints = auto: https://management.azure.com is de',
+            id="auto-scanned",
+        ),
+        pytest.param(
+            {"setting": "true", "scanned": True, "rule": "on", "endpoint": "https://arm.proxy.example"},
+            'TLS-scanned <span class="meta">([azure] scan_discovered_endpoints = true)',
+            'TLS-gescand <span class="meta">([azure] scan_discovered_endpoints = true)',
+            id="on",
+        ),
+        pytest.param(
+            {"setting": "false", "scanned": False, "rule": "off", "endpoint": "https://management.azure.com"},
+            "<strong>NOT TLS-scanned: only the configured [[endpoints]] are</strong>",
+            "<strong>NIET TLS-gescand: alleen de geconfigureerde [[endpoints]]</strong>",
+            id="off",
+        ),
+    ],
+)
+def test_cover_says_whether_endpoints_published_by_azure_were_tls_scanned(
+    decision: dict[str, Any], english: str, dutch: str
+) -> None:
+    bundle = load_sample()
+    bundle["run"]["scope"]["tls_discovery"] = decision
+    validator().validate(bundle)
+    lines: tuple[tuple[Language, str, str], ...] = (
+        ("en", "Endpoints published by Azure", english),
+        ("nl", "Door Azure gepubliceerde endpoints", dutch),
+    )
+    for lang, label, text in lines:
+        cover = cover_of(render_html(bundle, lang=lang))
+        line = cover[
+            cover.index('id="tls-discovery"') : cover.index("</dd>", cover.index('id="tls-discovery"'))
+        ]
+        assert label in cover
+        assert text in line
+        assert f"scan_discovered_endpoints = {decision['setting']}" in line
+        if decision["rule"] == "auto-not-public-cloud":
+            assert "https://arm.proxy.example is" in line
+
+
+def test_cover_has_no_discovery_line_without_azure() -> None:
+    bundle = load_sample()
+    bundle["run"]["scope"]["tls_discovery"] = {
+        "setting": "",
+        "scanned": False,
+        "rule": "no-azure",
+        "endpoint": None,
+    }
+    validator().validate(bundle)
+    assert 'id="tls-discovery"' not in render_html(bundle)

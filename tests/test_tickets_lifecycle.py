@@ -17,6 +17,7 @@ from reports.tickets.http import TrackerHttp, retry_after_seconds
 from reports.tickets.lifecycle import MAX_STATE_CHARS, decide, failing_key, plan_night, summary_fingerprint
 from reports.tickets.model import Ticket, TicketState, TrackerError
 from reports.tickets.problems import Problem, group_problems, scope_of
+from reports.tickets.redact import redact_urls, shown_location
 from reports.tickets.run import describe_plan, run_tickets
 from tests import ticket_nights as nights
 
@@ -333,12 +334,40 @@ def test_post_500_is_not_retried_but_get_500_is() -> None:
 
     waits: list[float] = []
     client = _client(handler, waits)
-    with pytest.raises(TrackerError, match=r"POST /issues: HTTP 500"):
+    with pytest.raises(TrackerError, match=r"POST https://tracker\.example/issues: HTTP 500"):
         client.request("POST", "/issues", json={})
     assert calls == ["POST"]
-    with pytest.raises(TrackerError, match=r"GET /issues: HTTP 500"):
+    with pytest.raises(TrackerError, match=r"GET https://tracker\.example/issues: HTTP 500"):
         client.request("GET", "/issues")
     assert calls.count("GET") == 4
+
+
+def test_tracker_errors_show_scheme_and_host_never_a_configured_path() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"message": "no"})
+
+    waits: list[float] = []
+    based = TrackerHttp(
+        "https://tracker.example:8443/teams/secret-team-path",
+        headers={},
+        timeout=1.0,
+        sleep=waits.append,
+        transport=httpx.MockTransport(refuse),
+    )
+    with pytest.raises(TrackerError) as routed:
+        based.request("POST", "/rest/api/3/issue?token=q")
+    assert str(routed.value) == "POST https://tracker.example:8443/…/rest/api/3/issue: HTTP 403 (no)"
+    with pytest.raises(TrackerError) as absolute:
+        based.request("POST", "https://hooks.example/services/T0/B0/secret-hook-path")
+    assert str(absolute.value) == "POST https://hooks.example: HTTP 403 (no)"
+
+
+def test_redact_urls_keeps_scheme_host_and_port_only() -> None:
+    text = "failed: https://u:p@hooks.example:8443/services/T/B/s3cr3t?a=1#f, then http://[::1]/x."
+    assert redact_urls(text) == "failed: https://hooks.example:8443, then http://[::1]."
+    assert shown_location("https://outlook.office.com/webhookb2/abc@def/IncomingWebhook/s3cr3t/g") == (
+        "https://outlook.office.com"
+    )
 
 
 def test_tracker_errors_never_show_the_token() -> None:

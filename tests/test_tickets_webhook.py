@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -245,3 +246,72 @@ def test_hostile_names_travel_as_exact_json_strings(receiver: WebhookReceiver, t
     [event] = receiver.of("create")
     cells = [cell for row in event["text"]["table"] for cell in row]
     assert any(HOSTILE_NAME in cell for cell in cells)
+
+
+# -- a webhook URL's path is its secret: errors show scheme and host only ---------------------------
+
+PATH_SECRET = "canary-path-secret-7f3e"
+
+
+def test_a_failing_webhook_never_prints_its_url_path(receiver: WebhookReceiver, tmp_path: Path) -> None:
+    secret_url = f"{receiver.url}/services/T0AUDIT/B0AUDIT/{PATH_SECRET}"  # Slack-shaped: the path is the key
+    settings = _settings(receiver).model_copy(update={"url": secret_url})
+    with pytest.raises(TrackerError) as caught:
+        WebhookBackend(settings, SECRET, tmp_path / "ticket-state.json", sleep=lambda _s: None).create(
+            _draft()
+        )
+    message = str(caught.value)
+    assert "HTTP 404" in message
+    assert f"POST {receiver.url}:" in message
+    assert PATH_SECRET not in message
+    assert "/services" not in message
+    section = run_tickets(
+        erroring("2026-11-01"),
+        settings,
+        "on",
+        env={"HOOK_SECRET": SECRET},
+        today=date(2026, 11, 1),
+        state_dir=tmp_path,
+    )
+    [error] = section["errors"]
+    assert "HTTP 404" in error
+    assert receiver.url in error
+    from reports.tickets.run import describe_plan
+
+    shown = json.dumps(section) + "\n".join(describe_plan(section))
+    assert PATH_SECRET not in shown
+    assert "/services" not in shown
+
+
+def test_any_url_in_an_unexpected_ticket_failure_is_cut_to_scheme_and_host(tmp_path: Path) -> None:
+    class Exploding:
+        name = "webhook"
+
+        def find(self, fingerprint: str) -> list[Ticket]:
+            raise ValueError(
+                f"bad URL 'https://hooks.example.com/services/T0/B0/{PATH_SECRET}?x=1' in answer"
+            )
+
+    settings = TicketSettings.model_validate(
+        {
+            "backend": "webhook",
+            "mode": "on",
+            "url": "https://hooks.example.com/services/T0/B0/x",
+            "token_env": "H",
+        }
+    )
+    section = run_tickets(
+        erroring("2026-11-01"),
+        settings,
+        "on",
+        env={},
+        today=date(2026, 11, 1),
+        state_dir=tmp_path,
+        backend=Exploding(),  # type: ignore[arg-type]
+    )
+    [error] = section["errors"]
+    assert "https://hooks.example.com" in error
+    assert "ValueError" in error
+    assert PATH_SECRET not in error
+    assert "/services" not in error
+    assert "x=1" not in error

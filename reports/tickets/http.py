@@ -2,8 +2,10 @@
 
 Every HTTP backend (Jira, GitHub, Azure DevOps, webhook) talks through `TrackerHttp`, so they all
 honour `429`/`503` + `Retry-After` (seconds or an HTTP date, capped at `max_wait`), retry transient
-failures a few times, and fail with one `TrackerError` that names the method, the path and the
-HTTP status, never a header, a token or the request body.
+failures a few times, and fail with one `TrackerError` that names the method, where and the
+HTTP status, never a header, a token or the request body. "Where" is the tracker's scheme and
+host plus the API route the backend's own code names; never the path of a configured or returned
+URL: webhook URLs (Slack, Teams, ...) carry their secret in the path (`redact_urls`).
 
 Retrying a request the tracker may already have carried out could double-create a ticket, so:
 429 and 503 (the tracker says it did not process the request) and connection failures before
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reports.tickets.model import TrackerError
+from reports.tickets.redact import shown_location
 
 _THROTTLED = frozenset({429, 503})
 _TRANSIENT = frozenset({500, 502, 504})
@@ -130,6 +133,20 @@ class TrackerHttp:
             return path_or_url
         return self.base_url + ("" if path_or_url.startswith("/") else "/") + path_or_url
 
+    def _shown(self, path_or_url: str) -> str:
+        """Return where a request goes, for messages: scheme and host, plus the backend's own API route.
+
+        An absolute URL (the configured webhook, a `next` link the tracker returned) shows its
+        scheme and host only; a route the backend names relative to the base shows after them,
+        with `/…` standing for the configured base URL's own path (never printed).
+        """
+        if path_or_url.startswith(("https://", "http://")):
+            return shown_location(path_or_url)
+        route = urlsplit(path_or_url).path
+        route = route if route.startswith("/") else "/" + route
+        elided = "/…" if urlsplit(self.base_url).path.strip("/") else ""
+        return shown_location(self.base_url) + elided + route
+
     def _backoff(self, attempt: int, response: httpx.Response | None) -> float:
         asked = retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None
         if asked is None and response is not None and response.headers.get("x-ratelimit-remaining") == "0":
@@ -158,8 +175,7 @@ class TrackerHttp:
         """
         method = method.upper()
         url = self.url_for(path_or_url)
-        shown_path = urlsplit(url).path or "/"
-        label = f"{method} {shown_path}"
+        label = f"{method} {self._shown(path_or_url)}"
         may_repeat = idempotent if idempotent is not None else method in _IDEMPOTENT
         body: bytes | str | None = content
         send_headers = dict(headers or {})

@@ -20,6 +20,7 @@ from reports.tickets.backends import backend_for, state_path_for
 from reports.tickets.lifecycle import PlannedAction, plan_night, summary_fingerprint
 from reports.tickets.model import Ticket, TicketBackend, TicketDraft, TicketState, TrackerError
 from reports.tickets.problems import group_problems
+from reports.tickets.redact import redact_urls
 from reports.tickets.render import action_text
 from reports.tickets.state import LocalState
 
@@ -150,11 +151,12 @@ def run_tickets(
                 local.remember(done)
             section["actions"].append(_entry(action, done))
     except TrackerError as exc:
-        section["errors"].append(f"ticket tracker {settings.backend}: {exc}")
+        section["errors"].append(redact_urls(f"ticket tracker {settings.backend}: {exc}"))
     except OSError as exc:
         section["errors"].append(f"ticket state file: {exc.strerror or type(exc).__name__}")
     except Exception as exc:  # a ticket bug must never change a control's status or stop the run
-        section["errors"].append(f"ticket run failed: {type(exc).__name__}: {str(exc)[:200]}")
+        # An exception's text may quote a URL (httpx.InvalidURL, ...): never its path (a webhook's secret).
+        section["errors"].append(redact_urls(f"ticket run failed: {type(exc).__name__}: {str(exc)[:200]}"))
     return section
 
 

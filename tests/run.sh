@@ -14,6 +14,10 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # drive Debian's headless Chromium with Playwright.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 test -x /usr/bin/chromium || missing+=(chromium)
+# The PDF report's text is read back with poppler's pdftotext; the exposure-probe tests create a
+# network namespace with iproute2's `ip`. Without them those tests fail (they never skip).
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+{ command -v ip >/dev/null 2>&1 || test -x /usr/sbin/ip || test -x /sbin/ip; } || missing+=(iproute2)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]} (the tests run real servers)"
@@ -40,4 +44,6 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
-.venv/bin/python -m pytest tests/ -p no:cacheprovider -q "$@"
+# One worker per core (pytest-xdist): every server fixture picks its own free port and folder.
+# PYTEST_WORKERS=0 runs in one process (easier to read when debugging one test).
+.venv/bin/python -m pytest tests/ -p no:cacheprovider -q -n "${PYTEST_WORKERS:-auto}" "$@"

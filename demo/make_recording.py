@@ -24,7 +24,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import trustme
@@ -32,7 +32,6 @@ import trustme
 from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
 from collectors.databases.collect import ServerRun
 from collectors.databases.sqlserver import SqlServerReader
-from collectors.provenance import utc_now
 from collectors.recording import Recording
 from tests.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import hosts_toml
@@ -54,6 +53,9 @@ from tests.tls_servers import NginxSite, TlsServers, issue_cert
 DEMO = Path(__file__).resolve().parent
 ROOT = DEMO.parent
 RUN_DATE = "2026-11-29"
+RECORDED_AT = datetime.fromisoformat(f"{RUN_DATE}T06:00:00+00:00")
+"""The demo's moment: certificates and recorded catalogs are dated from it, not from the wall clock,
+so re-recording on a later day gives the same verdicts as of RUN_DATE."""
 HOSTS_MARKER = "# --- hosts"
 STANDIN = ROOT / "tests" / "windows_standin.py"
 LINUX_FIXTURES = ROOT / "tests" / "fixtures" / "linux"
@@ -162,7 +164,7 @@ def add_recorded_sql_servers(recording_path: Path) -> None:
         server = recorded("azure.json" if entry.engine == "azuresql" else "onprem.json", *variants)
         reader = SqlServerReader(azure=entry.engine == "azuresql", connector=server.connector)
         rows = reader.fetch(entry, applications, Policy(), "recorded-stand-in")
-        databases[name] = ServerRun(entry.engine, utc_now(), rows=rows).as_json()
+        databases[name] = ServerRun(entry.engine, RECORDED_AT, rows=rows).as_json()
     recording.databases = databases
     recording.save(recording_path)
 
@@ -191,11 +193,19 @@ def main() -> int:
             planted_clusters() as clusters,
             ravendb(Path(scratch)) as raven_entry,
         ):
-            modern = tls.nginx([NginxSite("modern", issue_cert(tls_dir, ca, "modern", "localhost"))])[
-                "modern"
-            ]
+            valid_from, valid_until = RECORDED_AT - timedelta(days=1), RECORDED_AT + timedelta(days=365)
+            modern = tls.nginx(
+                [
+                    NginxSite(
+                        "modern",
+                        issue_cert(
+                            tls_dir, ca, "modern", "localhost", not_before=valid_from, not_after=valid_until
+                        ),
+                    )
+                ]
+            )["modern"]
             legacy = tls.openssl(
-                issue_cert(tls_dir, ca, "legacy", "localhost"),
+                issue_cert(tls_dir, ca, "legacy", "localhost", not_before=valid_from, not_after=valid_until),
                 "-min_protocol",
                 "TLSv1",
                 "-cipher",

@@ -18,11 +18,11 @@ from collectors.estate import collect_estate, configured_sources
 from collectors.recording import Recording, RecordingError
 from controls.catalog import CONTROLS
 from controls.framework import Evidence, OutOfScope, assertions_off_reason, control_of, fact_parameter
-from reports.audit_session import EVIDENCE_KEY, AuditSession
+from controls.harness.audit_session import EVIDENCE_KEY, AuditSession
+from controls.harness.exit_codes import exit_codes_help
+from controls.harness.output_paths import file_problem, folder_problem
 from reports.changes import BaselineError, load_bundle
-from reports.exit_codes import exit_codes_help
 from reports.manifest import SigningKeyError, check_signing_key
-from reports.output_paths import file_problem, folder_problem
 from reports.pdf import chromium_missing_reason
 
 ROOT = Path(__file__).resolve().parent

@@ -22,6 +22,7 @@ Exit status 0 when every target is met, 1 otherwise (2 when Chromium is missing)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import random
 import statistics
@@ -32,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controls.catalog import CLAUSES, CONTROLS
+from controls.catalog import catalog_entries
+from reports.evidence import STATUSES
 from reports.html import render_html, write_html
 from reports.report_text import Language
 
@@ -50,7 +52,6 @@ TARGET_SIZE_MB = 15.0
 TARGET_RENDER_S = 3.0
 ARM = "https://management.azure.com"
 STARTED = "2026-11-29T02:00:00Z"
-STATUSES = ("pass", "fail", "error", "waived", "not_applicable")
 
 
 @dataclass(frozen=True)
@@ -210,24 +211,16 @@ def scale_bundle(results: int = 20_000, controls: int = 60, seed: int = 7) -> di
     clause texts, titles and pass conditions have their real lengths.
     """
     rng = random.Random(seed)
-    catalog = sorted(CONTROLS.values(), key=lambda spec: spec.id)
+    catalog = sorted(catalog_entries().values(), key=lambda entry: entry.id)
     specs: list[dict[str, Any]] = []
     for n in range(controls):
-        spec = catalog[n % len(catalog)]
-        clause = CLAUSES[spec.clause]
-        control_id = spec.id if n < len(catalog) else f"{spec.id}-{n // len(catalog) + 1}"
+        entry = catalog[n % len(catalog)]
+        control_id = entry.id if n < len(catalog) else f"{entry.id}-{n // len(catalog) + 1}"
         specs.append(
             {
-                "id": control_id,
-                "clause": spec.clause,
-                "title": spec.title,
-                "severity": spec.severity,
-                "iso27001": list(spec.iso27001),
-                "pass_condition": spec.pass_condition,
-                "clause_text_nl": clause.text_nl,
-                "clause_text_en": clause.text_en,
+                **dataclasses.replace(entry, id=control_id).as_json({}),
                 "shared_listing": n % 2 == 0,
-                "test": f"controls/test_{spec.clause}_generated.py::test_{control_id.replace('.', '_').replace('-', '_')}",
+                "test": f"controls/test_{entry.clause}_generated.py::test_{control_id.replace('.', '_').replace('-', '_')}",
             }
         )
     records = [
@@ -239,7 +232,7 @@ def scale_bundle(results: int = 20_000, controls: int = 60, seed: int = 7) -> di
         counts[record["control"]][record["status"]] += 1
     control_list = [
         {
-            **{k: v for k, v in entry.items() if k not in ("shared_listing", "test")},
+            **{k: v for k, v in entry.items() if k not in ("shared_listing", "test", "counts")},
             "counts": counts[entry["id"]],
         }
         for entry in specs

@@ -88,6 +88,34 @@ class Estate:
     databases: DatabasesScope | None = None
     tls_discovery: DiscoveredTlsDecision | None = None
 
+    def scope_json(self) -> dict[str, object]:
+        """Return what was in scope, per source and population: evidence.json's `run.scope`."""
+        populations: dict[str, object] = {}
+        for name in self.store.names():
+            population = self.store.population(name)
+            populations[name] = {
+                "count": len(population.subjects),
+                "out_of_scope": population.out_of_scope,
+                "notes": list(population.notes),
+            }
+        return {
+            "azure": self.azure.as_json() if self.azure else None,
+            "hosts": self.hosts.as_json() if self.hosts else None,
+            "databases": self.databases.as_json() if self.databases else None,
+            "tls_discovery": self.tls_discovery.as_json() if self.tls_discovery else None,
+            "populations": populations,
+        }
+
+
+NO_SCOPE: dict[str, object] = {
+    "azure": None,
+    "hosts": None,
+    "databases": None,
+    "tls_discovery": None,
+    "populations": {},
+}
+"""`run.scope` of a run that collected nothing (it ended before the estate was gathered)."""
+
 
 def configured_sources(config: AuditConfig) -> list[str]:
     """Return the config's sections that put something in scope, e.g. ["[azure]", "[[hosts]]"].

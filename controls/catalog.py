@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from reports.evidence import CatalogEntry
+
 Severity = Literal["critical", "high", "medium", "low"]
 
 
@@ -514,3 +516,23 @@ def control_spec(control_id: str) -> ControlSpec:
         return CONTROLS[control_id]
     except KeyError:
         raise KeyError(f"control id {control_id!r} is not in the catalog (controls/catalog.py)") from None
+
+
+def catalog_entries() -> dict[str, CatalogEntry]:
+    """Return every control with its clause's texts, as the evidence model's catalog entries.
+
+    The run harness hands these to the bundle writer, so the reports render the catalog as data.
+    """
+    return {
+        spec.id: CatalogEntry(
+            id=spec.id,
+            clause=spec.clause,
+            title=spec.title,
+            severity=spec.severity,
+            iso27001=spec.iso27001,
+            pass_condition=spec.pass_condition,
+            clause_text_nl=CLAUSES[spec.clause].text_nl,
+            clause_text_en=CLAUSES[spec.clause].text_en,
+        )
+        for spec in CONTROLS.values()
+    }

@@ -15,16 +15,14 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
 from collectors.facts import Subject
 from collectors.provenance import Source
 from controls.catalog import ControlSpec, control_spec
-
-Status = Literal["pass", "fail", "error", "waived", "not_applicable"]
-STATUSES: tuple[Status, ...] = ("fail", "error", "waived", "pass", "not_applicable")
+from reports.evidence import Status
 
 F = TypeVar("F", bound=Callable[..., None])
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collectors.estate import Estate
-from controls.catalog import CLAUSES, CONTROLS
-from controls.framework import STATUSES
 from reports.changes import BaselineError, archive_previous, compare, find_baseline, load_bundle
 from reports.evidence import (
     SCHEMA_VERSION,
+    STATUSES,
     TOOL_NAME,
+    CatalogEntry,
     ResultRecord,
     git_commit,
     iso_utc,
@@ -58,45 +58,27 @@ def _counts(results: list[ResultRecord]) -> dict[str, int]:
 
 def build_bundle(
     run: RunFacts,
-    estate: Estate | None,
+    catalog: Mapping[str, CatalogEntry],
+    scope: dict[str, Any],
     results: list[ResultRecord],
     *,
     waivers: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return the evidence.json document of a run (see reports/evidence.schema.json).
 
-    `waivers` is every configured waiver with what it matched (see controls.waivers.waiver_coverage),
-    so blanket and stale waivers are part of the evidence, not only of the config.
+    `catalog` holds every control that may appear in `results` (the caller hands it over as
+    data), `scope` is the run's `run.scope` section (what was in scope, per source and
+    population). `waivers` is every configured waiver with what it matched (see
+    controls.waivers.waiver_coverage), so blanket and stale waivers are part of the evidence,
+    not only of the config.
     """
     by_control: dict[str, list[ResultRecord]] = {}
     for record in results:
         by_control.setdefault(record.control, []).append(record)
-    controls = []
-    for control_id in sorted(by_control, key=lambda c: (CONTROLS[c].clause, c)):
-        spec = CONTROLS[control_id]
-        clause = CLAUSES[spec.clause]
-        controls.append(
-            {
-                "id": spec.id,
-                "clause": spec.clause,
-                "title": spec.title,
-                "severity": spec.severity,
-                "iso27001": list(spec.iso27001),
-                "pass_condition": spec.pass_condition,
-                "clause_text_nl": clause.text_nl,
-                "clause_text_en": clause.text_en,
-                "counts": _counts(by_control[control_id]),
-            }
-        )
-    populations: dict[str, Any] = {}
-    if estate is not None:
-        for name in estate.store.names():
-            population = estate.store.population(name)
-            populations[name] = {
-                "count": len(population.subjects),
-                "out_of_scope": population.out_of_scope,
-                "notes": list(population.notes),
-            }
+    controls = [
+        catalog[control_id].as_json(_counts(by_control[control_id]))
+        for control_id in sorted(by_control, key=lambda c: (catalog[c].clause, c))
+    ]
     summary = _counts(results)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -111,13 +93,7 @@ def build_bundle(
             "mode": run.mode,
             "recording": run.recording,
             "command": run.command,
-            "scope": {
-                "azure": estate.azure.as_json() if estate and estate.azure else None,
-                "hosts": estate.hosts.as_json() if estate and estate.hosts else None,
-                "databases": estate.databases.as_json() if estate and estate.databases else None,
-                "tls_discovery": estate.tls_discovery.as_json() if estate and estate.tls_discovery else None,
-                "populations": populations,
-            },
+            "scope": scope,
         },
         "controls": controls,
         "results": [r.as_json() for r in results],

@@ -14,13 +14,50 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from collectors.provenance import Source
 
 SCHEMA_FILE = Path(__file__).with_name("evidence.schema.json")
 SCHEMA_VERSION = "1"
 TOOL_NAME = "statement-auditor"
+
+
+Status = Literal["pass", "fail", "error", "waived", "not_applicable"]
+STATUSES: tuple[Status, ...] = ("fail", "error", "waived", "pass", "not_applicable")
+"""Every status an item can have, in the order reports count and list them."""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A control as the evidence states it: its clause (quoted in Dutch, rendered in English) and texts.
+
+    The run harness hands the catalog to the bundle writer as these entries, so reports/ renders
+    from data and never imports the controls.
+    """
+
+    id: str
+    clause: str
+    title: str
+    severity: str
+    iso27001: tuple[str, ...]
+    pass_condition: str
+    clause_text_nl: str
+    clause_text_en: str
+
+    def as_json(self, counts: dict[str, int]) -> dict[str, Any]:
+        """Return the entry of evidence.json's `controls` list, with this run's `counts` per status."""
+        return {
+            "id": self.id,
+            "clause": self.clause,
+            "title": self.title,
+            "severity": self.severity,
+            "iso27001": list(self.iso27001),
+            "pass_condition": self.pass_condition,
+            "clause_text_nl": self.clause_text_nl,
+            "clause_text_en": self.clause_text_en,
+            "counts": counts,
+        }
 
 
 def tool_version() -> str:

@@ -36,8 +36,9 @@ from collectors.estate import Estate, collect_estate
 from collectors.facts import FactStore, Population, Subject
 from collectors.recording import Recording, RecordingError
 from controls.catalog import control_spec
-from controls.framework import Evidence, EvidenceMissing, NotApplicable, Status, Verdict, judge
+from controls.framework import Evidence, EvidenceMissing, NotApplicable, Verdict, judge
 from controls.waivers import apply_waivers
+from reports.evidence import Status
 
 CONTROLS_PACKAGE = "controls"
 FIXTURES = ("evidence", "policy", "run_date", "audit_config")

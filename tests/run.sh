@@ -43,6 +43,8 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
+echo "== import contracts (which room may use which: [tool.importlinter] in pyproject.toml)"
+.venv/bin/lint-imports --no-cache
 echo "== pytest"
 # One worker per core (pytest-xdist): every server fixture picks its own free port and folder.
 # PYTEST_WORKERS=0 runs in one process (easier to read when debugging one test).

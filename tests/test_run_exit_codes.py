@@ -1,6 +1,6 @@
 """The run as a whole, through the real CLI: every exit code, refusing to start, and losing no evidence.
 
-Each exit code of `pytest controls/` (reports/exit_codes.py) is part of the tested contract: one
+Each exit code of `pytest controls/` (controls/harness/exit_codes.py) is part of the tested contract: one
 test per code, plus the start-up refusals (exit 4, one line naming the option, variable or file,
 before anything is collected) and the end-of-run output failures (exit 6, the bundle still
 written). No run may print a traceback, except the deliberate internal error of exit 3.
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
 from controls.framework import assertions_off_reason
-from reports.exit_codes import EXIT_CODES
+from controls.harness.exit_codes import EXIT_CODES
 from tests.audit_runs import ROOT, RUN_DATE, run_demo
 from tests.disrupt_run_plugin import DISRUPT_ENV, without_root_override
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from collectors.config import Waiver
-from controls.framework import Status, Verdict
+from controls.framework import Verdict
 from controls.waivers import apply_waivers, waiver_coverage
+from reports.evidence import Status
 from tests.audit_runs import run_audit
 
 RUN_DATE = date(2026, 11, 4)

@@ -18,24 +18,24 @@ from typing import Any
 import pytest
 
 from collectors.config import AuditConfig
-from collectors.estate import Estate
+from collectors.estate import NO_SCOPE, Estate
 from collectors.facts import Subject
 from collectors.provenance import utc_now
 from collectors.recording import Recording
+from controls.catalog import catalog_entries
 from controls.framework import (
     Evidence,
     EvidenceMissing,
     NotApplicable,
     OutOfScope,
-    Status,
     control_of,
     fact_parameter,
     judge,
 )
+from controls.harness.exit_codes import EXIT_OUTPUT_NOT_WRITTEN, EXIT_USAGE
 from controls.waivers import WaiverCoverage, apply_waivers, waiver_coverage
 from reports.bundle import RunFacts, build_bundle, write_bundle
-from reports.evidence import ResultRecord, WaiverUse
-from reports.exit_codes import EXIT_OUTPUT_NOT_WRITTEN, EXIT_USAGE
+from reports.evidence import ResultRecord, Status, WaiverUse
 from reports.manifest import SigningKeyError, file_sha256
 from reports.pdf import PdfError
 from reports.report_text import Language
@@ -230,7 +230,8 @@ class AuditSession:
     def _write_bundle(self) -> None:
         """Build and write the evidence bundle; a failure to write part of it is an output problem."""
         self.run.finished_at = utc_now()
-        bundle = build_bundle(self.run, self.estate, self.results, waivers=self._waivers_json())
+        scope = self.estate.scope_json() if self.estate is not None else NO_SCOPE
+        bundle = build_bundle(self.run, catalog_entries(), scope, self.results, waivers=self._waivers_json())
         if self.tickets_mode != "off":
             bundle["tickets"] = self._tickets(bundle)
         try:

@@ -214,13 +214,11 @@ class AzureDevOpsBackend:
         if not key.isdigit():
             return None
         label = "GET /_apis/wit/workitems/{id}"
-        response = self.http.request(
-            "GET",
+        response = self.http.get_if_exists(
             f"/{self._project}/_apis/wit/workitems/{key}",
             params={"fields": ",".join(_FIELDS), "api-version": API_VERSION},
-            expected=(200, 404),
         )
-        if response.status_code == 404:
+        if response is None:
             return None
         item = _json(response, label)
         fields = item.get("fields") if isinstance(item, dict) else None

@@ -196,8 +196,8 @@ class GitHubBackend:
 
     def get(self, key: str) -> Ticket | None:
         """Return issue `key` read directly, or None when it does not exist (or is a pull request)."""
-        response = self.http.request("GET", f"{self.repo_path}/issues/{quote(key)}", expected=(200, 404, 410))
-        if response.status_code != 200:
+        response = self.http.get_if_exists(f"{self.repo_path}/issues/{quote(key)}", gone=(404, 410))
+        if response is None:
             return None
         issue = response.json()
         if "pull_request" in issue:

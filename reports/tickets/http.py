@@ -156,6 +156,21 @@ class TrackerHttp:
         wait = asked if asked is not None else float(2**attempt)
         return min(wait, self.max_wait)
 
+    def get_if_exists(
+        self,
+        path_or_url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        gone: tuple[int, ...] = (404,),
+    ) -> httpx.Response | None:
+        """Return the 200 answer of a GET, or None when the tracker says the thing does not exist.
+
+        Exists because every backend reads a remembered ticket directly, and a ticket deleted in
+        the tracker (404, or whatever `gone` lists) must be forgotten rather than fail every night.
+        """
+        response = self.request("GET", path_or_url, params=params, expected=(200, *gone))
+        return None if response.status_code in gone else response
+
     def request(
         self,
         method: str,

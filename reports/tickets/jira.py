@@ -203,13 +203,10 @@ class JiraBackend:
 
     def get(self, key: str) -> Ticket | None:
         """Return the issue `key` read directly (strongly consistent), or None when it does not exist."""
-        response = self.http.request(
-            "GET",
-            f"/rest/api/3/issue/{quote(key)}",
-            params={"fields": ",".join(_FIELDS), "properties": PROPERTY},
-            expected=(200, 404),
+        response = self.http.get_if_exists(
+            f"/rest/api/3/issue/{quote(key)}", params={"fields": ",".join(_FIELDS), "properties": PROPERTY}
         )
-        if response.status_code == 404:
+        if response is None:
             return None
         issue = response.json()
         labels = (issue.get("fields") or {}).get("labels") or []

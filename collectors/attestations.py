@@ -12,7 +12,7 @@ from datetime import date
 
 from collectors.config import Attestation, AuditConfig, SubProcessor
 from collectors.facts import FactStore, observed, unobservable
-from collectors.provenance import Source, sha256_hex, utc_now
+from reports.evidence import Source, sha256_hex, utc_now
 
 DATACENTERS = "attestations.datacenters"
 MOBILE_MEDIA = "attestations.mobile_media"

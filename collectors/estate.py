@@ -24,6 +24,7 @@ from collectors.probes import (
 )
 from collectors.recording import Recording
 from collectors.tls.scanner import collect_tls
+from reports.evidence import to_json
 
 DiscoveryRule = Literal["no-azure", "on", "off", "auto-public-cloud", "auto-not-public-cloud"]
 
@@ -43,15 +44,6 @@ class DiscoveredTlsDecision:
     rule: DiscoveryRule
     endpoint: str | None
     """The ARM endpoint the auto rule looked at (None without [azure])."""
-
-    def as_json(self) -> dict[str, object]:
-        """Return the decision as evidence.json's `run.scope.tls_discovery`."""
-        return {
-            "setting": self.setting,
-            "scanned": self.scanned,
-            "rule": self.rule,
-            "endpoint": self.endpoint,
-        }
 
 
 def discovered_tls_decision(config: AuditConfig) -> DiscoveredTlsDecision:
@@ -102,7 +94,7 @@ class Estate:
             "azure": self.azure.as_json() if self.azure else None,
             "hosts": self.hosts.as_json() if self.hosts else None,
             "databases": self.databases.as_json() if self.databases else None,
-            "tls_discovery": self.tls_discovery.as_json() if self.tls_discovery else None,
+            "tls_discovery": to_json(self.tls_discovery),
             "populations": populations,
         }
 

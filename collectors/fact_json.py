@@ -22,28 +22,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from collectors.facts import Subject
-from collectors.provenance import Source
+from reports.evidence import Source, to_json
 
 T = TypeVar("T")
 
 
 class FactDecodeError(ValueError):
     """A recorded fact does not have the shape of its dataclass; the message names the field."""
-
-
-def to_json(value: Any) -> Any:
-    """Return a fact (dataclasses, tuples, dates, paths, primitives) as JSON-ready data."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [to_json(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    return value
 
 
 def _kind(data: Any) -> str:
@@ -173,7 +158,7 @@ def subject_to_json(subject: Subject[Any]) -> dict[str, Any]:
         "id": subject.id,
         "fact": to_json(subject.fact) if subject.fact is not None else None,
         "error": subject.error,
-        "sources": [s.as_json() for s in subject.sources],
+        "sources": [to_json(s) for s in subject.sources],
     }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from collectors.provenance import Source
+from reports.evidence import Source
 
 FactT = TypeVar("FactT", covariant=True)
 T = TypeVar("T")

@@ -43,7 +43,7 @@ from typing import Any, Literal
 from collectors.azure.base import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config import AuditConfig, normalise_host
 from collectors.facts import FactStore, Subject, observed, unobservable
-from collectors.provenance import Source, sha256_hex, utc_now
+from reports.evidence import Source, sha256_hex, utc_now
 
 PROBE_POPULATION = "probes.ports"
 NOTHING_TO_PROBE = "nothing to probe: no [[hosts]], no [[probes]] and no Azure SQL server FQDN was discovered"

@@ -8,21 +8,17 @@ statuses; missing evidence is `error`, never a pass.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import importlib
 import inspect
 import sys
-from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 
 from collectors.facts import Subject
-from collectors.provenance import Source
 from controls.catalog import ControlSpec, control_spec
-from reports.evidence import Status
+from reports.evidence import Source, Status, to_json
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -77,28 +73,6 @@ def fact_parameter(func: Callable[..., Any]) -> str:
     return next(iter(inspect.signature(func).parameters))
 
 
-def jsonable(value: Any) -> Any:
-    """Return `value` in a JSON-serialisable form (dates as ISO text, dataclasses as objects)."""
-    if isinstance(value, enum.Enum):
-        return jsonable(value.value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [jsonable(v) for v in value]
-        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
-    return str(value)
-
-
 class Evidence:
     """What one control item observed and expected, and the raw sources behind it."""
 
@@ -109,11 +83,11 @@ class Evidence:
 
     def observed(self, **values: Any) -> None:
         """Record observed values (shown to the auditor as 'observed')."""
-        self.observations.update({k: jsonable(v) for k, v in values.items()})
+        self.observations.update({k: to_json(v) for k, v in values.items()})
 
     def expected(self, **values: Any) -> None:
         """Record what the control requires (shown to the auditor as 'expected')."""
-        self.expectations.update({k: jsonable(v) for k, v in values.items()})
+        self.expectations.update({k: to_json(v) for k, v in values.items()})
 
     def cite(self, source: Source) -> None:
         """Add a source beyond the subject's own (e.g. an attested evidence file)."""

@@ -1,4 +1,8 @@
-"""The evidence bundle: every result of a run with what was observed, expected and cited.
+"""The evidence model: every result of a run with what was observed, expected and cited.
+
+Defined once, low in the house: collectors give their facts a `Source`, controls give a
+`Status`, the harness makes `ResultRecord`s and hands the catalog over as `CatalogEntry`s, and
+reports render them. This module imports nothing of the auditor's own.
 
 `evidence.json` is the system of record of a run; the HTML report and every later export
 are rendered from it and never re-collect. Its shape is fixed by `evidence.schema.json`.
@@ -6,21 +10,77 @@ are rendered from it and never re-collect. Its shape is fixed by `evidence.schem
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import hashlib
 import json
 import os
 import platform
 import socket
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
-
-from collectors.provenance import Source
 
 SCHEMA_FILE = Path(__file__).with_name("evidence.schema.json")
 SCHEMA_VERSION = "1"
 TOOL_NAME = "statement-auditor"
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC; every timestamp in the evidence is UTC."""
+    return datetime.now(UTC)
+
+
+def sha256_hex(raw: bytes) -> str:
+    """Return the hex sha256 of raw evidence bytes, so an auditor can match the recording."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def iso_utc(moment: datetime) -> str:
+    """Return an ISO-8601 UTC timestamp ending in Z: the one datetime format of the evidence."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def to_json(value: Any) -> Any:
+    """Return `value` as JSON-ready data: the one conversion of facts and observations to JSON.
+
+    Date-times are ISO 8601 in UTC ending in Z, dates ISO, dataclasses objects, tuples lists, sets
+    sorted lists, enums their value, paths text; anything else its text.
+    """
+    if isinstance(value, enum.Enum):
+        return to_json(value.value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [to_json(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a fact came from: one raw observation (an API response, a command output or a file),
+    the call that produced it, when, and a hash of the raw answer."""
+
+    collector: str
+    call: str
+    collected_at: datetime
+    sha256: str
+    api_version: str | None = None
+    status: int | None = None
 
 
 Status = Literal["pass", "fail", "error", "waived", "not_applicable"]
@@ -115,11 +175,6 @@ def machine_identity() -> dict[str, str]:
     }
 
 
-def iso_utc(moment: datetime) -> str:
-    """Return an ISO-8601 UTC timestamp ending in Z."""
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class WaiverUse:
     """A waiver that matched a result, and whether it was still valid on the run date."""
@@ -129,16 +184,6 @@ class WaiverUse:
     approved_by: str
     expires: str
     expired: bool
-
-    def as_json(self) -> dict[str, Any]:
-        """Return the JSON form used in evidence.json."""
-        return {
-            "resource_pattern": self.resource_pattern,
-            "justification": self.justification,
-            "approved_by": self.approved_by,
-            "expires": self.expires,
-            "expired": self.expired,
-        }
 
 
 @dataclass
@@ -171,8 +216,8 @@ class ResultRecord:
             "message": self.message,
             "observed": self.observed,
             "expected": self.expected,
-            "sources": [s.as_json() for s in self.sources],
-            "waiver": self.waiver.as_json() if self.waiver else None,
+            "sources": [to_json(s) for s in self.sources],
+            "waiver": to_json(self.waiver),
             "nodeid": self.nodeid,
             "duration_seconds": round(self.duration_seconds, 6),
         }

@@ -15,8 +15,8 @@ import pytest
 
 from collectors.config import ConfigError, load_config
 from collectors.facts import Population, observed, unobservable
-from collectors.provenance import Source
 from controls.catalog import CONTROLS
+from reports.evidence import Source
 from tests.audit_runs import DEMO, run_audit
 
 KNOWN_CONTROLS = frozenset(CONTROLS)

@@ -31,7 +31,6 @@ from collectors.databases.facts import (
     MessageStore,
 )
 from collectors.hosts.facts import FirewallProfile, HostFacts, HostFirewall, Listener, OperatingSystem
-from collectors.provenance import Source
 from controls import test_6e_message_retention as c6e
 from controls import test_11_backup_retention as c11
 from controls import test_12a_datacenter_certification as c12a
@@ -43,6 +42,7 @@ from controls import test_12g_mobile_media_encryption as c12g_media
 from controls import test_13_breach_notification as c13
 from controls.framework import Evidence, Verdict, control, control_of, fact_parameter
 from controls.waivers import apply_waivers, waiver_coverage
+from reports.evidence import Source
 from tests.control_calls import verdict
 
 SHA = "c" * 64

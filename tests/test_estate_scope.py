@@ -9,6 +9,7 @@ import pytest
 
 from collectors.config import AuditConfig
 from collectors.estate import configured_sources, discovered_tls_decision
+from reports.evidence import to_json
 
 
 def config(tmp_path: Path, **sections: Any) -> AuditConfig:
@@ -42,12 +43,12 @@ def test_scanning_azure_published_endpoints_follows_the_setting(
     assert (decision.scanned, decision.rule) == (scanned, rule)
     assert decision.endpoint == azure.get("endpoint", "https://management.azure.com")
     configured = azure.get("scan_discovered_endpoints", "auto")
-    assert decision.as_json()["setting"] == str(configured).lower()
+    assert to_json(decision)["setting"] == str(configured).lower()
 
 
 def test_without_azure_nothing_is_discovered(tmp_path: Path) -> None:
     decision = discovered_tls_decision(config(tmp_path))
-    assert decision.as_json() == {"setting": "", "scanned": False, "rule": "no-azure", "endpoint": None}
+    assert to_json(decision) == {"setting": "", "scanned": False, "rule": "no-azure", "endpoint": None}
 
 
 def test_configured_sources_name_each_section_that_puts_something_in_scope(tmp_path: Path) -> None:

@@ -29,12 +29,12 @@ from collectors.databases.facts import (
 )
 from collectors.databases.reading import CatalogError
 from collectors.facts import FactStore, Subject
-from collectors.provenance import utc_now
 from collectors.recording import Recording
 from controls import test_6b_hashed_passwords as c6b
 from controls import test_6e_message_retention as c6e
 from controls import test_12d_one_database_per_application as c12d
 from controls.framework import Verdict
+from reports.evidence import utc_now
 from tests.control_calls import verdict
 from tests.postgres_fixtures import (
     AUDITOR,

@@ -35,8 +35,8 @@ from azure.core.pipeline.transport import RequestsTransport
 from collectors.azure.pacing import Pacer
 from collectors.azure.recording import ObservingAdapter, RecordingAdapter, ReplayAdapter
 from collectors.config import AzureSource
-from collectors.provenance import Source, sha256_hex, utc_now
 from collectors.recording import RECORDED_AT_HEADER, Recording
+from reports.evidence import Source, sha256_hex, utc_now
 
 T = TypeVar("T")
 R = TypeVar("R")

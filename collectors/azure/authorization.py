@@ -23,7 +23,7 @@ from collectors.azure.base import AzureCollector
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
-from collectors.provenance import Source
+from reports.evidence import Source
 
 ROLE_ASSIGNMENTS = "azure.role_assignments"
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"

@@ -19,8 +19,8 @@ from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphInventory, models_from_rows
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import FactStore, Population, observed, unobservable
-from collectors.provenance import Source
 from collectors.regions import normalise_region
+from reports.evidence import Source
 
 C = TypeVar("C")
 R = TypeVar("R")

@@ -25,6 +25,7 @@ from collectors.azure.web import WebAppCollector
 from collectors.config import AuditConfig, AzureSource
 from collectors.facts import FactStore, unobservable
 from collectors.recording import Recording
+from reports.evidence import to_json
 
 COLLECTORS: tuple[type[AzureCollector], ...] = (
     SqlCollector,
@@ -57,7 +58,7 @@ class AzureScope:
     credential: str = ""
     """How the auditor authenticated: 'default' (DefaultAzureCredential) or 'static-token'."""
     principal: dict[str, str] | None = None
-    """Who it was: the access token's principal (`AzurePrincipal.as_json()`), when the token says."""
+    """Who it was: the access token's principal (`AzurePrincipal` as JSON), when the token says."""
 
     def as_json(self) -> dict[str, object]:
         """Return the JSON form used in evidence.json."""
@@ -148,7 +149,7 @@ def collect_azure(
         if replay is not None:
             result.principal = replay.azure_principal
         elif credential.principal is not None:
-            result.principal = credential.principal.as_json()
+            result.principal = to_json(credential.principal)
         if recording is not None:
             recording.azure_principal = result.principal
         resources = len(store.population("azure.resources").subjects)

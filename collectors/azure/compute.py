@@ -26,8 +26,8 @@ from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphRows, ResourceGraph
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
-from collectors.provenance import Source
 from collectors.regions import normalise_region
+from reports.evidence import Source
 
 VMS = "azure.vms"
 PATCH_ASSESSMENTS = "azure.vm_patch_assessments"

@@ -39,8 +39,8 @@ from collectors.azure.recording import ObservingAdapter, kept_headers
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WEB_APPS, WebApp
 from collectors.facts import observed, unobservable
-from collectors.provenance import Source, sha256_hex, utc_now
 from collectors.recording import RECORDED_AT_HEADER, Exchange, Recording
+from reports.evidence import Source, sha256_hex, utc_now
 
 APP_DATABASE_LINKS = "azure.app_database_links"
 """One subject per App Service site: the database links its connection strings and app settings name."""

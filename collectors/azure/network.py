@@ -27,8 +27,8 @@ from collectors.azure.base import AZURE_RESOURCES, UNKNOWN_REGION, AzureCollecto
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
-from collectors.provenance import Source
 from collectors.regions import normalise_region
+from reports.evidence import Source
 
 T = TypeVar("T")
 NSGS = "azure.nsgs"

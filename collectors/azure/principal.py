@@ -28,16 +28,6 @@ class AzurePrincipal:
     kind: str
     """'user', 'app' (service principal or managed identity), or '' when the token does not say."""
 
-    def as_json(self) -> dict[str, str]:
-        """Return the JSON form used in evidence.json and recordings."""
-        return {
-            "object_id": self.object_id,
-            "tenant_id": self.tenant_id,
-            "app_id": self.app_id,
-            "name": self.name,
-            "kind": self.kind,
-        }
-
 
 def principal_from_token(token: str) -> AzurePrincipal | None:
     """Return the principal named in a JWT access token's claims, or None for a token that is not a JWT."""

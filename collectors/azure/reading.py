@@ -20,7 +20,7 @@ from azure.core.exceptions import AzureError
 
 from collectors.azure.arm import SDK_PARSE_FAILURES, Fetched, describe_failure, failed_call
 from collectors.azure.fields import FieldUnreadable, shown
-from collectors.provenance import Source
+from reports.evidence import Source
 
 R = TypeVar("R")
 

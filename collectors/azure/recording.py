@@ -20,8 +20,8 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 
 from collectors.azure.pacing import Pacer
-from collectors.provenance import utc_now
 from collectors.recording import KEPT_HEADERS, RECORDED_AT_HEADER, Exchange, Recording
+from reports.evidence import utc_now
 
 
 def _body_text(body: object) -> str | None:

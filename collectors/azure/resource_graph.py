@@ -17,7 +17,7 @@ from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from collectors.azure.arm import ArmReader, Fetched, MalformedAnswer, quota_reset_seconds
-from collectors.provenance import Source
+from reports.evidence import Source
 
 SUBSCRIPTIONS_PER_QUERY = 1000
 PAGE_SIZE = 1000

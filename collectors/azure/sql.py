@@ -19,8 +19,8 @@ from collectors.azure.base import (
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
-from collectors.provenance import Source
 from collectors.regions import normalise_region
+from reports.evidence import Source
 
 SQL_SERVERS = "azure.sql_servers"
 SQL_FIREWALLS = "azure.sql_firewalls"

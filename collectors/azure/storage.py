@@ -16,8 +16,8 @@ from collectors.azure import fields
 from collectors.azure.base import AZURE_RESOURCES, UNKNOWN_REGION, AzureCollector, resource_group_of
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
-from collectors.provenance import Source
 from collectors.regions import normalise_region
+from reports.evidence import Source
 
 STORAGE_ACCOUNTS = "azure.storage_accounts"
 ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"

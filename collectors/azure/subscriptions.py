@@ -11,7 +11,7 @@ from azure.mgmt.resource.subscriptions import SubscriptionClient
 from collectors.azure import fields
 from collectors.azure.arm import ArmReader, ArmUnavailable, MalformedAnswer, describe_failure
 from collectors.azure.reading import PARSE_FAILURES, calls_of
-from collectors.provenance import Source
+from reports.evidence import Source
 
 INACTIVE_STATES = frozenset({"disabled", "deleted"})
 """Subscription states that hold nothing to audit; any other state, unknown ones included, is audited."""

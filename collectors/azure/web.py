@@ -29,8 +29,8 @@ from collectors.azure.base import (
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
-from collectors.provenance import Source
 from collectors.regions import normalise_region
+from reports.evidence import Source
 
 WEB_APPS = "azure.web_apps"
 SITE_TYPE = "Microsoft.Web/sites"

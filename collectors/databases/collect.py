@@ -39,8 +39,8 @@ from collectors.databases.facts import (
 )
 from collectors.databases.reading import CatalogError, CatalogRows, EngineReader, ServerReading
 from collectors.facts import FactStore, observed, unobservable
-from collectors.provenance import Source, sha256_hex, utc_now
 from collectors.recording import Recording
+from reports.evidence import Source, sha256_hex, utc_now
 
 COLLECTOR = "databases.catalog"
 MAX_CONCURRENCY = 8

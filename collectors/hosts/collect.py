@@ -19,8 +19,8 @@ from collectors.config import AuditConfig, HostEntry
 from collectors.facts import FactStore, observed, unobservable
 from collectors.hosts.commands import CommandResult, GatherCommand, HostError
 from collectors.hosts.facts import HOST_POPULATIONS, HOSTS, LINUX_HOSTS, WINDOWS_HOSTS, HostFacts
-from collectors.provenance import Source, sha256_hex, utc_now
 from collectors.recording import HostRun, Recording
+from reports.evidence import Source, sha256_hex, utc_now
 
 COLLECTOR = "hosts.ssh"
 

@@ -66,7 +66,6 @@ from collectors.azure.base import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config import AuditConfig
 from collectors.fact_json import subject_from_json, subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable
-from collectors.provenance import Source, utc_now
 from collectors.tls.facts import (
     TLS_ENDPOINTS,
     CertificateFact,
@@ -79,6 +78,7 @@ from collectors.tls.facts import (
     hostname_matches,
     normalise_name,
 )
+from reports.evidence import Source, utc_now
 
 __all__ = [
     "TLS_ENDPOINTS",

@@ -20,7 +20,6 @@ import pytest
 from collectors.config import AuditConfig
 from collectors.estate import NO_SCOPE, Estate
 from collectors.facts import Subject
-from collectors.provenance import utc_now
 from collectors.recording import Recording
 from controls.catalog import catalog_entries
 from controls.framework import (
@@ -35,7 +34,7 @@ from controls.framework import (
 from controls.harness.exit_codes import EXIT_OUTPUT_NOT_WRITTEN, EXIT_USAGE
 from controls.waivers import WaiverCoverage, apply_waivers, waiver_coverage
 from reports.bundle import RunFacts, build_bundle, write_bundle
-from reports.evidence import ResultRecord, Status, WaiverUse
+from reports.evidence import ResultRecord, Status, WaiverUse, utc_now
 from reports.manifest import SigningKeyError, file_sha256
 from reports.pdf import PdfError
 from reports.report_text import Language

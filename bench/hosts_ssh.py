@@ -8,8 +8,8 @@ port, so each address is a "host"; install it with `bash tests/run.sh`). Then, e
 process so peak memory is that tool's own:
 
 * **ours**: one `open_session` per host, the Linux gatherer's one batched command
-  (`collectors.hosts.linux.linux_command()`, parsed with `parse_linux`; until that module exists, a
-  stand-in batched script below), hosts in parallel with `hosts_settings.max_concurrency` (8);
+  (`collectors.hosts.linux.command.linux_command()`, parsed with `parse_linux`; until that package exists,
+  a stand-in batched script below), hosts in parallel with `hosts_settings.max_concurrency` (8);
 * **testinfra**: the same facts as a testinfra user gathers them: a test module with one test per
   fact using testinfra's modules (`system_info`, `file`, `group`, `socket`, `mount_point`) and
   `host.run`, `--hosts` listing the 50 hosts with the paramiko backend (one `host` fixture per
@@ -50,7 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CONCURRENCY = 8
 
-# The stand-in for the Linux gatherer's batched command (used only while collectors/hosts/linux.py
+# The stand-in for the Linux gatherer's batched command (used only while collectors/hosts/linux/
 # does not exist): the same facts the testinfra module below gathers, in one round trip.
 FALLBACK_SCRIPT = r"""
 export LC_ALL=C
@@ -223,14 +223,15 @@ def run_ours(spec_file: Path) -> None:
     hosts = [HostEntry(**entry) for entry in spec["hosts"]]
     parse: Callable[[CommandResult, HostEntry], object] | None
     try:
-        linux = importlib.import_module("collectors.hosts.linux")
-        command: GatherCommand = linux.linux_command()
-        parse = linux.parse_linux
+        linux_command = importlib.import_module("collectors.hosts.linux.command")
+        linux_parse = importlib.import_module("collectors.hosts.linux.parse")
+        command: GatherCommand = linux_command.linux_command()
+        parse = linux_parse.parse_linux
         gatherer = "collectors.hosts.linux (linux_command + parse_linux)"
     except ImportError:
         command = GatherCommand(command=FALLBACK_SCRIPT)
         parse = None
-        gatherer = "bench stand-in script (collectors/hosts/linux.py not present)"
+        gatherer = "bench stand-in script (collectors/hosts/linux/ not present)"
 
     def gather(host: HostEntry) -> str | None:
         try:

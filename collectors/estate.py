@@ -15,13 +15,8 @@ from collectors.databases.collect import DatabasesScope, collect_databases
 from collectors.facts import FactStore
 from collectors.hosts.collect import HostsScope, collect_hosts
 from collectors.hosts.facts import HOST_POPULATIONS
-from collectors.probes import (
-    NOTHING_TO_PROBE,
-    PROBE_POPULATION,
-    collect_probes,
-    discovered_endpoints,
-    probe_targets,
-)
+from collectors.probes.collect import NOTHING_TO_PROBE, collect_probes, discovered_endpoints, probe_targets
+from collectors.probes.facts import PROBE_POPULATION
 from collectors.recording import Recording
 from collectors.tls.scanner import collect_tls
 from reports.evidence import to_json

@@ -328,7 +328,7 @@ class Recording:
         self.tls: list[dict[str, Any]] | None = None
         """The TLS scan results of the run (`collectors.fact_json.subject_to_json` per endpoint), if any."""
         self.probes: dict[str, Any] | None = None
-        """The exposure probes of the run (`collectors.probes.ProbeRun.as_json()`), if any."""
+        """The exposure probes of the run (`collectors.probes.observations.ProbeRun.as_json()`), if any."""
         self.databases: dict[str, Any] | None = None
         """The database catalog reads of the run (catalog rows and reduced counts, never values), if any."""
         self.azure_principal: dict[str, str] | None = None

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from collectors.azure.authorization import RolePermission
+from collectors.azure.facts import RolePermission
 
 _FRESH = "\x00"
 """Stands for "any text" in a probe: no ARM pattern contains it, so only a `*` can match it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import isodate
 
-from collectors.azure.sql_governance import LongTermRetention, SqlBackupRetention
+from collectors.azure.facts import LongTermRetention, SqlBackupRetention
 from collectors.config import Policy
 from controls.framework import Evidence, EvidenceMissing, control
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from collectors.azure.network import NetworkSecurityGroup, SecurityRule
-from collectors.azure.sql import SqlServerFirewall
-from collectors.azure.storage import StorageAccount
+from collectors.azure.facts import NetworkSecurityGroup, SecurityRule, SqlServerFirewall, StorageAccount
 from collectors.config import Policy
-from collectors.hosts.facts import FirewallProfile, HostFacts, HostFirewall
-from collectors.hosts.linux import profile_families
-from collectors.probes import PortProbe
+from collectors.hosts.facts import FirewallProfile, HostFacts, HostFirewall, profile_families
+from collectors.probes.facts import PortProbe
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.networks import (
     ALLOW_AZURE_SERVICES,

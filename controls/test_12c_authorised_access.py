@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from collectors.azure.authorization import RoleAssignment
-from collectors.azure.sql_governance import SqlEntraAdministration
+from collectors.azure.facts import RoleAssignment, SqlEntraAdministration
 from collectors.config import Policy
 from collectors.hosts.facts import HostFacts
 from controls.framework import Evidence, EvidenceMissing, control

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collectors.azure.compute import VirtualMachine, VmDisk
-from collectors.azure.sql import SqlDatabase
-from collectors.azure.storage import StorageAccount
+from collectors.azure.facts import SqlDatabase, StorageAccount, VirtualMachine, VmDisk
 from collectors.config import Policy
 from collectors.databases.facts import RAVENDB_DATABASES, SQLSERVER_DATABASES, Database
 from collectors.hosts.facts import HostFacts

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collectors.azure.sql import SqlServer
-from collectors.azure.storage import StorageAccount
-from collectors.azure.web import WebApp
+from collectors.azure.facts import SqlServer, StorageAccount, WebApp
 from collectors.config import Policy
 from collectors.databases.facts import SQLSERVER_SERVERS, DatabaseServer
 from collectors.hosts.facts import HostFacts, SchannelProtocol

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from collectors.azure.compute import AvailablePatch, PatchAssessment
+from collectors.azure.facts import AvailablePatch, PatchAssessment
 from collectors.config import Policy
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.patch_age import overdue_reason

@@ -8,8 +8,7 @@ audit trail to analyse them (SQL auditing kept long enough).
 
 from __future__ import annotations
 
-from collectors.azure.security_contacts import SecurityContact, SubscriptionSecurityContacts
-from collectors.azure.sql_governance import SqlAuditing
+from collectors.azure.facts import SecurityContact, SqlAuditing, SubscriptionSecurityContacts
 from collectors.config import Policy
 from controls.framework import Evidence, EvidenceMissing, control
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collectors.azure.base import UNKNOWN_REGION, LocatedResource
+from collectors.azure.facts import UNKNOWN_REGION, LocatedResource
 from collectors.config import Policy
 from controls.framework import Evidence, EvidenceMissing, control
 

@@ -18,6 +18,8 @@ test -x /usr/bin/chromium || missing+=(chromium)
 # network namespace with iproute2's `ip`. Without them those tests fail (they never skip).
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 { command -v ip >/dev/null 2>&1 || test -x /usr/sbin/ip || test -x /sbin/ip; } || missing+=(iproute2)
+# The Linux fact script (collectors/hosts/linux/gather.sh) is linted with Debian's shellcheck.
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]} (the tests run real servers)"
@@ -41,6 +43,8 @@ export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "== shellcheck (the Linux fact script: POSIX sh, run by sh -s on each host)"
+shellcheck --shell=sh collectors/hosts/linux/gather.sh
 echo "== mypy"
 .venv/bin/mypy
 echo "== import contracts (which room may use which: [tool.importlinter] in pyproject.toml)"

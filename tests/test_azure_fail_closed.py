@@ -20,25 +20,33 @@ import pytest
 
 from collectors.azure.arm import ArmReader, StaticTokenCredential
 from collectors.azure.base import AzureContext
-from collectors.azure.compute import (
+from collectors.azure.compute import ComputeCollector
+from collectors.azure.facts import (
+    NSGS,
     PATCH_ASSESSMENTS,
-    VMS,
-    AvailablePatch,
-    ComputeCollector,
-    PatchAssessment,
-    VirtualMachine,
-)
-from collectors.azure.network import NSGS, NetworkCollector, NetworkSecurityGroup, SecurityRule
-from collectors.azure.secure_defaults import DOCUMENTED_DEFAULTS
-from collectors.azure.sql import SQL_FIREWALLS, FirewallRule, SqlCollector, SqlServer, SqlServerFirewall
-from collectors.azure.sql_governance import (
     SQL_BACKUP_RETENTION,
     SQL_ENTRA_ADMINS,
+    SQL_FIREWALLS,
+    STORAGE_ACCOUNTS,
+    VMS,
+    AvailablePatch,
+    FirewallRule,
+    NetworkSecurityGroup,
+    PatchAssessment,
+    SecurityRule,
     SqlBackupRetention,
     SqlEntraAdministration,
-    SqlGovernanceCollector,
+    SqlServer,
+    SqlServerFirewall,
+    StorageAccount,
+    StorageIpRule,
+    VirtualMachine,
 )
-from collectors.azure.storage import STORAGE_ACCOUNTS, StorageAccount, StorageCollector, StorageIpRule
+from collectors.azure.network import NetworkCollector
+from collectors.azure.secure_defaults import DOCUMENTED_DEFAULTS
+from collectors.azure.sql import SqlCollector
+from collectors.azure.sql_governance import SqlGovernanceCollector
+from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.config import AzureSource, Policy
 from collectors.facts import FactStore
@@ -657,7 +665,7 @@ def test_an_empty_classification_list_is_unknown_not_unclassified() -> None:
 
 
 def test_resource_whose_answer_names_no_location_is_error_not_a_region() -> None:
-    from collectors.azure.base import UNKNOWN_REGION, LocatedResource
+    from collectors.azure.facts import UNKNOWN_REGION, LocatedResource
     from controls import test_8_data_location as c8
 
     unknown = LocatedResource(f"{SUB}/Microsoft.Web/sites/app", "Microsoft.Web/sites", UNKNOWN_REGION)

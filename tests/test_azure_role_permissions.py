@@ -17,13 +17,9 @@ from typing import Any
 import pytest
 
 from collectors.azure.arm import ArmReader, StaticTokenCredential
-from collectors.azure.authorization import (
-    ROLE_ASSIGNMENTS,
-    RoleAssignment,
-    RoleAssignmentCollector,
-    RolePermission,
-)
+from collectors.azure.authorization import RoleAssignmentCollector
 from collectors.azure.base import AzureContext
+from collectors.azure.facts import ROLE_ASSIGNMENTS, RoleAssignment, RolePermission
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.config import AzureSource, Policy
 from collectors.facts import FactStore

@@ -19,17 +19,34 @@ import pytest
 
 from collectors.azure import fields
 from collectors.azure.arm import ArmReader, MalformedAnswer, StaticTokenCredential, list_page_problem
-from collectors.azure.authorization import ROLE_ASSIGNMENTS, RoleAssignment, RoleAssignmentCollector
-from collectors.azure.base import AZURE_RESOURCES, AzureCollector, AzureContext
-from collectors.azure.compute import PATCH_ASSESSMENTS, VMS, ComputeCollector
-from collectors.azure.network import NSGS, NetworkCollector
+from collectors.azure.authorization import RoleAssignmentCollector
+from collectors.azure.base import AzureCollector, AzureContext
+from collectors.azure.compute import ComputeCollector
+from collectors.azure.facts import (
+    AZURE_RESOURCES,
+    NSGS,
+    PATCH_ASSESSMENTS,
+    ROLE_ASSIGNMENTS,
+    SECURITY_CONTACTS,
+    SQL_AUDITING,
+    SQL_DATABASES,
+    SQL_ENTRA_ADMINS,
+    SQL_FIREWALLS,
+    SQL_SERVERS,
+    STORAGE_ACCOUNTS,
+    VMS,
+    WEB_APPS,
+    RoleAssignment,
+    SqlServerFirewall,
+)
+from collectors.azure.network import NetworkCollector
 from collectors.azure.reading import Unreadable, parse, parse_items, read
-from collectors.azure.security_contacts import SECURITY_CONTACTS, SecurityContactCollector
-from collectors.azure.sql import SQL_DATABASES, SQL_FIREWALLS, SQL_SERVERS, SqlCollector, SqlServerFirewall
-from collectors.azure.sql_governance import SQL_AUDITING, SQL_ENTRA_ADMINS, SqlGovernanceCollector
-from collectors.azure.storage import STORAGE_ACCOUNTS, StorageCollector
+from collectors.azure.security_contacts import SecurityContactCollector
+from collectors.azure.sql import SqlCollector
+from collectors.azure.sql_governance import SqlGovernanceCollector
+from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.azure.web import WEB_APPS, WebAppCollector
+from collectors.azure.web import WebAppCollector
 from collectors.config import AzureSource
 from collectors.facts import FactStore
 from tests.arm_emulator import ArmEmulator, Fault, load_estate

@@ -18,15 +18,12 @@ import pytest
 from collectors.azure.arm import ArmReader, ReplayCredential, StaticTokenCredential
 from collectors.azure.base import AzureContext
 from collectors.azure.connection_strings import (
-    APP_DATABASE_LINKS,
     LIST_PERMISSION,
-    AppDatabaseLinks,
     ConnectionStringCollector,
-    DatabaseLink,
-    as_application_links,
     database_target,
     redacted_body,
 )
+from collectors.azure.facts import APP_DATABASE_LINKS, AppDatabaseLinks, DatabaseLink, as_application_links
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WebAppCollector
 from collectors.config import AzureSource

@@ -15,9 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from collectors.attestations import DatacenterCertificate, EvidenceFile, MobileMediaAttestation
-from collectors.azure.network import NetworkSecurityGroup, SecurityRule
-from collectors.azure.security_contacts import SecurityContact, SubscriptionSecurityContacts
-from collectors.azure.sql_governance import LongTermRetention, SqlBackupRetention
+from collectors.azure.facts import (
+    LongTermRetention,
+    NetworkSecurityGroup,
+    SecurityContact,
+    SecurityRule,
+    SqlBackupRetention,
+    SubscriptionSecurityContacts,
+)
 from collectors.config import Policy, Waiver
 from collectors.databases.facts import (
     Application,

@@ -17,8 +17,7 @@ from collectors.attestations import (
     MobileMediaAttestation,
     SubProcessorEntry,
 )
-from collectors.azure.base import LocatedResource
-from collectors.azure.sql import FirewallRule, SqlDatabase, SqlServer, SqlServerFirewall
+from collectors.azure.facts import FirewallRule, LocatedResource, SqlDatabase, SqlServer, SqlServerFirewall
 from collectors.config import IpNetwork, Policy, SubProcessor
 from controls import test_8_data_location as c8
 from controls import test_9_subprocessors as c9

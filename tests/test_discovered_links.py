@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collectors.azure.connection_strings import AppDatabaseLinks
-from collectors.azure.connection_strings import DatabaseLink as SiteLink
+from collectors.azure.facts import AppDatabaseLinks
+from collectors.azure.facts import DatabaseLink as SiteLink
 from collectors.databases.applications import DISCOVERED_LINKS, discovered_links
 from collectors.facts import FactStore, observed, unobservable
 

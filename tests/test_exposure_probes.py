@@ -32,18 +32,13 @@ from typing import NoReturn
 
 import pytest
 
-from collectors import probes
-from collectors.azure.base import AZURE_ENDPOINTS, DiscoveredEndpoint
+from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config import AuditConfig, HostEntry, Policy, ProbeEntry
 from collectors.facts import FactStore, Subject, observed
-from collectors.probes import (
-    PROBE_POPULATION,
-    PortProbe,
-    ProbeTarget,
-    collect_probes,
-    probe_targets,
-    run_probes,
-)
+from collectors.probes import collect as probing
+from collectors.probes.collect import collect_probes, probe_targets, run_probes
+from collectors.probes.facts import PROBE_POPULATION, PortProbe
+from collectors.probes.observations import ProbeTarget
 from controls import test_12b_trusted_networks as c12b
 from tests.control_calls import verdict, verdict_and_evidence
 
@@ -410,8 +405,8 @@ def test_a_recorded_run_replays_to_the_same_subjects_without_probing(
     assert run is not None
     recorded = json.loads(json.dumps(run.as_json()))
     replay_store = FactStore()
-    monkeypatch.setattr(probes, "connect_once", _no_network)
-    monkeypatch.setattr(probes, "resolve", _no_network)
+    monkeypatch.setattr(probing, "connect_once", _no_network)
+    monkeypatch.setattr(probing, "resolve", _no_network)
     later = _config(
         probes=[ProbeEntry(address="127.0.0.1", ports=[listener, closed_port, 9])],
         hosts=[HostEntry(name="ghost", address="no-such-host.invalid", user="audit")],

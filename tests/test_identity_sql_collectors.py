@@ -15,29 +15,28 @@ from typing import Any
 import pytest
 
 from collectors.azure.arm import ArmReader, StaticTokenCredential
-from collectors.azure.authorization import (
+from collectors.azure.authorization import RoleAssignmentCollector
+from collectors.azure.base import AzureCollector, AzureContext
+from collectors.azure.facts import (
+    AZURE_RESOURCES,
     ROLE_ASSIGNMENTS,
-    RoleAssignment,
-    RoleAssignmentCollector,
-    RolePermission,
-)
-from collectors.azure.base import AZURE_RESOURCES, AzureCollector, AzureContext, LocatedResource
-from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
-from collectors.azure.security_contacts import (
     SECURITY_CONTACTS,
-    SecurityContactCollector,
-    SubscriptionSecurityContacts,
-)
-from collectors.azure.sql import SQL_DATABASES, SqlCollector
-from collectors.azure.sql_governance import (
     SQL_AUDITING,
     SQL_BACKUP_RETENTION,
+    SQL_DATABASES,
     SQL_ENTRA_ADMINS,
+    LocatedResource,
+    RoleAssignment,
+    RolePermission,
     SqlAuditing,
     SqlBackupRetention,
     SqlEntraAdministration,
-    SqlGovernanceCollector,
+    SubscriptionSecurityContacts,
 )
+from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
+from collectors.azure.security_contacts import SecurityContactCollector
+from collectors.azure.sql import SqlCollector
+from collectors.azure.sql_governance import SqlGovernanceCollector
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.config import AzureSource, Policy
 from collectors.facts import FactStore, Subject

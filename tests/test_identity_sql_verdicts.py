@@ -11,15 +11,20 @@ from typing import Any
 
 import pytest
 
-from collectors.azure.authorization import RoleAssignment, RolePermission, role_guid_of, scope_level_of
-from collectors.azure.security_contacts import SecurityContact, SubscriptionSecurityContacts, split_emails
-from collectors.azure.sql_governance import (
+from collectors.azure.facts import (
     EntraAdmin,
     LongTermRetention,
+    RoleAssignment,
+    RolePermission,
+    SecurityContact,
     SqlAuditing,
     SqlBackupRetention,
     SqlEntraAdministration,
+    SubscriptionSecurityContacts,
+    role_guid_of,
+    scope_level_of,
 )
+from collectors.azure.security_contacts import split_emails
 from collectors.config import Policy
 from controls import test_11_backup_retention as c11
 from controls import test_12c_authorised_access as c12c

@@ -1,5 +1,5 @@
 """Linux administrators (12c.host-admins): sudoers reduced on the host by the real fact script, classified
-by collectors/hosts/sudoers.py, and judged; plus accounts with UID 0 (issue 12, case 1.4).
+by collectors/hosts/linux/sudoers.py, and judged; plus accounts with UID 0 (issue 12, case 1.4).
 
 The sudoers fixtures are under tests/fixtures/linux/sudoers/root-equivalent: a main file with
 Defaults (one holding a secret), aliases, line continuations, negations, wildcards and sudoedit,
@@ -24,10 +24,11 @@ import pytest
 from collectors.config import HostEntry, Policy
 from collectors.hosts.commands import CommandResult
 from collectors.hosts.facts import HostAdmins, HostFacts, OperatingSystem
-from collectors.hosts.linux import LINUX_SCRIPT, linux_command, parse_linux, split_sections
-from collectors.hosts.linux_admins import AdminsUnreadable, linux_admins, parse_passwd
-from collectors.hosts.ssh import open_session
-from collectors.hosts.sudoers import (
+from collectors.hosts.linux.admins import AdminsUnreadable, linux_admins, parse_passwd
+from collectors.hosts.linux.command import LINUX_SCRIPT, linux_command
+from collectors.hosts.linux.parse import parse_linux
+from collectors.hosts.linux.sections import split_sections
+from collectors.hosts.linux.sudoers import (
     Accounts,
     SudoCommand,
     SudoersFormatError,
@@ -38,6 +39,7 @@ from collectors.hosts.sudoers import (
     root_grants,
     runas_reaches_root,
 )
+from collectors.hosts.ssh import open_session
 from controls import test_12c_authorised_access as c12c
 from controls.framework import Verdict
 from tests.control_calls import verdict, verdict_and_evidence

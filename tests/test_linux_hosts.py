@@ -37,23 +37,17 @@ from collectors.hosts.facts import (
     Listener,
     OperatingSystem,
     Volume,
-)
-from collectors.hosts.linux import (
-    LINUX_SCRIPT,
-    iptables_backend,
-    linux_command,
-    parse_dnf_check_update,
-    parse_dnf_updateinfo,
-    parse_firewalld,
-    parse_iptables_save,
-    parse_linux,
-    parse_nft,
-    parse_ss,
-    parse_ufw,
-    parse_volumes,
     profile_families,
-    split_sections,
 )
+from collectors.hosts.linux.command import LINUX_SCRIPT, linux_command
+from collectors.hosts.linux.firewall import parse_firewalld, parse_ufw
+from collectors.hosts.linux.iptables import iptables_backend, parse_iptables_save
+from collectors.hosts.linux.listeners import parse_ss
+from collectors.hosts.linux.nftables import parse_nft
+from collectors.hosts.linux.parse import parse_linux
+from collectors.hosts.linux.sections import split_sections
+from collectors.hosts.linux.updates import parse_dnf_check_update, parse_dnf_updateinfo
+from collectors.hosts.linux.volumes import parse_volumes
 from collectors.hosts.ssh import open_session
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12c_authorised_access as c12c
@@ -1491,12 +1485,12 @@ def test_volumes_without_findmnt_are_an_error_not_lsblk_alone() -> None:
 
 
 def test_a_parser_surprise_is_that_facts_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    import collectors.hosts.linux as linux
+    import collectors.hosts.linux.firewall as firewall
 
     def broken(text: str, protocol: str) -> tuple[Listener, ...]:
         raise RuntimeError("a shape nobody foresaw")
 
-    monkeypatch.setattr(linux, "parse_ss", broken)
+    monkeypatch.setattr(firewall, "parse_ss", broken)
     sections = {"ss-tcp": (0, "x\n"), "ss-udp": (0, "x\n"), "kernel": (0, "6.1.0\n")}
     facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
     assert facts.firewall is None

@@ -26,7 +26,7 @@ import pytest
 
 from collectors.config import load_config
 from collectors.hosts.commands import CommandResult
-from collectors.hosts.linux import parse_linux
+from collectors.hosts.linux.parse import parse_linux
 from controls.catalog import CONTROLS
 from tests.arm_emulator import ArmEmulator
 from tests.audit_runs import POLICY, azure_section, run_audit, run_demo

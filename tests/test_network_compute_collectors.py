@@ -16,15 +16,19 @@ from typing import Any
 import pytest
 
 from collectors.azure.arm import ArmReader, StaticTokenCredential
-from collectors.azure.base import AZURE_RESOURCES, AzureContext, LocatedResource
-from collectors.azure.compute import (
+from collectors.azure.base import AzureContext
+from collectors.azure.compute import ComputeCollector
+from collectors.azure.facts import (
+    AZURE_RESOURCES,
+    NSGS,
     PATCH_ASSESSMENTS,
     VMS,
-    ComputeCollector,
+    LocatedResource,
+    NetworkSecurityGroup,
     PatchAssessment,
     VirtualMachine,
 )
-from collectors.azure.network import NSGS, NetworkCollector, NetworkSecurityGroup
+from collectors.azure.network import NetworkCollector
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.config import AzureSource, Policy

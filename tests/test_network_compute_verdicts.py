@@ -12,8 +12,15 @@ from typing import Any, Literal
 
 import pytest
 
-from collectors.azure.compute import AvailablePatch, PatchAssessment, VirtualMachine, VmDisk
-from collectors.azure.network import AttachedInterface, NetworkSecurityGroup, SecurityRule
+from collectors.azure.facts import (
+    AttachedInterface,
+    AvailablePatch,
+    NetworkSecurityGroup,
+    PatchAssessment,
+    SecurityRule,
+    VirtualMachine,
+    VmDisk,
+)
 from collectors.config import Policy
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e

@@ -16,11 +16,18 @@ from typing import Any
 
 import pytest
 
-from collectors.azure.compute import PatchAssessment
-from collectors.azure.sql import FirewallRule, SqlServer, SqlServerFirewall
-from collectors.azure.sql_governance import LongTermRetention, SqlAuditing, SqlBackupRetention
-from collectors.azure.storage import StorageAccount, StorageIpRule
-from collectors.azure.web import WebApp
+from collectors.azure.facts import (
+    FirewallRule,
+    LongTermRetention,
+    PatchAssessment,
+    SqlAuditing,
+    SqlBackupRetention,
+    SqlServer,
+    SqlServerFirewall,
+    StorageAccount,
+    StorageIpRule,
+    WebApp,
+)
 from collectors.config import Policy
 from collectors.databases.facts import MessageAge, MessageStore
 from collectors.hosts.facts import (

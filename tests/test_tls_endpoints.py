@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import trustme
 
-from collectors.azure.base import AZURE_ENDPOINTS, DiscoveredEndpoint
+from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config import AuditConfig, EndpointEntry, Policy
 from collectors.fact_json import subject_to_json
 from collectors.facts import FactStore, Subject, observed

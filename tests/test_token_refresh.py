@@ -10,7 +10,8 @@ from azure.core.credentials import AccessToken
 
 from collectors.azure.arm import ArmReader
 from collectors.azure.base import AzureContext
-from collectors.azure.sql import SQL_DATABASES, SQL_SERVERS, SqlCollector
+from collectors.azure.facts import SQL_DATABASES, SQL_SERVERS
+from collectors.azure.sql import SqlCollector
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.config import AzureSource
 from collectors.facts import FactStore

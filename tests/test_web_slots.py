@@ -16,16 +16,18 @@ from typing import Any
 import pytest
 
 from collectors.azure.arm import ArmReader, StaticTokenCredential
-from collectors.azure.base import (
+from collectors.azure.base import AzureContext
+from collectors.azure.facts import (
     AZURE_ENDPOINTS,
     AZURE_RESOURCES,
-    AzureContext,
+    WEB_APPS,
     DiscoveredEndpoint,
     LocatedResource,
+    WebApp,
 )
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.azure.web import WEB_APPS, WebApp, WebAppCollector
+from collectors.azure.web import WebAppCollector
 from collectors.config import AuditConfig, AzureSource, Policy
 from collectors.facts import FactStore, Subject
 from collectors.tls.scanner import endpoints_to_scan

@@ -16,11 +16,19 @@ from typing import Any
 import pytest
 
 from collectors.azure.arm import ArmReader, StaticTokenCredential
-from collectors.azure.base import AZURE_ENDPOINTS, AZURE_RESOURCES, AzureContext, DiscoveredEndpoint
+from collectors.azure.base import AzureContext
+from collectors.azure.facts import (
+    AZURE_ENDPOINTS,
+    AZURE_RESOURCES,
+    STORAGE_ACCOUNTS,
+    WEB_APPS,
+    DiscoveredEndpoint,
+    StorageIpRule,
+)
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
-from collectors.azure.storage import STORAGE_ACCOUNTS, StorageCollector, StorageIpRule
+from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.azure.web import WEB_APPS, WebAppCollector
+from collectors.azure.web import WebAppCollector
 from collectors.config import AzureSource
 from collectors.facts import FactStore, Subject
 from tests.arm_emulator import ArmEmulator, Fault

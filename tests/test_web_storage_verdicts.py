@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from collectors.azure.storage import StorageAccount, StorageIpRule
-from collectors.azure.web import WebApp
+from collectors.azure.facts import StorageAccount, StorageIpRule, WebApp
 from collectors.config import Policy
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e

@@ -14,10 +14,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tree_sitter_language_pack import get_parser
 
 from collectors.config import HostEntry, Policy
 from collectors.hosts.commands import CommandResult, HostOutputError
@@ -30,16 +32,12 @@ from collectors.hosts.facts import (
     WindowsUpdates,
 )
 from collectors.hosts.ssh import open_session
-from collectors.hosts.windows import (
-    BOOTSTRAP,
-    SCHANNEL_PROTOCOLS,
-    WINDOWS_SCRIPT,
-    clixml_errors,
-    kb_of,
-    parse_utc,
-    parse_windows,
-    windows_command,
-)
+from collectors.hosts.windows.command import BOOTSTRAP, WINDOWS_SCRIPT, windows_command
+from collectors.hosts.windows.envelope import clixml_errors
+from collectors.hosts.windows.parse import parse_windows
+from collectors.hosts.windows.shapes import parse_utc
+from collectors.hosts.windows.transit_encryption import SCHANNEL_PROTOCOLS
+from collectors.hosts.windows.updates import kb_of
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12c_authorised_access as c12c
 from controls import test_12e_encryption_at_rest as c12e
@@ -200,6 +198,24 @@ def test_script_brackets_balance() -> None:
             assert stack, f"unbalanced {ch} in WINDOWS_SCRIPT"
             assert stack.pop() == pairs[ch], f"mismatched {ch} in WINDOWS_SCRIPT"
     assert not stack
+
+
+def test_gather_ps1_parses_as_powershell() -> None:
+    """The fact script shipped as package data is what is sent, and tree-sitter's PowerShell grammar reads
+    all of it: no ERROR or MISSING node (an unclosed string, brace or parenthesis would show as one)."""
+    shipped = files("collectors.hosts.windows").joinpath("gather.ps1").read_text(encoding="utf-8")
+    assert shipped.strip() == WINDOWS_SCRIPT
+    tree = get_parser("powershell").parse(WINDOWS_SCRIPT.encode("utf-8"))
+    broken = []
+    pending = [tree.root_node]
+    while pending:
+        node = pending.pop()
+        if node.type == "ERROR" or node.is_missing:
+            line = node.start_point[0] + 1
+            broken.append(f"line {line}: {'missing ' + node.type if node.is_missing else 'cannot parse'}")
+        pending.extend(node.children)
+    assert not broken, f"gather.ps1 does not parse: {broken}"
+    assert not tree.root_node.has_error
 
 
 def test_script_assigns_no_read_only_automatic_variable() -> None:

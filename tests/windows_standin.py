@@ -29,7 +29,7 @@ from typing import Any
 if __name__ == "__main__":  # run by sshd as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collectors.hosts.windows import (
+from collectors.hosts.windows.command import (
     BOOTSTRAP,
     POWERSHELL,
     POWERSHELL_FLAGS,

@@ -20,26 +20,13 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 
 from collectors.azure import fields
 from collectors.azure.base import AzureCollector
+from collectors.azure.facts import ROLE_ASSIGNMENTS, RoleAssignment, RolePermission, role_guid_of
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
 from reports.evidence import Source
 
-ROLE_ASSIGNMENTS = "azure.role_assignments"
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
-
-
-@dataclass(frozen=True)
-class RolePermission:
-    """One permission block of a role definition: what it allows, minus what it excludes.
-
-    ARM patterns ("*", "*/read", "Microsoft.Authorization/*/Write", ...), as the definition has them.
-    """
-
-    actions: tuple[str, ...]
-    not_actions: tuple[str, ...]
-    data_actions: tuple[str, ...]
-    not_data_actions: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -52,70 +39,6 @@ class RoleDefinition:
     """"BuiltInRole" or "CustomRole"."""
     permissions: tuple[RolePermission, ...] | None
     problem: str | None = None
-
-
-@dataclass(frozen=True)
-class RoleAssignment:
-    """One role granted to one principal at one scope, as ARM reports it.
-
-    `role_name` is None when the role definition could not be found; `role_problem` says why,
-    and the role is then shown as "unknown role <guid>" (a control cannot judge it).
-    `permissions` are the role's permission blocks (None when they could not be read:
-    `permissions_problem` says why), so a role is judged by what it allows, whatever its name.
-    """
-
-    id: str
-    subscription_id: str
-    scope: str
-    role_definition_id: str
-    role_name: str | None
-    principal_id: str
-    principal_type: str | None
-    role_problem: str | None = None
-    role_type: str | None = None
-    permissions: tuple[RolePermission, ...] | None = None
-    permissions_problem: str | None = None
-
-    @property
-    def role_guid(self) -> str:
-        """Return the role definition's GUID (the last segment of its id, in either id form)."""
-        return role_guid_of(self.role_definition_id)
-
-    @property
-    def role(self) -> str:
-        """Return the role's name, or "unknown role <guid>" when its definition was not found."""
-        return self.role_name or f"unknown role {self.role_guid}"
-
-    @property
-    def scope_level(self) -> str:
-        """Return the kind of scope: management group, subscription, resource group, resource or tenant."""
-        return scope_level_of(self.scope)
-
-
-def role_guid_of(role_definition_id: str) -> str:
-    """Return the GUID that ends a role definition id, lower-cased.
-
-    Assignments name their role in subscription form
-    (`/subscriptions/<s>/providers/Microsoft.Authorization/roleDefinitions/<guid>`) or tenant
-    form (`/providers/Microsoft.Authorization/roleDefinitions/<guid>`): only the GUID identifies it.
-    """
-    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
-
-
-def scope_level_of(scope: str) -> str:
-    """Return which kind of scope an ARM scope string is."""
-    parts = [p.lower() for p in scope.strip("/").split("/") if p]
-    if not parts:
-        return "tenant"
-    if parts[0] == "providers" and len(parts) >= 4 and parts[1] == "microsoft.management":
-        return "management group"
-    if parts[0] != "subscriptions":
-        return "tenant"
-    if len(parts) == 2:
-        return "subscription"
-    if len(parts) == 4 and parts[2] == "resourcegroups":
-        return "resource group"
-    return "resource"
 
 
 def _patterns(model: Any, name: str, arm_name: str, *, required: bool) -> tuple[str, ...]:
@@ -191,22 +114,16 @@ class RoleAssignmentCollector(AzureCollector):
         """Return {role GUID: definition} of the subscription, its sources, and why it is empty if it is."""
         client = self.authorization(subscription.id)
         failures: list[Unreadable] = []
-        what = "role definitions could not be listed"
-        fetched = self.read(
-            what,
+        found = self.read_parsed(
+            "role definitions could not be listed",
             lambda hook: client.role_definitions.list(subscription.resource_id, raw_response_hook=hook),
+            role_definitions_of,
             failed=failures.append,
         )
-        if fetched is None:
-            return {}, (), failures[0].reason
-        definitions = self.parsed(what, fetched, role_definitions_of, failed=failures.append)
-        if definitions is None:
-            return {}, fetched.sources, failures[0].reason
-        return (
-            definitions,
-            fetched.sources,
-            "no role definition with this id is assignable in the subscription",
-        )
+        if found is None:  # an answer that cannot be parsed keeps its sources, a failed call has none
+            return {}, failures[0].sources, failures[0].reason
+        definitions, sources = found
+        return definitions, sources, "no role definition with this id is assignable in the subscription"
 
     def _assignments_of(self, subscription: AzureSubscription) -> None:
         client = self.authorization(subscription.id)

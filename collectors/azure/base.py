@@ -15,6 +15,13 @@ from typing import Any, ClassVar, TypeVar
 
 from collectors.azure import reading
 from collectors.azure.arm import SDK_PARSE_FAILURES, ArmReader, Fetched, MalformedAnswer, ResponseHook
+from collectors.azure.facts import (
+    AZURE_ENDPOINTS,
+    AZURE_RESOURCES,
+    UNKNOWN_REGION,
+    DiscoveredEndpoint,
+    LocatedResource,
+)
 from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphInventory, models_from_rows
 from collectors.azure.subscriptions import AzureSubscription
@@ -26,31 +33,6 @@ C = TypeVar("C")
 R = TypeVar("R")
 Failed = Callable[[Unreadable], None]
 """What a collector does when a read fails: usually mark some subjects `error` with the reason."""
-AZURE_RESOURCES = "azure.resources"
-"""Every collected resource with its region: the population of 8.azure-region."""
-AZURE_ENDPOINTS = "azure.endpoints"
-UNKNOWN_REGION = "unknown"
-"""The region of a resource whose answer names none (8.azure-region reports it `error`, never a region)."""
-"""Network endpoints Azure resources publish (SQL FQDNs, App Service host names), for TLS scans."""
-
-
-@dataclass(frozen=True)
-class DiscoveredEndpoint:
-    """A host name and port that an Azure resource serves, found while collecting it."""
-
-    host: str
-    port: int
-    kind: str
-    resource_id: str
-
-
-@dataclass(frozen=True)
-class LocatedResource:
-    """Any collected Azure resource (or replica of one) and the region it lives in (clause 8)."""
-
-    id: str
-    type: str
-    location: str
 
 
 @dataclass
@@ -200,6 +182,93 @@ class AzureCollector:
             else:
                 found.append(outcome)
         return found
+
+    # ------------------------------------------------------------------ the shapes every collector reads
+    def read_parsed(
+        self,
+        what: str,
+        call: Callable[[ResponseHook], Any],
+        parser: Callable[[Any], R],
+        *,
+        failed: Failed,
+        source_of: Callable[[Any], Source] | None = None,
+        reveal: bool = True,
+    ) -> tuple[R, tuple[Source, ...]] | None:
+        """Run one SDK call and parse its answer (`read`, then `parsed`); return the value and its sources.
+
+        A failed call or an answer that cannot be parsed goes to `failed` (the reason headed by
+        `what`), and None is returned.
+        """
+        fetched = self.read(what, call, failed=failed, source_of=source_of, reveal=reveal)
+        if fetched is None:
+            return None
+        value = self.parsed(what, fetched, parser, failed=failed, reveal=reveal)
+        return None if value is None else (value, fetched.sources)
+
+    def read_items(
+        self,
+        what: str,
+        scope: str,
+        resource_type: str,
+        arm_call: Callable[[ResponseHook], Any],
+        model: Callable[..., Any],
+        parser: Callable[[Any], R],
+        *,
+        item: str,
+        list_subject: str,
+        populations: Iterable[str],
+        failed: Failed | None = None,
+    ) -> tuple[list[R], Fetched] | None:
+        """List `resource_type` under `scope` (`read_listing`) and parse each resource (`each`).
+
+        A failed list goes to `failed`, by default making `list_subject` an `error` of
+        `populations`, and None is returned; a resource that cannot be parsed is an `error` of
+        `populations` (`item` heads its reason). Returns the parsed resources and the list answer.
+        """
+        names = tuple(populations)
+        fetched = self.read_listing(
+            what,
+            scope,
+            resource_type,
+            arm_call,
+            model,
+            failed=self.errors_for(list_subject, names) if failed is None else failed,
+        )
+        if fetched is None:
+            return None
+        return self.each(item, fetched, parser, list_subject=list_subject, populations=names), fetched
+
+    def read_items_in(
+        self,
+        subscription: AzureSubscription,
+        resource_type: str,
+        arm_call: Callable[[ResponseHook], Any],
+        model: Callable[..., Any],
+        parser: Callable[[Any], R],
+        *,
+        item: str,
+        populations: Iterable[str],
+    ) -> tuple[list[R], Fetched] | None:
+        """List `resource_type` in a subscription and parse each resource (see `read_items`).
+
+        A failed list makes `<subscription>/providers/<type>` an `error` of `populations` and of
+        azure.resources (`unlisted`); so does each resource that cannot be parsed, its reason headed
+        "<item> of subscription <id> could not be read" (`item`: "a SQL server").
+        """
+        names = tuple(populations)
+        what, failed = self.unlisted(subscription, resource_type, names)
+        return self.read_items(
+            what,
+            subscription.resource_id,
+            resource_type,
+            arm_call,
+            model,
+            parser,
+            item=f"{item} of subscription {subscription.id} could not be read",
+            list_subject=f"{subscription.resource_id}/providers/{resource_type}",
+            populations=(*names, AZURE_RESOURCES),
+            failed=failed,
+        )
 
     def errors_for(
         self, subject_id: str, populations: Iterable[str], sources: Iterable[Source] = ()

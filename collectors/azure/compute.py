@@ -21,7 +21,17 @@ from azure.mgmt.compute.models import VirtualMachine as VmModel
 
 from collectors.azure import fields
 from collectors.azure.arm import Fetched
-from collectors.azure.base import AZURE_RESOURCES, UNKNOWN_REGION, AzureCollector, resource_group_of
+from collectors.azure.base import AzureCollector, resource_group_of
+from collectors.azure.facts import (
+    AZURE_RESOURCES,
+    PATCH_ASSESSMENTS,
+    UNKNOWN_REGION,
+    VMS,
+    AvailablePatch,
+    PatchAssessment,
+    VirtualMachine,
+    VmDisk,
+)
 from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphRows, ResourceGraph
 from collectors.azure.subscriptions import AzureSubscription
@@ -29,8 +39,6 @@ from collectors.facts import observed, unobservable
 from collectors.regions import normalise_region
 from reports.evidence import Source
 
-VMS = "azure.vms"
-PATCH_ASSESSMENTS = "azure.vm_patch_assessments"
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 DISK_TYPE = "Microsoft.Compute/disks"
 DISK_ENCRYPTION_SET_TYPE = "Microsoft.Compute/diskEncryptionSets"
@@ -43,72 +51,6 @@ PATCH_QUERY = (
     "| order by id asc"
 )
 """Every Azure VM's latest assessment summary and the patches it found available (history: 7 days)."""
-
-
-@dataclass(frozen=True)
-class VmDisk:
-    """One OS or data disk of a VM and how it is encrypted at rest.
-
-    `storage` is "managed" (a Microsoft.Compute/disks resource), "unmanaged" (a VHD blob) or
-    "ephemeral" (an OS disk on the host's local storage, no disk resource). `missing` says why a
-    managed disk's encryption is unknown (not in the disk list, or the list was unreadable).
-    """
-
-    role: str
-    name: str
-    id: str | None
-    storage: str
-    encryption_type: str | None
-    disk_encryption_set_id: str | None
-    ade_enabled: bool
-    missing: str | None = None
-
-
-@dataclass(frozen=True)
-class VirtualMachine:
-    """A virtual machine, its encryption at host switch and the encryption of its disks."""
-
-    id: str
-    name: str
-    subscription_id: str
-    resource_group: str
-    location: str
-    os_type: str | None
-    encryption_at_host: bool
-    security_type: str | None
-    disks: tuple[VmDisk, ...]
-
-
-@dataclass(frozen=True)
-class AvailablePatch:
-    """A patch the latest assessment found available (not installed) on a VM."""
-
-    name: str
-    kb_id: str | None
-    version: str | None
-    classifications: tuple[str, ...] | None
-    """None when the row does not say (12g then counts the patch as Critical/Security)."""
-    published: datetime | None
-    """When the publisher released it; None when not reported (Linux repositories often do not)."""
-
-
-@dataclass(frozen=True)
-class PatchAssessment:
-    """The latest Update Manager patch assessment of one VM, or its absence (`assessed` False)."""
-
-    vm_id: str
-    vm_name: str
-    os_type: str | None
-    patch_mode: str | None
-    assessment_mode: str | None
-    assessed: bool
-    status: str | None = None
-    last_modified: datetime | None = None
-    critical_count: int | None = None
-    """None when the summary does not report it (availablePatchCountByClassification.critical)."""
-    security_count: int | None = None
-    error: str | None = None
-    patches: tuple[AvailablePatch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -433,46 +375,40 @@ class ComputeCollector(AzureCollector):
     def _subscription(self, subscription: AzureSubscription) -> list[_ListedVm]:
         self._encryption_sets(subscription)
         disks, disks_error, disk_sources = self._disks(subscription)
-        what, failed = self.unlisted(subscription, VM_TYPE, (VMS, PATCH_ASSESSMENTS))
-        fetched = self.read_listing(
-            what,
-            subscription.resource_id,
+        found = self.read_items_in(
+            subscription,
             VM_TYPE,
             lambda hook: self.compute(subscription.id).virtual_machines.list_all(raw_response_hook=hook),
             VmModel,
-            failed=failed,
+            lambda model: (virtual_machine(subscription, model, disks, disks_error), _patch_settings(model)),
+            item="a virtual machine",
+            populations=(VMS, PATCH_ASSESSMENTS),
         )
-        if fetched is None:
+        if found is None:
             return []
-
-        def listed_vm(model: Any) -> _ListedVm:
-            vm = virtual_machine(subscription, model, disks, disks_error)
-            patch_mode, assessment_mode = _patch_settings(model)
-            return _ListedVm(vm, patch_mode, assessment_mode, (*fetched.sources, *disk_sources))
-
-        listed = self.each(
-            f"a virtual machine of subscription {subscription.id} could not be read",
-            fetched,
-            listed_vm,
-            list_subject=f"{subscription.resource_id}/providers/{VM_TYPE}",
-            populations=(VMS, PATCH_ASSESSMENTS, AZURE_RESOURCES),
-        )
+        vms, fetched = found
+        listed = [
+            _ListedVm(vm, patch_mode, assessment_mode, (*fetched.sources, *disk_sources))
+            for vm, (patch_mode, assessment_mode) in vms
+        ]
         for entry in listed:
             self.locate(entry.vm.id, VM_TYPE, entry.vm.location, fetched.sources)
         return listed
 
     def _encryption_sets(self, subscription: AzureSubscription) -> None:
-        what, failed = self.unlisted(subscription, DISK_ENCRYPTION_SET_TYPE, ())
-        fetched = self.read_listing(
-            what,
-            subscription.resource_id,
+        found = self.read_items_in(
+            subscription,
             DISK_ENCRYPTION_SET_TYPE,
             lambda hook: self.compute(subscription.id).disk_encryption_sets.list(raw_response_hook=hook),
             DiskEncryptionSet,
-            failed=failed,
+            _id_and_location,
+            item=f"a {DISK_ENCRYPTION_SET_TYPE} resource",
+            populations=(),
         )
-        if fetched is not None:
-            self._locate_each(fetched, DISK_ENCRYPTION_SET_TYPE, subscription)
+        if found is not None:
+            sets, fetched = found
+            for resource_id, location in sets:
+                self.locate(resource_id, DISK_ENCRYPTION_SET_TYPE, location, fetched.sources)
 
     def _locate_each(
         self, fetched: Fetched, resource_type: str, subscription: AzureSubscription
@@ -481,10 +417,7 @@ class ComputeCollector(AzureCollector):
         located = self.each(
             f"a {resource_type} resource of subscription {subscription.id} could not be read",
             fetched,
-            lambda model: (
-                fields.resource_id(model),
-                fields.text(model, "location", "location", nested=False),
-            ),
+            _id_and_location,
             list_subject=f"{subscription.resource_id}/providers/{resource_type}",
             populations=(AZURE_RESOURCES,),
         )
@@ -502,23 +435,21 @@ class ComputeCollector(AzureCollector):
             failed_list(unreadable)
             failures.append(unreadable)
 
-        fetched = self.read_listing(
+        found = self.read_items(
             what,
             subscription.resource_id,
             DISK_TYPE,
             lambda hook: self.compute(subscription.id).disks.list(raw_response_hook=hook),
             Disk,
+            lambda model: (fields.resource_id(model, "the disk"), _disk_state(model)),
+            item=f"a disk of subscription {subscription.id} could not be read",
+            list_subject=f"{subscription.resource_id}/providers/{DISK_TYPE}",
+            populations=(),  # a disk is placed (or an `error`) in azure.resources by _locate_each
             failed=failed,
         )
-        if fetched is None:
+        if found is None:
             return None, failures[0].reason if failures else what, ()
-        states = self.each(
-            f"a disk of subscription {subscription.id} could not be read",
-            fetched,
-            lambda model: (fields.resource_id(model, "the disk"), _disk_state(model)),
-            list_subject=f"{subscription.resource_id}/providers/{DISK_TYPE}",
-            populations=(),
-        )
+        states, fetched = found
         self._locate_each(fetched, DISK_TYPE, subscription)
         return {disk_id.lower(): state for disk_id, state in states}, None, fetched.sources
 
@@ -545,6 +476,11 @@ class ComputeCollector(AzureCollector):
             key = entry.vm.id.lower()
             fact = patch_assessment(entry, summaries.get(key), patches.get(key, []))
             population.add(observed(entry.vm.id, fact, (*entry.sources, *fetched.sources)))
+
+
+def _id_and_location(model: Any) -> tuple[str, str | None]:
+    """Return the id and region of any listed resource (what clause 8 needs of it)."""
+    return fields.resource_id(model), fields.text(model, "location", "location", nested=False)
 
 
 def _graph_rows(result: GraphRows) -> Fetched:

@@ -34,16 +34,14 @@ from azure.mgmt.web import WebSiteManagementClient
 
 from collectors.azure import fields
 from collectors.azure.base import AzureCollector, resource_group_of
+from collectors.azure.facts import APP_DATABASE_LINKS, WEB_APPS, AppDatabaseLinks, DatabaseLink, WebApp
 from collectors.azure.reading import Unreadable
 from collectors.azure.recording import ObservingAdapter, kept_headers
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.azure.web import WEB_APPS, WebApp
 from collectors.facts import observed, unobservable
 from collectors.recording import RECORDED_AT_HEADER, Exchange, Recording
 from reports.evidence import Source, sha256_hex, utc_now
 
-APP_DATABASE_LINKS = "azure.app_database_links"
-"""One subject per App Service site: the database links its connection strings and app settings name."""
 LIST_PERMISSION = "Microsoft.Web/sites/config/list/action"
 """The Azure permission the two list actions need (not part of Reader)."""
 CONNECTION_STRINGS, APP_SETTINGS = "connectionstrings", "appsettings"
@@ -61,25 +59,6 @@ _HOST_KEYS = ("server", "data source", "address", "addr", "network address", "ho
 _DATABASE_KEYS = ("initial catalog", "database", "databasename")
 _USER_KEYS = ("user id", "userid", "uid", "user", "username", "user name")
 _URL_SCHEMES = ("postgresql://", "postgres://", "jdbc:postgresql://")
-
-
-@dataclass(frozen=True)
-class DatabaseLink:
-    """A database an App Service site connects to: where, which database, as whom; never the password."""
-
-    server_host: str
-    database: str
-    user: str
-    source: str
-    """Where it was found, e.g. 'connection string DefaultConnection (SQLAzure)' or 'app setting DATABASE_URL'."""
-
-
-@dataclass(frozen=True)
-class AppDatabaseLinks:
-    """Every database link found in one site's connection strings and app settings."""
-
-    site: str
-    links: tuple[DatabaseLink, ...]
 
 
 @dataclass(frozen=True)
@@ -413,36 +392,31 @@ class ConnectionStringCollector(AzureCollector):
                 unobservable(site.id, _with_permission_hint(unreadable.reason), unreadable.sources)
             )
 
-        what = f"the connection strings of web app {site.name} could not be read"
-        strings = self.read(
-            what,
+        strings = self.read_parsed(
+            f"the connection strings of web app {site.name} could not be read",
             lambda hook: web.list_connection_strings(site.resource_group, site.name, raw_response_hook=hook),
+            connection_string_links,
             failed=failed,
             source_of=self._source_of,
             reveal=False,
         )
         if strings is None:
             return
-        string_links = self.parsed(what, strings, connection_string_links, failed=failed, reveal=False)
-        if string_links is None:
-            return
-        what = f"the app settings of web app {site.name} could not be read"
-        settings = self.read(
-            what,
+        settings = self.read_parsed(
+            f"the app settings of web app {site.name} could not be read",
             lambda hook: web.list_application_settings(
                 site.resource_group, site.name, raw_response_hook=hook
             ),
+            app_setting_links,
             failed=failed,
             source_of=self._source_of,
             reveal=False,
         )
         if settings is None:
             return
-        setting_links = self.parsed(what, settings, app_setting_links, failed=failed, reveal=False)
-        if setting_links is None:
-            return
+        (string_links, string_sources), (setting_links, setting_sources) = strings, settings
         links = AppDatabaseLinks(site.name, (*string_links, *setting_links))
-        population.add(observed(site.id, links, (*strings.sources, *settings.sources)))
+        population.add(observed(site.id, links, (*string_sources, *setting_sources)))
 
     def _source_of(self, http: Any) -> Source:
         url = str(http.request.url)
@@ -455,21 +429,3 @@ class ConnectionStringCollector(AzureCollector):
             collected_at=datetime.fromisoformat(recorded) if recorded else utc_now(),
             sha256=sha256_hex(redacted_body(_kind_of(url), http.status_code, http.body() or b"")),
         )
-
-
-def as_application_links(fact: AppDatabaseLinks) -> list[tuple[str, str, str, str, str]]:
-    """Return a site's links as (application, server, database, user, source) tuples.
-
-    Exists for `collectors.databases.applications.discovered_links`, which reads links in
-    that 5-tuple shape; the site name is the application name.
-    """
-    return [
-        (
-            fact.site,
-            link.server_host,
-            link.database,
-            link.user,
-            f"App Service site {fact.site}, {link.source}",
-        )
-        for link in fact.links
-    ]

@@ -23,95 +23,23 @@ from azure.mgmt.network.models import NetworkInterface
 from azure.mgmt.network.models import NetworkSecurityGroup as NsgModel
 
 from collectors.azure import fields
-from collectors.azure.base import AZURE_RESOURCES, UNKNOWN_REGION, AzureCollector, resource_group_of
-from collectors.azure.reading import Unreadable
+from collectors.azure.base import AzureCollector, resource_group_of
+from collectors.azure.facts import (
+    AZURE_RESOURCES,
+    NSGS,
+    UNKNOWN_REGION,
+    AttachedInterface,
+    NetworkSecurityGroup,
+    SecurityRule,
+)
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
 from collectors.regions import normalise_region
 from reports.evidence import Source
 
 T = TypeVar("T")
-NSGS = "azure.nsgs"
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 NIC_TYPE = "Microsoft.Network/networkInterfaces"
-
-
-@dataclass(frozen=True)
-class SecurityRule:
-    """One NSG rule, custom or default, with the singular and plural fields merged.
-
-    `source_prefixes` is the union of `sourceAddressPrefix` and `sourceAddressPrefixes` (CIDRs,
-    IPs, `*` or service tags); `destination_port_ranges` the union of `destinationPortRange` and
-    `destinationPortRanges` ("22", "1000-2000", "*"); application security groups by id.
-
-    A field is None when the answer does not give it (a prefix/port pair is None when neither
-    the singular nor the plural form holds a value; the sources are None when neither prefixes
-    nor application security groups are given): unknown, never "none".
-    """
-
-    name: str
-    direction: str | None
-    access: str | None
-    priority: int | None
-    protocol: str | None
-    source_prefixes: tuple[str, ...] | None
-    source_application_security_groups: tuple[str, ...]
-    source_port_ranges: tuple[str, ...] | None
-    destination_prefixes: tuple[str, ...] | None
-    destination_application_security_groups: tuple[str, ...]
-    destination_port_ranges: tuple[str, ...] | None
-    is_default: bool
-    unreadable: tuple[str, ...] = ()
-    """ARM fields of this rule that were absent or of the wrong type, each with why."""
-
-
-@dataclass(frozen=True)
-class AttachedInterface:
-    """A network interface an NSG filters (directly, or through the NIC's subnet)."""
-
-    id: str
-    virtual_machine_id: str | None
-    public_ip_address_ids: tuple[str, ...]
-    via_subnet: str | None
-    """The subnet id when the NSG reaches this NIC through its subnet; None when attached to the NIC."""
-
-
-@dataclass(frozen=True)
-class NetworkSecurityGroup:
-    """A network security group: its rules and what it is attached to.
-
-    `interfaces` is None when the subscription's network interfaces could not be listed
-    (`interfaces_error` says why); the NIC and subnet ids come from the NSG itself and are
-    always known.
-    """
-
-    id: str
-    name: str
-    subscription_id: str
-    resource_group: str
-    location: str
-    rules: tuple[SecurityRule, ...]
-    """Custom and default rules; a rule list the answer lacks is named in `rules_unreadable`."""
-    subnet_ids: tuple[str, ...]
-    network_interface_ids: tuple[str, ...]
-    interfaces: tuple[AttachedInterface, ...] | None
-    interfaces_error: str | None = None
-    rules_unreadable: tuple[str, ...] = ()
-    """Why the rule lists are incomplete (securityRules or defaultSecurityRules absent or unreadable)."""
-
-    @property
-    def virtual_machine_ids(self) -> tuple[str, ...] | None:
-        """Return the VMs behind this NSG (via NICs or their subnets), None when NICs are unknown."""
-        if self.interfaces is None:
-            return None
-        return tuple(sorted({i.virtual_machine_id for i in self.interfaces if i.virtual_machine_id}))
-
-    @property
-    def public_ip_address_ids(self) -> tuple[str, ...] | None:
-        """Return the public IPs in front of NICs this NSG filters, None when NICs are unknown."""
-        if self.interfaces is None:
-            return None
-        return tuple(sorted({p for i in self.interfaces for p in i.public_ip_address_ids}))
 
 
 @dataclass(frozen=True)
@@ -348,33 +276,23 @@ class NetworkCollector(AzureCollector):
         interfaces: list[_Interface] | None = None
         interfaces_error: str | None = None
         nic_sources: tuple[Source, ...] = ()
-        what, failed_nics = self.unlisted(subscription, NIC_TYPE, ())
-
-        def nics_failed(unreadable: Unreadable) -> None:
-            nonlocal interfaces_error
-            failed_nics(unreadable)
+        found_nics = self.read_items_in(
+            subscription,
+            NIC_TYPE,
+            lambda hook: self.network(subscription.id).network_interfaces.list_all(raw_response_hook=hook),
+            NetworkInterface,
+            lambda model: (_interface(model), fields.text(model, "location", "location", nested=False)),
+            item="a network interface",
+            populations=(),
+        )
+        if found_nics is None:
             interfaces_error = (
                 f"network interfaces of subscription {subscription.id} could not be listed, so the VMs "
                 "and public IPs behind this NSG are unknown"
             )
-
-        fetched_nics = self.read_listing(
-            what,
-            subscription.resource_id,
-            NIC_TYPE,
-            lambda hook: self.network(subscription.id).network_interfaces.list_all(raw_response_hook=hook),
-            NetworkInterface,
-            failed=nics_failed,
-        )
-        if fetched_nics is not None:
+        else:
+            read, fetched_nics = found_nics
             nic_sources = fetched_nics.sources
-            read = self.each(
-                f"a network interface of subscription {subscription.id} could not be read",
-                fetched_nics,
-                lambda model: (_interface(model), fields.text(model, "location", "location", nested=False)),
-                list_subject=f"{subscription.resource_id}/providers/{NIC_TYPE}",
-                populations=(AZURE_RESOURCES,),
-            )
             interfaces = [interface for interface, _ in read]
             for interface, location in read:
                 self.locate(interface.id, NIC_TYPE, location, nic_sources)
@@ -383,26 +301,20 @@ class NetworkCollector(AzureCollector):
                     f"a network interface of subscription {subscription.id} could not be read, so the VMs "
                     "and public IPs behind this NSG may be incomplete"
                 )
-        what, failed = self.unlisted(subscription, NSG_TYPE, (NSGS,))
-        fetched = self.read_listing(
-            what,
-            subscription.resource_id,
+        found = self.read_items_in(
+            subscription,
             NSG_TYPE,
             lambda hook: self.network(subscription.id).network_security_groups.list_all(
                 raw_response_hook=hook
             ),
             NsgModel,
-            failed=failed,
-        )
-        if fetched is None:
-            return
-        nsgs = self.each(
-            f"a network security group of subscription {subscription.id} could not be read",
-            fetched,
             lambda model: network_security_group(subscription.id, model, interfaces, interfaces_error),
-            list_subject=f"{subscription.resource_id}/providers/{NSG_TYPE}",
-            populations=(NSGS, AZURE_RESOURCES),
+            item="a network security group",
+            populations=(NSGS,),
         )
+        if found is None:
+            return
+        nsgs, fetched = found
         for nsg in nsgs:
             self.population(NSGS).add(observed(nsg.id, nsg, (*fetched.sources, *nic_sources)))
             self.locate(nsg.id, NSG_TYPE, nsg.location, fetched.sources)

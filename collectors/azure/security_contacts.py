@@ -12,40 +12,15 @@ so they are always read from ARM.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from azure.mgmt.security import SecurityCenter
 
 from collectors.azure import fields
 from collectors.azure.base import AzureCollector
+from collectors.azure.facts import SECURITY_CONTACTS, SecurityContact, SubscriptionSecurityContacts
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
-
-SECURITY_CONTACTS = "azure.security_contacts"
-
-
-@dataclass(frozen=True)
-class SecurityContact:
-    """One security contact setting of a subscription (usually the one named `default`)."""
-
-    name: str
-    emails: tuple[str, ...]
-    alert_notifications: str | None
-    """Whether alerts are e-mailed to `emails`: "On" or "Off" (None when not reported)."""
-    minimal_severity: str | None
-    """The lowest alert severity that is e-mailed: "High", "Medium" or "Low"."""
-    notify_roles_state: str | None = None
-    notify_roles: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SubscriptionSecurityContacts:
-    """The security contacts configured for one subscription (possibly none)."""
-
-    subscription_id: str
-    subscription_name: str
-    contacts: tuple[SecurityContact, ...]
 
 
 def split_emails(text: str | None) -> tuple[str, ...]:
@@ -105,17 +80,16 @@ class SecurityContactCollector(AzureCollector):
 
     def _contacts_of(self, subscription: AzureSubscription) -> None:
         client = self.security(subscription.id)
-        what = f"security contacts of subscription {subscription.id} could not be listed"
-        failed = self.errors_for(subscription.resource_id, (SECURITY_CONTACTS,))
-        fetched = self.read(
-            what, lambda hook: client.security_contacts.list(raw_response_hook=hook), failed=failed
+        found = self.read_parsed(
+            f"security contacts of subscription {subscription.id} could not be listed",
+            lambda hook: client.security_contacts.list(raw_response_hook=hook),
+            contacts_of,
+            failed=self.errors_for(subscription.resource_id, (SECURITY_CONTACTS,)),
         )
-        if fetched is None:
+        if found is None:
             return
-        contacts = self.parsed(what, fetched, contacts_of, failed=failed)
-        if contacts is None:
-            return
+        contacts, sources = found
         fact = SubscriptionSecurityContacts(
             subscription_id=subscription.id, subscription_name=subscription.name, contacts=contacts
         )
-        self.population(SECURITY_CONTACTS).add(observed(subscription.resource_id, fact, fetched.sources))
+        self.population(SECURITY_CONTACTS).add(observed(subscription.resource_id, fact, sources))

@@ -9,12 +9,18 @@ from azure.mgmt.sql import SqlManagementClient
 from azure.mgmt.sql.models import Database, Server
 
 from collectors.azure import fields
-from collectors.azure.base import (
+from collectors.azure.base import AzureCollector, resource_group_of
+from collectors.azure.facts import (
     AZURE_ENDPOINTS,
     AZURE_RESOURCES,
+    SQL_DATABASES,
+    SQL_FIREWALLS,
+    SQL_SERVERS,
     UNKNOWN_REGION,
-    AzureCollector,
-    resource_group_of,
+    FirewallRule,
+    SqlDatabase,
+    SqlServer,
+    SqlServerFirewall,
 )
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
@@ -22,54 +28,8 @@ from collectors.facts import observed
 from collectors.regions import normalise_region
 from reports.evidence import Source
 
-SQL_SERVERS = "azure.sql_servers"
-SQL_FIREWALLS = "azure.sql_firewalls"
-SQL_DATABASES = "azure.sql_databases"
 SERVER_TYPE = "Microsoft.Sql/servers"
 DATABASE_TYPE = "Microsoft.Sql/servers/databases"
-
-
-@dataclass(frozen=True)
-class FirewallRule:
-    """A server-level firewall rule: an inclusive IPv4 start..end range (None: absent from the answer)."""
-
-    name: str
-    start_ip: str | None
-    end_ip: str | None
-
-
-@dataclass(frozen=True)
-class SqlServer:
-    """A logical Azure SQL server as ARM reports it."""
-
-    id: str
-    name: str
-    subscription_id: str
-    resource_group: str
-    location: str
-    fqdn: str | None
-    minimal_tls_version: str | None
-    public_network_access: str | None
-
-
-@dataclass(frozen=True)
-class SqlServerFirewall:
-    """A server's network exposure: public access switch and firewall rules (None if unreadable)."""
-
-    server: SqlServer
-    rules: tuple[FirewallRule, ...] | None
-    rules_error: str | None = None
-
-
-@dataclass(frozen=True)
-class SqlDatabase:
-    """A user database on an Azure SQL server, with its transparent data encryption state."""
-
-    id: str
-    name: str
-    server_id: str
-    location: str
-    tde_state: str | None
 
 
 @dataclass(frozen=True)
@@ -164,24 +124,18 @@ class SqlCollector(AzureCollector):
         self.servers = just_servers
 
     def _servers_of(self, subscription: AzureSubscription) -> list[tuple[SqlServer, tuple[Source, ...]]]:
-        what, failed = self.unlisted(subscription, SERVER_TYPE, (SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES))
-        fetched = self.read_listing(
-            what,
-            subscription.resource_id,
+        found = self.read_items_in(
+            subscription,
             SERVER_TYPE,
             lambda hook: self.sql(subscription.id).servers.list(raw_response_hook=hook),
             Server,
-            failed=failed,
-        )
-        if fetched is None:
-            return []
-        servers = self.each(
-            f"a SQL server of subscription {subscription.id} could not be read",
-            fetched,
             lambda model: sql_server_of(model, subscription.id),
-            list_subject=f"{subscription.resource_id}/providers/{SERVER_TYPE}",
-            populations=(SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES, AZURE_RESOURCES),
+            item="a SQL server",
+            populations=(SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES),
         )
+        if found is None:
+            return []
+        servers, fetched = found
         return [(server, fetched.sources) for server in servers]
 
     def _firewall_of(self, server: SqlServer) -> None:
@@ -191,25 +145,22 @@ class SqlCollector(AzureCollector):
             fact = SqlServerFirewall(server, None, unreadable.reason)
             population.add(observed(server.id, fact, unreadable.sources))
 
-        what = f"firewall rules of server {server.name} could not be read"
-        fetched = self.read(
-            what,
+        found = self.read_parsed(
+            f"firewall rules of server {server.name} could not be read",
             lambda hook: self.sql(server.subscription_id).firewall_rules.list_by_server(
                 server.resource_group, server.name, raw_response_hook=hook
             ),
+            firewall_rules_of,
             failed=failed,
         )
-        if fetched is None:
-            return
-        rules = self.parsed(what, fetched, firewall_rules_of, failed=failed)
-        if rules is not None:
-            population.add(observed(server.id, SqlServerFirewall(server, rules), fetched.sources))
+        if found is not None:
+            rules, sources = found
+            population.add(observed(server.id, SqlServerFirewall(server, rules), sources))
 
     def _databases_of(
         self, server: SqlServer
     ) -> list[tuple[SqlServer, SqlDatabaseListing, tuple[Source, ...]]]:
-        list_subject = f"{server.id}/databases"
-        fetched = self.read_listing(
+        found = self.read_items(
             f"databases of server {server.name} could not be listed",
             server.id,
             DATABASE_TYPE,
@@ -217,37 +168,25 @@ class SqlCollector(AzureCollector):
                 server.resource_group, server.name, raw_response_hook=hook
             ),
             Database,
-            failed=self.errors_for(list_subject, (SQL_DATABASES, AZURE_RESOURCES)),
-        )
-        if fetched is None:
-            return []
-        listed = self.each(
-            f"a database of server {server.name} could not be read",
-            fetched,
             lambda model: database_listing_of(model, server),
-            list_subject=list_subject,
+            item=f"a database of server {server.name} could not be read",
+            list_subject=f"{server.id}/databases",
             populations=(SQL_DATABASES, AZURE_RESOURCES),
         )
+        if found is None:
+            return []
+        listed, fetched = found
         return [(server, entry, fetched.sources) for entry in listed if not entry.system]
 
     def _tde_of(self, entry: tuple[SqlServer, SqlDatabaseListing, tuple[Source, ...]]) -> None:
         server, listing, list_sources = entry
         database_id, name = listing.id, listing.name
         self.locate(database_id, DATABASE_TYPE, listing.location, list_sources)
-        what = f"TDE state of database {name} could not be read"
-        failed = self.errors_for(database_id, (SQL_DATABASES,), list_sources)
-        fetched = self.read(
-            what,
+        found = self.read_parsed(
+            f"TDE state of database {name} could not be read",
             lambda hook: self.sql(server.subscription_id).transparent_data_encryptions.get(
                 server.resource_group, server.name, name, "current", raw_response_hook=hook
             ),
-            failed=failed,
-        )
-        if fetched is None:
-            return
-        database = self.parsed(
-            what,
-            fetched,
             lambda tde: SqlDatabase(
                 id=database_id,
                 name=name,
@@ -255,9 +194,8 @@ class SqlCollector(AzureCollector):
                 location=listing.location,
                 tde_state=fields.text(tde, "state", "state"),
             ),
-            failed=failed,
+            failed=self.errors_for(database_id, (SQL_DATABASES,), list_sources),
         )
-        if database is not None:
-            self.population(SQL_DATABASES).add(
-                observed(database_id, database, (*list_sources, *fetched.sources))
-            )
+        if found is not None:
+            database, sources = found
+            self.population(SQL_DATABASES).add(observed(database_id, database, (*list_sources, *sources)))

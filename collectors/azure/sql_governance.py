@@ -25,71 +25,26 @@ from azure.mgmt.sql import SqlManagementClient
 
 from collectors.azure import fields
 from collectors.azure.arm import Fetched
-from collectors.azure.base import AZURE_RESOURCES, AzureCollector
-from collectors.azure.sql import SQL_DATABASES, SQL_SERVERS, SqlDatabase, SqlServer
+from collectors.azure.base import AzureCollector
+from collectors.azure.facts import (
+    AZURE_RESOURCES,
+    SQL_AUDITING,
+    SQL_BACKUP_RETENTION,
+    SQL_DATABASES,
+    SQL_ENTRA_ADMINS,
+    SQL_SERVERS,
+    EntraAdmin,
+    LongTermRetention,
+    SqlAuditing,
+    SqlBackupRetention,
+    SqlDatabase,
+    SqlEntraAdministration,
+    SqlServer,
+)
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import Subject, observed, unobservable
 
-SQL_ENTRA_ADMINS = "azure.sql_entra_admins"
-SQL_AUDITING = "azure.sql_auditing"
-SQL_BACKUP_RETENTION = "azure.sql_backup_retention"
 REPLICATION_LINK_TYPE = "Microsoft.Sql/servers/databases/replicationLinks"
-
-
-@dataclass(frozen=True)
-class EntraAdmin:
-    """The Entra ID (Azure AD) administrator of a server: a user, group or application (ARM does not say which)."""
-
-    login: str | None
-    sid: str | None
-    """The principal's object id (application id for applications)."""
-    tenant_id: str | None
-
-
-@dataclass(frozen=True)
-class SqlEntraAdministration:
-    """Who administers a server through Entra ID, and whether SQL logins are switched off."""
-
-    server_id: str
-    server_name: str
-    admin: EntraAdmin | None
-    azure_ad_only_authentication: bool | None
-    """True when only Entra ID logins are accepted (SQL authentication disabled)."""
-
-
-@dataclass(frozen=True)
-class SqlAuditing:
-    """A server's auditing settings (`auditingSettings/default`)."""
-
-    server_id: str
-    server_name: str
-    state: str | None
-    retention_days: int | None
-    """Days kept in the storage account; 0 means unlimited."""
-    azure_monitor_target: bool | None
-    """True when audit records also go to Azure Monitor (Log Analytics / Event Hub)."""
-    storage_endpoint: str | None
-
-
-@dataclass(frozen=True)
-class LongTermRetention:
-    """One long-term backup retention policy: ISO-8601 durations as ARM reports them."""
-
-    name: str
-    weekly_retention: str | None
-    monthly_retention: str | None
-    yearly_retention: str | None
-    week_of_year: int | None
-
-
-@dataclass(frozen=True)
-class SqlBackupRetention:
-    """The long-term retention policies of a user database (none = nothing kept long-term)."""
-
-    database_id: str
-    database_name: str
-    server_id: str
-    policies: tuple[LongTermRetention, ...]
 
 
 @dataclass(frozen=True)
@@ -274,20 +229,17 @@ class SqlGovernanceCollector(AzureCollector):
             population.add(observed(server.id, fact, both.sources))
 
     def _auditing_of(self, server: SqlServer) -> None:
-        what = f"auditing settings of server {server.name} could not be read"
-        failed = self.errors_for(server.id, (SQL_AUDITING,))
-        fetched = self.read(
-            what,
+        found = self.read_parsed(
+            f"auditing settings of server {server.name} could not be read",
             lambda hook: self.sql(server.subscription_id).server_blob_auditing_policies.get(
                 server.resource_group, server.name, raw_response_hook=hook
             ),
-            failed=failed,
+            lambda policy: auditing_of(server, policy),
+            failed=self.errors_for(server.id, (SQL_AUDITING,)),
         )
-        if fetched is None:
-            return
-        fact = self.parsed(what, fetched, lambda policy: auditing_of(server, policy), failed=failed)
-        if fact is not None:
-            self.population(SQL_AUDITING).add(observed(server.id, fact, fetched.sources))
+        if found is not None:
+            fact, sources = found
+            self.population(SQL_AUDITING).add(observed(server.id, fact, sources))
 
     # ------------------------------------------------------------------ per database
     def _database_settings(self, database: _Database) -> None:
@@ -295,21 +247,18 @@ class SqlGovernanceCollector(AzureCollector):
 
     def _retention_of(self, database: _Database) -> None:
         server = database.server
-        what = f"long-term retention of database {database.name} could not be read"
-        failed = self.errors_for(database.id, (SQL_BACKUP_RETENTION,))
-        fetched = self.read(
-            what,
+        found = self.read_parsed(
+            f"long-term retention of database {database.name} could not be read",
             lambda hook: self.sql(server.subscription_id).long_term_retention_policies.list_by_database(
                 server.resource_group, server.name, database.name, raw_response_hook=hook
             ),
-            failed=failed,
+            retention_policies_of,
+            failed=self.errors_for(database.id, (SQL_BACKUP_RETENTION,)),
         )
-        if fetched is None:
-            return
-        policies = self.parsed(what, fetched, retention_policies_of, failed=failed)
-        if policies is not None:
+        if found is not None:
+            policies, sources = found
             fact = SqlBackupRetention(database.id, database.name, server.id, policies)
-            self.population(SQL_BACKUP_RETENTION).add(observed(database.id, fact, fetched.sources))
+            self.population(SQL_BACKUP_RETENTION).add(observed(database.id, fact, sources))
 
     def _replicas_of(self, server: SqlServer) -> None:
         list_subject = f"{server.id}/replicationLinks"

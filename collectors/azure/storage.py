@@ -6,61 +6,29 @@ its geo-replica (GRS, RA-GRS, GZRS, RA-GZRS) are both placed in the clause-8 pop
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import StorageAccount as StorageAccountModel
 
 from collectors.azure import fields
-from collectors.azure.base import AZURE_RESOURCES, UNKNOWN_REGION, AzureCollector, resource_group_of
+from collectors.azure.base import AzureCollector, resource_group_of
+from collectors.azure.facts import (
+    AZURE_RESOURCES,
+    STORAGE_ACCOUNTS,
+    UNKNOWN_REGION,
+    StorageAccount,
+    StorageIpRule,
+)
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
 from collectors.regions import normalise_region
 from reports.evidence import Source
 
-STORAGE_ACCOUNTS = "azure.storage_accounts"
 ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 SECONDARY_TYPE = "Microsoft.Storage/storageAccounts/secondaryLocation"
 GEO_REDUNDANT_SKUS = ("GRS", "GZRS")
 """SKU name parts whose data is also kept in a paired secondary region (RA- variants included)."""
-
-
-@dataclass(frozen=True)
-class StorageIpRule:
-    """A storage firewall rule admitting one address or one CIDR range."""
-
-    value: str | None
-    """The address or CIDR the rule admits; None when the rule does not say (it cannot be judged)."""
-    action: str | None
-
-
-@dataclass(frozen=True)
-class StorageAccount:
-    """A storage account with the network, transport and encryption settings the controls judge."""
-
-    id: str
-    name: str
-    subscription_id: str
-    resource_group: str
-    kind: str | None
-    sku: str | None
-    public_network_access: str | None
-    default_action: str | None
-    bypass: str | None
-    ip_rules: tuple[StorageIpRule, ...] | None
-    """None when networkAcls is present but its ipRules list is absent (unknown, never "no rule")."""
-    virtual_network_rules: tuple[str, ...]
-    resource_access_rules: tuple[str, ...]
-    https_only: bool | None
-    minimum_tls_version: str | None
-    blob_encryption_enabled: bool | None
-    file_encryption_enabled: bool | None
-    key_source: str | None
-    require_infrastructure_encryption: bool | None
-    primary_location: str
-    secondary_location: str | None
-    status_of_secondary: str | None
 
 
 def is_geo_redundant(sku: str | None) -> bool:
@@ -188,24 +156,18 @@ class StorageCollector(AzureCollector):
         self.arm.map(self._accounts_of, subscriptions)
 
     def _accounts_of(self, subscription: AzureSubscription) -> None:
-        what, failed = self.unlisted(subscription, ACCOUNT_TYPE, (STORAGE_ACCOUNTS,))
-        fetched = self.read_listing(
-            what,
-            subscription.resource_id,
+        found = self.read_items_in(
+            subscription,
             ACCOUNT_TYPE,
             lambda hook: self.storage(subscription.id).storage_accounts.list(raw_response_hook=hook),
             StorageAccountModel,
-            failed=failed,
-        )
-        if fetched is None:
-            return
-        accounts = self.each(
-            f"a storage account of subscription {subscription.id} could not be read",
-            fetched,
             lambda model: storage_account_of(model, subscription.id),
-            list_subject=f"{subscription.resource_id}/providers/{ACCOUNT_TYPE}",
-            populations=(STORAGE_ACCOUNTS, AZURE_RESOURCES),
+            item="a storage account",
+            populations=(STORAGE_ACCOUNTS,),
         )
+        if found is None:
+            return
+        accounts, fetched = found
         for account in accounts:
             self._place(account, fetched.sources)
 

@@ -12,6 +12,7 @@ user.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,57 +20,21 @@ from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import Site
 
 from collectors.azure import fields
-from collectors.azure.base import (
-    AZURE_ENDPOINTS,
-    AZURE_RESOURCES,
-    UNKNOWN_REGION,
-    AzureCollector,
-    resource_group_of,
-)
+from collectors.azure.arm import ResponseHook
+from collectors.azure.base import AzureCollector, resource_group_of
+from collectors.azure.facts import AZURE_ENDPOINTS, AZURE_RESOURCES, UNKNOWN_REGION, WEB_APPS, WebApp
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
 from collectors.regions import normalise_region
 from reports.evidence import Source
 
-WEB_APPS = "azure.web_apps"
 SITE_TYPE = "Microsoft.Web/sites"
 SLOT_TYPE = "Microsoft.Web/sites/slots"
 APP_SERVICE_ENDPOINT = "app-service"
 """Endpoint kind of a web app's own host names (default and custom domains)."""
 SCM_ENDPOINT = "app-service-scm"
 """Endpoint kind of a web app's deployment (SCM/Kudu) host names."""
-
-
-@dataclass(frozen=True)
-class WebApp:
-    """An App Service web app (or function app), or one of its deployment slots, as 12f judges it.
-
-    A slot has its own id (`<app id>/slots/<slot>`), `slot` (its name) and `app_name` (the app it
-    belongs to); `name` is ARM's name for it (`<app>/<slot>`).
-    """
-
-    id: str
-    name: str
-    subscription_id: str
-    resource_group: str
-    location: str
-    kind: str | None
-    state: str | None
-    https_only: bool | None
-    min_tls_version: str | None
-    scm_min_tls_version: str | None
-    ftps_state: str | None
-    host_names: tuple[str, ...]
-    slot: str | None = None
-    app_name: str | None = None
-
-    @property
-    def label(self) -> str:
-        """Return how messages name it: "web app <name>" or "deployment slot <slot> of web app <app>"."""
-        if self.slot is None:
-            return f"web app {self.name}"
-        return f"deployment slot {self.slot} of web app {self.app_name or self.name.split('/', 1)[0]}"
 
 
 @dataclass(frozen=True)
@@ -210,32 +175,25 @@ class WebAppCollector(AzureCollector):
 
     def _sites_of(self, subscription: AzureSubscription) -> list[tuple[ListedSite, tuple[Source, ...]]]:
         # The host names are unknown too when the list fails: the endpoint scans get an error, not a gap.
-        what, failed = self.unlisted(subscription, SITE_TYPE, (WEB_APPS, AZURE_ENDPOINTS))
-        fetched = self.read_listing(
-            what,
-            subscription.resource_id,
+        found = self.read_items_in(
+            subscription,
             SITE_TYPE,
             lambda hook: self.web(subscription.id).web_apps.list(raw_response_hook=hook),
             Site,
-            failed=failed,
-        )
-        if fetched is None:
-            return []
-        sites = self.each(
-            f"a web app of subscription {subscription.id} could not be read",
-            fetched,
             lambda model: listed_site(model, subscription.id),
-            list_subject=f"{subscription.resource_id}/providers/{SITE_TYPE}",
-            populations=(WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS),
+            item="a web app",
+            populations=(WEB_APPS, AZURE_ENDPOINTS),
         )
+        if found is None:
+            return []
+        sites, fetched = found
         return [(site, fetched.sources) for site in sites]
 
     def _slots_of(
         self, entry: tuple[ListedSite, tuple[Source, ...]]
     ) -> list[tuple[ListedSite, tuple[Source, ...]]]:
         app, _ = entry
-        list_subject = f"{app.id}/slots"
-        fetched = self.read_listing(
+        found = self.read_items(
             f"deployment slots of web app {app.name} could not be listed",
             app.id,
             SLOT_TYPE,
@@ -243,43 +201,36 @@ class WebAppCollector(AzureCollector):
                 app.resource_group, app.name, raw_response_hook=hook
             ),
             Site,
-            failed=self.errors_for(list_subject, (WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS)),
-        )
-        if fetched is None:
-            return []
-        slots = self.each(
-            f"a deployment slot of web app {app.name} could not be read",
-            fetched,
             lambda model: listed_site(model, app.subscription_id, app_name=app.name),
-            list_subject=list_subject,
+            item=f"a deployment slot of web app {app.name} could not be read",
+            list_subject=f"{app.id}/slots",
             populations=(WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS),
         )
+        if found is None:
+            return []
+        slots, fetched = found
         return [(slot, fetched.sources) for slot in slots]
 
     def _configuration_of(self, entry: tuple[ListedSite, tuple[Source, ...]]) -> None:
         site, list_sources = entry
-        what = f"configuration (config/web) of {site.label} could not be read"
-        failed = self.errors_for(site.id, (WEB_APPS,), list_sources)
+        found = self.read_parsed(
+            f"configuration (config/web) of {site.label} could not be read",
+            self._configuration_call(site),
+            lambda config: web_app_of(site, config),
+            failed=self.errors_for(site.id, (WEB_APPS,), list_sources),
+        )
+        if found is not None:
+            app, sources = found
+            self.population(WEB_APPS).add(observed(site.id, app, (*list_sources, *sources)))
+
+    def _configuration_call(self, site: ListedSite) -> Callable[[ResponseHook], Any]:
+        """Return the SDK call that reads the config/web of an app, or of a deployment slot."""
         web_apps = self.web(site.subscription_id).web_apps
         if site.slot is None:
-            fetched = self.read(
-                what,
-                lambda hook: web_apps.get_configuration(
-                    site.resource_group, site.name, raw_response_hook=hook
-                ),
-                failed=failed,
+            return lambda hook: web_apps.get_configuration(
+                site.resource_group, site.name, raw_response_hook=hook
             )
-        else:
-            app_name, slot = site.app_name or site.name.split("/", 1)[0], site.slot
-            fetched = self.read(
-                what,
-                lambda hook: web_apps.get_configuration_slot(
-                    site.resource_group, app_name, slot, raw_response_hook=hook
-                ),
-                failed=failed,
-            )
-        if fetched is None:
-            return
-        app = self.parsed(what, fetched, lambda config: web_app_of(site, config), failed=failed)
-        if app is not None:
-            self.population(WEB_APPS).add(observed(site.id, app, (*list_sources, *fetched.sources)))
+        app_name, slot = site.app_name or site.name.split("/", 1)[0], site.slot
+        return lambda hook: web_apps.get_configuration_slot(
+            site.resource_group, app_name, slot, raw_response_hook=hook
+        )

@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from collectors.azure.connection_strings import AppDatabaseLinks, as_application_links
+from collectors.azure.facts import AppDatabaseLinks, as_application_links
 from collectors.config import AuditConfig, DatabaseServerEntry
 from collectors.databases.facts import Application, DatabaseServer, Engine
 from collectors.facts import FactStore

@@ -41,10 +41,10 @@ class HostsScope:
 def gather_command(os_family: str, host: HostEntry) -> GatherCommand:
     """Return the batched fact command for a host of an OS family."""
     if os_family == "windows":
-        from collectors.hosts.windows import windows_command
+        from collectors.hosts.windows.command import windows_command
 
         return windows_command()
-    from collectors.hosts.linux import linux_command
+    from collectors.hosts.linux.command import linux_command
 
     return linux_command(elevate=host.sudo)
 
@@ -52,10 +52,10 @@ def gather_command(os_family: str, host: HostEntry) -> GatherCommand:
 def parse_facts(os_family: str, result: CommandResult, host: HostEntry) -> HostFacts:
     """Return the facts in a host's fact-script output; raise HostOutputError when it is not that."""
     if os_family == "windows":
-        from collectors.hosts.windows import parse_windows
+        from collectors.hosts.windows.parse import parse_windows
 
         return parse_windows(result, host)
-    from collectors.hosts.linux import parse_linux
+    from collectors.hosts.linux.parse import parse_linux
 
     return parse_linux(result, host)
 

@@ -47,6 +47,23 @@ class FirewallProfile:
     """"Block"/"Allow"/"NotConfigured" (Windows) or "drop"/"reject"/"accept" (Linux)."""
 
 
+def profile_families(profile: FirewallProfile) -> frozenset[str]:
+    """Return the address families ("ipv4", "ipv6") a firewall profile filters.
+
+    Linux profile names say it: "nftables ip ..." and "iptables ..." filter IPv4 only,
+    "nftables ip6 ..." and "ip6tables ..." IPv6 only; inet chains, ufw, firewalld and Windows
+    profiles filter both.
+    """
+    words = profile.name.split()
+    if not words:
+        return frozenset({"ipv4", "ipv6"})
+    if words[0] == "iptables" or words[:2] == ["nftables", "ip"]:
+        return frozenset({"ipv4"})
+    if words[0] == "ip6tables" or words[:2] == ["nftables", "ip6"]:
+        return frozenset({"ipv6"})
+    return frozenset({"ipv4", "ipv6"})
+
+
 @dataclass(frozen=True)
 class InboundAllowRule:
     """An enabled inbound allow rule with its port and remote-address filters."""

@@ -62,7 +62,7 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from collectors.azure.base import AZURE_ENDPOINTS, DiscoveredEndpoint
+from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config import AuditConfig
 from collectors.fact_json import subject_from_json, subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable

@@ -2,17 +2,19 @@
 
 Administrators: members of the sudo, wheel and admin groups (supplementary and primary), every
 account with UID 0 other than root itself, and the users of every sudoers rule that lets them
-become root (collectors/hosts/sudoers.py). Each comes with an `AdminGrant` saying why. Every line
+become root (collectors/hosts/linux/sudoers.py). Each comes with an `AdminGrant` saying why. Every line
 of these sections must have the shape the script prints: one that does not makes the whole
 admins fact unreadable (an `error`), never a shorter list of administrators.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from collectors.hosts.facts import AdminGrant, HostAdmins
-from collectors.hosts.sudoers import Accounts, SudoersFormatError, parse_reduced_sudoers, root_grants
+from collectors.hosts.linux.sections import Section
+from collectors.hosts.linux.sudoers import Accounts, SudoersFormatError, parse_reduced_sudoers, root_grants
 
 ADMIN_GROUPS = ("sudo", "wheel", "admin")
 """Groups that the distributions' default sudoers make administrators (%sudo, %wheel, %admin ALL=(ALL) ALL)."""
@@ -176,3 +178,33 @@ def linux_admins(passwd: str, groups: str, admin_groups: str, sudoers: str, keys
     return HostAdmins(
         members=tuple(sorted(members)), ssh_key_fingerprints=tuple(prints), grants=tuple(grants)
     )
+
+
+def read_admins(sections: Mapping[str, Section], errors: dict[str, str]) -> HostAdmins | None:
+    """Return the admins fact from the passwd, groups, admin-groups, sudoers and authorized-keys sections.
+
+    Any of them missing or failed, or one `linux_admins` refuses, makes the fact None with the reason in
+    `errors["admins"]`.
+    """
+    needed = {
+        "passwd": "getent passwd",
+        "groups": "getent group",
+        "admin-groups": "getent group sudo wheel admin",
+        "sudoers": "reading sudoers",
+        "authorized-keys": "reading authorized_keys",
+    }
+    problems = []
+    for name, what in needed.items():
+        section = sections.get(name)
+        if section is None:
+            problems.append(f"{what}: not reported")
+        elif not section.ok:
+            problems.append(section.failure(what))
+    if problems:
+        errors["admins"] = "; ".join(problems)
+        return None
+    try:
+        return linux_admins(*(sections[name].stdout for name in needed))
+    except AdminsUnreadable as exc:
+        errors["admins"] = str(exc)
+        return None

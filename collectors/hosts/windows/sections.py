@@ -1,0 +1,82 @@
+"""The envelope's sections, which facts are built from which, and why a section could not be read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from collectors.hosts.windows.shapes import short
+
+if TYPE_CHECKING:  # the stand-in imports this package under a bare system python3 (no pydantic)
+    from collectors.config import HostEntry
+
+T = TypeVar("T")
+
+SECTION_OF_FACT = {
+    "os": ("os",),
+    "windows_updates": ("wua_history",),
+    "wua_search": ("wua_search",),
+    "hotfixes": ("hotfixes",),
+    "reboot": ("reboot",),
+    "update_source": ("update_source",),
+    "volumes": ("bitlocker",),
+    "firewall": ("firewall", "listeners"),
+    "admins": ("admins",),
+    "schannel": ("schannel",),
+    "sql_force_encryption": ("sql_server",),
+}
+"""Which script sections each `HostFacts` field (or `section_errors` key) is built from."""
+
+WHAT = {
+    "os": "the OS version (registry CurrentVersion)",
+    "wua_history": "the Windows Update Agent history",
+    "wua_search": "the Windows Update Agent search for pending updates",
+    "hotfixes": "Get-HotFix",
+    "reboot": "the reboot-required registry keys",
+    "update_source": "the Windows Update policy (WSUS) keys",
+    "bitlocker": "BitLocker (Get-BitLockerVolume / Win32_EncryptableVolume)",
+    "firewall": "the Windows Firewall ActiveStore (profiles and inbound allow rules)",
+    "listeners": "the list of listening TCP ports (Get-NetTCPConnection)",
+    "admins": "the local Administrators group (S-1-5-32-544) and administrators' authorized keys",
+    "schannel": "the SCHANNEL protocol keys",
+    "sql_server": "the SQL Server network settings (SuperSocketNetLib)",
+}
+
+
+class Sections:
+    """The envelope's sections, and why any of them could not be read."""
+
+    def __init__(self, document: Mapping[str, Any], host: HostEntry) -> None:
+        self.host = host
+        self.data: Mapping[str, Any] = document["data"]
+        errors = document.get("errors")
+        self.errors: Mapping[str, Any] = errors if isinstance(errors, Mapping) else {}
+        self.section_errors: dict[str, str] = {}
+
+    def failure(self, section: str) -> str | None:
+        """Return why the script could not read `section`, or None when its data is there."""
+        if section in self.errors:
+            reason = short(str(self.errors[section]))
+            return f"{WHAT.get(section, section)} could not be read on {self.host.name}: {reason}"
+        if section not in self.data or self.data[section] is None:
+            return f"{WHAT.get(section, section)} is missing from the output of {self.host.name}"
+        return None
+
+    def build(self, fact: str, builder: Callable[..., T]) -> T | None:
+        """Return `builder(*sections)` for a fact; on a missing or misshapen section record why, return None."""
+        sections = SECTION_OF_FACT[fact]
+        for section in sections:
+            reason = self.failure(section)
+            if reason is not None:
+                self.section_errors[fact] = reason
+                return None
+        try:
+            return builder(*(self.data[s] for s in sections))
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
+            # ShapeError names the field; anything else is a shape the builders did not foresee.
+            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+            self.section_errors[fact] = (
+                f"{WHAT.get(sections[0], sections[0])} on {self.host.name} came back in an unexpected "
+                f"shape: {short(detail, 200)}"
+            )
+            return None

@@ -214,7 +214,7 @@ def main() -> int:
             [
                 sys.executable,
                 "-m",
-                "tests.arm_emulator",
+                "demo.standins.arm_emulator",
                 str(estate_file),
                 "--latency",
                 str(args.latency),

@@ -72,6 +72,6 @@ def new_id(subscription: str, group: str, resource_type: str, name: str) -> str:
 
 def load_template(folder: Path) -> dict[str, Any]:
     """Return the demo estate (all files of the folder merged) to clone from."""
-    from tests.arm_emulator import load_estate
+    from demo.standins.arm_emulator import load_estate
 
     return load_estate(folder)

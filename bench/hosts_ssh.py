@@ -3,7 +3,7 @@
     pip install pytest-testinfra pytest-xdist        # only for this benchmark
     python -m bench.hosts_ssh [--hosts 50] [--runs 3] [--testinfra-runs 1] [--xdist-runs 1]
 
-Runs as root (it starts the tests' real OpenSSH sshd, `tests/sshd_server.py`, on 127.0.0.2-51, one
+Runs as root (it starts the stand-ins' real OpenSSH sshd, `demo/standins/sshd_server.py`, on 127.0.0.2-51, one
 port, so each address is a "host"; install it with `bash tests/run.sh`). Then, each in its own
 process so peak memory is that tool's own:
 
@@ -342,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace, work: Path) -> int:
-    from tests.sshd_server import HostBehaviour, SshdServer
+    from demo.standins.sshd_server import HostBehaviour, SshdServer
 
     names = [f"host{n:02d}" for n in range(2, 2 + args.hosts)]
     behaviour = HostBehaviour(env={"APT_CONFIG": str(_apt_cache_config(work))}) if args.apt_cache else None

@@ -61,6 +61,12 @@ FAST_TEST_FILES = (
     "tests/test_windows_hosts.py",
     "tests/test_linux_hosts.py",
     "tests/test_exposure_probes.py",
+    "tests/test_tls_verdict_edges.py",
+    "tests/test_azure_role_permissions.py",
+    "tests/test_attestation_verdicts.py",
+    "tests/test_azure_fail_closed.py",
+    "tests/test_linux_admins.py",
+    "tests/test_policy_verdict_edges.py",
 )
 """Unit test files that call controls/ functions on literal or recorded facts (a file missing from
 the snapshot is left out). Together they run in a few seconds, without servers. tests/test_tls_endpoints.py

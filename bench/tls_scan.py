@@ -3,8 +3,8 @@
     apt-get install -y nginx testssl.sh     # testssl.sh's binary is `testssl` on Debian
     python -m bench.tls_scan [--endpoints 40] [--runs 3] [--sequential 9] [--concurrency 20]
 
-Starts `--endpoints` TLS servers on 127.0.0.1 with the tests' real-server harness
-(`tests/tls_servers.py`: one nginx for the modern sites, `openssl s_server` for the rest; every
+Starts `--endpoints` TLS servers on 127.0.0.1 with the stand-ins' real-server harness
+(`demo/standins/tls_servers.py`: one nginx for the modern sites, `openssl s_server` for the rest; every
 leaf from a trustme CA made here, except the self-signed one), cycling nine configurations:
 modern TLS 1.2 + 1.3 (nginx), TLS 1.0 enabled, TLS 1.1 only, expired, self-signed, wrong host
 name, expiring in 5 days, RSA 1024 and a CBC-only TLS 1.2 suite list. Then:
@@ -43,7 +43,7 @@ from typing import Any
 import trustme
 
 from collectors.tls.scanner import TlsEndpoint, TlsTarget, scan_endpoints
-from tests.tls_servers import CertFiles, NginxSite, TlsServers, issue_cert, self_signed_cert
+from demo.standins.tls_servers import CertFiles, NginxSite, TlsServers, issue_cert, self_signed_cert
 
 HOST = "localhost"
 ADDRESS = "127.0.0.1"

@@ -65,7 +65,7 @@ def test_web_app_accepts_only_modern_tls(app: WebApp, policy: Policy, evidence: 
         shortfall = tls_floor_shortfall(setting, value, policy.min_tls, "no TLS floor is evidenced")
         if shortfall:
             problems.append(shortfall)
-    if (app.ftps_state or "AllAllowed").lower() not in FTPS_STATES_WITHOUT_PLAIN_FTP:
+    if app.ftps_state is None or app.ftps_state.lower() not in FTPS_STATES_WITHOUT_PLAIN_FTP:
         problems.append(f"ftpsState is {app.ftps_state or 'not set (AllAllowed)'}: plain FTP is accepted")
     assert not problems, f"{app.label}: " + "; ".join(problems)
 
@@ -193,7 +193,10 @@ def test_windows_host_refuses_old_tls(host: HostFacts, evidence: Evidence) -> No
 # --- TLS endpoints, scanned from the auditor's vantage point --------------------------------------
 
 RETIRED_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
-KNOWN_PROTOCOLS = (*RETIRED_PROTOCOLS, "TLS 1.2", "TLS 1.3")
+"""Refused whatever policy.min_tls says."""
+CURRENT_PROTOCOLS = {"TLS 1.2": (1, 2), "TLS 1.3": (1, 3)}
+"""The other protocols the scanner tries, by version: refused when below policy.min_tls."""
+KNOWN_PROTOCOLS = (*RETIRED_PROTOCOLS, *CURRENT_PROTOCOLS)
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 MIN_DH_BITS = 2048
@@ -262,12 +265,7 @@ def certificate_key_findings(endpoint: TlsEndpoint) -> tuple[list[str], list[str
 def test_endpoint_speaks_only_strong_tls(endpoint: TlsEndpoint, policy: Policy, evidence: Evidence) -> None:
     required = tls_version(policy.min_tls)
     assert required is not None  # validated in the config
-    below_floor = [
-        p
-        for p in endpoint.protocols_offered
-        if p.startswith("TLS ") and (tls_version(p.removeprefix("TLS ")) or required) < required
-    ]
-    refused = [*RETIRED_PROTOCOLS, *(p for p in below_floor if p not in RETIRED_PROTOCOLS)]
+    refused = [*RETIRED_PROTOCOLS, *(p for p, version in CURRENT_PROTOCOLS.items() if version < required)]
     # Judged by the suite's name, not by flags a recording carries alongside it.
     weak_suites = [
         s.name

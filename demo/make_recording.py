@@ -2,13 +2,13 @@
 
 Run from the repository root as root (sshd): `python -m demo.make_recording`. Azure comes from
 demo/estate/ served by the ARM emulator (one 403 injected on purpose, so the demo shows an
-`error` item); the hosts are served by a real OpenSSH sshd (tests/sshd_server.py): Windows hosts
+`error` item); the hosts are served by a real OpenSSH sshd (demo/standins/sshd_server.py): Windows hosts
 answer through the recorded-output PowerShell stand-in, lnx01 is this machine, lnx02 runs the
 real fact script with recorded tool outputs of a hardened host. The databases: two real
-PostgreSQL clusters (tests/postgres_fixtures.py: one planted with every issue-6 fault, one
+PostgreSQL clusters (demo/standins/postgres_clusters.py: one planted with every issue-6 fault, one
 clean), a RavenDB stand-in over real HTTPS with client certificates serving recorded REST
 answers, and an on-prem SQL Server and an Azure SQL server whose catalog rows come from
-recorded result sets (tests/fixtures/databases/sqlserver/) read through the real SQL Server
+recorded result sets (demo/standins/database_recordings/sqlserver/) read through the real SQL Server
 reader's fetch with a recorded DB-API connection: no SQL Server can run here. The recording
 is what `pytest controls/ --demo` replays.
 """
@@ -33,9 +33,9 @@ from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
 from collectors.databases.collect import ServerRun
 from collectors.databases.sqlserver import SqlServerReader
 from collectors.recording import Recording
-from tests.arm_emulator import ArmEmulator, Fault, load_estate
-from tests.audit_runs import hosts_toml
-from tests.database_standins import (
+from demo.standins.arm_emulator import ArmEmulator, Fault, load_estate
+from demo.standins.postgres_clusters import AUDITOR_PASSWORD, PASSWORD_ENV, databases_toml, planted_clusters
+from demo.standins.recorded_databases import (
     AUDITOR,
     FakeRavenDb,
     Pki,
@@ -46,9 +46,8 @@ from tests.database_standins import (
     recorded,
     recorded_answers,
 )
-from tests.postgres_fixtures import AUDITOR_PASSWORD, PASSWORD_ENV, databases_toml, planted_clusters
-from tests.sshd_server import HostBehaviour, SshdServer, python_command
-from tests.tls_servers import NginxSite, TlsServers, issue_cert
+from demo.standins.sshd_server import HostBehaviour, SshdServer, hosts_toml, python_command
+from demo.standins.tls_servers import NginxSite, TlsServers, issue_cert
 
 DEMO = Path(__file__).resolve().parent
 ROOT = DEMO.parent
@@ -57,7 +56,7 @@ RECORDED_AT = datetime.fromisoformat(f"{RUN_DATE}T06:00:00+00:00")
 """The demo's moment: certificates and recorded catalogs are dated from it, not from the wall clock,
 so re-recording on a later day gives the same verdicts as of RUN_DATE."""
 HOSTS_MARKER = "# --- hosts"
-STANDIN = ROOT / "tests" / "windows_standin.py"
+STANDIN = DEMO / "standins" / "windows_powershell.py"
 LINUX_FIXTURES = ROOT / "tests" / "fixtures" / "linux"
 WINDOWS_HOSTS = {
     "web01": "patched-2022",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.arm_emulator import ArmEmulator
+from demo.standins.arm_emulator import ArmEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo"
@@ -134,22 +134,3 @@ def run_demo(
         timeout=timeout,
         check=False,
     )
-
-
-def hosts_toml(entries: list[Any]) -> str:
-    """Return `[[hosts]]` tables for HostEntry objects (as the test sshd harness builds them)."""
-    out = []
-    for entry in entries:
-        values = entry.model_dump(exclude_none=True, exclude_defaults=False)
-        lines = ["[[hosts]]"]
-        for key, value in values.items():
-            if isinstance(value, bool):
-                lines.append(f"{key} = {'true' if value else 'false'}")
-            elif isinstance(value, int | float):
-                lines.append(f"{key} = {value}")
-            elif isinstance(value, list):
-                lines.append(f"{key} = {json.dumps([str(v) for v in value])}")
-            else:
-                lines.append(f"{key} = {json.dumps(str(value))}")
-        out.append("\n".join(lines))
-    return "\n\n".join(out) + "\n"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.arm_emulator import ArmEmulator, load_estate
+from demo.standins.arm_emulator import ArmEmulator, load_estate
 from tests.audit_runs import DEMO, TOKEN
 
 

@@ -27,7 +27,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 from azure.mgmt.sql import SqlManagementClient
 
-from tests.arm_emulator import ArmEmulator, Fault
+from demo.standins.arm_emulator import ArmEmulator, Fault
 
 pytestmark = pytest.mark.integration
 
@@ -425,7 +425,7 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
     estate_file = tmp_path / "estate.json"
     estate_file.write_text(json.dumps(make_estate()), encoding="utf-8")
     with subprocess.Popen(
-        [sys.executable, "-m", "tests.arm_emulator", str(estate_file), "--page-size", "1"],
+        [sys.executable, "-m", "demo.standins.arm_emulator", str(estate_file), "--page-size", "1"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,

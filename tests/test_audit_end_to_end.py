@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from controls.catalog import CONTROLS
-from tests.arm_emulator import ArmEmulator, Fault
+from demo.standins.arm_emulator import ArmEmulator, Fault
 from tests.audit_runs import POLICY, ROOT, SUB_DEV, SUB_PROD, TOKEN, azure_section, run_audit, run_demo
 
 pytestmark = pytest.mark.integration

@@ -54,7 +54,7 @@ from controls import test_12b_trusted_networks as c12b
 from controls import test_12c_authorised_access as c12c
 from controls import test_12g_patching as c12g
 from controls.framework import Verdict
-from tests.arm_emulator import ArmEmulator, load_estate
+from demo.standins.arm_emulator import ArmEmulator, load_estate
 from tests.audit_runs import DEMO, ROOT, SUB_DEV, SUB_PROD, run_audit
 from tests.control_calls import verdict, verdict_and_evidence
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors.azure.principal import principal_from_token
-from tests.arm_emulator import ArmEmulator
+from demo.standins.arm_emulator import ArmEmulator
 from tests.audit_runs import POLICY, azure_section, run_audit
 
 

@@ -26,7 +26,7 @@ from collectors.facts import FactStore
 from controls import test_12c_authorised_access as c12c
 from controls.framework import Verdict
 from controls.role_permissions import operation_matches, privileges
-from tests.arm_emulator import ArmEmulator, load_estate
+from demo.standins.arm_emulator import ArmEmulator, load_estate
 from tests.audit_runs import DEMO, POLICY, SUB_PROD, azure_section, run_audit
 from tests.control_calls import verdict
 

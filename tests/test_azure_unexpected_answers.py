@@ -49,7 +49,7 @@ from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WebAppCollector
 from collectors.config import AzureSource
 from collectors.facts import FactStore
-from tests.arm_emulator import ArmEmulator, Fault, load_estate
+from demo.standins.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import DEMO, POLICY, ROOT, SUB_DEV, SUB_PROD, azure_section, run_audit
 
 TENANT = "33333333-3333-4333-8333-333333333333"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import postgres_fixtures, test_report_pdf
+from demo.standins import postgres_clusters
+from tests import test_report_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +29,7 @@ def test_missing_postgresql_fails_the_database_tests_instead_of_skipping(
     monkeypatch.setattr(glob, "glob", lambda pattern: [])
     with (
         pytest.raises(pytest.fail.Exception, match=r"install Debian's postgresql.*tests/run\.sh"),
-        postgres_fixtures.planted_clusters(),
+        postgres_clusters.planted_clusters(),
     ):
         pytest.fail("the clusters started without PostgreSQL")  # pragma: no cover
 

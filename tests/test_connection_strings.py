@@ -29,7 +29,7 @@ from collectors.azure.web import WebAppCollector
 from collectors.config import AzureSource
 from collectors.facts import FactStore, Subject
 from collectors.recording import Recording
-from tests.arm_emulator import ArmEmulator, Fault
+from demo.standins.arm_emulator import ArmEmulator, Fault
 from tests.audit_runs import POLICY, TOKEN, azure_section, run_audit
 
 CANARY = "Kn0wn-Canary-Pw;9f2e"

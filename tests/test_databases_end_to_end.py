@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit_runs import AuditRun, run_audit
-from tests.postgres_fixtures import (
+from demo.standins.postgres_clusters import (
     AUDITOR_PASSWORD,
     PASSWORD_ENV,
     PLAIN_CANARY,
@@ -16,6 +15,7 @@ from tests.postgres_fixtures import (
     databases_toml,
     planted_clusters,
 )
+from tests.audit_runs import AuditRun, run_audit
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from tests.audit_runs import POLICY, ROOT, AuditRun, hosts_toml, run_audit
-from tests.sshd_server import HostBehaviour, SshdServer, python_command
+from demo.standins.sshd_server import HostBehaviour, SshdServer, hosts_toml, python_command
+from tests.audit_runs import POLICY, ROOT, AuditRun, run_audit
 
 pytestmark = pytest.mark.integration
 
-STANDIN = ROOT / "tests" / "windows_standin.py"
+STANDIN = ROOT / "demo" / "standins" / "windows_powershell.py"
 HOST_CONTROLS = {
     "12b.host-firewall",
     "12b.host-port-scope",
@@ -109,7 +109,7 @@ def test_replay_of_host_recording_gives_the_live_verdicts(tmp_path: Path, estate
 
 
 def test_key_passphrase_never_appears_in_any_output(tmp_path: Path, estate: SshdServer) -> None:
-    from tests.sshd_server import ENCRYPTED_KEY_PASSPHRASE
+    from demo.standins.sshd_server import ENCRYPTED_KEY_PASSPHRASE
 
     entry = estate.host_entry(
         "web01", os="auto", key_file=estate.encrypted_key_file, passphrase_env="AUDIT_KEY_PASSPHRASE"

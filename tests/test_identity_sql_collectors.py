@@ -44,7 +44,7 @@ from controls import test_8_data_location as c8
 from controls import test_11_backup_retention as c11
 from controls import test_12c_authorised_access as c12c
 from controls import test_13_breach_notification as c13
-from tests.arm_emulator import ArmEmulator, Fault, load_estate
+from demo.standins.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import DEMO, SUB_DEV, SUB_PROD
 from tests.control_calls import verdict
 

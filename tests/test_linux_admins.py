@@ -42,8 +42,8 @@ from collectors.hosts.linux.sudoers import (
 from collectors.hosts.ssh import open_session
 from controls import test_12c_authorised_access as c12c
 from controls.framework import Verdict
+from demo.standins.sshd_server import HostBehaviour, SshdServer
 from tests.control_calls import verdict, verdict_and_evidence
-from tests.sshd_server import HostBehaviour, SshdServer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "linux" / "sudoers" / "root-equivalent"
 SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -54,8 +54,8 @@ from controls import test_12c_authorised_access as c12c
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_linux_patching as c12g
 from controls.framework import Verdict
+from demo.standins.sshd_server import HostBehaviour, SshdServer
 from tests.control_calls import verdict, verdict_and_evidence
-from tests.sshd_server import HostBehaviour, SshdServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linux"
 HOST = HostEntry(name="lin-01", address="127.0.0.1", user="auditor", os="linux", roles=["db"])

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.arm_emulator import ArmEmulator
+from demo.standins.arm_emulator import ArmEmulator
 from tests.audit_runs import POLICY, TOKEN, azure_section, run_audit
 
 pytestmark = pytest.mark.integration

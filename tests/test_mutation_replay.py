@@ -3,7 +3,7 @@
 A bounded, seeded sample of the demo recording's mutants (every part: ARM exchanges, host
 outputs, database rows, TLS scans, probes) and of a recording this test makes against the
 ARM emulator, each replayed in-process through the real parsers and controls
-(tests/mutation_replay.py). bench/mutation_replay.py runs every mutant.
+(bench/mutation_replay/). `python -m bench.mutation_replay` runs every mutant.
 
 Until the fixes of issue 12 have all landed, the sample test fails and lists what it found:
 part, target, field path, mutation, and the item that flipped (or the crash and where).
@@ -24,13 +24,15 @@ from typing import Any
 
 import pytest
 
-from collectors.config import load_config
-from collectors.hosts.commands import CommandResult
-from collectors.hosts.linux.parse import parse_linux
-from controls.catalog import CONTROLS
-from tests.arm_emulator import ArmEmulator
-from tests.audit_runs import POLICY, azure_section, run_audit, run_demo
-from tests.mutation_replay import (
+from bench.mutation_replay.evaluator import Auditor, control_functions
+from bench.mutation_replay.mutants import (
+    Mutant,
+    apply,
+    linux_output,
+    mutants,
+    windows_envelope,
+)
+from bench.mutation_replay.replay import (
     DEMO_CONFIG,
     DEMO_RECORDING,
     Pin,
@@ -42,14 +44,12 @@ from tests.mutation_replay import (
     sample,
     secure_default,
 )
-from tests.mutation_replay_evaluator import Auditor, control_functions
-from tests.mutation_replay_mutants import (
-    Mutant,
-    apply,
-    linux_output,
-    mutants,
-    windows_envelope,
-)
+from collectors.config import load_config
+from collectors.hosts.commands import CommandResult
+from collectors.hosts.linux.parse import parse_linux
+from controls.catalog import CONTROLS
+from demo.standins.arm_emulator import ArmEmulator
+from tests.audit_runs import POLICY, azure_section, run_audit, run_demo
 
 SEED = 12
 DEMO_SAMPLE = {"exchanges": 100, "hosts": 160, "databases": 120, "tls": 60, "probes": 80}
@@ -314,8 +314,8 @@ def test_only_the_documented_secure_defaults_excuse_a_flip() -> None:
 
 
 def test_hypothesis_draws_replay_through_the_same_harness(replay: Replay) -> None:
-    """bench/mutation_replay.py --compare draws mutants with hypothesis; they apply and replay like the others."""
-    from tests.mutation_replay_hypothesis import drawn_outcomes
+    """`python -m bench.mutation_replay --compare` draws mutants with hypothesis; they apply and replay like the others."""
+    from bench.mutation_replay.hypothesis_draws import drawn_outcomes
 
     locations = [m for m in replay.mutants() if m.part == "databases"]
     outcomes = drawn_outcomes(replay, locations, 5, SEED)

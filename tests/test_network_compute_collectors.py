@@ -36,7 +36,7 @@ from collectors.facts import FactStore, Subject
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_patching as c12g
-from tests.arm_emulator import ArmEmulator, Fault
+from demo.standins.arm_emulator import ArmEmulator, Fault
 from tests.audit_runs import DEMO, SUB_DEV, SUB_PROD
 from tests.control_calls import verdict
 

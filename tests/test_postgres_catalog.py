@@ -1,6 +1,6 @@
 """The PostgreSQL collector and the 12d/6b/6e controls against real PostgreSQL clusters.
 
-One cluster is planted with every fault of issue 6, the other is clean (tests/postgres_fixtures.py).
+One cluster is planted with every fault of issue 6, the other is clean (demo/standins/postgres_clusters.py).
 The controls are reached through their modules so pytest does not collect them here.
 """
 
@@ -34,9 +34,7 @@ from controls import test_6b_hashed_passwords as c6b
 from controls import test_6e_message_retention as c6e
 from controls import test_12d_one_database_per_application as c12d
 from controls.framework import Verdict
-from reports.evidence import utc_now
-from tests.control_calls import verdict
-from tests.postgres_fixtures import (
+from demo.standins.postgres_clusters import (
     AUDITOR,
     AUDITOR_PASSWORD,
     PASSWORD_ENV,
@@ -45,7 +43,9 @@ from tests.postgres_fixtures import (
     databases_toml,
     planted_clusters,
 )
-from tests.postgres_server import running_postgres
+from demo.standins.postgres_server import running_postgres
+from reports.evidence import utc_now
+from tests.control_calls import verdict
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 
 A local server plays RavenDB: it requires a client certificate signed by its client CA, answers
 403 (RavenDB's way) for a certificate it does not know, and serves the recorded REST responses in
-tests/fixtures/databases/ravendb/.
+demo/standins/database_recordings/ravendb/.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRete
 from collectors.databases.facts import DatabaseServer, Login
 from collectors.databases.ravendb import READER, UNSUPPORTED_PASSWORD_COLUMNS, UNSUPPORTED_RETENTION
 from collectors.databases.reading import CatalogError, ServerReading
-from tests.database_standins import AUDITOR, FakeRavenDb, Pki, recorded_answers
+from demo.standins.recorded_databases import AUDITOR, FakeRavenDb, Pki, recorded_answers
 
 SHOP_WEB = "3F2A9C1B7D8E6F5A4B3C2D1E0F9A8B7C6D5E4F3A"
 SYNDA_WORKER = "7C6D5E4F3A2B1C0D9E8F7A6B5C4D3E2F1A0B9C8D"

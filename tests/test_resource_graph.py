@@ -9,7 +9,7 @@ import pytest
 from collectors.azure.arm import ArmReader, StaticTokenCredential
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.config import AzureSource
-from tests.arm_emulator import ArmEmulator
+from demo.standins.arm_emulator import ArmEmulator
 from tests.audit_runs import SUB_DEV, SUB_PROD
 
 pytestmark = pytest.mark.integration

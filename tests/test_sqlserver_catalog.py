@@ -1,7 +1,7 @@
 """SQL Server and Azure SQL catalogs: `fetch` through a recorded DB-API connection, then `parse`.
 
 The recorded connection answers each tagged reader query (`/* auditor:NAME */`) with rows shaped
-like the documented catalog views and DMVs (tests/fixtures/databases/sqlserver/), per database
+like the documented catalog views and DMVs (demo/standins/database_recordings/sqlserver/), per database
 the connection was opened on, and keeps every statement it was sent.
 """
 
@@ -23,7 +23,7 @@ from collectors.databases.sqlserver import (
     query_name,
     quote_identifier,
 )
-from tests.database_standins import (
+from demo.standins.recorded_databases import (
     RecordedServer,
     azure_apps,
     azure_entry,

@@ -32,14 +32,14 @@ from collectors.hosts.ssh import (
     known_host_keys,
     open_session,
 )
-from tests.sshd_server import (
+from demo.standins.sshd_server import (
     ENCRYPTED_KEY_PASSPHRASE,
     USER_KEY_TYPES,
     HostBehaviour,
     SshdMissing,
     SshdServer,
 )
-from tests.sshd_server import sshd_factory as sshd_factory  # the fixture, re-exported for this module
+from tests.sshd_fixtures import sshd_factory as sshd_factory  # the fixture, re-exported for this module
 
 pytestmark = pytest.mark.integration
 

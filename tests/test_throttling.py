@@ -14,7 +14,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
 
 from collectors.azure.arm import ThrottleAwareRetryPolicy
-from tests.arm_emulator import ArmEmulator, Fault
+from demo.standins.arm_emulator import ArmEmulator, Fault
 
 
 class _Token:

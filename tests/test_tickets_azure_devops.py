@@ -14,11 +14,18 @@ import httpx
 import pytest
 
 from collectors.config import TicketSettings
+from demo.standins.ticket_emulators.azure_devops import (
+    AGILE,
+    BASIC,
+    SCRUM,
+    AzureDevOpsEmulator,
+    Process,
+    WorkItem,
+)
+from demo.standins.ticket_emulators.base import Fault
 from reports.tickets.azure_devops import AzureDevOpsBackend, read_state, state_comment, with_state
 from reports.tickets.model import TicketDraft, TicketState, TicketText, TrackerError
 from reports.tickets.run import run_tickets
-from tests.ticket_emulators.azure_devops import AGILE, BASIC, SCRUM, AzureDevOpsEmulator, Process, WorkItem
-from tests.ticket_emulators.base import Fault
 from tests.ticket_nights import STORAGE_CONTROL, erroring, hostile, mass_failure, scenario_nights
 
 PAT = "ado-pat-canary-5f1e"

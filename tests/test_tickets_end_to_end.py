@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from demo.standins.ticket_emulators.github import GitHubEmulator
 from tests.audit_runs import DEMO, run_audit
-from tests.ticket_emulators.github import GitHubEmulator
 
 TOKEN = "gh-canary-token-0b7d"
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from collectors.config import TicketSettings
+from demo.standins.ticket_emulators.base import Fault
+from demo.standins.ticket_emulators.github import GitHubEmulator
 from reports.tickets.github import GitHubBackend, md_text, state_in
 from reports.tickets.run import run_tickets
 from tests import ticket_nights as nights
-from tests.ticket_emulators.base import Fault
-from tests.ticket_emulators.github import GitHubEmulator
 
 START = date(2026, 11, 1)
 ENV = {"GH_TOKEN": "gh-token"}
@@ -117,7 +117,7 @@ def plan_of(section: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def github_request(emulator: GitHubEmulator, body: dict[str, Any]) -> Any:
-    from tests.ticket_emulators.base import Request
+    from demo.standins.ticket_emulators.base import Request
 
     return Request("POST", f"/repos/{emulator.repository}/issues", {}, {}, json.dumps(body).encode())
 

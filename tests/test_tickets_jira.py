@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from collectors.config import TicketSettings
+from demo.standins.ticket_emulators.base import Fault
+from demo.standins.ticket_emulators.jira import JiraEmulator, adf_plain
 from reports.tickets.jira import JiraBackend
 from reports.tickets.run import run_tickets
 from tests import ticket_nights as nights
-from tests.ticket_emulators.base import Fault
-from tests.ticket_emulators.jira import JiraEmulator, adf_plain
 
 START = date(2026, 11, 1)
 ENV = {"JIRA_USER": "auditor@example.com", "JIRA_TOKEN": "jira-token"}

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from collectors.config import TicketSettings
+from demo.standins.ticket_emulators.base import Fault
+from demo.standins.ticket_emulators.webhook import WebhookReceiver
 from reports.tickets.model import Ticket, TicketDraft, TicketState, TicketText, TrackerError
 from reports.tickets.run import run_tickets
 from reports.tickets.state import LocalState
 from reports.tickets.webhook import SIGNATURE_HEADER, WebhookBackend
-from tests.ticket_emulators.base import Fault
-from tests.ticket_emulators.webhook import WebhookReceiver
 from tests.ticket_nights import (
     HOSTILE_NAME,
     STORAGE_CONTROL,

@@ -45,9 +45,8 @@ from collectors.tls.scanner import (
 from controls.test_6f_certificates import test_endpoint_certificate_is_valid as certificate_control
 from controls.test_6f_certificates import test_endpoint_enforces_https as https_control
 from controls.test_12f_encryption_in_transit import test_endpoint_speaks_only_strong_tls as tls_control
-from tests.control_calls import verdict, verdict_and_evidence
-from tests.loopback import free_port
-from tests.tls_servers import (
+from demo.standins.loopback import free_port
+from demo.standins.tls_servers import (
     MODERN_CIPHERS,
     CertFiles,
     NginxSite,
@@ -58,6 +57,7 @@ from tests.tls_servers import (
     openssl_accepts,
     self_signed_cert,
 )
+from tests.control_calls import verdict, verdict_and_evidence
 
 HOST = "localhost"
 DELETE = object()

@@ -15,7 +15,7 @@ from collectors.azure.sql import SqlCollector
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.config import AzureSource
 from collectors.facts import FactStore
-from tests.arm_emulator import ArmEmulator
+from demo.standins.arm_emulator import ArmEmulator
 from tests.audit_runs import SUB_DEV, SUB_PROD
 
 pytestmark = pytest.mark.integration

@@ -32,7 +32,7 @@ from collectors.config import AuditConfig, AzureSource, Policy
 from collectors.facts import FactStore, Subject
 from collectors.tls.scanner import endpoints_to_scan
 from controls import test_12f_encryption_in_transit as c12f
-from tests.arm_emulator import ArmEmulator, Fault, load_estate
+from demo.standins.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import DEMO, POLICY, SUB_DEV, SUB_PROD, azure_section, run_audit
 from tests.control_calls import verdict
 

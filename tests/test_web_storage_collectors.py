@@ -31,7 +31,7 @@ from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WebAppCollector
 from collectors.config import AzureSource
 from collectors.facts import FactStore, Subject
-from tests.arm_emulator import ArmEmulator, Fault
+from demo.standins.arm_emulator import ArmEmulator, Fault
 from tests.audit_runs import POLICY, TOKEN, azure_section, run_audit
 
 pytestmark = pytest.mark.integration

@@ -2,7 +2,7 @@
 Windows controls (12f.host-schannel, 12g.windows-monthly-patching) plus 12g.os-supported for every
 host, with a failing case for every pass condition.
 
-The recordings are served through `tests/windows_standin.py`'s `render`, so the parser reads the
+The recordings are served through `demo/standins/windows_powershell.py`'s `render`, so the parser reads the
 same bytes the stand-in sends over real SSH (one test does exactly that through a real sshd).
 """
 
@@ -44,16 +44,17 @@ from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12f_encryption_in_transit as c12f
 from controls import test_12g_host_patching as c12g
 from controls.framework import Verdict
-from tests.control_calls import verdict, verdict_and_evidence
-from tests.sshd_server import HostBehaviour, SshdServer, python_command
-from tests.windows_standin import (
+from demo.standins.sshd_server import HostBehaviour, SshdServer, python_command
+from demo.standins.windows_powershell import (
     CLIXML_ERROR,
+    RECORDED_OUTPUTS,
     bootstrap_payload,
     check_command,
     document,
     envelope,
     render,
 )
+from tests.control_calls import verdict, verdict_and_evidence
 
 RUN_DATE = date(2026, 11, 29)
 TRUSTED = ["192.0.2.0/24", "203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
@@ -1354,7 +1355,7 @@ def test_recorded_host_verdicts(scenario: str) -> None:
 
 
 def test_every_recording_has_expected_verdicts() -> None:
-    recorded = {p.stem for p in (Path(__file__).parent / "fixtures" / "windows").glob("*.json")}
+    recorded = {p.stem for p in RECORDED_OUTPUTS.glob("*.json")}
     assert recorded - {"failed"} == set(EXPECTED)
     assert set(RECORDINGS) <= recorded
 
@@ -1369,7 +1370,7 @@ def test_recordings_are_compact_json_documents_of_the_envelope() -> None:
 
 # --- through a real sshd -------------------------------------------------------------------------------
 
-STANDIN = Path(__file__).resolve().parent / "windows_standin.py"
+STANDIN = Path(__file__).resolve().parents[1] / "demo" / "standins" / "windows_powershell.py"
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The Windows fact command: powershell.exe running a short bootstrap that reads gather.ps1 from stdin.
 
 The fact script (gather.ps1, shipped as package data) goes on stdin as base64 of its UTF-8 bytes;
-the command line carries only the bootstrap, as -EncodedCommand. tests/windows_standin.py imports
+the command line carries only the bootstrap, as -EncodedCommand. demo/standins/windows_powershell.py imports
 this module under a bare system python3: it needs nothing beyond the standard library.
 """
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.ticket_emulators.base import HttpsEmulator, Reply, Request
+from demo.standins.ticket_emulators.base import HttpsEmulator, Reply, Request
 
 STATUSES = {
     "To Do": {"id": "10000", "name": "To Do", "statusCategory": {"key": "new", "name": "To Do"}},

@@ -16,7 +16,7 @@ Routes (organization `org`, any project name; `api-version` is required on every
 
 Processes: `AGILE`, `SCRUM`, `BASIC` (work item type -> states with categories) or any mapping.
 Auth: `Authorization: Basic base64(user:PAT)` with the emulator's PAT (any user), 401 otherwise.
-Built on `tests.ticket_emulators.base.HttpsEmulator`: faults (429 + Retry-After, 500, delays)
+Built on `demo.standins.ticket_emulators.base.HttpsEmulator`: faults (429 + Retry-After, 500, delays)
 come from its `add_fault`, and every request is kept in `requests`. `person_close(id, state,
 reason)` and `person_comment(id, text)` act as a person in the web UI would.
 """
@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from tests.ticket_emulators.base import HttpsEmulator, Reply, Request
+from demo.standins.ticket_emulators.base import HttpsEmulator, Reply, Request
 
 Process = Mapping[str, tuple[tuple[str, str], ...]]
 

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from tests.ticket_emulators.base import HttpsEmulator, Reply, Request
+from demo.standins.ticket_emulators.base import HttpsEmulator, Reply, Request
 
 PATH = "/hook"
 

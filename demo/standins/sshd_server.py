@@ -13,7 +13,7 @@ addresses, OpenSSH's limit of listen sockets, all on one port) and a `Match Loca
 block whose `ForceCommand` first appends the client's command (`$SSH_ORIGINAL_COMMAND`) to
 `commands/<address>` (so a test can prove that *no* command arrived) and then runs either the
 client's command (behaviour `None`) or the behaviour's `command` (a shell snippet, e.g. a Windows
-stand-in `python_command(".../windows_standin.py", "patched-2022")`, which reads
+stand-in `python_command(".../windows_powershell.py", "patched-2022")`, which reads
 `$SSH_ORIGINAL_COMMAND` and stdin itself). `listening=False` leaves an address without a listener
 (connection refused); `silent=True` puts a plain socket there that accepts TCP but never speaks SSH.
 
@@ -22,6 +22,9 @@ and kills any leftover session process (they carry `AUDIT_SSHD_HARNESS=<token>` 
 environment, set with sshd's `SetEnv`): no process is left behind, even a `sleep 60` whose client
 gave up. When sshd is not installed, `start()` raises `SshdMissing` telling to run `bash tests/run.sh`
 (which installs Debian's openssh-server): the tests fail, they never skip.
+
+One module of ~580 lines: the generated keys, the per-address sshd configuration and the
+process-tree cleanup all belong to the one `SshdServer` they start and stop.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -40,18 +44,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from collectors.config import HostEntry
-from tests.loopback import free_port
+from demo.standins.loopback import free_port
 
 __all__ = [
     "ENCRYPTED_KEY_PASSPHRASE",
@@ -60,8 +63,8 @@ __all__ = [
     "HostBehaviour",
     "SshdMissing",
     "SshdServer",
+    "hosts_toml",
     "python_command",
-    "sshd_factory",
 ]
 
 SSHD = Path("/usr/sbin/sshd")
@@ -557,16 +560,20 @@ def _write_private(path: Path, data: bytes) -> None:
     path.chmod(0o600)
 
 
-@pytest.fixture
-def sshd_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A factory fixture: `sshd_factory({"web1": None, ...})` starts an SshdServer, stopped at teardown."""
-    started: list[SshdServer] = []
-
-    def start(hosts: Mapping[str, HostBehaviour | None], **kwargs: Any) -> SshdServer:
-        server = SshdServer(tmp_path_factory.mktemp("sshd"), hosts, **kwargs).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+def hosts_toml(entries: list[Any]) -> str:
+    """Return `[[hosts]]` tables of audit.toml for HostEntry objects (as `SshdServer.host_entry` builds them)."""
+    out = []
+    for entry in entries:
+        values = entry.model_dump(exclude_none=True, exclude_defaults=False)
+        lines = ["[[hosts]]"]
+        for key, value in values.items():
+            if isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")
+            elif isinstance(value, int | float):
+                lines.append(f"{key} = {value}")
+            elif isinstance(value, list):
+                lines.append(f"{key} = {json.dumps([str(v) for v in value])}")
+            else:
+                lines.append(f"{key} = {json.dumps(str(value))}")
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"

@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from tests.loopback import free_port
+from demo.standins.loopback import free_port
 
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "pg-test-superuser-7d41"

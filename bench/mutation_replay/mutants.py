@@ -14,6 +14,9 @@ it is always present, null, of the wrong type, an unknown enum word, a truncated
 plausible (an empty list, an emptied section, a tool reported absent: a real estate can
 answer that, and a pass may then be right). Every mutant must not crash the run; a malformed
 one must never turn a `fail` or `error` into a `pass`.
+
+One module of ~580 lines: the enumeration and `apply` must agree on every part's framing (ARM
+exchanges, the Windows envelope, the Linux sections, databases, tls, probes), so both sit together.
 """
 
 from __future__ import annotations

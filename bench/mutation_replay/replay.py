@@ -1,7 +1,7 @@
 """Mutation replay: every mutant of a recording, judged in-process, checked for crashes and false passes.
 
-`Replay(config, recording)` audits the unmutated recording once (`tests.mutation_replay_evaluator`),
-then `replay.run(mutant)` applies one mutant (`tests.mutation_replay_mutants`), loads the
+`Replay(config, recording)` audits the unmutated recording once (`bench.mutation_replay.evaluator`),
+then `replay.run(mutant)` applies one mutant (`bench.mutation_replay.mutants`), loads the
 mutated recording as the CLI does and audits it again, re-collecting only the part it touched.
 A mutant's findings:
 
@@ -31,12 +31,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.mutation_replay.evaluator import Audit, Auditor, assertions_enabled
+from bench.mutation_replay.mutants import PARTS, Mutant, apply, mutants, path_pattern, render_path
 from collectors.config import AuditConfig, load_config
 from controls.catalog import CONTROLS
-from tests.mutation_replay_evaluator import Audit, Auditor, assertions_enabled
-from tests.mutation_replay_mutants import PARTS, Mutant, apply, mutants, path_pattern, render_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = ROOT / "demo" / "audit.toml"
 DEMO_RECORDING = ROOT / "demo" / "recording.json"
 SECURE_DEFAULTS_MODULE = "collectors.azure.secure_defaults"

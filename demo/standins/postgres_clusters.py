@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import bcrypt
 import pytest
 
-from tests.postgres_server import PostgresServer, PostgresUnavailable, running_postgres
+from demo.standins.postgres_server import PostgresServer, PostgresUnavailable, running_postgres
 
 AUDITOR = "auditor"
 AUDITOR_PASSWORD = "auditor-canary-pw-93ad1f"

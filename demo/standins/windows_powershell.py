@@ -1,12 +1,12 @@
 """A stand-in for powershell.exe on a Windows host, run by a real sshd as its ForceCommand.
 
 Windows cannot run here, so the SSH tests start OpenSSH's sshd with
-`ForceCommand python3 <repo>/tests/windows_standin.py <scenario>` for their Windows addresses.
+`ForceCommand python3 <repo>/demo/standins/windows_powershell.py <scenario>` for their Windows addresses.
 The stand-in checks that what came over SSH is exactly what the auditor sends a Windows host:
 the command in SSH_ORIGINAL_COMMAND must be `windows_command()`'s (powershell.exe, its flags,
 -EncodedCommand of the stdin bootstrap) and stdin must carry the base64 of `WINDOWS_SCRIPT`
 (recovered the way the bootstrap recovers it). Then it answers as a Windows host would: the
-scenario's recorded envelope document (tests/fixtures/windows/<scenario>.json) base64-encoded
+scenario's recorded envelope document (demo/standins/windows_recordings/<scenario>.json) base64-encoded
 between the markers on stdout, CLIXML progress noise on stderr, exit 0 (1 when the script
 failed). Anything else is refused with a message and exit 1, the way cmd.exe refuses a command
 it does not know (so `uname -s` reveals a Windows host).
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 if __name__ == "__main__":  # run by sshd as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from collectors.hosts.windows.command import (
     BOOTSTRAP,
@@ -37,7 +37,7 @@ from collectors.hosts.windows.command import (
     windows_command,
 )
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "windows"
+RECORDED_OUTPUTS = Path(__file__).resolve().parent / "windows_recordings"
 SPECIAL = ("garbage", "truncated", "nonzero", "huge")
 HUGE_BYTES = 20 * 1024 * 1024
 
@@ -62,12 +62,12 @@ CMD_UNKNOWN = (
 
 def scenarios() -> list[str]:
     """Return every scenario the stand-in serves: the recordings and the special outputs."""
-    return sorted(p.stem for p in FIXTURES.glob("*.json")) + list(SPECIAL)
+    return sorted(p.stem for p in RECORDED_OUTPUTS.glob("*.json")) + list(SPECIAL)
 
 
 def document(scenario: str) -> dict[str, Any]:
     """Return a recording: the JSON document inside the scenario's envelope."""
-    loaded: dict[str, Any] = json.loads((FIXTURES / f"{scenario}.json").read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads((RECORDED_OUTPUTS / f"{scenario}.json").read_text(encoding="utf-8"))
     return loaded
 
 
@@ -128,7 +128,7 @@ def check_command(command: str) -> str | None:
 def main(argv: list[str]) -> int:
     """Serve one scenario for the command in SSH_ORIGINAL_COMMAND; return the exit code."""
     if len(argv) != 2 or argv[1] not in scenarios():
-        sys.stderr.write(f"usage: windows_standin.py SCENARIO (one of {', '.join(scenarios())})\n")
+        sys.stderr.write(f"usage: windows_powershell.py SCENARIO (one of {', '.join(scenarios())})\n")
         return 2
     command = os.environ.get("SSH_ORIGINAL_COMMAND", "")
     program = command.split()[0] if command.split() else ""
@@ -145,7 +145,7 @@ def main(argv: list[str]) -> int:
         except ValueError as exc:
             problem = str(exc)
     if problem is not None:
-        sys.stderr.write(f"windows_standin: refused: {problem}\n")
+        sys.stderr.write(f"windows_powershell: refused: {problem}\n")
         return 1
     stdout, stderr, code = render(argv[1])
     sys.stdout.buffer.write(stdout)

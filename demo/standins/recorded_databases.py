@@ -2,9 +2,9 @@
 
 - `RecordedServer` answers the SQL Server reader's tagged queries (`/* auditor:NAME */`) through
   a DB-API connection with recorded rows shaped like the documented catalog views and DMVs
-  (tests/fixtures/databases/sqlserver/); `recorded(fixture, *variants)` builds one.
+  (demo/standins/database_recordings/sqlserver/); `recorded(fixture, *variants)` builds one.
 - `FakeRavenDb` is a real TLS server that requires a client certificate signed by its client
-  CA and serves recorded RavenDB REST answers (tests/fixtures/databases/ravendb/); `Pki` makes
+  CA and serves recorded RavenDB REST answers (demo/standins/database_recordings/ravendb/); `Pki` makes
   the CAs and certificate files.
 
 Used by the catalog tests and by demo/make_recording.py.
@@ -25,7 +25,7 @@ import trustme
 from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention
 from collectors.databases.sqlserver import DbApiConnection, DbApiCursor, query_name
 
-FIXTURES = Path(__file__).parent / "fixtures" / "databases"
+FIXTURES = Path(__file__).parent / "database_recordings"
 AUDITOR = "statement-auditor"
 
 

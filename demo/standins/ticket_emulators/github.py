@@ -17,7 +17,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.ticket_emulators.base import HttpsEmulator, Reply, Request
+from demo.standins.ticket_emulators.base import HttpsEmulator, Reply, Request
 
 
 def _now() -> str:

@@ -1,8 +1,8 @@
 """Mutants drawn by hypothesis: a random location of the recording, a random JSON value put there.
 
-The enumeration (`tests.mutation_replay_mutants`) puts a fixed set of values at every location
+The enumeration (`bench.mutation_replay.mutants`) puts a fixed set of values at every location
 (absent, null, wrong type, empty, unknown word). This draws locations and arbitrary JSON values
-(any type, nested, unicode) instead, so bench/mutation_replay.py --compare can measure which of
+(any type, nested, unicode) instead, so `python -m bench.mutation_replay --compare` can measure which of
 the two finds more holes for the same number of mutants.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from tests.mutation_replay import Outcome, Replay
-from tests.mutation_replay_mutants import Mutant, is_json_location, original_value
+from bench.mutation_replay.mutants import Mutant, is_json_location, original_value
+from bench.mutation_replay.replay import Outcome, Replay
 
 JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=24),

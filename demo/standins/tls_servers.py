@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.loopback import free_port, free_ports
+from demo.standins.loopback import free_port, free_ports
 
 MODERN_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 """Forward-secret AEAD TLS 1.2 suites only."""

@@ -11,7 +11,7 @@ collection: the CLI's exit 3), flips (a malformed observation turned an item who
 verdict was fail or error into pass), plausible flips (the same after an empty list or an
 emptied section: for review), lost failing items (for review) and mutants the CLI refuses with
 exit 4 (a recording that does not load, an Azure endpoint with no usable answer). See
-tests/mutation_replay.py. The exit code is 1 when a crash or a flip was found.
+bench/mutation_replay/replay.py. The exit code is 1 when a crash or a flip was found.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from collectors.config import load_config
-from controls.catalog import CONTROLS
-from tests.mutation_replay import (
+from bench.mutation_replay.mutants import PARTS, Mutant
+from bench.mutation_replay.replay import (
     DEMO_CONFIG,
     DEMO_RECORDING,
     Finding,
@@ -38,7 +37,8 @@ from tests.mutation_replay import (
     report,
     sample,
 )
-from tests.mutation_replay_mutants import PARTS, Mutant
+from collectors.config import load_config
+from controls.catalog import CONTROLS
 
 _WORKER: Replay | None = None
 
@@ -83,7 +83,7 @@ def _distinct(findings: Iterable[Finding]) -> set[str]:
 
 def compare(replay: Replay, count: int, seed: int) -> None:
     """Print how many distinct crash/flip patterns each method finds in `count` mutants."""
-    from tests.mutation_replay_hypothesis import drawn_outcomes
+    from bench.mutation_replay.hypothesis_draws import drawn_outcomes
 
     every = replay.mutants()
     per_part = {part: count // len(PARTS) for part in PARTS}

@@ -24,9 +24,12 @@ subclass overrides :meth:`ArmEmulator.route_other` (the extension point for POST
 
 Manual run::
 
-    python -m tests.arm_emulator ESTATE.json [--port N] [--page-size N]
+    python -m demo.standins.arm_emulator ESTATE.json [--port N] [--page-size N]
 
 Request headers are never logged (they carry bearer tokens).
+
+One module of ~840 lines: routing, paging and fault injection all answer from the one in-memory
+estate behind one request handler, so the ARM wire contract reads in one place.
 """
 
 from __future__ import annotations
@@ -787,8 +790,8 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Serve an estate file until Ctrl-C (``python -m tests.arm_emulator ESTATE.json``)."""
-    parser = argparse.ArgumentParser(prog="python -m tests.arm_emulator", description=_DESCRIPTION)
+    """Serve an estate file until Ctrl-C (``python -m demo.standins.arm_emulator ESTATE.json``)."""
+    parser = argparse.ArgumentParser(prog="python -m demo.standins.arm_emulator", description=_DESCRIPTION)
     parser.add_argument("estate", type=Path, help="estate JSON file")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--page-size", type=int, default=0, help="split lists into pages of N items")

@@ -28,7 +28,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.loopback import free_port
+from demo.standins.loopback import free_port
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ FAST_TEST_FILES = (
     "tests/test_azure_fail_closed.py",
     "tests/test_linux_admins.py",
     "tests/test_policy_verdict_edges.py",
+    "tests/test_trusted_network_edges.py",
 )
 """Unit test files that call controls/ functions on literal or recorded facts (a file missing from
 the snapshot is left out). Together they run in a few seconds, without servers. tests/test_tls_endpoints.py

@@ -32,9 +32,8 @@ def range_within(start: IpAddress, end: IpAddress, networks: Sequence[IpNetwork]
     """
     if start.version != end.version or int(start) > int(end):
         return False
-    same_family = sorted(
-        (n for n in networks if n.version == start.version), key=lambda n: int(n.network_address)
-    )
+    # Networks of one version order by first address (then prefix length, which does not matter here).
+    same_family = sorted(n for n in networks if n.version == start.version)
     cursor = int(start)
     for network in same_family:
         low, high = int(network.network_address), int(network.broadcast_address)

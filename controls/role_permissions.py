@@ -12,8 +12,10 @@ Only a role whose every allowed operation is a read of something other than secr
 privileged, whatever its name says.
 
 Whether a wildcard pattern still allows some non-read operation after its exclusions is decided
-exactly: each `*` of the pattern is replaced by a symbol no exclusion contains, so an exclusion
-that matches the result matches every operation the wildcard stands for.
+exactly: the pattern itself, its `*` kept as a literal `*` (with `/write`, `/delete` and `/action`
+appended when it ends in `*`), is the probe. An exclusion reads every `*` it contains as a
+wildcard, so no exclusion holds a literal `*`: one that matches the probe covers each literal `*`
+with a wildcard of its own, and so matches every operation the pattern's wildcard stands for.
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from functools import lru_cache
 
 from collectors.azure.facts import RolePermission
 
-_FRESH = "\x00"
-"""Stands for "any text" in a probe: no ARM pattern contains it, so only a `*` can match it."""
 NON_READ_SUFFIXES = ("/write", "/delete", "/action")
 ROLE_ASSIGNMENT_OPERATIONS = (
     "Microsoft.Authorization/roleAssignments/write",
@@ -70,9 +70,8 @@ def _non_read_probes(pattern: str) -> list[str]:
     if text.lower().endswith("/read"):
         return []
     if text.endswith("*"):
-        base = text[:-1].replace("*", _FRESH)
-        return [f"{base}{_FRESH}{suffix}" for suffix in NON_READ_SUFFIXES]
-    return [text.replace("*", _FRESH)]
+        return [text + suffix for suffix in NON_READ_SUFFIXES]
+    return [text]
 
 
 def _kind(operation: str) -> str:

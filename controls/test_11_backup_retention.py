@@ -23,8 +23,8 @@ FOUR_YEAR_DAYS = sum(FOUR_YEARS)
 def longest_months(months: int) -> int:
     """Return the most days that `months` consecutive calendar months can span (1: 31, 3: 92, 12: 366)."""
     cycles, rest = divmod(months, len(FOUR_YEARS))
-    doubled = FOUR_YEARS * 2
-    window = max(sum(doubled[start : start + rest]) for start in range(len(FOUR_YEARS))) if rest else 0
+    doubled = FOUR_YEARS + FOUR_YEARS
+    window = max(sum(doubled[start : start + rest]) for start in range(len(FOUR_YEARS)))
     return cycles * FOUR_YEAR_DAYS + window
 
 

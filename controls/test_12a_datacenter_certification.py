@@ -19,7 +19,7 @@ def is_iso27001_2013(standard: str) -> bool:
     NEN-EN-ISO/IEC 27001:2017 is the European adoption of the 2013 edition (the usual name
     on Dutch certificates), and ended with it.
     """
-    compact = standard.replace(" ", "").lower()
+    compact = standard.replace(" ", "")
     return "27001" in compact and ("2013" in compact or "27001:2017" in compact)
 
 
@@ -35,7 +35,7 @@ def standard_problem(standard: str, run_date: date) -> str | None:
     not stated is never read as ISO 27001-certified: the statement names ISO 27001, and after
     the transition only the 2022 edition is valid.
     """
-    compact = standard.replace(" ", "").lower()
+    compact = standard.replace(" ", "")  # only digits and punctuation are compared: case does not matter
     if "27001" not in compact:
         return "which is not an ISO/IEC 27001 certification"
     if is_iso27001_2013(standard):

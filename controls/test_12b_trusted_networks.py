@@ -52,7 +52,6 @@ def test_sql_server_accepts_only_trusted_networks(
     unreadable: list[str] = []
     observed_rules: list[dict[str, object]] = []
     for rule in firewall.rules:
-        reason: str | None = None
         try:
             if rule.start_ip is None or rule.end_ip is None:
                 absent = " and ".join(
@@ -165,7 +164,7 @@ def nsg_protocols(protocol: str) -> tuple[str, ...]:
 
 def _nsg_gap(rule: SecurityRule, arm_field: str) -> str:
     """Return why a field the control needs is missing, with the collector's account when it has one."""
-    detail = next((u for u in rule.unreadable if u.startswith(arm_field.split("(", 1)[0])), None)
+    detail = next((u for u in rule.unreadable if u.startswith(arm_field)), None)
     return detail or f"{arm_field} is absent"
 
 
@@ -283,11 +282,19 @@ def _nsg_wildcard(values: tuple[str, ...]) -> bool:
 
 
 def nsg_deny_blocks_destination(deny: SecurityRule, allow: SecurityRule) -> bool:
-    """Return True when a Deny rule's destination provably covers an Allow rule's destination."""
+    """Return True when a Deny rule's destination provably covers an Allow rule's destination.
+
+    A Deny to any address covers every destination, but not when it also names an application
+    security group (ARM refuses a prefix beside a group; such a rule is read as covering the group
+    only). Otherwise the Deny must name every prefix and group the Allow names; an Allow to any
+    address, or without a destination, is covered only by a Deny to any address.
+    """
     if _nsg_wildcard(deny.destination_prefixes or ()) and not deny.destination_application_security_groups:
         return True
-    wanted = {p.strip().lower() for p in allow.destination_prefixes or ()} or {"*"}
+    wanted = {p.strip().lower() for p in allow.destination_prefixes or ()}
     wanted_groups = {g.lower() for g in allow.destination_application_security_groups}
+    if _nsg_wildcard(tuple(wanted)) or not (wanted or wanted_groups):
+        return False
     return wanted <= {p.strip().lower() for p in deny.destination_prefixes or ()} and wanted_groups <= {
         g.lower() for g in deny.destination_application_security_groups
     }
@@ -304,19 +311,19 @@ def nsg_deny_blocks_all_source_ports(deny: SecurityRule) -> bool:
 def nsg_source_denied(source: str, is_group: bool, denies: list[SecurityRule]) -> bool:
     """Return True when Deny rules (already matching port and protocol) cover the whole of a source.
 
-    Coverage is only claimed when provable: a wildcard Deny, the same tag, CIDR or ASG, or CIDRs
-    whose union holds the source's CIDR. A Deny of 0.0.0.0/0 does not cover the Internet tag
-    (which also holds IPv6 addresses).
+    Coverage is only claimed when provable: a wildcard Deny (naming no application security group
+    beside it), the same tag, CIDR or ASG, or CIDRs whose union holds the source's CIDR. A Deny of
+    0.0.0.0/0 does not cover the Internet tag (which also holds IPv6 addresses).
     """
     wanted = source.strip().lower()
     for deny in denies:
-        if _nsg_wildcard(deny.source_prefixes or ()):
+        if _nsg_wildcard(deny.source_prefixes or ()) and not deny.source_application_security_groups:
             return True
         if is_group and wanted in {g.lower() for g in deny.source_application_security_groups}:
             return True
         if not is_group and wanted in {p.strip().lower() for p in deny.source_prefixes or ()}:
             return True
-    network = None if is_group else nsg_network(source)
+    network = nsg_network(source)  # None for a tag, and for an ASG (its id is never an address)
     if network is None:
         return False
     denied = [n for deny in denies for p in deny.source_prefixes or () if (n := nsg_network(p)) is not None]
@@ -345,17 +352,21 @@ def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list
     sensitive = sorted(set(policy.sensitive_ports))
     gaps = nsg_unreadable_rules(nsg)
     unknown = {id(rule) for rule, _ in gaps if rule is not None}
-    readable = [r for r in nsg.rules if id(r) not in unknown and r.direction is not None]
-    inbound = [r for r in readable if r.direction is not None and r.direction.strip().lower() == "inbound"]
-    denies = [r for r in inbound if (r.access or "").strip().lower() == "deny" and r.priority is not None]
+    readable = [r for r in nsg.rules if id(r) not in unknown]
+    inbound = [r for r in readable if (r.direction or "").strip().lower() == "inbound"]
+    denies = [r for r in inbound if (r.access or "").strip().lower() == "deny"]
     allows = sorted(
-        (r for r in inbound if (r.access or "").strip().lower() == "allow"),
-        key=lambda r: (r.priority if r.priority is not None else 1 << 20, r.name),
+        (
+            (r.priority, r)
+            for r in inbound
+            if (r.access or "").strip().lower() == "allow" and r.priority is not None
+        ),
+        key=lambda pair: (pair[0], pair[1].name),
     )
     offending: list[str] = []
     shadowed: list[str] = []
     unreadable: list[str] = [problem for _, problem in gaps]
-    for rule in allows:
+    for priority, rule in allows:
         protocols = nsg_protocols(rule.protocol or "")
         try:
             ports = nsg_ports_reached(rule.destination_port_ranges or (), sensitive)
@@ -375,9 +386,8 @@ def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list
         earlier = [
             d
             for d in denies
-            if rule.priority is not None
-            and d.priority is not None
-            and d.priority < rule.priority
+            if d.priority is not None
+            and d.priority < priority
             and nsg_deny_blocks_destination(d, rule)
             and nsg_deny_blocks_all_source_ports(d)
         ]
@@ -389,12 +399,10 @@ def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list
                     blocking = []
                     for deny in earlier:
                         try:
-                            covers = protocol in nsg_protocols(deny.protocol or "") and bool(
-                                nsg_ports_reached(deny.destination_port_ranges or (), [port])
-                            )
+                            denied_ports = nsg_ports_reached(deny.destination_port_ranges or (), [port])
                         except ValueError:
-                            covers = False
-                        if covers:
+                            continue  # a Deny whose ports cannot be read blocks nothing provably
+                        if denied_ports and protocol in nsg_protocols(deny.protocol or ""):
                             blocking.append(deny)
                     if not nsg_source_denied(source, is_group, blocking):
                         exposed.setdefault(port, set()).add(protocol)
@@ -404,10 +412,10 @@ def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list
         if described:
             kind = "default" if rule.is_default else "custom"
             offence = (
-                f"{rule.name} ({kind}, priority {rule.priority}, protocol {rule.protocol}) from "
+                f"{rule.name} ({kind}, priority {priority}, protocol {rule.protocol}) from "
                 + "; from ".join(described)
             )
-            hiding = _nsg_possible_denies(nsg, gaps, rule)
+            hiding = _nsg_possible_denies(nsg, gaps, priority)
             if hiding:
                 unreadable.append(f"{offence}, unless the unreadable {hiding} deny it first")
             else:
@@ -418,9 +426,9 @@ def nsg_offending_rules(nsg: NetworkSecurityGroup, policy: Policy) -> tuple[list
 
 
 def _nsg_possible_denies(
-    nsg: NetworkSecurityGroup, gaps: list[tuple[SecurityRule | None, str]], allow: SecurityRule
+    nsg: NetworkSecurityGroup, gaps: list[tuple[SecurityRule | None, str]], priority: int
 ) -> str | None:
-    """Return the unreadable rules that might be a Deny evaluated before `allow` (None: there are none).
+    """Return the unreadable rules that might be a Deny evaluated before an Allow of `priority` (None: none).
 
     An offence is only certain when nothing the control could not read may come first and block it.
     """
@@ -431,7 +439,7 @@ def _nsg_possible_denies(
         for rule, _ in gaps
         if rule is not None
         and (rule.access or "").strip().lower() != "allow"
-        and (rule.priority is None or allow.priority is None or rule.priority < allow.priority)
+        and (rule.priority is None or rule.priority < priority)
     ]
     return "rule(s) " + ", ".join(names) if names else None
 
@@ -616,16 +624,15 @@ def host_port_spans(ports: tuple[str, ...]) -> tuple[list[tuple[int, int]], list
     unknown: list[str] = []
     for text in ports:
         stripped = text.strip()
-        lowered = stripped.lower()
-        if lowered in ("any", "*", ""):
-            spans.append((0, 65535))
-        elif lowered in WINDOWS_PORT_KEYWORDS:
-            spans.extend(WINDOWS_PORT_KEYWORDS[lowered])
-        else:
-            try:
-                spans.extend(nsg_port_spans((stripped.replace(":", "-"),)))
-            except ValueError:
-                unknown.append(stripped)
+        keyword = WINDOWS_PORT_KEYWORDS.get(stripped.lower())
+        if keyword is not None:
+            spans.extend(keyword)
+            continue
+        try:
+            # "Any", "*" and an empty entry are every port; iptables writes a range "1000:2000"
+            spans.extend(nsg_port_spans((stripped.replace(":", "-") or "*",)))
+        except ValueError:
+            unknown.append(stripped)
     return spans, unknown
 
 
@@ -638,7 +645,7 @@ def host_remote_untrusted(address: str, policy: Policy) -> str | None:
     text = address.strip()
     if text.lower() in HOST_ANY_ADDRESSES:
         return "any address"
-    if "-" in text and "/" not in text:
+    if "-" in text:  # a range "a-b" (no address or CIDR holds a dash)
         low, _, high = text.partition("-")
         try:
             start, end = parse_address(low), parse_address(high)
@@ -653,29 +660,31 @@ def host_remote_untrusted(address: str, policy: Policy) -> str | None:
     return None if is_trusted_network(network, policy) else "outside the trusted networks"
 
 
-def _listener_families(address: str) -> frozenset[str]:
-    text = address.split("%", 1)[0].strip().lower()
-    if text in ("*", "", "::"):
-        return frozenset(ADDRESS_FAMILIES)
+def _listener_address(address: str) -> IpAddress | None:
+    """Return the address a socket listens on (IPv4-mapped IPv6 as IPv4), None for "*" or a name.
+
+    ss writes a scope or device after "%" ("fe80::1%eth0", "127.0.0.53%lo"); it is dropped.
+    """
     try:
-        parsed = ipaddress.ip_address(text)
+        parsed = ipaddress.ip_address(address.split("%", 1)[0].strip())
     except ValueError:
-        return frozenset(ADDRESS_FAMILIES)
+        return None
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        return frozenset({"ipv4"})
+        return parsed.ipv4_mapped
+    return parsed
+
+
+def _listener_families(address: str) -> frozenset[str]:
+    parsed = _listener_address(address)
+    if parsed is None or parsed == ipaddress.IPv6Address("::"):  # any address, or the dual-stack "::"
+        return frozenset(ADDRESS_FAMILIES)
     return frozenset({"ipv4" if parsed.version == 4 else "ipv6"})
 
 
 def listener_is_local(address: str) -> bool:
     """Return True when a socket listens on a loopback address only."""
-    text = address.split("%", 1)[0].strip()
-    try:
-        parsed = ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped
-    return parsed.is_loopback
+    parsed = _listener_address(address)
+    return parsed is not None and parsed.is_loopback
 
 
 def host_port_scope_findings(

@@ -158,7 +158,7 @@ def admin_is_authorised(member: str, host_name: str, authorised: frozenset[str])
     if name in authorised:
         return True
     domain, backslash, account = name.rpartition("\\")
-    local = host_name.strip().lower().split(".", 1)[0]
+    local = host_name.strip().lower().partition(".")[0]
     return bool(backslash) and domain in (local, ".") and account in authorised
 
 

@@ -126,7 +126,7 @@ def pending_overdue(update: PendingUpdate, run_date: date, grace_days: int) -> s
 
     An update without a release date cannot be shown to be within the grace period (fail closed).
     """
-    return overdue_reason(update.released, run_date, grace_days, verb="released")
+    return overdue_reason(update.released, run_date, grace_days)
 
 
 def _pending_label(update: PendingUpdate) -> str:

@@ -38,7 +38,7 @@ def apply_waivers(
     """
     waiver = matching_waiver(waivers, control_id, resource)
     if waiver is None or verdict.status != "fail":
-        return WaivedVerdict(verdict, waiver if verdict.status == "fail" else None, expired=False)
+        return WaivedVerdict(verdict, None, expired=False)
     if waiver.expires < today:
         message = f"{verdict.message} (waiver approved by {waiver.approved_by} expired on {waiver.expires})"
         return WaivedVerdict(Verdict("fail", message), waiver, expired=True)

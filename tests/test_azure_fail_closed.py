@@ -57,6 +57,7 @@ from controls.framework import Verdict
 from demo.standins.arm_emulator import ArmEmulator, load_estate
 from tests.audit_runs import DEMO, ROOT, SUB_DEV, SUB_PROD, run_audit
 from tests.control_calls import verdict, verdict_and_evidence
+from tests.nsg_facts import network_security_group, security_rule
 
 TRUSTED = ["192.0.2.0/24", "203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
 SUB = f"/subscriptions/{SUB_PROD}/resourceGroups/rg-web/providers"
@@ -68,24 +69,11 @@ RUN_DATE = date(2026, 11, 29)
 # --- 12b.azure-nsg-admin-ports on literal facts ------------------------------------------------------------
 
 
-def rule(name: str = "allow-sql", /, **changes: object) -> SecurityRule:
+def rule(name: str = "allow-sql", /, **changes: Any) -> SecurityRule:
     """An inbound Allow from anyone to 1433 over TCP, with `changes` (None: the field is absent)."""
-    values: dict[str, Any] = {
-        "name": name,
-        "direction": "Inbound",
-        "access": "Allow",
-        "priority": 200,
-        "protocol": "Tcp",
-        "source_prefixes": ("0.0.0.0/0",),
-        "source_application_security_groups": (),
-        "source_port_ranges": ("*",),
-        "destination_prefixes": ("*",),
-        "destination_application_security_groups": (),
-        "destination_port_ranges": ("1400-1500",),
-        "is_default": False,
-    }
-    values.update(changes)
-    return SecurityRule(**values)
+    return security_rule(
+        name, **{"source_prefixes": ("0.0.0.0/0",), "destination_port_ranges": ("1400-1500",), **changes}
+    )
 
 
 DENY_ALL = rule(
@@ -100,16 +88,12 @@ DENY_ALL = rule(
 
 
 def nsg(*rules: SecurityRule, rules_unreadable: tuple[str, ...] = ()) -> NetworkSecurityGroup:
-    return NetworkSecurityGroup(
+    return network_security_group(
+        *rules,
+        DENY_ALL,
         id=f"{SUB}/Microsoft.Network/networkSecurityGroups/nsg-legacy",
         name="nsg-legacy",
         subscription_id=SUB_PROD,
-        resource_group="rg-web",
-        location="westeurope",
-        rules=(*rules, DENY_ALL),
-        subnet_ids=(),
-        network_interface_ids=(),
-        interfaces=(),
         rules_unreadable=rules_unreadable,
     )
 

@@ -17,7 +17,6 @@ import pytest
 from collectors.attestations import DatacenterCertificate, EvidenceFile, MobileMediaAttestation
 from collectors.azure.facts import (
     LongTermRetention,
-    NetworkSecurityGroup,
     SecurityContact,
     SecurityRule,
     SqlBackupRetention,
@@ -49,6 +48,7 @@ from controls.framework import Evidence, Verdict, control, control_of, fact_para
 from controls.waivers import apply_waivers, waiver_coverage
 from reports.evidence import Source
 from tests.control_calls import verdict
+from tests.nsg_facts import network_security_group, security_rule
 
 SHA = "c" * 64
 EVIDENCE_FILE = EvidenceFile("/evidence/file.pdf", SHA, SHA)
@@ -404,36 +404,21 @@ def nsg_rule(
     destination_groups: tuple[str, ...] = (),
     source_ports: tuple[str, ...] = ("*",),
 ) -> SecurityRule:
-    return SecurityRule(
-        name=name,
-        direction="Inbound",
-        access=access,
-        priority=priority,
+    return security_rule(
+        name,
+        access,
+        priority,
         protocol="*",
         source_prefixes=sources,
-        source_application_security_groups=(),
         source_port_ranges=source_ports,
         destination_prefixes=destinations,
         destination_application_security_groups=destination_groups,
-        destination_port_ranges=("3389",),
-        is_default=False,
     )
 
 
 def nsg_verdict(*rules: SecurityRule) -> Verdict:
-    group = NetworkSecurityGroup(
-        id="/subscriptions/sub-1/resourceGroups/rg-web/providers/Microsoft.Network/networkSecurityGroups/nsg-web",
-        name="nsg-web",
-        subscription_id="sub-1",
-        resource_group="rg-web",
-        location="westeurope",
-        rules=rules,
-        subnet_ids=(),
-        network_interface_ids=(),
-        interfaces=(),
-    )
     control = c12b.test_nsg_admits_sensitive_ports_only_from_trusted_networks
-    return verdict(control, group, policy=Policy(trusted_networks=["192.0.2.0/24"]))
+    return verdict(control, network_security_group(*rules), policy=Policy(trusted_networks=["192.0.2.0/24"]))
 
 
 ALLOW = nsg_rule("allow-rdp", "Allow", 200, destinations=("10.0.0.4",))

@@ -27,6 +27,7 @@ from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_patching as c12g
 from controls.framework import Evidence, Verdict
 from tests.control_calls import verdict
+from tests.nsg_facts import network_security_group, security_rule
 
 TRUSTED = ["192.0.2.0/24", "203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
 RUN_DATE = date(2026, 11, 29)
@@ -54,17 +55,16 @@ def rule(
     source_ports: tuple[str, ...] = ("*",),
     is_default: bool = False,
 ) -> SecurityRule:
-    return SecurityRule(
-        name=name,
+    return security_rule(
+        name,
+        access,
+        priority,
         direction=direction,
-        access=access,
-        priority=priority,
         protocol=protocol,
         source_prefixes=sources,
         source_application_security_groups=groups,
         source_port_ranges=source_ports,
         destination_prefixes=destinations,
-        destination_application_security_groups=(),
         destination_port_ranges=ports,
         is_default=is_default,
     )
@@ -89,13 +89,11 @@ DEFAULT_RULES = (
 def nsg(
     *rules: SecurityRule, nics: tuple[str, ...] = (), subnets: tuple[str, ...] = ()
 ) -> NetworkSecurityGroup:
-    return NetworkSecurityGroup(
+    return network_security_group(
+        *rules,
+        *DEFAULT_RULES,
         id=NSG_ID,
-        name="nsg-web",
         subscription_id="11111111-1111-4111-8111-111111111111",
-        resource_group="rg-web",
-        location="westeurope",
-        rules=(*rules, *DEFAULT_RULES),
         subnet_ids=subnets,
         network_interface_ids=nics,
         interfaces=tuple(

@@ -16,7 +16,6 @@ import pytest
 
 from collectors.azure.facts import (
     FirewallRule,
-    NetworkSecurityGroup,
     SecurityRule,
     SqlServer,
     SqlServerFirewall,
@@ -34,6 +33,8 @@ from controls import test_12b_trusted_networks as c12b
 from controls.framework import Evidence, Verdict
 from controls.networks import address_trusted, anyone_reason, service_tag_trusted
 from tests.control_calls import verdict, verdict_and_evidence
+from tests.nsg_facts import network_security_group as nsg
+from tests.nsg_facts import security_rule as rule
 from tests.test_pass_condition_boundaries import storage_account
 
 TRUSTED = "192.0.2.0/24"
@@ -146,43 +147,6 @@ def test_storage_account_without_public_network_access_is_reported_as_enabled() 
 
 
 # --- 12b.azure-nsg-admin-ports ----------------------------------------------------------------------
-
-
-def rule(
-    name: str, access: str | None = "Allow", priority: int | None = 200, **fields: object
-) -> SecurityRule:
-    """An inbound rule from the Internet to RDP (3389) of any destination, changed by `fields`."""
-    values: dict[str, object] = {
-        "name": name,
-        "direction": "Inbound",
-        "access": access,
-        "priority": priority,
-        "protocol": "Tcp",
-        "source_prefixes": ("Internet",),
-        "source_application_security_groups": (),
-        "source_port_ranges": ("*",),
-        "destination_prefixes": ("*",),
-        "destination_application_security_groups": (),
-        "destination_port_ranges": ("3389",),
-        "is_default": False,
-    }
-    values.update(fields)
-    return SecurityRule(**values)  # type: ignore[arg-type]
-
-
-def nsg(*rules: SecurityRule, rules_unreadable: tuple[str, ...] = ()) -> NetworkSecurityGroup:
-    return NetworkSecurityGroup(
-        id="/subscriptions/sub-1/resourceGroups/rg-web/providers/Microsoft.Network/networkSecurityGroups/nsg-web",
-        name="nsg-web",
-        subscription_id="sub-1",
-        resource_group="rg-web",
-        location="westeurope",
-        rules=rules,
-        subnet_ids=(),
-        network_interface_ids=(),
-        interfaces=(),
-        rules_unreadable=rules_unreadable,
-    )
 
 
 def nsg_verdict(

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from collectors.azure.arm import ArmUnavailable
-from collectors.config import AuditConfig, ConfigError, Policy, load_config
-from collectors.credentials import check_credentials
+from collectors.config.policy import Policy
 from collectors.estate import collect_estate, configured_sources
 from collectors.recording import Recording, RecordingError
 from controls.catalog import CONTROLS
 from controls.framework import Evidence, OutOfScope, assertions_off_reason, control_of, fact_parameter
 from controls.harness.audit_session import EVIDENCE_KEY, AuditSession
+from controls.harness.config_file import AuditConfig, ConfigError, load_config
+from controls.harness.credentials import check_credentials
 from controls.harness.exit_codes import exit_codes_help
 from controls.harness.output_paths import file_problem, folder_problem
 from reports.changes import BaselineError, load_bundle

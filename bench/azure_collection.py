@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.estate_generator import TENANT, clone, find, load_template, new_id, subscription_ids, subtree
+from collectors import messages
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIPTIONS = 20
@@ -107,8 +108,8 @@ def collect_once(
 ) -> dict[str, Any]:
     """Collect the estate at `url` in this process; return the figures of the run."""
     from collectors.azure.collect import collect_azure
-    from collectors.config import AuditConfig
     from collectors.facts import FactStore
+    from controls.harness.config_file import AuditConfig
 
     config = AuditConfig.model_validate(
         {
@@ -145,7 +146,9 @@ def collect_once(
         "paced_seconds": scope.paced_seconds,
         "resources": len(located),
         "errors": len(errors),
-        "throttling_errors": sum(1 for e in errors if "429" in e or "TooManyRequests" in e),
+        "throttling_errors": sum(
+            1 for e in map(messages.english_text, errors) if "429" in e or "TooManyRequests" in e
+        ),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 

@@ -215,7 +215,7 @@ def _run_measured(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tup
 def run_ours(spec_file: Path) -> None:
     """Child process: gather every host's facts with our SSH layer; print a JSON summary."""
     sys.path.insert(0, str(ROOT))
-    from collectors.config import HostEntry
+    from collectors.config.inventory import HostEntry
     from collectors.hosts.commands import CommandResult, GatherCommand, HostError
     from collectors.hosts.ssh import open_session
 

@@ -8,7 +8,7 @@ way, a fail-closed branch that no test reaches. mutmut (3.x) changes the control
 at a time (a mutant) and runs the tests that call the changed function; a mutant that no test
 notices "survives". This script:
 
-1. snapshots the working tree (controls/, collectors/, reports/, tests/, demo/, conftest.py,
+1. snapshots the working tree (controls/, collectors/, reports/, tests/, demo/, bench/, conftest.py,
    pyproject.toml) into a work folder, so helpers editing the tree meanwhile do not disturb the run;
 2. in the snapshot only, moves each `@control(...)` decorator below its function
    (`f = control(...)(f)`: the same function, marked the same way), because mutmut never mutates
@@ -23,6 +23,9 @@ notices "survives". This script:
 
 The work folder is a fresh temporary folder unless `--workdir` is given; it is kept (mutmut's
 results, `mutmut show NAME` run there shows a mutant).
+
+One module of ~570 lines: it is both the command and the pytest plugin that mutmut's test runs
+load in the snapshot (`PLUGIN`), and the two must agree on which tests each mutant meets.
 """
 
 from __future__ import annotations
@@ -69,9 +72,12 @@ FAST_TEST_FILES = (
     "tests/test_policy_verdict_edges.py",
     "tests/test_trusted_network_edges.py",
 )
-"""Unit test files that call controls/ functions on literal or recorded facts (a file missing from
-the snapshot is left out). Together they run in a few seconds, without servers. tests/test_tls_endpoints.py
-is not among them: nearly all its tests scan real nginx/openssl servers or run whole audits; the TLS
+"""The tests every mutant of controls/ is run against: a mutant that none of them fails survives.
+
+Unit test files that call controls/ functions on literal or recorded facts (a file missing from
+the snapshot is left out). Together they run in a few seconds, without servers, so every mutant
+can afford them. A new test file that judges controls on literal facts belongs here: left out,
+the mutants only it kills are counted as survivors. tests/test_tls_endpoints.py is not among them: nearly all its tests scan real nginx/openssl servers or run whole audits; the TLS
 controls are judged on literal facts in tests/test_pass_condition_boundaries.py."""
 SLOW_FIXTURES = {
     "namespace": "creates a network namespace (root, iproute2)",

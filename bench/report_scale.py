@@ -36,7 +36,7 @@ from typing import Any
 from controls.catalog import catalog_entries
 from reports.evidence import STATUSES
 from reports.html import render_html, write_html
-from reports.report_text import Language
+from reports.i18n.translation import Language
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

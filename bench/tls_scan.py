@@ -42,6 +42,7 @@ from typing import Any
 
 import trustme
 
+from collectors.messages import english_text
 from collectors.tls.scanner import TlsEndpoint, TlsTarget, scan_endpoints
 from demo.standins.tls_servers import CertFiles, NginxSite, TlsServers, issue_cert, self_signed_cert
 
@@ -229,7 +230,8 @@ def run_ours(
             fact = subject.fact if subject is not None else None
             error = subject.error if subject is not None else "no subject"
             verdicts[target.port] = our_verdict(
-                fact if isinstance(fact, TlsEndpoint) else None, None if fact else str(error)
+                fact if isinstance(fact, TlsEndpoint) else None,
+                None if fact else english_text(error or "no subject"),
             )
     return times, verdicts
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from collectors.config import Attestation, AuditConfig, SubProcessor
+from collectors.config.attestations import Attestation, SubProcessor
+from collectors.config.estate import EstateConfig
 from collectors.facts import FactStore, observed, unobservable
-from reports.evidence import Source, sha256_hex, utc_now
+from reports.evidence import Source, msg, sha256_hex, utc_now
 
 DATACENTERS = "attestations.datacenters"
 MOBILE_MEDIA = "attestations.mobile_media"
@@ -71,7 +72,7 @@ class SubProcessorEntry:
     reviewed_on: date | None
 
 
-def _evidence(config: AuditConfig, attestation: Attestation) -> tuple[EvidenceFile | None, Source | None]:
+def _evidence(config: EstateConfig, attestation: Attestation) -> tuple[EvidenceFile | None, Source | None]:
     if attestation.evidence_file is None:
         return None, None
     path = config.resolve(attestation.evidence_file)
@@ -81,19 +82,21 @@ def _evidence(config: AuditConfig, attestation: Attestation) -> tuple[EvidenceFi
     return EvidenceFile(str(path), digest, attestation.evidence_sha256), source
 
 
-def _config_source(config: AuditConfig, what: str) -> Source:
+def _config_source(config: EstateConfig, what: str) -> Source:
     return Source(
         collector="config", call=f"{what} in {config.path}", collected_at=utc_now(), sha256=config.sha256
     )
 
 
-def collect_attestations(config: AuditConfig, store: FactStore) -> None:
+def collect_attestations(config: EstateConfig, store: FactStore) -> None:
     """Fill the attested populations from the config; a missing evidence file is an `error`."""
     datacenters, media = store.population(DATACENTERS), store.population(MOBILE_MEDIA)
-    datacenters.empty_reason = (
-        "no [[attestations]] with control = '12a.datacenter-certification' in the config"
+    datacenters.empty_reason = msg(
+        "no [[attestations]] with control = '{control}' in the config", control="12a.datacenter-certification"
     )
-    media.empty_reason = "no [[attestations]] with control = '12g.mobile-media-encryption' in the config"
+    media.empty_reason = msg(
+        "no [[attestations]] with control = '{control}' in the config", control="12g.mobile-media-encryption"
+    )
     for index, attestation in enumerate(config.attestations):
         config_source = _config_source(config, f"attestations[{index}]")
         subject_id = f"attestation:{attestation.subject}"
@@ -104,7 +107,11 @@ def collect_attestations(config: AuditConfig, store: FactStore) -> None:
             target.add(
                 unobservable(
                     subject_id,
-                    f"evidence file {attestation.evidence_file} cannot be read ({exc.strerror})",
+                    msg(
+                        "evidence file {path} cannot be read ({error})",
+                        path=str(attestation.evidence_file),
+                        error=str(exc.strerror),
+                    ),
                     [config_source],
                 )
             )
@@ -155,12 +162,12 @@ def _entry(processor: SubProcessor) -> SubProcessorEntry:
     )
 
 
-def _collect_register(config: AuditConfig, store: FactStore) -> None:
+def _collect_register(config: EstateConfig, store: FactStore) -> None:
     register = store.population(SUBPROCESSORS)
     if config.subprocessors is None:
-        register.out_of_scope = "the config has no [[subprocessors]] register"
+        register.out_of_scope = msg("the config has no [[subprocessors]] register")
         return
-    register.empty_reason = "the [[subprocessors]] register is empty"
+    register.empty_reason = msg("the [[subprocessors]] register is empty")
     for index, processor in enumerate(config.subprocessors):
         source = _config_source(config, f"subprocessors[{index}]")
         register.add(observed(f"subprocessor:{processor.name}", _entry(processor), [source]))

@@ -10,7 +10,7 @@ from typing import Literal
 
 from collectors.attestations import collect_attestations
 from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure
-from collectors.config import AuditConfig
+from collectors.config.estate import EstateConfig
 from collectors.databases.collect import DatabasesScope, collect_databases
 from collectors.facts import FactStore
 from collectors.hosts.collect import HostsScope, collect_hosts
@@ -19,7 +19,7 @@ from collectors.probes.collect import NOTHING_TO_PROBE, collect_probes, discover
 from collectors.probes.facts import PROBE_POPULATION
 from collectors.recording import Recording
 from collectors.tls.scanner import collect_tls
-from reports.evidence import to_json
+from reports.evidence import Message, msg, to_json
 
 DiscoveryRule = Literal["no-azure", "on", "off", "auto-public-cloud", "auto-not-public-cloud"]
 
@@ -41,7 +41,7 @@ class DiscoveredTlsDecision:
     """The ARM endpoint the auto rule looked at (None without [azure])."""
 
 
-def discovered_tls_decision(config: AuditConfig) -> DiscoveredTlsDecision:
+def discovered_tls_decision(config: EstateConfig) -> DiscoveredTlsDecision:
     """Return whether endpoints published by Azure are TLS-scanned, from `[azure] scan_discovered_endpoints`.
 
     true / false decide; "auto" (the default) scans only when the ARM endpoint is a Microsoft
@@ -75,18 +75,27 @@ class Estate:
     databases: DatabasesScope | None = None
     tls_discovery: DiscoveredTlsDecision | None = None
 
-    def scope_json(self) -> dict[str, object]:
-        """Return what was in scope, per source and population: evidence.json's `run.scope`."""
+    def scope_json(self, render: Callable[[Message], str]) -> dict[str, object]:
+        """Return what was in scope, per source and population: evidence.json's `run.scope`.
+
+        The populations' notes and out-of-scope reasons are written as text in the run's language:
+        `render` is the run's translator (collectors never load the catalogs themselves).
+        """
+
+        def text(reason: Message | str) -> str:
+            return render(reason) if isinstance(reason, Message) else reason
+
         populations: dict[str, object] = {}
         for name in self.store.names():
             population = self.store.population(name)
+            out_of_scope = population.out_of_scope
             populations[name] = {
                 "count": len(population.subjects),
-                "out_of_scope": population.out_of_scope,
-                "notes": list(population.notes),
+                "out_of_scope": text(out_of_scope) if out_of_scope is not None else None,
+                "notes": [text(note) for note in population.notes],
             }
         return {
-            "azure": self.azure.as_json() if self.azure else None,
+            "azure": self.azure.as_json(render) if self.azure else None,
             "hosts": self.hosts.as_json() if self.hosts else None,
             "databases": self.databases.as_json() if self.databases else None,
             "tls_discovery": to_json(self.tls_discovery),
@@ -104,7 +113,7 @@ NO_SCOPE: dict[str, object] = {
 """`run.scope` of a run that collected nothing (it ended before the estate was gathered)."""
 
 
-def configured_sources(config: AuditConfig) -> list[str]:
+def configured_sources(config: EstateConfig) -> list[str]:
     """Return the config's sections that put something in scope, e.g. ["[azure]", "[[hosts]]"].
 
     Empty means the run could only produce not_applicable items: conftest.py refuses that
@@ -124,13 +133,13 @@ def configured_sources(config: AuditConfig) -> list[str]:
 
 
 def _probe(
-    config: AuditConfig, store: FactStore, *, recording: Recording | None, replay: Recording | None
+    config: EstateConfig, store: FactStore, *, recording: Recording | None, replay: Recording | None
 ) -> None:
     """Probe the sensitive ports from this vantage point (after Azure, whose SQL FQDNs are probed too)."""
     settings = config.probing
     if not settings.enabled:
         store.mark_out_of_scope(
-            [PROBE_POPULATION], "exposure probes are switched off ([probing] enabled = false)"
+            [PROBE_POPULATION], msg("exposure probes are switched off ([probing] enabled = false)")
         )
         return
     if replay is not None and replay.probes is None:
@@ -138,7 +147,9 @@ def _probe(
         if not probe_targets(config, discovered):
             store.population(PROBE_POPULATION).empty_reason = NOTHING_TO_PROBE  # as the live run said
         else:
-            store.mark_out_of_scope([PROBE_POPULATION], "the replayed recording holds no exposure probes")
+            store.mark_out_of_scope(
+                [PROBE_POPULATION], msg("the replayed recording holds no exposure probes")
+            )
         return
     run = collect_probes(
         config,
@@ -153,7 +164,7 @@ def _probe(
 
 
 def collect_estate(
-    config: AuditConfig,
+    config: EstateConfig,
     *,
     run_date: date,
     record: Path | None = None,
@@ -165,7 +176,9 @@ def collect_estate(
     recording = Recording(endpoint="", run_date=run_date.isoformat()) if record else None
     azure_scope = None
     if config.azure is None:
-        store.mark_out_of_scope(AZURE_POPULATIONS, "Azure is out of scope: the config has no [azure] section")
+        store.mark_out_of_scope(
+            AZURE_POPULATIONS, msg("Azure is out of scope: the config has no [azure] section")
+        )
     else:
         if recording is not None:
             recording.endpoint = config.azure.endpoint
@@ -174,7 +187,7 @@ def collect_estate(
         )
     hosts_scope = None
     if not config.hosts:
-        store.mark_out_of_scope(HOST_POPULATIONS, "hosts are out of scope: the config has no [[hosts]]")
+        store.mark_out_of_scope(HOST_POPULATIONS, msg("hosts are out of scope: the config has no [[hosts]]"))
     else:
         hosts_scope = collect_hosts(config, store, recording=recording, replay=replay, progress=progress)
     tls_discovery = discovered_tls_decision(config)

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from collectors.facts import Subject
-from reports.evidence import Source, to_json
+from collectors.messages import reason_from_json, reason_json
+from reports.evidence import Source, msg, to_json
 
 T = TypeVar("T")
 
@@ -157,7 +158,7 @@ def subject_to_json(subject: Subject[Any]) -> dict[str, Any]:
     return {
         "id": subject.id,
         "fact": to_json(subject.fact) if subject.fact is not None else None,
-        "error": subject.error,
+        "error": reason_json(subject.error) if subject.error is not None else None,
         "sources": [to_json(s) for s in subject.sources],
     }
 
@@ -188,7 +189,7 @@ def check_subject_json(data: Any) -> None:
     """Raise FactDecodeError unless `data` is a recorded subject's envelope (the fact itself is not read).
 
     The envelope is the recording's own structure: an id, exactly one of a fact object and an
-    error string, and well-formed sources. A recording that breaks it cannot be replayed at all.
+    error (text, or a message as its id and parameters), and well-formed sources. A recording that breaks it cannot be replayed at all.
     """
     if not isinstance(data, dict):
         raise _fail("subject", "an object", data)
@@ -197,8 +198,11 @@ def check_subject_json(data: Any) -> None:
     fact, error = data.get("fact"), data.get("error")
     if fact is not None and not isinstance(fact, dict):
         raise _fail("fact", "an object or null", fact)
-    if error is not None and not isinstance(error, str):
-        raise _fail("error", "a string or null", error)
+    if error is not None:
+        try:
+            reason_from_json(error)
+        except ValueError:
+            raise _fail("error", "a string, a recorded message or null", error) from None
     if (fact is None) == (error is None):
         raise FactDecodeError("exactly one of fact and error must be set")
     sources = data.get("sources", [])
@@ -220,7 +224,7 @@ def subject_from_json(fact_type: type[Any], data: dict[str, Any]) -> Subject[Any
     check_subject_json(data)
     sources = tuple(source_from_json(s) for s in data.get("sources", []))
     if data.get("fact") is None:
-        return Subject(id=data["id"], fact=None, sources=sources, error=data["error"])
+        return Subject(id=data["id"], fact=None, sources=sources, error=reason_from_json(data["error"]))
     try:
         fact = from_json(fact_type, data["fact"])
     except FactDecodeError as exc:
@@ -228,6 +232,6 @@ def subject_from_json(fact_type: type[Any], data: dict[str, Any]) -> Subject[Any
             id=data["id"],
             fact=None,
             sources=sources,
-            error=f"the recorded {fact_type.__name__} cannot be read: {exc}",
+            error=msg("the recorded {type} cannot be read: {error}", type=fact_type.__name__, error=str(exc)),
         )
     return Subject(id=data["id"], fact=fact, sources=sources, error=None)

@@ -4,6 +4,10 @@ A population is what one control iterates: every SQL database, every SQL server,
 attested datacenter. Each subject either carries a fact or says why it could not be
 collected (an `error` result), and an empty or out-of-scope population carries its reason
 (a `not_applicable` result): nothing is ever silently green.
+
+Those reasons and the population notes are read by people, so they are `Message`s (a catalog
+text with its parameters, rendered in the report's language); what a target said itself (an
+API's error, a host's output) is a plain-text parameter of them, shown as it was received.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from reports.evidence import Source
+from collectors.messages import Reason, comma_list
+from reports.evidence import Message, Source, msg
 
 FactT = TypeVar("FactT", covariant=True)
 T = TypeVar("T")
@@ -25,7 +30,7 @@ class Subject(Generic[FactT]):
     id: str
     fact: FactT | None
     sources: tuple[Source, ...] = ()
-    error: str | None = None
+    error: Reason | None = None
 
     def __post_init__(self) -> None:
         if (self.fact is None) == (self.error is None):
@@ -37,7 +42,7 @@ def observed(subject_id: str, fact: T, sources: Iterable[Source] = ()) -> Subjec
     return Subject(id=subject_id, fact=fact, sources=tuple(sources))
 
 
-def unobservable(subject_id: str, error: str, sources: Iterable[Source] = ()) -> Subject[object]:
+def unobservable(subject_id: str, error: Reason, sources: Iterable[Source] = ()) -> Subject[object]:
     """Return a subject whose fact could not be collected; its controls report `error`."""
     return Subject(id=subject_id, fact=None, error=error, sources=tuple(sources))
 
@@ -48,11 +53,11 @@ class Population:
 
     name: str
     subjects: list[Subject[object]] = field(default_factory=list)
-    out_of_scope: str | None = None
+    out_of_scope: Reason | None = None
     """Set when the config leaves this source out; every control over it is not_applicable."""
-    empty_reason: str = "nothing of this kind was found in scope"
+    empty_reason: Reason = field(default_factory=lambda: msg("nothing of this kind was found in scope"))
     """Shown as the not_applicable reason when the source was read but held no subject."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[Reason] = field(default_factory=list)
     """Scope remarks for the report, e.g. which system databases were excluded."""
     _originals: dict[str, list[Subject[object]]] = field(default_factory=dict, repr=False)
     """The subjects as collected, per id that more than one subject claimed (see `add`)."""
@@ -104,19 +109,28 @@ class Population:
         return True
 
 
-def duplicate_reason(subject_id: str, number: int, subjects: list[Subject[object]]) -> str:
+def duplicate_reason(subject_id: str, number: int, subjects: list[Subject[object]]) -> Message:
     """Return the error of the `number`th of several subjects that share `subject_id`, naming each one."""
-    described = []
+    described: list[Message] = []
     for index, subject in enumerate(subjects, start=1):
-        origin = "; ".join(f"{s.collector} {s.call}" for s in subject.sources) or "no source recorded"
-        what = f"error: {subject.error}" if subject.error is not None else "a collected fact"
-        described.append(f"#{index} ({what}; from {origin})")
-    count = {2: "two", 3: "three"}.get(len(subjects), str(len(subjects)))
-    return (
-        f"{count} subjects share the id {subject_id} (this is #{number}): "
-        + ", ".join(described)
-        + "; none is judged, since a verdict by id would hide the others (check the inventory, or "
-        "the collector or source that produced the duplicate)"
+        origin: Reason = "; ".join(f"{s.collector} {s.call}" for s in subject.sources) or msg(
+            "no source recorded"
+        )
+        what = (
+            msg("error: {error}", error=subject.error)
+            if subject.error is not None
+            else msg("a collected fact")
+        )
+        described.append(msg("#{index} ({what}; from {origin})", index=index, what=what, origin=origin))
+    count: Reason = {2: msg("two"), 3: msg("three")}.get(len(subjects), str(len(subjects)))
+    return msg(
+        "{count} subjects share the id {id} (this is #{number}): {subjects}; none is judged, since a "
+        "verdict by id would hide the others (check the inventory, or the collector or source that "
+        "produced the duplicate)",
+        count=count,
+        id=subject_id,
+        number=number,
+        subjects=comma_list(described),
     )
 
 
@@ -130,7 +144,7 @@ class FactStore:
         """Return the population called `name`, creating an empty one on first use."""
         return self._populations.setdefault(name, Population(name=name))
 
-    def mark_out_of_scope(self, names: Iterable[str], reason: str) -> None:
+    def mark_out_of_scope(self, names: Iterable[str], reason: Reason) -> None:
         """Declare populations out of scope because the config leaves their source out."""
         for name in names:
             self.population(name).out_of_scope = reason

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from collectors.fact_json import FactDecodeError, check_subject_json
+from collectors.messages import Reason, reason_from_json, reason_json
 
 RECORDING_VERSION = 1
 RECORDED_AT_HEADER = "x-auditor-recorded-at"
@@ -78,6 +79,17 @@ def _text(
     if not isinstance(value, str):
         raise _shape(f"{where}.{key}", "a string" + (" or null" if nullable else ""), value)
     return value
+
+
+def _reason(data: dict[str, Any], key: str, where: str) -> Reason | None:
+    """Return an optional recorded reason: text, or a message as `reason_json` writes it."""
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        return reason_from_json(value)
+    except ValueError:
+        raise _shape(f"{where}.{key}", "a string, a recorded message or null", value) from None
 
 
 def _integer(data: dict[str, Any], key: str, where: str, low: int, high: int) -> int:
@@ -174,7 +186,7 @@ def check_databases_part(value: Any) -> None:
         run = _object(item, where)
         _text(run, "engine", where)
         _timestamp(run, "collected_at", where)
-        error = _text(run, "error", where, optional=True)
+        error = _reason(run, "error", where)
         rows = run.get("rows")
         if error is None and rows is None:
             raise RecordingShapeError(f"{where}: neither rows nor error")
@@ -274,7 +286,8 @@ class HostRun:
     stdout: bytes
     stderr: bytes
     recorded_at: datetime
-    error: str | None = None
+    error: Reason | None = None
+    """Why there is no output: a message, recorded as its id and parameters (older recordings: text)."""
     host_key: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -287,7 +300,7 @@ class HostRun:
             "stdout_base64": base64.b64encode(self.stdout).decode("ascii"),
             "stderr_base64": base64.b64encode(self.stderr).decode("ascii"),
             "recorded_at": self.recorded_at.isoformat(),
-            "error": self.error,
+            "error": reason_json(self.error) if self.error is not None else None,
             "host_key": self.host_key,
         }
 
@@ -312,7 +325,7 @@ class HostRun:
             stdout=_base64(item, "stdout_base64", where),
             stderr=_base64(item, "stderr_base64", where),
             recorded_at=_timestamp(item, "recorded_at", where),
-            error=_text(item, "error", where, optional=True),
+            error=_reason(item, "error", where),
             host_key=_text(item, "host_key", where, optional=True),
         )
 

@@ -11,14 +11,15 @@ import dataclasses
 import importlib
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import pytest
 
 from collectors.facts import Subject
 from controls.catalog import ControlSpec, control_spec
-from reports.evidence import Source, Status, to_json
+from reports.evidence import Message, MessageParam, Source, Status, as_message, msg, msg_n, to_json, verbatim
+from reports.i18n.translation import english
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -26,11 +27,19 @@ ASSERTION_PROBE_MODULE = "controls.test_assertions_run"
 """A module imported like every control module, whose `probe_assert_false()` must raise."""
 
 
-class NotApplicable(Exception):
+class _Stated(Exception):
+    """An outcome with a reason: a Message (or, from code not yet speaking in messages, plain text)."""
+
+    def __init__(self, reason: Message | str = "") -> None:
+        self.reason = as_message(reason)
+        super().__init__(english(self.reason))
+
+
+class NotApplicable(_Stated):
     """Nothing in scope for this control; the reason is shown as the item's message."""
 
 
-class EvidenceMissing(Exception):
+class EvidenceMissing(_Stated):
     """The fact this item needs could not be collected; the item is an `error`."""
 
 
@@ -38,7 +47,7 @@ class EvidenceMissing(Exception):
 class OutOfScope:
     """The parameter of the single not_applicable item of a control with nothing in scope."""
 
-    reason: str
+    reason: Message | str
 
 
 def control(control_id: str, *, over: str) -> Callable[[F], F]:
@@ -73,6 +82,48 @@ def fact_parameter(func: Callable[..., Any]) -> str:
     return next(iter(inspect.signature(func).parameters))
 
 
+def _keeping_words(value: Any) -> Any:
+    """Return `value` as JSON-ready data with every Message in it kept as a Message (words to render)."""
+    if isinstance(value, Message):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _keeping_words(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_keeping_words(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _keeping_words(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return to_json(value)
+
+
+DATA_FIELD = "\x00{}\x00"
+"""Stands for the n-th message inside a value while its text form is built (never in a value itself)."""
+
+
+def _data_text(value: Any) -> Message | str:
+    """Return a recorded value as it reads in a pass line (Python's text form of the data); a value
+    holding messages becomes a message of that text whose fields are the messages, so they read in
+    the reader's language. The text's own braces are doubled: they are data, not fields."""
+    words: list[Message] = []
+
+    def mark(item: Any) -> Any:
+        if isinstance(item, Message):
+            words.append(item)
+            return DATA_FIELD.format(len(words) - 1)
+        if isinstance(item, dict):
+            return {k: mark(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [mark(v) for v in item]
+        return item
+
+    text = str(mark(value))
+    if not words:
+        return text
+    text = text.replace("{", "{{").replace("}", "}}")
+    for index in range(len(words)):
+        text = text.replace(DATA_FIELD.format(index), "{m" + str(index) + "}")
+    return Message(text, {f"m{index}": word for index, word in enumerate(words)})
+
+
 class Evidence:
     """What one control item observed and expected, and the raw sources behind it."""
 
@@ -80,31 +131,79 @@ class Evidence:
         self.observations: dict[str, Any] = {}
         self.expectations: dict[str, Any] = {}
         self.sources: list[Source] = list(subject.sources) if subject else []
+        self.finding: Message | None = None
 
     def observed(self, **values: Any) -> None:
-        """Record observed values (shown to the auditor as 'observed')."""
-        self.observations.update({k: to_json(v) for k, v in values.items()})
+        """Record observed values (shown to the auditor as 'observed'); a Message, at any depth of a
+        value, is words, rendered in the run's language by the harness."""
+        self.observations.update({k: _keeping_words(v) for k, v in values.items()})
 
     def expected(self, **values: Any) -> None:
-        """Record what the control requires (shown to the auditor as 'expected')."""
-        self.expectations.update({k: to_json(v) for k, v in values.items()})
+        """Record what the control requires (shown to the auditor as 'expected'); a Message, at any
+        depth of a value, is words, rendered in the run's language by the harness."""
+        self.expectations.update({k: _keeping_words(v) for k, v in values.items()})
 
     def cite(self, source: Source) -> None:
         """Add a source beyond the subject's own (e.g. an attested evidence file)."""
         self.sources.append(source)
 
-    def summary(self) -> str:
-        """Return a one-line rendering of the observations, used as the message of a pass."""
-        shown = [f"{k} = {v}" for k, v in self.observations.items() if v is not None and v != []]
-        return "; ".join(shown) or "condition met"
+    def fails(self, text: str, /, **params: MessageParam) -> str:
+        """Record the finding of a failing item (catalog text `text` with its fields); return it in English.
+
+        Written as an assertion's message, `assert ok, evidence.fails("...", name=...)`, it runs
+        only when the assertion fails; the verdict keeps the message as data.
+        """
+        self.finding = msg(text, **params)
+        return english(self.finding)
+
+    def fails_n(self, singular: str, plural: str, count: str, /, **params: MessageParam) -> str:
+        """Record a finding with plural forms (chosen by the int parameter `count`); return it in English."""
+        self.finding = msg_n(singular, plural, count, **params)
+        return english(self.finding)
+
+    def summary(self) -> Message:
+        """Return the observations in one line, `name = value; ...`: the message of a pass.
+
+        The names and values are data; only an observed value that is a Message is words, so the
+        line is a message of its own fields (no catalog text) that renders those in any language.
+        """
+        shown = {k: v for k, v in self.observations.items() if v is not None and v != []}
+        if not shown:
+            return msg("condition met")
+        if not all(k.isidentifier() for k in shown):
+            return verbatim("; ".join(f"{k} = {v}" for k, v in shown.items()))
+        line = "; ".join(f"{k} = {{{k}}}" for k in shown)
+        return Message(line, {k: v if isinstance(v, Message) else _data_text(v) for k, v in shown.items()})
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Verdict:
-    """The status of one control item and the sentence that explains it."""
+    """The status of one control item and the finding that explains it.
+
+    Two verdicts are equal when they say the same: the same status and the same English sentence
+    (a finding stated as a catalog message equals the same sentence given as plain text).
+    """
 
     status: Status
-    message: str
+    stated: Message | str
+
+    @property
+    def finding(self) -> Message:
+        """Return the finding as a message (plain text becomes a verbatim message)."""
+        return as_message(self.stated)
+
+    @property
+    def message(self) -> str:
+        """Return the finding in English (the console's and pytest's language)."""
+        return english(self.finding)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return (self.status, self.message) == (other.status, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.status, self.message))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -112,22 +211,37 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _stated(exc: _Stated) -> Message:
+    """Return the reason of a NotApplicable / EvidenceMissing, first line only for plain text."""
+    reason = exc.reason
+    return verbatim(_first_line(exc)) if reason.verbatim else reason
+
+
 def judge(exc: BaseException | None, evidence: Evidence | None) -> Verdict:
     """Return the verdict of a control call from the exception it raised (None: it passed).
 
     An assertion is a `fail`; missing evidence, and any other exception (a control that
-    cannot read its fact), is an `error`: never a pass.
+    cannot read its fact), is an `error`: never a pass. A failing assertion's finding is the
+    one the control recorded with `evidence.fails`, else the assertion's own text.
     """
     if exc is None:
-        return Verdict("pass", evidence.summary() if evidence else "condition met")
+        return Verdict("pass", evidence.summary() if evidence else msg("condition met"))
     if isinstance(exc, NotApplicable):
-        return Verdict("not_applicable", _first_line(exc))
+        return Verdict("not_applicable", _stated(exc))
     if isinstance(exc, EvidenceMissing):
-        return Verdict("error", _first_line(exc))
+        return Verdict("error", _stated(exc))
     if isinstance(exc, AssertionError):
-        return Verdict("fail", _first_line(exc) if str(exc) else "the pass condition is not met")
+        if evidence is not None and evidence.finding is not None:
+            return Verdict("fail", evidence.finding)
+        if str(exc):
+            return Verdict("fail", verbatim(_first_line(exc)))
+        return Verdict("fail", msg("the pass condition is not met"))
     return Verdict(
-        "error", f"control could not evaluate its evidence: {type(exc).__name__}: {_first_line(exc)}"
+        "error",
+        msg(
+            "control could not evaluate its evidence: {error}",
+            error=verbatim(f"{type(exc).__name__}: {_first_line(exc)}"),
+        ),
     )
 
 

@@ -4,19 +4,46 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from reports.evidence import Message, msg, msg_n
+from reports.i18n.translation import english
+
+
+def overdue_message(
+    released: datetime | None, run_date: date, grace_days: int, verb: str = "released"
+) -> Message | None:
+    """Return why a pending urgent patch is overdue on the run date, or None while it is within grace.
+
+    A patch without a release date cannot be shown to be within the grace period, so it counts
+    as overdue (fail closed). `verb` is "released" (Windows Update) or "published" (Update Manager).
+    """
+    published = verb == "published"
+    if released is None:
+        if published:
+            return msg("publish date not reported, so it cannot be shown to be within the grace period")
+        return msg("release date not reported, so it cannot be shown to be within the grace period")
+    age = (run_date - released.date()).days
+    if age <= grace_days:
+        return None
+    if published:
+        return msg_n(
+            "published {date}, {days} day before the run date",
+            "published {date}, {days} days before the run date",
+            "days",
+            date=released.date(),
+            days=age,
+        )
+    return msg_n(
+        "released {date}, {days} day before the run date",
+        "released {date}, {days} days before the run date",
+        "days",
+        date=released.date(),
+        days=age,
+    )
+
 
 def overdue_reason(
     released: datetime | None, run_date: date, grace_days: int, verb: str = "released"
 ) -> str | None:
-    """Return why a pending urgent patch is overdue on the run date, or None while it is within grace.
-
-    A patch without a release date cannot be shown to be within the grace period, so it counts
-    as overdue (fail closed).
-    """
-    if released is None:
-        noun = {"released": "release", "published": "publish"}.get(verb, verb)
-        return f"{noun} date not reported, so it cannot be shown to be within the grace period"
-    age = (run_date - released.date()).days
-    if age > grace_days:
-        return f"{verb} {released.date().isoformat()}, {age} days before the run date"
-    return None
+    """Return overdue_message(...) in English (None while the patch is within grace)."""
+    reason = overdue_message(released, run_date, grace_days, verb)
+    return None if reason is None else english(reason)

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from collectors.azure.facts import RolePermission
+from reports.evidence import N_, Message, msg, verbatim
+from reports.i18n.translation import english
 
 NON_READ_SUFFIXES = ("/write", "/delete", "/action")
 ROLE_ASSIGNMENT_OPERATIONS = (
@@ -74,6 +76,19 @@ def _non_read_probes(pattern: str) -> list[str]:
     return [text]
 
 
+KIND_WORDS: dict[tuple[str, ...], str] = {
+    ("delete",): N_("delete"),
+    ("run actions",): N_("run actions"),
+    ("write",): N_("write"),
+    ("run operations",): N_("run operations"),
+    ("delete", "run actions"): N_("delete, run actions"),
+    ("delete", "write"): N_("delete, write"),
+    ("run actions", "write"): N_("run actions, write"),
+    ("delete", "run actions", "write"): N_("delete, run actions, write"),
+}
+"""What a pattern lets a role do, by the sorted kinds of operation it grants (catalog texts)."""
+
+
 def _kind(operation: str) -> str:
     lowered = operation.lower()
     for suffix, word in (("/write", "write"), ("/delete", "delete"), ("/action", "run actions")):
@@ -82,26 +97,57 @@ def _kind(operation: str) -> str:
     return "run operations"
 
 
-def privileges(permissions: Iterable[RolePermission]) -> list[str]:
-    """Return what makes a role privileged, in words (empty: it can only read, and no secrets).
+def _kinds_text(kinds: list[str]) -> Message:
+    """Return the kinds of operation a pattern grants, in words ("delete, run actions, write")."""
+    words = KIND_WORDS.get(tuple(kinds))
+    return msg(words) if words is not None else verbatim(", ".join(kinds))
 
-    Each reason names the pattern that grants it, e.g. "'*' lets it write" or "can assign roles".
+
+def privilege_reasons(permissions: Iterable[RolePermission]) -> list[Message]:
+    """Return what makes a role privileged, as messages (empty: it can only read, and no secrets).
+
+    Each reason names the pattern that grants it, e.g. "action '*' lets it write" or "can assign roles".
     """
-    reasons: list[str] = []
+    reasons: list[Message] = []
     for block in permissions:
         if any(allowed(op, block.actions, block.not_actions) for op in ROLE_ASSIGNMENT_OPERATIONS):
-            reasons.append("can assign roles (Microsoft.Authorization roleAssignments/roleDefinitions write)")
-        for plane, allows, excludes in (
-            ("action", block.actions, block.not_actions),
-            ("data action", block.data_actions, block.not_data_actions),
+            reasons.append(
+                msg("can assign roles (Microsoft.Authorization roleAssignments/roleDefinitions write)")
+            )
+        for data_plane, allows, excludes in (
+            (False, block.actions, block.not_actions),
+            (True, block.data_actions, block.not_data_actions),
         ):
             for pattern in allows:
                 granted = [
                     p for p in _non_read_probes(pattern) if not any(operation_matches(p, e) for e in excludes)
                 ]
                 kinds = sorted({_kind(p) for p in granted})
-                if kinds:
-                    reasons.append(f"{plane} {pattern!r} lets it {', '.join(kinds)}")
+                if not kinds:
+                    continue
+                if data_plane:
+                    reason = msg(
+                        "data action {pattern} lets it {kinds}",
+                        pattern=repr(pattern),
+                        kinds=_kinds_text(kinds),
+                    )
+                else:
+                    reason = msg(
+                        "action {pattern} lets it {kinds}", pattern=repr(pattern), kinds=_kinds_text(kinds)
+                    )
+                reasons.append(reason)
         if any(allowed(op, block.data_actions, block.not_data_actions) for op in SECRET_DATA_READS):
-            reasons.append("can read Key Vault secrets, keys or certificates (data actions)")
-    return list(dict.fromkeys(reasons))
+            reasons.append(msg("can read Key Vault secrets, keys or certificates (data actions)"))
+    unique: list[Message] = []
+    for reason in reasons:
+        if reason not in unique:
+            unique.append(reason)
+    return unique
+
+
+def privileges(permissions: Iterable[RolePermission]) -> list[str]:
+    """Return what makes a role privileged, in English words (empty: it can only read, and no secrets).
+
+    Each reason names the pattern that grants it, e.g. "'*' lets it write" or "can assign roles".
+    """
+    return [english(reason) for reason in privilege_reasons(permissions)]

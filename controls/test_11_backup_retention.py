@@ -10,14 +10,36 @@ from __future__ import annotations
 import isodate
 
 from collectors.azure.facts import LongTermRetention, SqlBackupRetention
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from controls.framework import Evidence, EvidenceMissing, control
+from reports.evidence import N_, Message, msg, verbatim
+from reports.i18n.translation import english
 
 UNSET = ("", "PT0S")
 MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 FOUR_YEARS = (31, 29, *MONTH_DAYS[2:], *MONTH_DAYS * 3)
 """The month lengths of a leap year and three common years: the calendar repeats them (centuries aside)."""
 FOUR_YEAR_DAYS = sum(FOUR_YEARS)
+PERIODS = {
+    "weekly": (
+        N_("weeklyRetention is not reported"),
+        N_("weekly backups are kept for {value}, longer than {limit}"),
+    ),
+    "monthly": (
+        N_("monthlyRetention is not reported"),
+        N_("monthly backups are kept for {value}, longer than {limit}"),
+    ),
+    "yearly": (N_("yearlyRetention is not reported"), None),
+}
+"""Per long-term retention period: the words for an unreported period and for one kept too long."""
+
+
+class UnreadableRetention(ValueError):
+    """A retention period that cannot be judged: absent, or not an ISO-8601 duration; `reason` says why."""
+
+    def __init__(self, reason: Message) -> None:
+        self.reason = reason
+        super().__init__(english(reason))
 
 
 def longest_months(months: int) -> int:
@@ -43,13 +65,15 @@ def longest_days(duration: str) -> float:
     try:
         parsed = isodate.parse_duration(duration.strip())
     except (isodate.ISO8601Error, ValueError):
-        raise ValueError(f"{duration!r} is not an ISO-8601 duration") from None
+        raise UnreadableRetention(
+            msg("{duration} is not an ISO-8601 duration", duration=repr(duration))
+        ) from None
     if isinstance(parsed, isodate.Duration):
         months, rest = 12 * float(parsed.years) + float(parsed.months), parsed.tdelta
     else:
         months, rest = 0.0, parsed
     if months < 0 or rest.total_seconds() < 0:
-        raise ValueError(f"{duration!r} is a negative duration")
+        raise UnreadableRetention(msg("{duration} is a negative duration", duration=repr(duration)))
     whole = int(months)
     days: float = longest_months(whole) + (months - whole) * MONTH_DAYS[0] + rest.total_seconds() / 86400
     return days
@@ -62,32 +86,35 @@ def is_unset(duration: str | None) -> bool:
     return longest_days(duration) == 0
 
 
-def retention_problems(policy: LongTermRetention, limit: str) -> list[str]:
+def retention_problems(policy: LongTermRetention, limit: str) -> list[Message]:
     """Return what in one long-term retention policy keeps backups longer than `limit` allows.
 
-    Raises ValueError for a period that is absent or not an ISO-8601 duration.
+    Raises UnreadableRetention (a ValueError) for a period that is absent or not an ISO-8601 duration.
     """
-    problems = []
+    problems: list[Message] = []
     limit_days = longest_days(limit)
     periods = (
         ("weekly", policy.weekly_retention),
         ("monthly", policy.monthly_retention),
         ("yearly", policy.yearly_retention),
     )
-    unknown: list[str] = []
+    unknown: list[Message] = []
     for period, value in periods:
+        not_reported, too_long = PERIODS[period]
         if value is None or not value.strip():
             # Microsoft documents no default for an absent period: unknown, never "nothing kept".
-            unknown.append(f"{period}Retention is not reported")
+            unknown.append(msg(not_reported))
             continue
         if is_unset(value):
             continue
-        if period == "yearly":
-            problems.append(f"yearly backups are kept for {value} (yearly retention must be unset)")
+        if too_long is None:
+            problems.append(
+                msg("yearly backups are kept for {value} (yearly retention must be unset)", value=value)
+            )
         elif longest_days(value) > limit_days:
-            problems.append(f"{period} backups are kept for {value}, longer than {limit}")
+            problems.append(msg(too_long, value=value, limit=limit))
     if unknown and not problems:
-        raise ValueError("; ".join(unknown))
+        raise UnreadableRetention(unknown[0] if len(unknown) == 1 else msg("{problems}", problems=unknown))
     return problems + unknown
 
 
@@ -99,10 +126,10 @@ def test_sql_database_backups_are_gone_after_three_months(
     evidence.expected(
         weekly_retention=f"<= {limit}",
         monthly_retention=f"<= {limit}",
-        yearly_retention="unset (PT0S)",
+        yearly_retention=msg("unset (PT0S)"),
     )
     if not retention.policies:
-        evidence.observed(long_term_retention="no long-term retention policy: nothing is kept long-term")
+        evidence.observed(long_term_retention=msg("no long-term retention policy: nothing is kept long-term"))
         return
     evidence.observed(
         policies=[
@@ -115,18 +142,27 @@ def test_sql_database_backups_are_gone_after_three_months(
             for p in retention.policies
         ]
     )
-    problems: list[str] = []
-    unreadable: list[str] = []
+    problems: list[Message] = []
+    unreadable: list[Message] = []
     for entry in retention.policies:
         try:
             problems += retention_problems(entry, limit)
         except ValueError as exc:
             unreadable.append(
-                f"long-term retention policy {entry.name} of database {retention.database_name} "
-                f"cannot be read: {exc}"
+                msg(
+                    "long-term retention policy {policy} of database {database} cannot be read: {reason}",
+                    policy=entry.name,
+                    database=retention.database_name,
+                    reason=exc.reason if isinstance(exc, UnreadableRetention) else verbatim(str(exc)),
+                )
             )
-    assert not problems, f"database {retention.database_name} keeps backups beyond {limit}: " + "; ".join(
-        [*problems, *unreadable]
+    assert not problems, evidence.fails(
+        "database {database} keeps backups beyond {limit}: {problems}",
+        database=retention.database_name,
+        limit=limit,
+        problems=[*problems, *unreadable],
     )
     if unreadable:
-        raise EvidenceMissing("; ".join(unreadable))
+        raise EvidenceMissing(
+            unreadable[0] if len(unreadable) == 1 else msg("{problems}", problems=unreadable)
+        )

@@ -6,8 +6,10 @@ import re
 from datetime import date
 
 from collectors.attestations import DatacenterCertificate
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from controls.framework import Evidence, control
+from reports.evidence import Message, msg
+from reports.i18n.translation import english
 
 ISO27001_2013_LAST_VALID_DAY = date(2025, 10, 31)
 """The end of the transition to ISO/IEC 27001:2022: certificates to the 2013 edition stopped being valid."""
@@ -28,7 +30,7 @@ CURRENT_EDITION = re.compile(r"27001\D{0,3}(2022|2023)(?!\d)")
 ISO/IEC 27001:2022 as EN ISO/IEC 27001:2023 without modification; NEN publishes it as NEN-EN-ISO/IEC 27001:2023)."""
 
 
-def standard_problem(standard: str, run_date: date) -> str | None:
+def standard_problem_message(standard: str, run_date: date) -> Message | None:
     """Return why the attested standard is not a current ISO/IEC 27001 certification ("which ..."), or None.
 
     Exists so that a certificate to another standard (ISO 9001, SOC 2) or one whose edition is
@@ -37,14 +39,20 @@ def standard_problem(standard: str, run_date: date) -> str | None:
     """
     compact = standard.replace(" ", "")  # only digits and punctuation are compared: case does not matter
     if "27001" not in compact:
-        return "which is not an ISO/IEC 27001 certification"
+        return msg("which is not an ISO/IEC 27001 certification")
     if is_iso27001_2013(standard):
         if run_date > ISO27001_2013_LAST_VALID_DAY:
-            return f"which stopped being valid on {ISO27001_2013_LAST_VALID_DAY}"
+            return msg("which stopped being valid on {date}", date=ISO27001_2013_LAST_VALID_DAY)
         return None
     if CURRENT_EDITION.search(compact) is None:
-        return "which does not name its edition (attest e.g. ISO/IEC 27001:2022)"
+        return msg("which does not name its edition (attest e.g. ISO/IEC 27001:2022)")
     return None
+
+
+def standard_problem(standard: str, run_date: date) -> str | None:
+    """Return standard_problem_message in English words, or None."""
+    problem = standard_problem_message(standard, run_date)
+    return None if problem is None else english(problem)
 
 
 @control("12a.datacenter-certification", over="attestations.datacenters")
@@ -65,25 +73,47 @@ def test_datacenter_certificate_is_current(
     )
     evidence.expected(
         days_left=f"> {policy.certificate_min_days_left}",
-        standard="a current edition (ISO/IEC 27001:2013 is not valid after 2025-10-31)",
-        evidence_file="present and unchanged since attested",
+        standard=msg(
+            "a current edition (ISO/IEC 27001:2013 is not valid after {date})",
+            date=ISO27001_2013_LAST_VALID_DAY,
+        ),
+        evidence_file=msg("present and unchanged since attested"),
     )
-    assert certificate.evidence is not None, f"no evidence file is attested for {certificate.datacenter}"
-    assert certificate.evidence.attested_sha256 is not None, (
-        f"no evidence_sha256 is attested for {certificate.evidence.path}: "
-        "nothing shows it is the certificate that was relied on"
+    assert certificate.evidence is not None, evidence.fails(
+        "no evidence file is attested for {datacenter}", datacenter=certificate.datacenter
     )
-    assert certificate.evidence.unchanged, (
-        f"evidence file {certificate.evidence.path} has sha256 {certificate.evidence.sha256}, "
-        f"not the attested {certificate.evidence.attested_sha256}"
+    assert certificate.evidence.attested_sha256 is not None, evidence.fails(
+        "no evidence_sha256 is attested for {path}: nothing shows it is the certificate that was relied on",
+        path=certificate.evidence.path,
     )
-    problem = standard_problem(certificate.standard, run_date)
-    assert problem is None, f"{certificate.datacenter} is certified to {certificate.standard}, {problem}"
-    assert certificate.attested_on <= run_date, (
-        f"the attestation is dated {certificate.attested_on}, after the run date {run_date}"
+    assert certificate.evidence.unchanged, evidence.fails(
+        "evidence file {path} has sha256 {sha256}, not the attested {attested_sha256}",
+        path=certificate.evidence.path,
+        sha256=certificate.evidence.sha256,
+        attested_sha256=certificate.evidence.attested_sha256,
     )
-    assert days_left >= 0, f"the certificate of {certificate.datacenter} expired on {certificate.valid_until}"
-    assert days_left > policy.certificate_min_days_left, (
-        f"the certificate of {certificate.datacenter} expires on {certificate.valid_until}, "
-        f"only {days_left} days from now"
+    problem = standard_problem_message(certificate.standard, run_date)
+    assert problem is None, evidence.fails(
+        "{datacenter} is certified to {standard}, {problem}",
+        datacenter=certificate.datacenter,
+        standard=certificate.standard,
+        problem=problem,
+    )
+    assert certificate.attested_on <= run_date, evidence.fails(
+        "the attestation is dated {attested_on}, after the run date {run_date}",
+        attested_on=certificate.attested_on,
+        run_date=run_date,
+    )
+    assert days_left >= 0, evidence.fails(
+        "the certificate of {datacenter} expired on {valid_until}",
+        datacenter=certificate.datacenter,
+        valid_until=certificate.valid_until,
+    )
+    assert days_left > policy.certificate_min_days_left, evidence.fails_n(
+        "the certificate of {datacenter} expires on {valid_until}, only {days_left} day from now",
+        "the certificate of {datacenter} expires on {valid_until}, only {days_left} days from now",
+        "days_left",
+        datacenter=certificate.datacenter,
+        valid_until=certificate.valid_until,
+        days_left=days_left,
     )

@@ -13,15 +13,24 @@ import re
 from collections.abc import Iterable
 
 from collectors.azure.facts import RoleAssignment, SqlEntraAdministration
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from collectors.hosts.facts import HostFacts
 from controls.framework import Evidence, EvidenceMissing, control
-from controls.role_permissions import privileges
+from controls.role_permissions import privilege_reasons
+from reports.evidence import N_, Message, as_message, msg, msg_n
 
-NOBODY_AUTHORISED = (
+NOBODY_AUTHORISED = msg(
     "policy.authorized_principals is empty, so nobody is authorised: list the Entra object ids "
     "allowed to hold privileged access in [policy] authorized_principals"
 )
+SCOPE_LEVELS = {
+    "tenant": N_("tenant"),
+    "management group": N_("management group"),
+    "subscription": N_("subscription"),
+    "resource group": N_("resource group"),
+    "resource": N_("resource"),
+}
+"""The kinds of ARM scope, as the findings name them (catalog texts)."""
 
 
 def folded(values: Iterable[str]) -> frozenset[str]:
@@ -40,26 +49,44 @@ def is_authorised(principal_ids: Iterable[str | None], policy: Policy) -> bool:
     return any(p is not None and p.strip().lower() in allowed for p in principal_ids)
 
 
+def scope_level_text(level: str) -> Message | str:
+    """Return the kind of an ARM scope in words (a kind the catalog does not know stays as it is)."""
+    words = SCOPE_LEVELS.get(level)
+    return msg(words) if words is not None else level
+
+
+def principal_type_text(assignment: RoleAssignment) -> Message | str:
+    """Return the principal's type as ARM names it (User, Group, ServicePrincipal), or the word "principal"."""
+    return assignment.principal_type or msg("principal")
+
+
 @control("12c.azure-privileged-roles", over="azure.role_assignments")
 def test_privileged_role_is_held_by_an_authorised_principal(
     assignment: RoleAssignment, policy: Policy, evidence: Evidence
 ) -> None:
+    unknown_role = msg("unknown role {guid}", guid=assignment.role_guid)
     evidence.observed(
-        role=assignment.role,
+        role=assignment.role_name or unknown_role,
         principal_id=assignment.principal_id,
         principal_type=assignment.principal_type,
         scope=assignment.scope,
-        scope_level=assignment.scope_level,
+        scope_level=scope_level_text(assignment.scope_level),
     )
     evidence.expected(
-        principal_id="one of policy.authorized_principals when the role is privileged",
+        principal_id=msg("one of policy.authorized_principals when the role is privileged"),
         authorized_principals=policy.authorized_principals,
     )
     if assignment.role_name is None:
         raise EvidenceMissing(
-            f"{assignment.role} assigned to {assignment.principal_type or 'principal'} "
-            f"{assignment.principal_id}: {assignment.role_problem or 'the role definition was not found'}; "
-            "whether it is privileged cannot be judged"
+            msg(
+                "{role} assigned to {principal_type} {principal}: {problem}; whether it is privileged cannot be judged",
+                role=unknown_role,
+                principal_type=principal_type_text(assignment),
+                principal=assignment.principal_id,
+                problem=as_message(assignment.role_problem)
+                if assignment.role_problem
+                else msg("the role definition was not found"),
+            )
         )
     evidence.observed(
         role_type=assignment.role_type,
@@ -76,30 +103,55 @@ def test_privileged_role_is_held_by_an_authorised_principal(
         ],
     )
     if is_privileged(assignment.role_name, policy.privileged_roles):
-        evidence.observed(privileged=f"yes: {assignment.role_name} is in policy.privileged_roles")
+        evidence.observed(
+            privileged=msg("yes: {role} is in policy.privileged_roles", role=assignment.role_name)
+        )
     elif assignment.permissions is None:
         raise EvidenceMissing(
-            f"{assignment.role_name} assigned to {assignment.principal_type or 'principal'} "
-            f"{assignment.principal_id}: the role definition's permissions cannot be read "
-            f"({assignment.permissions_problem or 'not reported'}); whether it is privileged cannot be judged"
+            msg(
+                "{role} assigned to {principal_type} {principal}: the role definition's permissions cannot be "
+                "read ({problem}); whether it is privileged cannot be judged",
+                role=assignment.role_name,
+                principal_type=principal_type_text(assignment),
+                principal=assignment.principal_id,
+                problem=as_message(assignment.permissions_problem)
+                if assignment.permissions_problem
+                else msg("not reported"),
+            )
         )
     else:
-        reasons = privileges(assignment.permissions)
+        reasons = privilege_reasons(assignment.permissions)
         if not reasons:
             evidence.observed(
-                privileged=f"no: {assignment.role_name} is not in policy.privileged_roles and only reads"
+                privileged=msg(
+                    "no: {role} is not in policy.privileged_roles and only reads", role=assignment.role_name
+                )
             )
             return
-        evidence.observed(privileged="yes: " + "; ".join(reasons))
-    holder = f"{assignment.principal_type or 'principal'} {assignment.principal_id}"
-    where = f"{assignment.scope_level} {assignment.scope}"
-    role = assignment.role_name
-    if not is_privileged(role, policy.privileged_roles):
-        granted = "; ".join(privileges(assignment.permissions or ()))
-        role = f"{role} (privileged by its permissions: {granted})"
-    assert policy.authorized_principals, f"{role} at {where} is held by {holder}; {NOBODY_AUTHORISED}"
-    assert is_authorised([assignment.principal_id], policy), (
-        f"{role} at {where} is held by {holder}, which is not in policy.authorized_principals"
+        evidence.observed(privileged=msg("yes: {reasons}", reasons=reasons))
+    role: Message | str = assignment.role_name
+    if not is_privileged(assignment.role_name, policy.privileged_roles):
+        role = msg(
+            "{role} (privileged by its permissions: {reasons})",
+            role=assignment.role_name,
+            reasons=privilege_reasons(assignment.permissions or ()),
+        )
+    held = {
+        "role": role,
+        "scope_level": scope_level_text(assignment.scope_level),
+        "scope": assignment.scope,
+        "principal_type": principal_type_text(assignment),
+        "principal": assignment.principal_id,
+    }
+    assert policy.authorized_principals, evidence.fails(
+        "{role} at {scope_level} {scope} is held by {principal_type} {principal}; {why}",
+        why=NOBODY_AUTHORISED,
+        **held,
+    )
+    assert is_authorised([assignment.principal_id], policy), evidence.fails(
+        "{role} at {scope_level} {scope} is held by {principal_type} {principal}, "
+        "which is not in policy.authorized_principals",
+        **held,
     )
 
 
@@ -115,32 +167,46 @@ def test_sql_server_is_administered_by_an_authorised_entra_admin(
         azure_ad_only_authentication=administration.azure_ad_only_authentication,
     )
     evidence.expected(
-        entra_admin="set, with its sid or login in policy.authorized_principals",
+        entra_admin=msg("set, with its sid or login in policy.authorized_principals"),
         authorized_principals=policy.authorized_principals,
         azure_ad_only_authentication=True,
     )
-    problems: list[str] = []
+    problems: list[Message] = []
     if admin is None:
-        problems.append("no Entra ID administrator is set")
+        problems.append(msg("no Entra ID administrator is set"))
     elif not policy.authorized_principals:
-        problems.append(f"Entra ID administrator {admin.login or admin.sid} is set but {NOBODY_AUTHORISED}")
+        problems.append(
+            msg(
+                "Entra ID administrator {admin} is set but {why}",
+                admin=admin.login or admin.sid,
+                why=NOBODY_AUTHORISED,
+            )
+        )
     elif not is_authorised([admin.sid, admin.login], policy):
         problems.append(
-            f"Entra ID administrator {admin.login} (sid {admin.sid}) is not in policy.authorized_principals"
+            msg(
+                "Entra ID administrator {login} (sid {sid}) is not in policy.authorized_principals",
+                login=admin.login,
+                sid=admin.sid,
+            )
         )
     if administration.azure_ad_only_authentication is not True:
-        state = "false" if administration.azure_ad_only_authentication is False else "not reported"
-        problems.append(f"azureADOnlyAuthentication is {state}: SQL logins are still accepted")
-    assert not problems, f"server {administration.server_name}: " + "; ".join(problems)
+        state = "false" if administration.azure_ad_only_authentication is False else msg("not reported")
+        problems.append(
+            msg("azureADOnlyAuthentication is {state}: SQL logins are still accepted", state=state)
+        )
+    assert not problems, evidence.fails(
+        "server {server}: {problems}", server=administration.server_name, problems=problems
+    )
 
 
 # --- 12c.host-admins (hosts over SSH) --------------------------------------------------------------
 
-NOBODY_AUTHORISED_ADMINS = (
+NOBODY_AUTHORISED_ADMINS = msg(
     "policy.authorized_admins is empty, so nobody is authorised: list the people allowed to administer "
     "hosts in [policy] authorized_admins (Linux user names, Windows DOMAIN\\user or local user names)"
 )
-NO_AUTHORISED_KEYS = (
+NO_AUTHORISED_KEYS = msg(
     "policy.authorized_ssh_keys is empty, so no key is authorised: list the SHA256 fingerprints of the "
     "keys allowed to log in (ssh-keygen -lf key.pub) in [policy] authorized_ssh_keys"
 )
@@ -188,20 +254,36 @@ def test_host_is_administered_only_by_authorised_people(
             ]
         )
     evidence.expected(
-        administrators="each in policy.authorized_admins",
+        administrators=msg("each in policy.authorized_admins"),
         authorized_admins=policy.authorized_admins,
-        ssh_key_fingerprints="each in policy.authorized_ssh_keys",
+        ssh_key_fingerprints=msg("each in policy.authorized_ssh_keys"),
         authorized_ssh_keys=policy.authorized_ssh_keys,
     )
     allowed = folded(policy.authorized_admins)
-    problems: list[str] = []
+    problems: list[Message] = []
     strangers = [m for m in admins.members if not admin_is_authorised(m, host.name, allowed)]
     if strangers:
-        what = NOBODY_AUTHORISED_ADMINS if not allowed else "not in policy.authorized_admins"
-        problems.append(f"administrator(s) {', '.join(strangers)}: {what}")
+        problems.append(
+            msg_n(
+                "administrator {names}: {why}",
+                "administrators {names}: {why}",
+                "n",
+                n=len(strangers),
+                names=strangers,
+                why=NOBODY_AUTHORISED_ADMINS if not allowed else msg("not in policy.authorized_admins"),
+            )
+        )
     keys = {key_fingerprint(k) for k in policy.authorized_ssh_keys if k.strip()}
     unknown_keys = [k for k in admins.ssh_key_fingerprints if key_fingerprint(k) not in keys]
     if unknown_keys:
-        what = NO_AUTHORISED_KEYS if not keys else "not in policy.authorized_ssh_keys"
-        problems.append(f"SSH key(s) {', '.join(unknown_keys)}: {what}")
-    assert not problems, f"host {host.name}: " + "; ".join(problems)
+        problems.append(
+            msg_n(
+                "SSH key {keys}: {why}",
+                "SSH keys {keys}: {why}",
+                "n",
+                n=len(unknown_keys),
+                keys=unknown_keys,
+                why=NO_AUTHORISED_KEYS if not keys else msg("not in policy.authorized_ssh_keys"),
+            )
+        )
+    assert not problems, evidence.fails("host {host}: {problems}", host=host.name, problems=problems)

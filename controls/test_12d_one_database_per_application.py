@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collectors.databases.facts import APPLICATIONS, SERVERS, Application, DatabaseServer, Engine, Login
 from controls.framework import Evidence, EvidenceMissing, control
+from reports.evidence import Message, msg, msg_n, verbatim
 
 OWNER_ROLES = frozenset({"db_owner", "owner"})
 """Database roles that own the database (SQL Server db_owner, the PostgreSQL database owner)."""
@@ -25,10 +26,22 @@ def _catalog_login(app: Application) -> Login:
     """Return the application's login as the server's catalog has it; missing evidence otherwise."""
     if app.login is None:
         raise EvidenceMissing(
-            f"application {app.name}: server {app.server}'s catalog has no login {app.identity} "
-            "(it does not exist, or the auditor's login cannot see it)"
+            msg(
+                "application {application}: server {server}'s catalog has no login {login} "
+                "(it does not exist, or the auditor's login cannot see it)",
+                application=app.name,
+                server=app.server,
+                login=app.identity,
+            )
         )
     return app.login
+
+
+def _joined_with_and(names: list[str]) -> Message | str:
+    """Return names as a list in words: "a", "a and b", "a, b and c"."""
+    if len(names) == 1:
+        return names[0]
+    return msg("{names} and {last}", names=names[:-1], last=names[-1])
 
 
 @control("12d.app-own-database", over=APPLICATIONS)
@@ -39,13 +52,26 @@ def test_application_uses_one_database_of_its_own(app: Application, evidence: Ev
         shared_with=app.shared_with,
         discovered_from=app.discovered_from,
     )
-    evidence.expected(databases_used=f"exactly one ({app.database})", shared_with=[])
-    problems: list[str] = []
+    evidence.expected(databases_used=msg("exactly one ({database})", database=app.database), shared_with=[])
+    problems: list[Message] = []
     if len(app.databases_used) != 1:
-        problems.append(f"uses {len(app.databases_used)} databases ({', '.join(app.databases_used)})")
+        problems.append(
+            msg_n(
+                "uses {n} database ({databases})",
+                "uses {n} databases ({databases})",
+                "n",
+                n=len(app.databases_used),
+                databases=list(app.databases_used),
+            )
+        )
     if app.shared_with:
-        problems.append(f"shares its database with {', '.join(app.shared_with)}")
-    assert not problems, f"application {app.name} on server {app.server}: " + "; ".join(problems)
+        problems.append(msg("shares its database with {applications}", applications=list(app.shared_with)))
+    assert not problems, evidence.fails(
+        "application {application} on server {server}: {problems}",
+        application=app.name,
+        server=app.server,
+        problems=problems,
+    )
 
 
 @control("12d.app-login-scope", over=APPLICATIONS)
@@ -62,39 +88,68 @@ def test_application_login_reaches_its_own_database_only(app: Application, evide
         reaches={access.database: access.via for access in login.databases},
         roles_in_own_database=sorted({role for access in own for role in access.roles}),
     )
-    evidence.expected(server_privileges=[], reaches=[app.database], roles_in_own_database="no owner role")
-    problems: list[str] = []
+    evidence.expected(
+        server_privileges=[], reaches=[app.database], roles_in_own_database=msg("no owner role")
+    )
+    problems: list[Message] = []
     if login.server_privileges:
-        problems.append(f"holds server-wide {', '.join(login.server_privileges)}")
+        problems.append(msg("holds server-wide {privileges}", privileges=list(login.server_privileges)))
     if others:
         problems.append(
-            "can reach other databases: "
-            + ", ".join(f"{access.database} ({access.via})" for access in others)
+            msg(
+                "can reach other databases: {databases}",
+                # The database's name and why it is reachable (the collector's words), as data.
+                databases=[f"{access.database} ({access.via})" for access in others],
+            )
         )
     if owner_roles:
         problems.append(
-            f"is {' and '.join(owner_roles)} of its own database {app.database} "
-            "(more than the application needs; a waiver can accept it)"
+            msg(
+                "is {roles} of its own database {database} (more than the application needs; a waiver can accept it)",
+                roles=_joined_with_and(owner_roles),
+                database=app.database,
+            )
         )
-    assert not problems, f"login {login.name} of application {app.name} on server {app.server} " + "; ".join(
-        problems
+    assert not problems, evidence.fails(
+        "login {login} of application {application} on server {server} {problems}",
+        login=login.name,
+        application=app.name,
+        server=app.server,
+        problems=problems,
     )
     if login.privileges_unread:
-        raise EvidenceMissing(f"login {login.name} on server {app.server}: {login.privileges_unread}")
+        raise EvidenceMissing(
+            msg(
+                "login {login} on server {server}: {problem}",
+                login=login.name,
+                server=app.server,
+                problem=verbatim(login.privileges_unread),
+            )
+        )
 
 
 @control("12d.app-not-server-admin", over=APPLICATIONS)
 def test_application_does_not_connect_as_server_admin(app: Application, evidence: Evidence) -> None:
     evidence.observed(login=app.identity, server_admin_login=app.admin_login or None)
-    evidence.expected(login=f"not {app.admin_login or 'the server administrator'}")
+    evidence.expected(
+        login=msg("not {login}", login=app.admin_login)
+        if app.admin_login
+        else msg("not the server administrator")
+    )
     named_admin = bool(app.admin_login) and _same(app.engine, app.identity, app.admin_login)
-    assert not named_admin, (
-        f"application {app.name} connects to server {app.server} as the server administrator {app.identity}"
+    assert not named_admin, evidence.fails(
+        "application {application} connects to server {server} as the server administrator {login}",
+        application=app.name,
+        server=app.server,
+        login=app.identity,
     )
     login = _catalog_login(app)
-    assert not login.is_server_admin, (
-        f"application {app.name} connects to server {app.server} as {login.name}, "
-        "which is the server administrator login"
+    assert not login.is_server_admin, evidence.fails(
+        "application {application} connects to server {server} as {login}, "
+        "which is the server administrator login",
+        application=app.name,
+        server=app.server,
+        login=login.name,
     )
 
 
@@ -130,10 +185,17 @@ def test_server_has_no_shared_or_open_logins(server: DatabaseServer, evidence: E
         guest_connect_databases=[],
         public_connect_application_databases=[],
     )
-    problems: list[str] = [
-        f"login {login} is used by applications {', '.join(apps)}" for login, apps in shared.items()
+    problems: list[Message] = [
+        msg("login {login} is used by applications {applications}", login=login, applications=apps)
+        for login, apps in shared.items()
     ]
-    problems.extend(f"the server administrator login {name} is enabled" for name in enabled_sa)
-    problems.extend(f"guest has CONNECT in database {name}" for name in guest)
-    problems.extend(f"PUBLIC can CONNECT to application database {name}" for name in public)
-    assert not problems, f"database server {server.name}: " + "; ".join(problems)
+    problems.extend(
+        msg("the server administrator login {login} is enabled", login=name) for name in enabled_sa
+    )
+    problems.extend(msg("guest has CONNECT in database {database}", database=name) for name in guest)
+    problems.extend(
+        msg("PUBLIC can CONNECT to application database {database}", database=name) for name in public
+    )
+    assert not problems, evidence.fails(
+        "database server {server}: {problems}", server=server.name, problems=problems
+    )

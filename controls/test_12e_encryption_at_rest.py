@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collectors.azure.facts import SqlDatabase, StorageAccount, VirtualMachine, VmDisk
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from collectors.databases.facts import RAVENDB_DATABASES, SQLSERVER_DATABASES, Database
 from collectors.hosts.facts import HostFacts
 from controls.framework import Evidence, EvidenceMissing, control
+from reports.evidence import N_, Message, msg
 
 
 @control("12e.azure-sql-tde", over="azure.sql_databases")
 def test_sql_database_is_encrypted_at_rest(db: SqlDatabase, evidence: Evidence) -> None:
     evidence.observed(tde_state=db.tde_state)
     evidence.expected(tde_state="Enabled")
-    assert (db.tde_state or "").lower() == "enabled", (
-        f"transparent data encryption is {db.tde_state or 'not reported'} on database {db.name}"
+    assert (db.tde_state or "").lower() == "enabled", evidence.fails(
+        "transparent data encryption is {state} on database {database}",
+        state=db.tde_state or msg("not reported"),
+        database=db.name,
     )
 
 
@@ -34,30 +37,34 @@ def test_storage_account_is_encrypted_at_rest(
     if policy.require_customer_managed_keys:
         expected["key_source"] = "Microsoft.Keyvault"
     evidence.expected(**expected)
-    problems: list[str] = []
+    problems: list[Message] = []
     if account.blob_encryption_enabled is None and account.file_encryption_enabled is None:
-        problems.append("no encryption services are reported (encryption.services absent)")
+        problems.append(msg("no encryption services are reported (encryption.services absent)"))
     else:
         for service, enabled in (
             ("blob", account.blob_encryption_enabled),
             ("file", account.file_encryption_enabled),
         ):
             if enabled is not True:
-                problems.append(
-                    f"{service} encryption is {'not reported' if enabled is None else 'disabled'}"
-                )
+                state = msg("not reported") if enabled is None else msg("disabled")
+                problems.append(msg("{service} encryption is {state}", service=service, state=state))
     if policy.require_infrastructure_encryption and account.require_infrastructure_encryption is not True:
         problems.append(
-            "requireInfrastructureEncryption is "
-            f"{'not set' if account.require_infrastructure_encryption is None else 'false'}"
-            " (the policy requires infrastructure encryption)"
+            msg(
+                "requireInfrastructureEncryption is {value} (the policy requires infrastructure encryption)",
+                value=msg("not set") if account.require_infrastructure_encryption is None else "false",
+            )
         )
     if policy.require_customer_managed_keys and (account.key_source or "").lower() != "microsoft.keyvault":
         problems.append(
-            f"keySource is {account.key_source or 'not reported'}, not Microsoft.Keyvault "
-            "(the policy requires customer-managed keys)"
+            msg(
+                "keySource is {key_source}, not Microsoft.Keyvault (the policy requires customer-managed keys)",
+                key_source=account.key_source or msg("not reported"),
+            )
         )
-    assert not problems, f"storage account {account.name}: " + "; ".join(problems)
+    assert not problems, evidence.fails(
+        "storage account {name}: {problems}", name=account.name, problems=problems
+    )
 
 
 # --- 12e.azure-vm-disk-encryption ---------------------------------------------------------------
@@ -66,30 +73,60 @@ VM_CUSTOMER_KEY_TYPES = frozenset(
     {"encryptionatrestwithcustomerkey", "encryptionatrestwithplatformandcustomerkeys"}
 )
 VM_DISK_ENCRYPTION_MODES = {
-    "host": "encryption at host on the VM (securityProfile.encryptionAtHost = true)",
-    "cmk": "every disk encrypted with a customer-managed key through a disk encryption set "
-    "(encryption.type EncryptionAtRestWithCustomerKey or EncryptionAtRestWithPlatformAndCustomerKeys)",
-    "ade": "Azure Disk Encryption on every disk (encryptionSettingsCollection.enabled = true)",
+    "host": N_("encryption at host on the VM (securityProfile.encryptionAtHost = true)"),
+    "cmk": N_(
+        "every disk encrypted with a customer-managed key through a disk encryption set "
+        "(encryption.type EncryptionAtRestWithCustomerKey or EncryptionAtRestWithPlatformAndCustomerKeys)"
+    ),
+    "ade": N_("Azure Disk Encryption on every disk (encryptionSettingsCollection.enabled = true)"),
 }
-"""What each policy.vm_disk_encryption mode requires, in the words the messages use."""
+"""What each policy.vm_disk_encryption mode requires, in the words the messages use (catalog texts)."""
 
 
-def vm_disk_encryption_text(disk: VmDisk) -> str:
+def vm_disk_encryption_text(disk: VmDisk) -> Message:
     """Describe in words how a VM disk is encrypted at rest."""
     if disk.missing:
-        return f"unknown ({disk.missing})"
+        return msg("unknown ({reason})", reason=disk.missing)
     if disk.storage == "ephemeral":
-        base = "ephemeral OS disk on host storage (no disk resource; only encryption at host covers it)"
+        base = msg("ephemeral OS disk on host storage (no disk resource; only encryption at host covers it)")
     elif disk.storage == "unmanaged":
-        base = "unmanaged VHD blob (no disk encryption set possible)"
+        base = msg("unmanaged VHD blob (no disk encryption set possible)")
     elif (disk.encryption_type or "").lower() in VM_CUSTOMER_KEY_TYPES:
-        key_set = (disk.disk_encryption_set_id or "none").rsplit("/", 1)[-1]
-        base = f"customer-managed key ({disk.encryption_type}, disk encryption set {key_set})"
+        key_set = (
+            msg("none")
+            if disk.disk_encryption_set_id is None
+            else disk.disk_encryption_set_id.rsplit("/", 1)[-1]
+        )
+        base = msg(
+            "customer-managed key ({type}, disk encryption set {key_set})",
+            type=disk.encryption_type,
+            key_set=key_set,
+        )
     elif (disk.encryption_type or "").lower() == "encryptionatrestwithplatformkey":
-        base = "platform-managed key" if disk.ade_enabled else "platform-managed key only"
+        base = msg("platform-managed key") if disk.ade_enabled else msg("platform-managed key only")
     else:
-        base = f"encryption type {disk.encryption_type or 'not reported'}"
-    return base + (" + Azure Disk Encryption" if disk.ade_enabled else "")
+        base = msg("encryption type {type}", type=disk.encryption_type or msg("not reported"))
+    return msg("{encryption} + Azure Disk Encryption", encryption=base) if disk.ade_enabled else base
+
+
+def vm_disk_text(disk: VmDisk) -> Message:
+    """Name a VM disk and how it is encrypted, in a list of the VM's disks: `OS disk <name>: <encryption>`."""
+    return msg(
+        "{role} {name}: {encryption}",
+        role=disk.role,
+        name=disk.name,
+        encryption=vm_disk_encryption_text(disk),
+    )
+
+
+def vm_disk_shortfall_text(disk: VmDisk) -> Message:
+    """Name a disk that falls short of the policy and how it is encrypted: `OS disk <name> has <encryption>`."""
+    return msg(
+        "{role} {name} has {encryption}",
+        role=disk.role,
+        name=disk.name,
+        encryption=vm_disk_encryption_text(disk),
+    )
 
 
 def vm_disk_meets(disk: VmDisk, mode: str) -> bool:
@@ -108,7 +145,7 @@ def test_vm_disks_are_encrypted_as_policy_requires(
     vm: VirtualMachine, policy: Policy, evidence: Evidence
 ) -> None:
     mode = policy.vm_disk_encryption
-    requirement = VM_DISK_ENCRYPTION_MODES[mode]
+    requirement = msg(VM_DISK_ENCRYPTION_MODES[mode])
     evidence.observed(
         encryption_at_host=vm.encryption_at_host,
         disks=[
@@ -124,33 +161,52 @@ def test_vm_disks_are_encrypted_as_policy_requires(
         ],
     )
     evidence.expected(vm_disk_encryption=mode, requirement=requirement)
-    disks_text = "; ".join(f"{d.role} {d.name}: {vm_disk_encryption_text(d)}" for d in vm.disks)
     if mode == "host":
-        assert vm.encryption_at_host, (
-            f"encryption at host is off on VM {vm.name}: policy.vm_disk_encryption = 'host' expects "
-            f"{requirement}; its disks: {disks_text or 'none reported'}"
+        assert vm.encryption_at_host, evidence.fails(
+            "encryption at host is off on VM {vm}: policy.vm_disk_encryption = 'host' expects "
+            "{requirement}; its disks: {disks}",
+            vm=vm.name,
+            requirement=requirement,
+            disks=[vm_disk_text(d) for d in vm.disks] or msg("none reported"),
         )
         return
     if not vm.disks:
-        raise EvidenceMissing(f"VM {vm.name} reports no disks")
+        raise EvidenceMissing(msg("VM {vm} reports no disks", vm=vm.name))
     failing = [d for d in vm.disks if not d.missing and not vm_disk_meets(d, mode)]
-    assert not failing, (
-        f"VM {vm.name}: policy.vm_disk_encryption = '{mode}' expects {requirement}, but "
-        + "; ".join(f"{d.role} {d.name} has {vm_disk_encryption_text(d)}" for d in failing)
+    assert not failing, evidence.fails(
+        "VM {vm}: policy.vm_disk_encryption = '{mode}' expects {requirement}, but {disks}",
+        vm=vm.name,
+        mode=mode,
+        requirement=requirement,
+        disks=[vm_disk_shortfall_text(d) for d in failing],
     )
     missing = [d.missing for d in vm.disks if d.missing]
     if missing:
-        raise EvidenceMissing(f"VM {vm.name}: disk encryption unknown: " + "; ".join(missing))
+        raise EvidenceMissing(
+            msg("VM {vm}: disk encryption unknown: {reasons}", vm=vm.name, reasons="; ".join(missing))
+        )
 
 
 # --- 12e.host-volume-encryption (hosts over SSH) ---------------------------------------------------
 
 HOST_VOLUME_KINDS_NOT_JUDGED = {
-    "boot": "boot partition: the firmware must read the boot loader and kernel unencrypted; it holds no data",
-    "image": "read-only image (snap package, installation medium): nothing is written to it",
-    "swap": "swap area: not a filesystem (encrypt it with the data volumes where memory may hold personal data)",
+    "boot": N_(
+        "boot partition: the firmware must read the boot loader and kernel unencrypted; it holds no data"
+    ),
+    "image": N_("read-only image (snap package, installation medium): nothing is written to it"),
+    "swap": N_(
+        "swap area: not a filesystem (encrypt it with the data volumes where memory may hold personal data)"
+    ),
 }
-"""Linux volume kinds this control does not judge, and why (shown in the evidence)."""
+"""Linux volume kinds this control does not judge, and why (shown in the evidence; catalog texts)."""
+
+
+def unencrypted_volume_text(mount: str, kind: str, detail: str | None, windows: bool) -> Message:
+    """Describe a volume that is not encrypted at rest: its mount, kind and what the host reported."""
+    shown = detail or msg("no detail")
+    if windows:
+        return msg("{mount} ({kind}: {detail})", mount=mount, kind=kind, detail=shown)
+    return msg("{mount} ({kind}: {detail}; no crypt device beneath it)", mount=mount, kind=kind, detail=shown)
 
 
 @control("12e.host-volume-encryption", over="hosts.all")
@@ -163,42 +219,54 @@ def test_host_volumes_are_encrypted_at_rest(host: HostFacts, evidence: Evidence)
             {"mount": v.mount, "kind": v.kind, "encrypted": v.encrypted, "detail": v.detail} for v in judged
         ],
         not_judged=[
-            f"{v.mount}: {HOST_VOLUME_KINDS_NOT_JUDGED[v.kind.lower()]}"
+            msg(
+                "{mount}: {reason}",
+                mount=v.mount,
+                reason=msg(HOST_VOLUME_KINDS_NOT_JUDGED[v.kind.lower()]),
+            )
             for v in host.volumes
             if v.kind.lower() in HOST_VOLUME_KINDS_NOT_JUDGED
         ],
     )
     evidence.expected(
-        volumes="every fixed OS and data volume encrypted: BitLocker fully encrypted with protection On "
-        "(Windows), a LUKS/dm-crypt device beneath the filesystem (Linux)"
+        volumes=msg(
+            "every fixed OS and data volume encrypted: BitLocker fully encrypted with protection On "
+            "(Windows), a LUKS/dm-crypt device beneath the filesystem (Linux)"
+        )
     )
     if not judged:
-        raise EvidenceMissing(f"host {host.name} reports no fixed volume")
+        raise EvidenceMissing(msg("host {host} reports no fixed volume", host=host.name))
     plain = [v for v in judged if not v.encrypted]
-    why = "" if host.os.family == "windows" else "; no crypt device beneath it"
-    assert not plain, f"host {host.name}: {len(plain)} volume(s) not encrypted at rest: " + "; ".join(
-        f"{v.mount} ({v.kind}: {v.detail or 'no detail'}{why})" for v in plain
+    windows = host.os.family == "windows"
+    assert not plain, evidence.fails_n(
+        "host {host}: {n} volume not encrypted at rest: {volumes}",
+        "host {host}: {n} volumes not encrypted at rest: {volumes}",
+        "n",
+        host=host.name,
+        n=len(plain),
+        volumes=[unencrypted_volume_text(v.mount, v.kind, v.detail, windows) for v in plain],
     )
 
 
 # --- 12e.sqlserver-tde and 12e.ravendb-encryption (database catalogs) ------------------------------
 
 SQLSERVER_ENCRYPTION_STATES = {
-    "none": "no database encryption key: TDE is off",
-    "0": "no database encryption key: TDE is off",
-    "1": "unencrypted (a key exists but encryption is not on)",
-    "2": "encryption in progress: the database is not yet fully encrypted",
-    "3": "encrypted",
-    "4": "key change in progress",
-    "5": "decryption in progress: TDE is being switched off",
-    "6": "protection change in progress",
+    "none": N_("no database encryption key: TDE is off"),
+    "0": N_("no database encryption key: TDE is off"),
+    "1": N_("unencrypted (a key exists but encryption is not on)"),
+    "2": N_("encryption in progress: the database is not yet fully encrypted"),
+    "3": N_("encrypted"),
+    "4": N_("key change in progress"),
+    "5": N_("decryption in progress: TDE is being switched off"),
+    "6": N_("protection change in progress"),
 }
-"""What sys.dm_database_encryption_keys.encryption_state means ('none': the database has no key)."""
+"""What sys.dm_database_encryption_keys.encryption_state means ('none': the database has no key; catalog texts)."""
 
 
-def sqlserver_encryption_text(state: str) -> str:
+def sqlserver_encryption_text(state: str) -> Message:
     """Return an encryption_state in words, for the evidence and the failure message."""
-    return SQLSERVER_ENCRYPTION_STATES.get(state, f"unknown encryption_state {state}")
+    meaning = SQLSERVER_ENCRYPTION_STATES.get(state)
+    return msg("unknown encryption_state {state}", state=state) if meaning is None else msg(meaning)
 
 
 @control("12e.sqlserver-tde", over=SQLSERVER_DATABASES)
@@ -207,16 +275,23 @@ def test_sqlserver_database_is_encrypted_at_rest(database: Database, evidence: E
     evidence.observed(
         encryption_state=state, meaning=None if state is None else sqlserver_encryption_text(state)
     )
-    evidence.expected(encryption_state="3 (encrypted)")
+    evidence.expected(encryption_state=msg("3 (encrypted)"))
     if state is None:
         raise EvidenceMissing(
-            f"database {database.name} on {database.server}: the encryption state could not be read "
-            "(sys.dm_database_encryption_keys needs VIEW SERVER STATE, on Azure SQL VIEW DATABASE STATE) "
-            "or the configured database is not on the server"
+            msg(
+                "database {database} on {server}: the encryption state could not be read "
+                "(sys.dm_database_encryption_keys needs VIEW SERVER STATE, on Azure SQL VIEW DATABASE STATE) "
+                "or the configured database is not on the server",
+                database=database.name,
+                server=database.server,
+            )
         )
-    assert state == "3", (
-        f"database {database.name} on {database.server} is not encrypted at rest: "
-        f"encryption_state {state}, {sqlserver_encryption_text(state)}"
+    assert state == "3", evidence.fails(
+        "database {database} on {server} is not encrypted at rest: encryption_state {state}, {meaning}",
+        database=database.name,
+        server=database.server,
+        state=state,
+        meaning=sqlserver_encryption_text(state),
     )
 
 
@@ -226,10 +301,16 @@ def test_ravendb_database_is_encrypted_at_rest(database: Database, evidence: Evi
     evidence.expected(encrypted=True)
     if database.encrypted is None:
         raise EvidenceMissing(
-            f"RavenDB database {database.name} on {database.server}: the database record does not say "
-            "whether it is encrypted"
+            msg(
+                "RavenDB database {database} on {server}: the database record does not say whether it is "
+                "encrypted",
+                database=database.name,
+                server=database.server,
+            )
         )
-    assert database.encrypted, (
-        f"RavenDB database {database.name} on {database.server} is not encrypted at rest (Encrypted = false); "
-        "RavenDB encrypts only databases created encrypted: export it into a new encrypted database"
+    assert database.encrypted, evidence.fails(
+        "RavenDB database {database} on {server} is not encrypted at rest (Encrypted = false); "
+        "RavenDB encrypts only databases created encrypted: export it into a new encrypted database",
+        database=database.name,
+        server=database.server,
     )

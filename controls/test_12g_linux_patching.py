@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from collectors.hosts.facts import HostFacts, LinuxPendingUpdate
 from controls.framework import Evidence, EvidenceMissing, control
+from reports.evidence import Message, msg, msg_n
 
 SHOWN_UPDATES = 25
 """How many pending security updates the message names (the evidence lists all)."""
@@ -45,21 +46,43 @@ def test_linux_host_has_no_pending_security_updates(
         pending_other_updates=len(updates.pending) - len(security),
     )
     max_age = policy.patch_assessment_max_age_days
-    evidence.expected(pending_security_updates="none", index_age_days=f"<= {max_age}")
-    problems: list[str] = []
+    evidence.expected(pending_security_updates=msg("none"), index_age_days=f"<= {max_age}")
+    problems: list[Message] = []
     if security:
-        named = ", ".join(_update_label(u) for u in security[:SHOWN_UPDATES])
-        more = f" and {len(security) - SHOWN_UPDATES} more" if len(security) > SHOWN_UPDATES else ""
-        problems.append(f"{len(security)} pending security update(s) ({updates.manager}): {named}{more}")
+        named: Message | list[str] = [_update_label(u) for u in security[:SHOWN_UPDATES]]
+        if len(security) > SHOWN_UPDATES:
+            named = msg("{updates} and {n} more", updates=named, n=len(security) - SHOWN_UPDATES)
+        problems.append(
+            msg_n(
+                "{n} pending security update ({manager}): {updates}",
+                "{n} pending security updates ({manager}): {updates}",
+                "n",
+                n=len(security),
+                manager=updates.manager,
+                updates=named,
+            )
+        )
     if updates.index_updated is not None and index_age is not None and index_age > max_age:
         problems.append(
-            f"the {updates.manager} package index was last refreshed {updates.index_updated.date().isoformat()}, "
-            f"{index_age} days before the run date (at most {max_age} allowed): updates published since are "
-            "unknown to the host"
+            msg_n(
+                "the {manager} package index was last refreshed {refreshed}, {days} day before the run date "
+                "(at most {max_age} allowed): updates published since are unknown to the host",
+                "the {manager} package index was last refreshed {refreshed}, {days} days before the run date "
+                "(at most {max_age} allowed): updates published since are unknown to the host",
+                "days",
+                manager=updates.manager,
+                refreshed=updates.index_updated.date(),
+                days=index_age,
+                max_age=max_age,
+            )
         )
-    assert not problems, f"host {host.name}: " + "; ".join(problems)
+    assert not problems, evidence.fails("host {host}: {problems}", host=host.name, problems=problems)
     if updates.index_updated is None:
         raise EvidenceMissing(
-            f"host {host.name}: when the {updates.manager} package index was last refreshed is unknown, so "
-            "'no pending security update' cannot be relied on"
+            msg(
+                "host {host}: when the {manager} package index was last refreshed is unknown, so "
+                "'no pending security update' cannot be relied on",
+                host=host.name,
+                manager=updates.manager,
+            )
         )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from collectors.attestations import MobileMediaAttestation
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from controls.framework import Evidence, control
+from reports.evidence import msg
 
 
 @control("12g.mobile-media-encryption", over="attestations.mobile_media")
@@ -24,20 +25,28 @@ def test_mobile_media_encryption_is_attested_recently(
     )
     evidence.expected(
         age_days=f"<= {policy.attestation_max_age_days}",
-        evidence_file="present, hashed when attested and unchanged since",
+        evidence_file=msg("present, hashed when attested and unchanged since"),
     )
-    assert attestation.evidence is not None, (
-        f"no evidence file (e.g. an Intune export) for {attestation.scope}"
+    assert attestation.evidence is not None, evidence.fails(
+        "no evidence file (e.g. an Intune export) for {scope}", scope=attestation.scope
     )
-    assert attestation.evidence.unchanged, (
-        f"evidence file {attestation.evidence.path} changed since it was attested"
+    assert attestation.evidence.unchanged, evidence.fails(
+        "evidence file {path} changed since it was attested", path=attestation.evidence.path
     )
-    assert age_days >= 0, f"the attestation is dated {attestation.attested_on}, after the run date {run_date}"
-    assert age_days <= policy.attestation_max_age_days, (
-        f"the attestation of {attestation.attested_on} is {age_days} days old "
-        f"(at most {policy.attestation_max_age_days} allowed)"
+    assert age_days >= 0, evidence.fails(
+        "the attestation is dated {attested_on}, after the run date {run_date}",
+        attested_on=attestation.attested_on,
+        run_date=run_date,
     )
-    assert attestation.evidence.attested_sha256 is not None, (
-        f"no evidence_sha256 is attested for {attestation.evidence.path}: "
-        "nothing shows it is the export that was relied on"
+    assert age_days <= policy.attestation_max_age_days, evidence.fails_n(
+        "the attestation of {attested_on} is {age_days} day old (at most {max_days} allowed)",
+        "the attestation of {attested_on} is {age_days} days old (at most {max_days} allowed)",
+        "age_days",
+        attested_on=attestation.attested_on,
+        age_days=age_days,
+        max_days=policy.attestation_max_age_days,
+    )
+    assert attestation.evidence.attested_sha256 is not None, evidence.fails(
+        "no evidence_sha256 is attested for {path}: nothing shows it is the export that was relied on",
+        path=attestation.evidence.path,
     )

@@ -9,35 +9,52 @@ audit trail to analyse them (SQL auditing kept long enough).
 from __future__ import annotations
 
 from collectors.azure.facts import SecurityContact, SqlAuditing, SubscriptionSecurityContacts
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from controls.framework import Evidence, EvidenceMissing, control
+from reports.evidence import Message, msg
+from reports.i18n.translation import english
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 """Alert severities from least to most severe; a contact gets every alert at or above its minimum."""
 
 
+class UnknownSeverity(ValueError):
+    """An alert severity that is not High, Medium or Low; `reason` says which, in words."""
+
+    def __init__(self, reason: Message) -> None:
+        self.reason = reason
+        super().__init__(english(reason))
+
+
 def severity_rank(severity: str) -> int:
-    """Return the rank of an alert severity (Low 1 < Medium 2 < High 3); ValueError if unknown."""
+    """Return the rank of an alert severity (Low 1 < Medium 2 < High 3); UnknownSeverity (a ValueError) if unknown."""
     rank = SEVERITY_RANK.get(severity.strip().lower())
     if rank is None:
-        raise ValueError(f"unknown alert severity {severity!r} (expected High, Medium or Low)")
+        raise UnknownSeverity(
+            msg("unknown alert severity {severity} (expected High, Medium or Low)", severity=repr(severity))
+        )
     return rank
 
 
-def contact_problems(contact: SecurityContact, policy: Policy) -> list[str]:
+def contact_problems(contact: SecurityContact, policy: Policy) -> list[Message]:
     """Return why one security contact does not get the alerts the policy requires (empty: it does)."""
-    problems = []
+    problems: list[Message] = []
     if not contact.emails:
-        problems.append("no e-mail address is set")
+        problems.append(msg("no e-mail address is set"))
     if (contact.alert_notifications or "").lower() != "on":
-        problems.append(f"alert notifications are {contact.alert_notifications or 'not set'}")
+        problems.append(
+            msg("alert notifications are {state}", state=contact.alert_notifications or msg("not set"))
+        )
     wanted = policy.security_alert_min_severity
     if contact.minimal_severity is None:
-        problems.append("no minimal alert severity is set")
+        problems.append(msg("no minimal alert severity is set"))
     elif severity_rank(contact.minimal_severity) > severity_rank(wanted):
         problems.append(
-            f"only alerts of severity {contact.minimal_severity} and above are e-mailed "
-            f"(required: {wanted} and above)"
+            msg(
+                "only alerts of severity {severity} and above are e-mailed (required: {required} and above)",
+                severity=contact.minimal_severity,
+                required=wanted,
+            )
         )
     return problems
 
@@ -58,31 +75,40 @@ def test_security_alerts_reach_a_contact_by_email(
         ]
     )
     evidence.expected(
-        emails="at least one address",
+        emails=msg("at least one address"),
         alert_notifications="On",
-        minimal_severity=f"{policy.security_alert_min_severity} or lower",
+        minimal_severity=msg("{severity} or lower", severity=policy.security_alert_min_severity),
     )
     name = subscription.subscription_name
-    assert subscription.contacts, (
-        f"subscription {name} has no security contact: Defender for Cloud alerts reach nobody by e-mail"
+    assert subscription.contacts, evidence.fails(
+        "subscription {subscription} has no security contact: Defender for Cloud alerts reach nobody by e-mail",
+        subscription=name,
     )
-    findings: list[str] = []
-    unreadable: list[str] = []
+    findings: list[Message] = []
+    unreadable: list[Message] = []
     for contact in subscription.contacts:
         try:
             problems = contact_problems(contact, policy)
-        except ValueError as exc:
-            unreadable.append(f"{contact.name}: {exc}")
+        except UnknownSeverity as exc:
+            unreadable.append(msg("{contact}: {reason}", contact=contact.name, reason=exc.reason))
             continue
         if not problems:
             return
-        findings.append(f"{contact.name}: " + ", ".join(problems))
+        findings.append(msg("{contact}: {problems}", contact=contact.name, problems=problems))
     if unreadable:
         raise EvidenceMissing(
-            f"security contact settings of subscription {name} cannot be judged: " + "; ".join(unreadable)
+            msg(
+                "security contact settings of subscription {subscription} cannot be judged: {problems}",
+                subscription=name,
+                problems=unreadable,
+            )
         )
     raise AssertionError(
-        f"no security contact of subscription {name} is e-mailed security alerts: " + "; ".join(findings)
+        evidence.fails(
+            "no security contact of subscription {subscription} is e-mailed security alerts: {findings}",
+            subscription=name,
+            findings=findings,
+        )
     )
 
 
@@ -97,19 +123,33 @@ def test_sql_server_keeps_an_audit_trail(auditing: SqlAuditing, policy: Policy, 
     )
     evidence.expected(
         state="Enabled",
-        retention=f"retentionDays >= {minimum} (0 = unlimited), or a Log Analytics / Event Hub target",
+        retention=msg(
+            "retentionDays >= {minimum} (0 = unlimited), or a Log Analytics / Event Hub target",
+            minimum=minimum,
+        ),
     )
     server = auditing.server_name
-    assert (auditing.state or "").lower() == "enabled", (
-        f"auditing is {auditing.state or 'not reported'} on server {server}: no audit trail is kept"
+    assert (auditing.state or "").lower() == "enabled", evidence.fails(
+        "auditing is {state} on server {server}: no audit trail is kept",
+        state=auditing.state or msg("not reported"),
+        server=server,
     )
     if auditing.azure_monitor_target:
         return
     if auditing.retention_days is None:
         raise EvidenceMissing(
-            f"auditing of server {server} reports no retentionDays and no Azure Monitor target"
+            msg(
+                "auditing of server {server} reports no retentionDays and no Azure Monitor target",
+                server=server,
+            )
         )
-    assert auditing.retention_days == 0 or auditing.retention_days >= minimum, (
-        f"server {server} keeps audit records for {auditing.retention_days} days, fewer than {minimum}, "
-        "and sends them to no Log Analytics / Event Hub target"
+    assert auditing.retention_days == 0 or auditing.retention_days >= minimum, evidence.fails_n(
+        "server {server} keeps audit records for {days} day, fewer than {minimum}, "
+        "and sends them to no Log Analytics / Event Hub target",
+        "server {server} keeps audit records for {days} days, fewer than {minimum}, "
+        "and sends them to no Log Analytics / Event Hub target",
+        "days",
+        server=server,
+        days=auditing.retention_days,
+        minimum=minimum,
     )

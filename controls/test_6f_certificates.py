@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from collectors.tls.facts import TlsEndpoint, hostname_matches
 from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
+from reports.evidence import Message, msg, verbatim
 
 SECONDS_PER_DAY = 86400
 
@@ -23,7 +24,12 @@ def test_endpoint_certificate_is_valid(
 ) -> None:
     cert = endpoint.certificate
     if cert is None:
-        raise EvidenceMissing(f"{endpoint.target.id}: the server sent no certificate the scanner could read")
+        raise EvidenceMissing(
+            msg(
+                "{endpoint}: the server sent no certificate the scanner could read",
+                endpoint=endpoint.target.id,
+            )
+        )
     left = days_left(cert.not_after, run_date)
     # The name is matched again here, from the names themselves, not only from the recorded flag.
     name_matches = cert.hostname_matches and hostname_matches(cert.names, endpoint.target.server_name)
@@ -47,29 +53,49 @@ def test_endpoint_certificate_is_valid(
         hostname_matches=True,
         days_left=f"> {policy.cert_min_days}",
     )
-    problems: list[str] = []
+    problems: list[Message] = []
     if not chain_valid:
         problems.append(
-            f"the chain does not validate to {cert.trust_store}: {cert.validation_error or 'no reason recorded'}"
+            msg(
+                "the chain does not validate to {trust_store}: {reason}",
+                trust_store=cert.trust_store,
+                reason=verbatim(cert.validation_error)
+                if cert.validation_error
+                else msg("no reason recorded"),
+            )
         )
     if not name_matches:
         problems.append(
-            f"{endpoint.target.server_name} is not among the certificate's names {list(cert.names)}"
+            msg(
+                "{hostname} is not among the certificate's names {names}",
+                hostname=endpoint.target.server_name,
+                names=str(list(cert.names)),
+            )
         )
     if cert.not_before.date() > run_date:
-        problems.append(f"not yet valid on {run_date.isoformat()} (from {cert.not_before.isoformat()})")
+        problems.append(
+            msg("not yet valid on {date} (from {not_before})", date=run_date, not_before=cert.not_before)
+        )
     if left <= 0:
-        problems.append(f"expired on {cert.not_after.isoformat()}")
+        problems.append(msg("expired on {not_after}", not_after=cert.not_after))
     elif left <= policy.cert_min_days:
-        problems.append(f"expires in {left:.1f} days (policy.cert_min_days is {policy.cert_min_days})")
-    assert not problems, f"{endpoint.target.id}: " + "; ".join(problems)
+        problems.append(
+            msg(
+                "expires in {days} days (policy.cert_min_days is {minimum})",
+                days=round(left, 1),
+                minimum=policy.cert_min_days,
+            )
+        )
+    assert not problems, evidence.fails(
+        "{endpoint}: {problems}", endpoint=endpoint.target.id, problems=problems
+    )
 
 
 @control("6f.https-enforced", over="tls.endpoints")
 def test_endpoint_enforces_https(endpoint: TlsEndpoint, policy: Policy, evidence: Evidence) -> None:
     target = endpoint.target
     if target.scheme != "https" or target.starttls is not None:
-        raise NotApplicable(f"{target.id} is not a web (https://) endpoint")
+        raise NotApplicable(msg("{endpoint} is not a web (https://) endpoint", endpoint=target.id))
     evidence.observed(
         plain_http=endpoint.http_observation,
         http_redirects_to_https=endpoint.http_redirects_to_https,
@@ -77,22 +103,47 @@ def test_endpoint_enforces_https(endpoint: TlsEndpoint, policy: Policy, evidence
         hsts_max_age=endpoint.hsts_max_age,
     )
     evidence.expected(
-        plain_http=f"port {target.http_port}: a redirect to https:// (or refused: nothing served in plaintext)",
+        plain_http=msg(
+            "port {port}: a redirect to https:// (or refused: nothing served in plaintext)",
+            port=target.http_port,
+        ),
         hsts_max_age=f">= {policy.hsts_min_max_age}",
     )
-    problems: list[str] = []
+    problems: list[Message] = []
     if target.http_port is None:
-        raise EvidenceMissing(f"{target.id}: the plain-HTTP redirect was not checked")
+        raise EvidenceMissing(msg("{endpoint}: the plain-HTTP redirect was not checked", endpoint=target.id))
     if endpoint.http_redirects_to_https is None and not endpoint.http_refused:
-        raise EvidenceMissing(f"{target.id}: plain HTTP could not be checked: {endpoint.http_observation}")
+        raise EvidenceMissing(
+            msg(
+                "{endpoint}: plain HTTP could not be checked: {observation}",
+                endpoint=target.id,
+                observation=verbatim(endpoint.http_observation),
+            )
+        )
     if endpoint.http_redirects_to_https is False:
         problems.append(
-            f"plain HTTP on port {target.http_port} does not redirect to HTTPS ({endpoint.http_observation})"
+            msg(
+                "plain HTTP on port {port} does not redirect to HTTPS ({observation})",
+                port=target.http_port,
+                observation=verbatim(endpoint.http_observation),
+            )
         )
     if endpoint.hsts_max_age is None:
         if endpoint.hsts_observation.startswith(("HTTP headers could not", "HTTPS request failed")):
-            raise EvidenceMissing(f"{target.id}: {endpoint.hsts_observation}")
-        problems.append(f"no HSTS: {endpoint.hsts_observation}")
+            raise EvidenceMissing(
+                msg(
+                    "{endpoint}: {observation}",
+                    endpoint=target.id,
+                    observation=verbatim(endpoint.hsts_observation),
+                )
+            )
+        problems.append(msg("no HSTS: {observation}", observation=verbatim(endpoint.hsts_observation)))
     elif endpoint.hsts_max_age < policy.hsts_min_max_age:
-        problems.append(f"HSTS max-age={endpoint.hsts_max_age} is below {policy.hsts_min_max_age}")
-    assert not problems, f"{target.id}: " + "; ".join(problems)
+        problems.append(
+            msg(
+                "HSTS max-age={max_age} is below {minimum}",
+                max_age=endpoint.hsts_max_age,
+                minimum=policy.hsts_min_max_age,
+            )
+        )
+    assert not problems, evidence.fails("{endpoint}: {problems}", endpoint=target.id, problems=problems)

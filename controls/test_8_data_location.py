@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collectors.azure.facts import UNKNOWN_REGION, LocatedResource
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from controls.framework import Evidence, EvidenceMissing, control
+from reports.evidence import msg
 
 
 @control("8.azure-region", over="azure.resources")
@@ -12,9 +13,17 @@ def test_resource_is_located_in_the_eu_eea(
     resource: LocatedResource, policy: Policy, evidence: Evidence
 ) -> None:
     evidence.observed(location=resource.location, type=resource.type)
-    evidence.expected(location=f"one of {', '.join(policy.allowed_regions)}")
+    evidence.expected(location=msg("one of {regions}", regions=list(policy.allowed_regions)))
     if resource.location == UNKNOWN_REGION:
-        raise EvidenceMissing(f"{resource.type} {resource.id}: the answer names no location (region unknown)")
-    assert resource.location in policy.allowed_regions, (
-        f"{resource.type} is in {resource.location}, outside the allowed EU/EEA regions"
+        raise EvidenceMissing(
+            msg(
+                "{type} {resource}: the answer names no location (region unknown)",
+                type=resource.type,
+                resource=resource.id,
+            )
+        )
+    assert resource.location in policy.allowed_regions, evidence.fails(
+        "{type} is in {location}, outside the allowed EU/EEA regions",
+        type=resource.type,
+        location=resource.location,
     )

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatchcase
 
-from collectors.config import Waiver
+from collectors.config.waivers import Waiver
 from controls.framework import Verdict
+from reports.evidence import msg
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,21 @@ def apply_waivers(
     if waiver is None or verdict.status != "fail":
         return WaivedVerdict(verdict, None, expired=False)
     if waiver.expires < today:
-        message = f"{verdict.message} (waiver approved by {waiver.approved_by} expired on {waiver.expires})"
-        return WaivedVerdict(Verdict("fail", message), waiver, expired=True)
-    message = (
-        f"{verdict.message} (waived by {waiver.approved_by} until {waiver.expires}: {waiver.justification})"
+        expired = msg(
+            "{finding} (waiver approved by {approver} expired on {expires})",
+            finding=verdict.finding,
+            approver=waiver.approved_by,
+            expires=waiver.expires,
+        )
+        return WaivedVerdict(Verdict("fail", expired), waiver, expired=True)
+    waived = msg(
+        "{finding} (waived by {approver} until {expires}: {justification})",
+        finding=verdict.finding,
+        approver=waiver.approved_by,
+        expires=waiver.expires,
+        justification=waiver.justification,
     )
-    return WaivedVerdict(Verdict("waived", message), waiver, expired=False)
+    return WaivedVerdict(Verdict("waived", waived), waiver, expired=False)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import trustme
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry
+from collectors.config.policy import Policy
 from collectors.databases.collect import ServerRun
 from collectors.databases.sqlserver import SqlServerReader
 from collectors.recording import Recording
@@ -57,7 +58,8 @@ RECORDED_AT = datetime.fromisoformat(f"{RUN_DATE}T06:00:00+00:00")
 so re-recording on a later day gives the same verdicts as of RUN_DATE."""
 HOSTS_MARKER = "# --- hosts"
 STANDIN = DEMO / "standins" / "windows_powershell.py"
-LINUX_FIXTURES = ROOT / "tests" / "fixtures" / "linux"
+LINUX_RECORDINGS = DEMO / "standins" / "linux_recordings"
+"""Recorded outputs of a hardened Linux host's nft and lsblk (see its README.md)."""
 WINDOWS_HOSTS = {
     "web01": "patched-2022",
     "web02": "stale-2022",
@@ -80,8 +82,8 @@ def hardened_tools(folder: Path) -> Path:
     """Return a folder of stand-in tools that print a hardened host's recorded outputs."""
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {
-        "nft": (LINUX_FIXTURES / "nft_hardened.json").read_text(encoding="utf-8"),
-        "lsblk": (LINUX_FIXTURES / "lsblk_luks_lvm.json").read_text(encoding="utf-8"),
+        "nft": (LINUX_RECORDINGS / "nft_hardened.json").read_text(encoding="utf-8"),
+        "lsblk": (LINUX_RECORDINGS / "lsblk_luks_lvm.json").read_text(encoding="utf-8"),
         "apt": "Listing...\n",
     }
     for name, output in outputs.items():

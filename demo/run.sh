@@ -9,4 +9,6 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv || exit 2
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e . || exit 2
+# The report's and the findings' languages: compile the gettext catalogs (reports/locale).
+.venv/bin/python -m reports.i18n.catalogs compile || exit 2
 .venv/bin/python -m pytest controls/ --demo "$@"

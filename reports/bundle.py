@@ -29,7 +29,7 @@ from reports.oscal import write_oscal
 from reports.pdf import write_pdf
 
 if TYPE_CHECKING:
-    from reports.report_text import Language
+    from reports.i18n.translation import Language
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _LOG = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def write_bundle(
         baseline = archived  # `--baseline` naming the evidence folder itself means its previous bundle
     bundle["changes"] = _changes(directory, bundle, baseline)
     write_json(directory / "evidence.json", bundle)
-    write_junit(bundle, directory / "junit.xml")
+    write_junit(bundle, directory / "junit.xml", lang)
     write_oscal(bundle, directory / "oscal-assessment-results.json")
     report = directory / "report.html"
     try:

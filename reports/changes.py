@@ -63,6 +63,7 @@ def _change(
         "before": before["status"] if before is not None else None,
         "after": after["status"] if after is not None else None,
         "message": str(shown.get("message") or "") if shown is not None else "",
+        "finding": shown.get("finding") if shown is not None else None,
     }
 
 

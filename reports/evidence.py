@@ -83,6 +83,121 @@ class Source:
     status: int | None = None
 
 
+def N_(text: str) -> str:
+    """Return `text` unchanged: marks a catalog text (title, pass condition) for `pybabel extract`.
+
+    The text is the gettext message id; it is translated where it is shown, not where it is defined.
+    """
+    return text
+
+
+MessageParam = Any
+"""A message parameter: text, a number, a date or date-time, a `Message`, or a list of those."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence as data: a gettext message id with `{name}` fields and the values that fill them.
+
+    Controls state findings, not-applicable reasons and evidence gaps as Messages, so the
+    evidence keeps the id and its parameters beside the text rendered in the run's language, and
+    every later reader (report, tickets, period report) renders it in the language it speaks.
+    The id is the English source text. `plural` with `count` (the name of the parameter holding
+    the number) makes a message with plural forms. A `verbatim` message is text from outside the
+    catalog (e.g. an error an API returned): it is shown as it is, never translated or formatted.
+    """
+
+    id: str
+    params: Mapping[str, MessageParam] = field(default_factory=dict)
+    plural: str | None = None
+    count: str | None = None
+    verbatim: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the message as evidence.json records it (`finding`): id, typed parameters, plural."""
+        document: dict[str, Any] = {"id": self.id}
+        if self.verbatim:
+            document["verbatim"] = True
+            return document
+        document["params"] = {name: _param_json(value) for name, value in sorted(self.params.items())}
+        if self.plural is not None:
+            document["plural"] = self.plural
+            document["count"] = self.count
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> Message:
+        """Return the message recorded by `as_json` (raises ValueError on a shape it never writes)."""
+        if not isinstance(document, Mapping) or not isinstance(document.get("id"), str):
+            raise ValueError("a finding needs a text id")
+        if document.get("verbatim") is True:
+            return cls(document["id"], verbatim=True)
+        params = document.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise ValueError("a finding's params must be an object")
+        plural, count = document.get("plural"), document.get("count")
+        if (plural is None) != (count is None):
+            raise ValueError("a finding's plural needs its count and the other way round")
+        return cls(
+            document["id"],
+            {str(name): _param_from_json(value) for name, value in params.items()},
+            plural=str(plural) if plural is not None else None,
+            count=str(count) if count is not None else None,
+        )
+
+
+def msg(text: str, /, **params: MessageParam) -> Message:
+    """Return the catalog message `text` with its `{name}` fields' values (extracted by pybabel)."""
+    return Message(text, params)
+
+
+def msg_n(singular: str, plural: str, count: str, /, **params: MessageParam) -> Message:
+    """Return a catalog message with plural forms, chosen by the number in parameter `count`."""
+    if not isinstance(params.get(count), int):
+        raise TypeError(f"msg_n: parameter {count!r} must be an int (it chooses the plural form)")
+    return Message(singular, params, plural=plural, count=count)
+
+
+def verbatim(text: str) -> Message:
+    """Return text from outside the catalog (an API's error, a collector's note) as a message."""
+    return Message(text, verbatim=True)
+
+
+def as_message(value: Message | str) -> Message:
+    """Return `value` as a Message: plain text (from code not yet speaking in messages) is verbatim."""
+    return value if isinstance(value, Message) else verbatim(value)
+
+
+def _param_json(value: MessageParam) -> Any:
+    """Return one message parameter as JSON, tagged where JSON alone would lose its type."""
+    if isinstance(value, Message):
+        return {"message": value.as_json()}
+    if isinstance(value, datetime):
+        return {"datetime": iso_utc(value)}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return [_param_json(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _param_from_json(value: Any) -> MessageParam:
+    """Return a message parameter from its JSON form (the reverse of _param_json)."""
+    if isinstance(value, list):
+        return [_param_from_json(item) for item in value]
+    if isinstance(value, Mapping):
+        if "message" in value:
+            return Message.from_json(value["message"])
+        if "datetime" in value:
+            return datetime.fromisoformat(str(value["datetime"]).replace("Z", "+00:00"))
+        if "date" in value:
+            return date.fromisoformat(str(value["date"]))
+        raise ValueError(f"unknown message parameter {sorted(value)}")
+    return value
+
+
 Status = Literal["pass", "fail", "error", "waived", "not_applicable"]
 STATUSES: tuple[Status, ...] = ("fail", "error", "waived", "pass", "not_applicable")
 """Every status an item can have, in the order reports count and list them."""
@@ -198,6 +313,8 @@ class ResultRecord:
     status: str
     message: str
     nodeid: str
+    finding: Message | None = None
+    """The message as data (id and parameters), so a reader can render it in another language."""
     observed: dict[str, Any] = field(default_factory=dict)
     expected: dict[str, Any] = field(default_factory=dict)
     sources: list[Source] = field(default_factory=list)
@@ -214,6 +331,7 @@ class ResultRecord:
             "resource": self.resource,
             "status": self.status,
             "message": self.message,
+            "finding": self.finding.as_json() if self.finding is not None else None,
             "observed": self.observed,
             "expected": self.expected,
             "sources": [to_json(s) for s in self.sources],

@@ -32,19 +32,40 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from reports.report_text import Language, status_names, status_words, ui_text
+from reports.evidence import N_
+from reports.i18n.translation import Language, Translator, jinja_globals, result_message, translator
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAME = "report.html.j2"
 
 STATUS_ORDER: tuple[str, ...] = ("fail", "error", "waived", "pass", "not_applicable")
 """Report order of statuses: what needs attention first."""
-STATUS_LABELS: dict[str, str] = status_names("en")
-"""English badge text per status (the Dutch ones come from reports.report_text)."""
+STATUS_LABELS: dict[str, str] = {
+    "fail": N_("FAIL"),
+    "error": N_("ERROR"),
+    "waived": N_("WAIVED"),
+    "pass": N_("PASS"),
+    "not_applicable": N_("N/A"),
+}
+"""Badge text per status (English ids of the catalog texts)."""
+STATUS_WORDS: dict[str, str] = {
+    "fail": N_("fail"),
+    "error": N_("error"),
+    "waived": N_("waived"),
+    "pass": N_("pass"),
+    "not_applicable": N_("not applicable"),
+}
+"""Status names inside running text (English ids of the catalog texts)."""
 EXPANDED_STATUSES = frozenset({"fail", "error", "waived"})
 """Shown open under each control; passes and not_applicable sit in collapsed <details>."""
 CHANGE_KINDS: tuple[str, ...] = ("new_failures", "fixed", "new_resources", "vanished_resources")
 """The lists of bundle["changes"], in the order the report shows them."""
+CHANGE_HEADINGS: dict[str, str] = {
+    "new_failures": N_("New failures"),
+    "fixed": N_("Fixed"),
+    "new_resources": N_("New resources"),
+    "vanished_resources": N_("Vanished resources"),
+}
 TLS_DISCOVERY_RULES: tuple[str, ...] = ("on", "off", "auto-public-cloud", "auto-not-public-cloud")
 """The recorded decisions on scanning Azure-published endpoints that the cover explains."""
 TICKET_ACTIONS: tuple[str, ...] = ("create", "reopen", "comment", "resolve", "summary", "remember", "none")
@@ -157,11 +178,6 @@ _QUERY_BREAK = Markup("<wbr>?")
 _AMP_BREAK = Markup("<wbr>&amp;")
 
 
-def _fill(template: str, **fields: Any) -> str:
-    """Return an interface phrase with its `{name}` fields filled in (the template's `fill` filter)."""
-    return template.format(**fields)
-
-
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     """Return the (cached) Jinja2 environment: autoescape on for everything, undefined names fail."""
@@ -175,7 +191,6 @@ def _environment() -> Environment:
     )
     env.filters["csp_hash"] = _csp_hash
     env.filters["breakable"] = breakable
-    env.filters["fill"] = _fill
     return env
 
 
@@ -256,7 +271,7 @@ def _source_view(source: Mapping[str, Any], resource: str) -> SourceView:
     )
 
 
-def _row(result: Mapping[str, Any], anchor: str, labels: Mapping[str, str]) -> ResultRow:
+def _row(result: Mapping[str, Any], anchor: str, labels: Mapping[str, str], tr: Translator) -> ResultRow:
     """Return the view of one result row: only what the template shows."""
     status = str(result.get("status", "error"))
     resource = str(result.get("resource", ""))
@@ -267,7 +282,7 @@ def _row(result: Mapping[str, Any], anchor: str, labels: Mapping[str, str]) -> R
         status=status,
         label=labels.get(status, status.upper()),
         resource=resource,
-        message=str(result.get("message", "")),
+        message=result_message(result, tr),
         observed_lines=value_lines(result.get("observed")),
         expected=result.get("expected"),
         waiver=result.get("waiver"),
@@ -322,7 +337,7 @@ def _cite_sources(rows: Sequence[ResultRow], prefix: str) -> list[SourceView]:
 
 
 def _controls_view(
-    bundle: Mapping[str, Any], warnings: list[str], labels: Mapping[str, str]
+    bundle: Mapping[str, Any], warnings: list[str], labels: Mapping[str, str], tr: Translator
 ) -> tuple[list[dict[str, Any]], set[str]]:
     """Return every control with its result rows grouped and ordered, and the result anchors used.
 
@@ -362,12 +377,12 @@ def _controls_view(
             anchor = f"{anchor}-{suffix}"
         used_anchors.add(anchor)
         entry = controls[control_id]
-        entry["rows"].append(_row(result, anchor, labels))
+        entry["rows"].append(_row(result, anchor, labels, tr))
         status = str(result.get("status", ""))
         entry["actual"][status] = entry["actual"].get(status, 0) + 1
 
     views = [
-        _control_view(control_id, entry, f"s{number}", warnings)
+        _control_view(control_id, entry, f"s{number}", warnings, tr)
         for number, (control_id, entry) in enumerate(controls.items(), start=1)
     ]
     views.sort(key=lambda view: (clause_sort_key(view["clause"]), view["id"]))
@@ -375,7 +390,7 @@ def _controls_view(
 
 
 def _control_view(
-    control_id: str, entry: Mapping[str, Any], source_prefix: str, warnings: list[str]
+    control_id: str, entry: Mapping[str, Any], source_prefix: str, warnings: list[str], tr: Translator
 ) -> dict[str, Any]:
     """Return one control's section: its spec, counts, grouped rows, shared expectation and sources.
 
@@ -398,10 +413,10 @@ def _control_view(
         "id": control_id,
         "anchor": anchor,
         "clause": str(spec.get("clause", "?")),
-        "title": str(spec.get("title", "")),
+        "title": tr.gettext(str(spec.get("title", ""))),
         "severity": str(spec.get("severity", "")),
         "iso27001": list(spec.get("iso27001") or []),
-        "pass_condition": str(spec.get("pass_condition", "")),
+        "pass_condition": tr.gettext(str(spec.get("pass_condition", ""))),
         "clause_text_nl": str(spec.get("clause_text_nl", "")),
         "clause_text_en": str(spec.get("clause_text_en", "")),
         "counts": actual,
@@ -471,9 +486,9 @@ def _tenants(azure: Mapping[str, Any] | None) -> list[str] | None:
 
 
 def _scope_counts(
-    scope: Mapping[str, Any], controls: Sequence[Mapping[str, Any]], total: int, t: Mapping[str, str]
+    scope: Mapping[str, Any], controls: Sequence[Mapping[str, Any]], total: int, tr: Translator
 ) -> list[tuple[str, str, str]]:
-    """Return the cover's scope figures as (phrase key, count text, detail text).
+    """Return the cover's scope figures as (label, count text, detail text) in the report's language.
 
     A count the bundle does not record is '' (the cover says so) rather than a guessed 0.
     """
@@ -483,42 +498,84 @@ def _scope_counts(
     populations: Mapping[str, Any] = scope.get("populations") or {}
     figures: list[tuple[str, str, str]] = []
     tenants = _tenants(azure)
-    figures.append(("tenants", "" if tenants is None else str(len(tenants)), ", ".join(tenants or [])))
+    figures.append(
+        (tr.gettext("Azure tenants"), "" if tenants is None else str(len(tenants)), ", ".join(tenants or []))
+    )
     if azure:
         subscriptions = azure.get("subscriptions") or []
         names = ", ".join(str(s.get("name") or s.get("id", "")) for s in subscriptions)
-        figures.append(("subscriptions", str(len(subscriptions)), names))
+        figures.append((tr.gettext("Azure subscriptions"), str(len(subscriptions)), names))
     else:
-        figures.append(("subscriptions", "-", ""))
+        figures.append((tr.gettext("Azure subscriptions"), "-", ""))
     if hosts:
         in_error = [str(h) for h in hosts.get("in_error") or []]
         unreadable = (
-            t["hosts_in_error"].format(n=len(in_error)) + ": " + ", ".join(in_error) if in_error else ""
+            tr.ngettext("{n} could not be read", "{n} could not be read", len(in_error))
+            + ": "
+            + ", ".join(in_error)
+            if in_error
+            else ""
         )
-        figures.append(("hosts", str(len(hosts.get("hosts") or [])), unreadable))
+        figures.append((tr.gettext("Servers (SSH)"), str(len(hosts.get("hosts") or [])), unreadable))
     else:
-        figures.append(("hosts", "-", ""))
+        figures.append((tr.gettext("Servers (SSH)"), "-", ""))
     endpoint_pops = sorted((name, pop) for name, pop in populations.items() if name.endswith("endpoints"))
     if endpoint_pops:
         count = sum(int(pop.get("count") or 0) for _, pop in endpoint_pops)
         detail = ", ".join(f"{pop.get('count', 0)} {name}" for name, pop in endpoint_pops)
-        figures.append(("endpoints", str(count), detail))
+        figures.append((tr.gettext("Endpoints"), str(count), detail))
     else:
-        figures.append(("endpoints", "-", ""))
+        figures.append((tr.gettext("Endpoints"), "-", ""))
     if databases:
         servers = databases.get("servers") or []
-        figures.append(("db_servers", str(len(servers)), ", ".join(str(s.get("name", "")) for s in servers)))
-        figures.append(("databases", str(sum(int(s.get("databases") or 0) for s in servers)), ""))
+        figures.append(
+            (
+                tr.gettext("Database servers"),
+                str(len(servers)),
+                ", ".join(str(s.get("name", "")) for s in servers),
+            )
+        )
+        figures.append((tr.gettext("Databases"), str(sum(int(s.get("databases") or 0) for s in servers)), ""))
         applications = databases.get("applications")
-        figures.append(("applications", "" if applications is None else str(applications), ""))
+        figures.append((tr.gettext("Applications"), "" if applications is None else str(applications), ""))
     else:
-        figures.append(("db_servers", "-", ""))
-    figures.append(("controls_count", str(len(controls)), ""))
-    figures.append(("results_count", str(total), ""))
+        figures.append((tr.gettext("Database servers"), "-", ""))
+    figures.append((tr.gettext("Controls"), str(len(controls)), ""))
+    figures.append((tr.gettext("Results (control × resource)"), str(total), ""))
     return figures
 
 
-def _changes_view(changes: Any, anchors: set[str]) -> dict[str, Any] | None:
+def populations_view(populations: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the cover's population table: one row per population, and the notes that several
+    populations share listed once below it (numbered; each row refers to its shared notes).
+
+    A note such as "master is not a user database" is recorded on every database population;
+    repeating it under each would bury the notes that matter.
+    """
+    named = sorted((str(name), pop) for name, pop in populations.items() if isinstance(pop, Mapping))
+    holders: dict[str, list[str]] = {}
+    for name, pop in named:
+        for note in pop.get("notes") or []:
+            holders.setdefault(str(note), []).append(name)
+    shared = [note for note, names in holders.items() if len(names) > 1]
+    numbers = {note: number for number, note in enumerate(shared, start=1)}
+    rows = [
+        {
+            "name": name,
+            "count": pop.get("count", ""),
+            "out_of_scope": pop.get("out_of_scope"),
+            "notes": [str(n) for n in pop.get("notes") or [] if str(n) not in numbers],
+            "shared": [numbers[str(n)] for n in pop.get("notes") or [] if str(n) in numbers],
+        }
+        for name, pop in named
+    ]
+    return {
+        "rows": rows,
+        "shared": [{"number": numbers[note], "text": note, "populations": holders[note]} for note in shared],
+    }
+
+
+def _changes_view(changes: Any, anchors: set[str], tr: Translator) -> dict[str, Any] | None:
     """Return the change-since-last-run section, or None when the bundle has no baseline.
 
     A changed item still present in this report links to its result row. A baseline that was
@@ -532,7 +589,7 @@ def _changes_view(changes: Any, anchors: set[str]) -> dict[str, Any] | None:
         }
     if not isinstance(changes, Mapping) or not changes.get("baseline"):
         return None
-    lists: list[tuple[str, list[dict[str, Any]]]] = []
+    lists: list[tuple[str, str, list[dict[str, Any]]]] = []
     for kind in CHANGE_KINDS:
         items = []
         for change in changes.get(kind) or []:
@@ -547,10 +604,10 @@ def _changes_view(changes: Any, anchors: set[str]) -> dict[str, Any] | None:
                     "anchor": anchor if anchor in anchors else "",
                     "before": change.get("before"),
                     "after": change.get("after"),
-                    "message": str(change.get("message") or ""),
+                    "message": result_message(change, tr),
                 }
             )
-        lists.append((kind, items))
+        lists.append((kind, tr.gettext(CHANGE_HEADINGS[kind]), items))
     return {"baseline": changes["baseline"], "lists": lists, "unusable": None}
 
 
@@ -572,7 +629,20 @@ def _waivers_view(waivers: Any) -> dict[str, Any] | None:
     }
 
 
-def _tls_discovery_view(decision: Any, t: Mapping[str, str]) -> dict[str, Any] | None:
+TLS_DISCOVERY_REASONS: dict[str, str] = {
+    "on": N_("[azure] scan_discovered_endpoints = true"),
+    "off": N_("[azure] scan_discovered_endpoints = false"),
+    "auto-public-cloud": N_(
+        "[azure] scan_discovered_endpoints = auto: {endpoint} is a Microsoft cloud's Resource Manager"
+    ),
+    "auto-not-public-cloud": N_(
+        "[azure] scan_discovered_endpoints = auto: {endpoint} is not a Microsoft cloud's Resource Manager; "
+        "set it to true to scan them"
+    ),
+}
+
+
+def _tls_discovery_view(decision: Any, tr: Translator) -> dict[str, Any] | None:
     """Return the cover's line on whether endpoints published by Azure were TLS-scanned, or None.
 
     None without Azure in scope (nothing is published) or when the bundle does not record it.
@@ -580,11 +650,14 @@ def _tls_discovery_view(decision: Any, t: Mapping[str, str]) -> dict[str, Any] |
     if not isinstance(decision, Mapping) or decision.get("rule") not in TLS_DISCOVERY_RULES:
         return None
     scanned = bool(decision.get("scanned"))
-    reason = t["tls_discovery_" + str(decision["rule"]).replace("-", "_")]
     return {
         "scanned": scanned,
-        "status": t["tls_discovery_scanned" if scanned else "tls_discovery_not_scanned"],
-        "reason": reason.format(endpoint=decision.get("endpoint") or ""),
+        "status": tr.gettext("TLS-scanned")
+        if scanned
+        else tr.gettext("NOT TLS-scanned: only the configured [[endpoints]] are"),
+        "reason": tr.gettext(
+            TLS_DISCOVERY_REASONS[str(decision["rule"])], endpoint=str(decision.get("endpoint") or "")
+        ),
     }
 
 
@@ -616,12 +689,12 @@ def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str,
     Kept separate from rendering so the ordering and grouping can be tested without HTML.
     Raises ValueError for an unknown `lang`.
     """
-    t = ui_text(lang)
-    labels = status_names(lang)
+    tr = translator(lang)
+    labels = {status: tr.gettext(text) for status, text in STATUS_LABELS.items()}
     run: Mapping[str, Any] = bundle.get("run") or {}
     scope: Mapping[str, Any] = run.get("scope") or {}
     warnings: list[str] = []
-    controls, anchors = _controls_view(bundle, warnings, labels)
+    controls, anchors = _controls_view(bundle, warnings, labels, tr)
     actual = _zero_counts()
     for control in controls:
         for status, count in control["counts"].items():
@@ -635,9 +708,9 @@ def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str,
         warnings.append(f"the bundle's summary {dict(stated_summary)} differs from its results {actual}")
     azure = scope.get("azure")
     return {
+        **jinja_globals(lang),
         "lang": lang,
-        "t": t,
-        "words": status_words(lang),
+        "words": {status: tr.gettext(text) for status, text in STATUS_WORDS.items()},
         "schema_version": bundle.get("schema_version", "?"),
         "run": run,
         "started": utc_text(run.get("started_at")),
@@ -657,11 +730,11 @@ def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str,
         "tenants": _tenants(azure),
         "hosts": scope.get("hosts"),
         "databases": scope.get("databases"),
-        "scope_counts": _scope_counts(scope, controls, total, t),
-        "populations": sorted((scope.get("populations") or {}).items()),
-        "changes": _changes_view(bundle.get("changes"), anchors),
+        "scope_counts": _scope_counts(scope, controls, total, tr),
+        "populations": populations_view(scope.get("populations") or {}),
+        "changes": _changes_view(bundle.get("changes"), anchors, tr),
         "waivers": _waivers_view(bundle.get("waivers")),
-        "tls_discovery": _tls_discovery_view(scope.get("tls_discovery"), t),
+        "tls_discovery": _tls_discovery_view(scope.get("tls_discovery"), tr),
         "tickets": _tickets_view(bundle.get("tickets")),
         "controls": controls,
         "clauses": _clauses_view(controls),

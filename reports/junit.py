@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reports.i18n.translation import Language, Translator, result_message, translator
+
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot carry at all, not even escaped."""
 
@@ -36,8 +38,8 @@ def _add_properties(parent: ET.Element, properties: list[tuple[str, str]]) -> No
         ET.SubElement(holder, "property", {"name": name, "value": xml_text(value)})
 
 
-def _details(result: Mapping[str, Any]) -> str:
-    lines = [str(result.get("message", ""))]
+def _details(result: Mapping[str, Any], tr: Translator) -> str:
+    lines = [result_message(result, tr)]
     for key in ("observed", "expected"):
         if result.get(key):
             lines.append(f"{key}: {json.dumps(result[key], sort_keys=True, ensure_ascii=False)}")
@@ -49,7 +51,7 @@ def _details(result: Mapping[str, Any]) -> str:
     return xml_text("\n".join(lines))
 
 
-def _testcase(suite: ET.Element, result: Mapping[str, Any]) -> None:
+def _testcase(suite: ET.Element, result: Mapping[str, Any], tr: Translator) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
@@ -68,26 +70,31 @@ def _testcase(suite: ET.Element, result: Mapping[str, Any]) -> None:
         ],
     )
     status = result["status"]
-    message = xml_text(result.get("message", ""))
+    text = result_message(result, tr)
+    message = xml_text(text)
     if status == "fail":
-        ET.SubElement(case, "failure", {"message": message, "type": "fail"}).text = _details(result)
+        ET.SubElement(case, "failure", {"message": message, "type": "fail"}).text = _details(result, tr)
     elif status == "error":
-        ET.SubElement(case, "error", {"message": message, "type": "error"}).text = _details(result)
+        ET.SubElement(case, "error", {"message": message, "type": "error"}).text = _details(result, tr)
     elif status == "waived":
         waiver = result.get("waiver") or {}
-        note = (
-            f"waived by {waiver.get('approved_by')} until {waiver.get('expires')}: "
-            f"{waiver.get('justification')} (finding: {result.get('message', '')})"
+        note = tr.gettext(
+            "waived by {approver} until {expires}: {justification} (finding: {finding})",
+            approver=str(waiver.get("approved_by")),
+            expires=str(waiver.get("expires")),
+            justification=str(waiver.get("justification")),
+            finding=text,
         )
         ET.SubElement(case, "skipped", {"message": xml_text(note), "type": "waived"})
     elif status == "not_applicable":
-        ET.SubElement(
-            case, "skipped", {"message": xml_text(f"not applicable: {message}"), "type": "not_applicable"}
-        )
+        note = tr.gettext("not applicable: {reason}", reason=text)
+        ET.SubElement(case, "skipped", {"message": xml_text(note), "type": "not_applicable"})
 
 
-def build_junit(bundle: Mapping[str, Any]) -> ET.Element:
-    """Return the `<testsuites>` element of a bundle: a suite per control, a testcase per result."""
+def build_junit(bundle: Mapping[str, Any], lang: Language = "en") -> ET.Element:
+    """Return the `<testsuites>` element of a bundle: a suite per control, a testcase per result,
+    with the messages in `lang`."""
+    tr = translator(lang)
     run = bundle.get("run") or {}
     results = list(bundle.get("results") or [])
     controls = {c["id"]: c for c in bundle.get("controls") or []}
@@ -132,13 +139,13 @@ def build_junit(bundle: Mapping[str, Any]) -> ET.Element:
             ],
         )
         for result in items:
-            _testcase(suite, result)
+            _testcase(suite, result, tr)
     return root
 
 
-def write_junit(bundle: Mapping[str, Any], path: Path) -> Path:
-    """Write the bundle's JUnit XML (UTF-8, with declaration) to `path`; return the path."""
-    tree = ET.ElementTree(build_junit(bundle))
+def write_junit(bundle: Mapping[str, Any], path: Path, lang: Language = "en") -> Path:
+    """Write the bundle's JUnit XML (UTF-8, with declaration, messages in `lang`) to `path`; return the path."""
+    tree = ET.ElementTree(build_junit(bundle, lang))
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
     return path

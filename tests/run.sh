@@ -38,6 +38,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# The report's and the findings' languages: compile the gettext catalogs (reports/locale).
+.venv/bin/python -m reports.i18n.catalogs compile
 
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 echo "== ruff"

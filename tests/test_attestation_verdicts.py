@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from collectors.attestations import DatacenterCertificate, EvidenceFile
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from controls import test_12a_datacenter_certification as c12a
 from controls.framework import Verdict
 from tests.control_calls import verdict
@@ -74,11 +74,11 @@ def test_certificate_without_an_attested_sha256_fails() -> None:
 def test_attestation_dated_after_the_run_fails() -> None:
     result = judged(certificate(attested_on=date(2026, 12, 1)))
     assert result.status == "fail"
-    assert "after the run date 2026-11-29" in result.message
+    assert "after the run date 29 November 2026" in result.message
 
 
 def test_withdrawn_edition_message_is_unchanged() -> None:
     result = judged(certificate("ISO/IEC 27001:2013"))
     assert result.message == (
-        "Databarn Rivium is certified to ISO/IEC 27001:2013, which stopped being valid on 2025-10-31"
+        "Databarn Rivium is certified to ISO/IEC 27001:2013, which stopped being valid on 31 October 2025"
     )

@@ -48,11 +48,13 @@ from collectors.azure.sql import SqlCollector
 from collectors.azure.sql_governance import SqlGovernanceCollector
 from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.config import AzureSource, Policy
+from collectors.config.inventory import AzureSource
+from collectors.config.policy import Policy
 from collectors.facts import FactStore
+from collectors.messages import english_text
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12c_authorised_access as c12c
-from controls import test_12g_patching as c12g
+from controls import test_12g_azure_vm_patching as c12g
 from controls.framework import Verdict
 from demo.standins.arm_emulator import ArmEmulator, load_estate
 from tests.audit_runs import DEMO, ROOT, SUB_DEV, SUB_PROD, run_audit
@@ -171,7 +173,7 @@ def test_an_unreadable_rule_that_may_deny_first_makes_an_offence_uncertain() -> 
     maybe_deny = rule("maybe-deny", access=None, priority=100)
     result = nsg_verdict(nsg(maybe_deny, rule("allow-sql", priority=200)))
     assert result.status == "error"
-    assert "unless the unreadable rule(s) maybe-deny deny it first" in result.message
+    assert "unless the unreadable rule maybe-deny denies it first" in result.message
 
 
 def test_an_unreadable_deny_after_the_offence_cannot_excuse_it() -> None:
@@ -484,7 +486,7 @@ def test_storage_https_only_given_as_text_is_unreadable_not_true() -> None:
     store = collect(storage_estate(mutate), StorageCollector)
     [subject] = [s for s in store.population(STORAGE_ACCOUNTS).subjects if s.id.endswith("/stxpoarchive")]
     assert subject.fact is None
-    assert "supportsHttpsTrafficOnly is text 'false', not a boolean" in (subject.error or "")
+    assert "supportsHttpsTrafficOnly is text 'false', not a boolean" in english_text(subject.error or "")
 
 
 def sql_estate(mutate: Any) -> dict[str, Any]:
@@ -638,7 +640,7 @@ def test_a_missing_security_record_is_seen_even_when_a_critical_one_is_there(
         run_date=RUN_DATE,
     )
     assert result.status == "error"
-    assert "1 Security patch(es) but only 0 Security record(s)" in result.message
+    assert "1 Security patch but only 0 Security records" in result.message
 
 
 def test_an_empty_classification_list_is_unknown_not_unclassified() -> None:

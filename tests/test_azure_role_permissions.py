@@ -21,8 +21,10 @@ from collectors.azure.authorization import RoleAssignmentCollector
 from collectors.azure.base import AzureContext
 from collectors.azure.facts import ROLE_ASSIGNMENTS, RoleAssignment, RolePermission
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.config import AzureSource, Policy
+from collectors.config.inventory import AzureSource
+from collectors.config.policy import Policy
 from collectors.facts import FactStore
+from collectors.messages import english_text
 from controls import test_12c_authorised_access as c12c
 from controls.framework import Verdict
 from controls.role_permissions import operation_matches, privileges
@@ -314,7 +316,7 @@ def test_role_definition_whose_permissions_cannot_be_read_makes_its_assignment_e
         del estate["resources"][-2]["properties"]["permissions"]
     fact = read_custom(collect(estate))
     assert fact.permissions is None
-    assert problem in (fact.permissions_problem or "")
+    assert problem in english_text(fact.permissions_problem or "")
     result = role_verdict(fact)
     assert result.status == "error"
     assert problem in result.message

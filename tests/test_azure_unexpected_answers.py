@@ -47,8 +47,9 @@ from collectors.azure.sql_governance import SqlGovernanceCollector
 from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WebAppCollector
-from collectors.config import AzureSource
+from collectors.config.inventory import AzureSource
 from collectors.facts import FactStore
+from collectors.messages import english_text
 from demo.standins.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import DEMO, POLICY, ROOT, SUB_DEV, SUB_PROD, azure_section, run_audit
 
@@ -129,7 +130,8 @@ def test_a_whole_number_field_holding_a_boolean_or_text_is_unreadable() -> None:
     ],
 )
 def test_list_pages_must_be_value_envelopes(body: bytes, problem: str | None) -> None:
-    assert list_page_problem(body) == problem
+    found = list_page_problem(body)
+    assert (None if found is None else english_text(found)) == problem
 
 
 def test_the_helper_names_the_call_of_a_malformed_answer() -> None:
@@ -140,7 +142,7 @@ def test_the_helper_names_the_call_of_a_malformed_answer() -> None:
 
     outcome = read("Microsoft.Sql/servers of subscription x could not be listed", fetch)
     assert isinstance(outcome, Unreadable)
-    assert outcome.reason == (
+    assert english_text(outcome.reason) == (
         "Microsoft.Sql/servers of subscription x could not be listed: malformed answer: value is str, "
         "not a list (GET /subscriptions/x/providers/Microsoft.Sql/servers)"
     )
@@ -155,7 +157,7 @@ def test_the_helper_turns_every_parser_failure_into_unreadable(failure: Exceptio
 
     outcome = parse("the thing could not be read", Fetched({}, ()), parser)
     assert isinstance(outcome, Unreadable)
-    assert type(failure).__name__ in outcome.reason
+    assert type(failure).__name__ in english_text(outcome.reason)
 
 
 def test_one_unparseable_list_item_spoils_only_itself() -> None:
@@ -200,11 +202,11 @@ def snapshot(store: FactStore) -> dict[tuple[str, str], Any]:
         for subject in store.population(name).subjects:
             fact = subject.fact
             if subject.error is not None:
-                found[(name, subject.id)] = ("error", subject.error)
+                found[(name, subject.id)] = ("error", english_text(subject.error))
             elif isinstance(fact, SqlServerFirewall) and fact.rules is None:
                 found[(name, subject.id)] = ("error", fact.rules_error or "")
             elif isinstance(fact, RoleAssignment) and fact.role_name is None:  # judged `error`
-                found[(name, subject.id)] = ("error", fact.role_problem or "")
+                found[(name, subject.id)] = ("error", english_text(fact.role_problem or ""))
             else:
                 found[(name, subject.id)] = fact
     return found
@@ -376,8 +378,12 @@ def test_role_definitions_the_sdk_cannot_deserialise_leave_that_subscriptions_ro
     for fact in prod:
         assert isinstance(fact, RoleAssignment)
         assert fact.role_name is None
-        assert "role definitions could not be listed: malformed answer" in (fact.role_problem or "")
-        assert f"GET {PROD}/providers/Microsoft.Authorization/roleDefinitions" in (fact.role_problem or "")
+        assert "role definitions could not be listed: malformed answer" in english_text(
+            fact.role_problem or ""
+        )
+        assert f"GET {PROD}/providers/Microsoft.Authorization/roleDefinitions" in english_text(
+            fact.role_problem or ""
+        )
 
 
 def test_a_subscription_entry_that_cannot_be_read_is_reported_not_dropped() -> None:
@@ -402,7 +408,7 @@ def test_a_subscription_entry_that_cannot_be_read_is_reported_not_dropped() -> N
         finally:
             arm.close()
     assert sorted(s.id for s in scope.subscriptions) == [SUB_PROD, SUB_DEV]
-    [problem] = scope.unreadable
+    [problem] = map(english_text, scope.unreadable)
     assert (
         "subscription 2 of the subscription list could not be read: the subscription has no subscriptionId"
         in problem
@@ -425,7 +431,7 @@ def scope_of(fault: Fault) -> Any:
 def test_a_subscription_list_the_sdk_cannot_read_is_reported_not_a_stopped_run() -> None:
     scope = scope_of(Fault(r"^/subscriptions$", status=200, body={"value": {"a": 1}}))
     assert scope.subscriptions == []
-    [problem] = scope.unreadable
+    [problem] = map(english_text, scope.unreadable)
     assert "the subscriptions the credential can see could not be listed: malformed answer" in problem
     assert "(GET /subscriptions)" in problem
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import ConfigError, load_config
-from collectors.credentials import credential_problems
+from controls.harness.config_file import ConfigError, load_config
+from controls.harness.credentials import credential_problems
 from tests.audit_runs import DEMO, run_audit
 
 SECRET = "canary-password-7d1e0b"

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from collectors.config import ConfigError, load_config
 from collectors.facts import Population, observed, unobservable
+from collectors.messages import english_text
 from controls.catalog import CONTROLS
+from controls.harness.config_file import ConfigError, load_config
 from reports.evidence import Source
 from tests.audit_runs import DEMO, run_audit
 
@@ -237,9 +238,10 @@ def test_two_subjects_with_one_id_both_become_errors_naming_each_other() -> None
     for subject in population.subjects:
         assert subject.fact is None
         assert subject.error is not None
-        assert "two subjects share the id subprocessor:Acme" in subject.error
-        assert "subprocessors[0]" in subject.error
-        assert "subprocessors[1]" in subject.error
+        error = english_text(subject.error)
+        assert "two subjects share the id subprocessor:Acme" in error
+        assert "subprocessors[0]" in error
+        assert "subprocessors[1]" in error
     assert [s.sources[0].call for s in population.subjects] == ["subprocessors[0]", "subprocessors[1]"]
 
 
@@ -250,7 +252,7 @@ def test_a_third_subject_with_the_same_id_is_an_error_too() -> None:
     population.add(observed("x", 3, [source("third")]))
     population.add(observed("y", 4))
 
-    errors = [s.error for s in population.subjects if s.id == "x"]
+    errors = [english_text(s.error) for s in population.subjects if s.id == "x" and s.error is not None]
     assert len(errors) == 3
     assert all(e is not None and "three subjects share the id x" in e for e in errors)
     assert all(e is not None and "error: 403" in e for e in errors)

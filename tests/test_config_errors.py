@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import ConfigError, load_config
 from controls.catalog import CONTROLS
+from controls.harness.config_file import ConfigError, load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KNOWN_CONTROLS = frozenset(CONTROLS)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import ConfigError, load_config
+from controls.harness.config_file import ConfigError, load_config
 
 DATABASES = """
 [[databases]]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import ConfigError, load_config
 from collectors.regions import EU_EEA_REGIONS, KNOWN_AZURE_REGIONS, NOT_EU_EEA_EUROPEAN_REGIONS
+from controls.harness.config_file import ConfigError, load_config
 from tests.audit_runs import run_audit
 
 DATABASE = '[[databases]]\nname = "pg"\nengine = "postgresql"\nhost = "db1.example.nl"\nuser = "audit"\n'

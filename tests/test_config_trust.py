@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import ConfigError, Policy, Waiver, blanket_pattern, load_config
+from collectors.config.policy import Policy
+from collectors.config.waivers import Waiver, blanket_pattern
 from controls import test_12b_trusted_networks as c12b
+from controls.harness.config_file import ConfigError, load_config
+from controls.host_firewall import host_remote_untrusted
 from controls.networks import (
     address_trusted,
     anyone_reason,
@@ -24,7 +27,9 @@ from controls.networks import (
     range_trusted,
     service_tag_trusted,
     trusted_networks,
+    untrusted_rule_reason,
 )
+from controls.nsg_rules import nsg_source_untrusted
 from tests.audit_runs import run_audit
 from tests.control_calls import verdict
 from tests.test_web_storage_verdicts import account, rules
@@ -150,9 +155,9 @@ def test_every_network_control_judges_a_range_the_same_way(cidr: str, trusted: b
     network = ipaddress.ip_network(cidr)
     start, end = str(network[0]), str(network[-1])
     assert is_trusted_network(network, policy) is trusted
-    assert (c12b.untrusted_rule_reason(start, end, policy) is None) is trusted  # 12b.azure-sql-firewall
-    assert (c12b.nsg_source_untrusted(cidr, policy) is None) is trusted  # 12b.azure-nsg-admin-ports
-    assert (c12b.host_remote_untrusted(cidr, policy) is None) is trusted  # 12b.host-port-scope
+    assert (untrusted_rule_reason(start, end, policy) is None) is trusted  # 12b.azure-sql-firewall
+    assert (nsg_source_untrusted(cidr, policy) is None) is trusted  # 12b.azure-nsg-admin-ports
+    assert (host_remote_untrusted(cidr, policy) is None) is trusted  # 12b.host-port-scope
     storage = verdict(  # 12b.azure-storage-network
         c12b.test_storage_account_accepts_only_trusted_networks, account(ip_rules=rules(cidr)), policy=policy
     )
@@ -165,10 +170,10 @@ def test_a_policy_built_in_code_cannot_trust_the_internet_either(broad: list[str
     policy = Policy(trusted_networks=broad)
     assert trusted_networks(policy) == []
     everyone = ("0.0.0.0", "255.255.255.255")
-    assert c12b.untrusted_rule_reason(*everyone, policy) is not None
-    assert c12b.nsg_source_untrusted("0.0.0.0/0", policy) is not None
-    assert c12b.host_remote_untrusted("0.0.0.0/0", policy) is not None
-    assert c12b.host_remote_untrusted("203.0.113.0-203.0.113.255", policy) is not None
+    assert untrusted_rule_reason(*everyone, policy) is not None
+    assert nsg_source_untrusted("0.0.0.0/0", policy) is not None
+    assert host_remote_untrusted("0.0.0.0/0", policy) is not None
+    assert host_remote_untrusted("203.0.113.0-203.0.113.255", policy) is not None
     storage = verdict(
         c12b.test_storage_account_accepts_only_trusted_networks,
         account(ip_rules=rules("0.0.0.0/0", "203.0.113.7")),
@@ -203,7 +208,7 @@ def test_service_tags_are_trusted_only_when_listed_and_never_when_they_mean_anyo
     assert not service_tag_trusted(
         "AzureCloud.westeurope", Policy(trusted_service_tags=["AzureCloud.westeurope"])
     )
-    assert c12b.nsg_source_untrusted("AzureCloud", listed) == "service tag not in policy.trusted_service_tags"
+    assert nsg_source_untrusted("AzureCloud", listed) == "service tag not in policy.trusted_service_tags"
 
 
 # --- 4.2 (config side): blanket waivers say so ---------------------------------------------------------

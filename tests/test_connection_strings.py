@@ -26,8 +26,9 @@ from collectors.azure.connection_strings import (
 from collectors.azure.facts import APP_DATABASE_LINKS, AppDatabaseLinks, DatabaseLink, as_application_links
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WebAppCollector
-from collectors.config import AzureSource
+from collectors.config.inventory import AzureSource
 from collectors.facts import FactStore, Subject
+from collectors.messages import english_text
 from collectors.recording import Recording
 from demo.standins.arm_emulator import ArmEmulator, Fault
 from tests.audit_runs import POLICY, TOKEN, azure_section, run_audit
@@ -176,8 +177,8 @@ def test_forbidden_list_action_is_an_error_naming_the_permission(emulator: ArmEm
     locked = subjects(collect(emulator))["locked-web"]
     assert locked.fact is None
     assert locked.error is not None
-    assert "HTTP 403" in locked.error
-    assert LIST_PERMISSION in locked.error
+    assert "HTTP 403" in english_text(locked.error)
+    assert LIST_PERMISSION in english_text(locked.error)
 
 
 def test_nothing_is_read_when_read_connection_strings_is_off(emulator: ArmEmulator) -> None:
@@ -185,7 +186,7 @@ def test_nothing_is_read_when_read_connection_strings_is_off(emulator: ArmEmulat
     population = store.population(APP_DATABASE_LINKS)
     assert population.subjects == []
     assert population.out_of_scope is not None
-    assert "read_connection_strings is false" in population.out_of_scope
+    assert "read_connection_strings is false" in english_text(population.out_of_scope)
     assert not [r for r in emulator.requests if r.method == "POST"]
 
 
@@ -218,7 +219,7 @@ def test_replay_gives_the_same_links_and_hashes_without_network(
     for name in ("shop-web", "crm-web", "plain-web"):
         assert subjects(replayed)[name].fact == subjects(live)[name].fact
         assert subjects(replayed)[name].sources == subjects(live)[name].sources
-    assert LIST_PERMISSION in (subjects(replayed)["locked-web"].error or "")
+    assert LIST_PERMISSION in english_text(subjects(replayed)["locked-web"].error or "")
 
 
 def test_canary_password_reaches_no_evidence_file(emulator: ArmEmulator, tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ from collectors.azure.facts import (
     SqlBackupRetention,
     SubscriptionSecurityContacts,
 )
-from collectors.config import Policy, Waiver
+from collectors.config.policy import Policy
+from collectors.config.waivers import Waiver
 from collectors.databases.facts import (
     Application,
     ConnectionEncryption,

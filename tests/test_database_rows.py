@@ -17,13 +17,20 @@ from typing import Any
 
 import pytest
 
-from collectors.config import AuditConfig, load_config
 from collectors.databases.collect import READERS, collect_databases
-from collectors.databases.facts import RAVENDB_DATABASES, SERVERS, SQLSERVER_SERVERS
+from collectors.databases.facts import (
+    RAVENDB_DATABASES,
+    SERVERS,
+    SQLSERVER_SERVERS,
+    MessageStore,
+    PasswordColumn,
+)
 from collectors.databases.reading import CatalogError, ServerReading
 from collectors.facts import FactStore
+from collectors.messages import english_text
 from collectors.recording import Recording
 from controls.catalog import CONTROLS
+from controls.harness.config_file import AuditConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_RECORDING = json.loads((ROOT / "demo" / "recording.json").read_text(encoding="utf-8"))
@@ -131,8 +138,8 @@ def test_password_format_counts_not_adding_up_are_an_error_for_that_column(demo_
     del row(rows, "password_columns", application="hr")["formats"]["unrecognised"]
     reading = parse(demo_config, "pg-legacy", rows)
     measured = reading.password_columns[("hr", "public.users.password_hash")]
-    assert isinstance(measured, str)
-    assert "add up to 3, not the 5 rows examined" in measured
+    assert not isinstance(measured, PasswordColumn | MessageStore)
+    assert "add up to 3, not the 5 rows examined" in english_text(measured)
 
 
 @pytest.mark.parametrize("column", ["rows_examined", "formats", "total_rows"])
@@ -143,8 +150,8 @@ def test_unreadable_password_measurement_is_an_error_for_that_column_not_a_crash
     row(rows, "password_columns", application="hr")[column] = "not-a-number"
     reading = parse(demo_config, "pg-legacy", rows)
     measured = reading.password_columns[("hr", "public.users.password_hash")]
-    assert isinstance(measured, str)
-    assert column in measured
+    assert not isinstance(measured, PasswordColumn | MessageStore)
+    assert column in english_text(measured)
     assert reading.server.logins, "the rest of the server is still judged"
 
 
@@ -153,8 +160,8 @@ def test_message_count_without_an_oldest_timestamp_is_an_error(demo_config: Audi
     rows = rows_of("pg-legacy")
     row(rows, "message_ages", application="portal", kind="failed")["oldest"] = None
     measured = parse(demo_config, "pg-legacy", rows).message_stores["portal"]
-    assert isinstance(measured, str)
-    assert "1 failed message(s) but no oldest timestamp" in measured
+    assert not isinstance(measured, PasswordColumn | MessageStore)
+    assert "1 failed message but no oldest timestamp" in english_text(measured)
 
 
 @pytest.mark.parametrize(
@@ -173,8 +180,8 @@ def test_unreadable_message_measurement_is_an_error_not_a_crash(
     rows = rows_of("pg-legacy")
     row(rows, "message_ages", application="portal", kind="delivered")[column] = value
     measured = parse(demo_config, "pg-legacy", rows).message_stores["portal"]
-    assert isinstance(measured, str)
-    assert reason in measured
+    assert not isinstance(measured, PasswordColumn | MessageStore)
+    assert reason in english_text(measured)
 
 
 # --- SQL Server ------------------------------------------------------------------------------------
@@ -290,8 +297,8 @@ def test_sqlserver_unreadable_password_counts_are_an_error_for_that_column(demo_
     rows = rows_of("sql01")
     rows["password_columns"][0]["formats"] = [["bcrypt", "two"]]
     measured = parse(demo_config, "sql01", rows).password_columns[("sql-shop", "dbo.Users.PasswordHash")]
-    assert isinstance(measured, str)
-    assert "is 'two', not a count" in measured
+    assert not isinstance(measured, PasswordColumn | MessageStore)
+    assert "is 'two', not a count" in english_text(measured)
 
 
 # --- RavenDB ---------------------------------------------------------------------------------------
@@ -366,7 +373,7 @@ def collect(config: AuditConfig, databases: dict[str, Any]) -> FactStore:
 def errors_of(store: FactStore, population: str) -> dict[str, str]:
     found = store.get(population)
     assert found is not None
-    return {s.id: s.error for s in found.subjects if s.error is not None}
+    return {s.id: english_text(s.error) for s in found.subjects if s.error is not None}
 
 
 def test_recorded_catalog_of_another_engine_is_an_error(demo_config: AuditConfig) -> None:
@@ -414,4 +421,4 @@ def test_damaged_password_measurement_fails_closed_through_the_control(demo_conf
     )
     assert subject.fact is None
     assert subject.error is not None
-    assert "add up to 0" in subject.error
+    assert "add up to 0" in english_text(subject.error)

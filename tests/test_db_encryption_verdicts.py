@@ -11,6 +11,7 @@ import pytest
 from collectors.databases.facts import ConnectionEncryption, Database, DatabaseServer, Engine
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12f_encryption_in_transit as c12f
+from reports.evidence import msg
 from tests.control_calls import verdict, verdict_and_evidence
 
 
@@ -28,7 +29,7 @@ def test_sqlserver_database_with_encryption_state_3_passes() -> None:
         c12e.test_sqlserver_database_is_encrypted_at_rest, sql_database("3")
     )
     assert result.status == "pass"
-    assert evidence.observations == {"encryption_state": "3", "meaning": "encrypted"}
+    assert evidence.observations == {"encryption_state": "3", "meaning": msg("encrypted")}
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_force_encryption_unknown_but_every_network_connection_encrypted_passes(
 def test_an_unencrypted_tcp_connection_fails() -> None:
     status, message = connections_verdict(sql_server(False, (True, 9, "TCP"), (False, 2, "TCP")))
     assert status == "fail"
-    assert "2 current network connection(s) are not encrypted (ForceEncryption off)" in message
+    assert "2 current network connections are not encrypted (ForceEncryption off)" in message
 
 
 def test_an_unencrypted_named_pipe_connection_fails_too() -> None:
@@ -119,4 +120,6 @@ def test_azure_sql_passes_as_the_platform_enforces_encryption() -> None:
     server = sql_server(True, (True, 6, "TCP"), engine="azuresql")
     result, evidence = verdict_and_evidence(c12f.test_sqlserver_encrypts_every_connection, server)
     assert result.status == "pass"
-    assert evidence.observations["force_encryption"] == "enforced by Azure SQL Database for every connection"
+    assert evidence.observations["force_encryption"] == msg(
+        "enforced by Azure SQL Database for every connection"
+    )

@@ -6,6 +6,7 @@ from collectors.azure.facts import AppDatabaseLinks
 from collectors.azure.facts import DatabaseLink as SiteLink
 from collectors.databases.applications import DISCOVERED_LINKS, discovered_links
 from collectors.facts import FactStore, observed, unobservable
+from collectors.messages import english_text
 
 
 def test_site_connection_strings_become_application_links() -> None:
@@ -35,4 +36,4 @@ def test_unreadable_site_is_a_note_not_silence() -> None:
     links, problems = discovered_links(store)
     assert links == []
     assert len(problems) == 1
-    assert "Microsoft.Web/sites/config/list/action" in problems[0]
+    assert "Microsoft.Web/sites/config/list/action" in english_text(problems[0])

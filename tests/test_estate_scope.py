@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from collectors.config import AuditConfig
 from collectors.estate import configured_sources, discovered_tls_decision
+from controls.harness.config_file import AuditConfig
 from reports.evidence import to_json
 
 

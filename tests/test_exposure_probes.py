@@ -33,13 +33,16 @@ from typing import NoReturn
 import pytest
 
 from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
-from collectors.config import AuditConfig, HostEntry, Policy, ProbeEntry
+from collectors.config.inventory import HostEntry, ProbeEntry
+from collectors.config.policy import Policy
 from collectors.facts import FactStore, Subject, observed
+from collectors.messages import english_text
 from collectors.probes import collect as probing
 from collectors.probes.collect import collect_probes, probe_targets, run_probes
 from collectors.probes.facts import PROBE_POPULATION, PortProbe
 from collectors.probes.observations import ProbeTarget
 from controls import test_12b_trusted_networks as c12b
+from controls.harness.config_file import AuditConfig
 from tests.control_calls import verdict, verdict_and_evidence
 
 TIMEOUT = 1.0
@@ -237,8 +240,10 @@ def test_an_address_where_every_port_is_dropped_is_host_unreachable_never_a_pass
     for subject in subjects:
         assert subject.fact is None, "silence from every port proves nothing: the host may be down"
         assert subject.error is not None
-        assert subject.error.startswith(f"host unreachable from {vantage.host} ({namespace.host_address})")
-        assert f"{namespace.address} answered on no probed port" in subject.error
+        assert english_text(subject.error).startswith(
+            f"host unreachable from {vantage.host} ({namespace.host_address})"
+        )
+        assert f"{namespace.address} answered on no probed port" in english_text(subject.error)
         assert subject.sources, "the silent connects are the evidence"
 
 
@@ -247,9 +252,9 @@ def test_an_address_that_routes_nowhere_is_host_unreachable_never_filtered(names
     _, (subject,) = run_probes([ProbeTarget(namespace.nowhere, 1433, ("hosts[typo]",))], timeout=TIMEOUT)
     assert subject.fact is None
     assert subject.error is not None
-    assert "host unreachable from" in subject.error
-    assert f"EHOSTUNREACH (ICMP type 3 code 1 from {namespace.address})" in subject.error
-    assert "hosts[typo]" in subject.error
+    assert "host unreachable from" in english_text(subject.error)
+    assert f"EHOSTUNREACH (ICMP type 3 code 1 from {namespace.address})" in english_text(subject.error)
+    assert "hosts[typo]" in english_text(subject.error)
 
 
 def test_a_host_whose_ssh_port_answers_is_there_and_its_dropped_ports_are_filtered(
@@ -282,7 +287,7 @@ def test_a_host_whose_ssh_port_answers_is_there_and_its_dropped_ports_are_filter
     collect_probes(_config(hosts=[host], ports=[1433, 3389]), silent, timeout=TIMEOUT)
     for subject in silent.population(PROBE_POPULATION).subjects:
         assert subject.error is not None, "the SSH port the auditor uses is silent too: host unreachable"
-        assert "host unreachable from" in subject.error
+        assert "host unreachable from" in english_text(subject.error)
 
 
 def test_icmp_admin_prohibited_from_the_host_itself_is_filtered_and_passes(namespace: Namespace) -> None:
@@ -319,9 +324,9 @@ def test_unresolvable_name_is_an_error_never_a_pass(listener: int) -> None:
     assert ghost.id == "tcp://no-such-host.invalid:22"
     assert ghost.fact is None
     assert ghost.error is not None
-    assert "does not resolve" in ghost.error
-    assert "hosts[ghost]" in ghost.error
-    assert socket.gethostname() in ghost.error
+    assert "does not resolve" in english_text(ghost.error)
+    assert "hosts[ghost]" in english_text(ghost.error)
+    assert socket.gethostname() in english_text(ghost.error)
     assert "resolve no-such-host.invalid" in ghost.sources[0].call
     assert _fact(real).state == "open"
 
@@ -332,7 +337,7 @@ def test_a_connect_the_vantage_point_cannot_send_is_an_error() -> None:
     _, (subject,) = run_probes([ProbeTarget("224.0.0.1", 22, ("test",))], timeout=TIMEOUT)
     assert subject.fact is None
     assert subject.error is not None
-    assert "could not send the connect: ENETUNREACH" in subject.error
+    assert "could not send the connect: ENETUNREACH" in english_text(subject.error)
 
 
 def test_a_name_with_several_addresses_takes_the_most_exposed_state(closed_port: int) -> None:
@@ -385,7 +390,7 @@ def test_collect_probes_fills_the_population_with_sql_fqdns_and_records_the_vant
     assert _fact(by_id[f"tcp://127.0.0.1:{listener}"]).state == "open"
     sql = _fact(by_id["tcp://localhost:1433"])
     assert (sql.origin, sql.state) == ("azure-sql /subscriptions/s/sql1", "refused")
-    assert any(run.vantage.host in note for note in population.notes)
+    assert any(run.vantage.host in english_text(note) for note in population.notes)
 
 
 def _no_network(*args: object) -> NoReturn:
@@ -417,7 +422,7 @@ def test_a_recorded_run_replays_to_the_same_subjects_without_probing(
     replayed = {s.id: s for s in replay_store.population(PROBE_POPULATION).subjects}
     assert "tcp://127.0.0.1:9" not in replayed, "a replay judges what was recorded, not the config's targets"
     assert replayed == live, "same facts, errors and sources (call text, time and sha256)"
-    assert "replayed from the recording" in replay_store.population(PROBE_POPULATION).notes[0]
+    assert "replayed from the recording" in english_text(replay_store.population(PROBE_POPULATION).notes[0])
     with pytest.raises(ValueError, match="recorded probe run is malformed"):
         collect_probes(config, FactStore(), replay={"vantage": {}})
 
@@ -469,8 +474,8 @@ def test_an_older_recording_with_ehostunreach_as_filtered_replays_to_host_unreac
     by_port = {s.id.rsplit(":", 1)[1]: s for s in store.population(PROBE_POPULATION).subjects}
     assert _fact(by_port["22"]).state == "refused"
     assert by_port["1433"].error is not None
-    assert (
-        "host unreachable from auditor-01 (203.0.113.7): 198.51.100.7: EHOSTUNREACH" in by_port["1433"].error
+    assert "host unreachable from auditor-01 (203.0.113.7): 198.51.100.7: EHOSTUNREACH" in english_text(
+        by_port["1433"].error
     )
     assert _fact(by_port["3389"]).state == "filtered", "port 22 answered: the host is there"
     assert _fact(by_port["3389"]).host_seen == "198.51.100.7 port 22: refused (ECONNREFUSED)"
@@ -485,7 +490,7 @@ def test_a_recorded_run_where_nothing_answered_replays_to_errors() -> None:
     collect_probes(_config(), store, replay=recorded)
     subjects = store.population(PROBE_POPULATION).subjects
     assert [s.fact for s in subjects] == [None, None]
-    assert all("answered on no probed port" in (s.error or "") for s in subjects)
+    assert all("answered on no probed port" in english_text(s.error or "") for s in subjects)
 
 
 @pytest.mark.parametrize(
@@ -512,8 +517,10 @@ def test_a_recorded_attempt_that_cannot_be_read_is_an_error_for_its_port_only(
     fine, broken = store.population(PROBE_POPULATION).subjects
     assert _fact(fine).state == "refused"
     assert broken.error is not None
-    assert "the recorded probe of port 1433 of 198.51.100.7 cannot be read: attempts[0]" in broken.error
-    assert said in broken.error
+    assert "the recorded probe of port 1433 of 198.51.100.7 cannot be read: attempts[0]" in english_text(
+        broken.error
+    )
+    assert said in english_text(broken.error)
 
 
 def test_nothing_to_probe_leaves_an_explained_empty_population() -> None:
@@ -521,7 +528,7 @@ def test_nothing_to_probe_leaves_an_explained_empty_population() -> None:
     assert collect_probes(_config(), store) is None
     population = store.population(PROBE_POPULATION)
     assert population.subjects == []
-    assert "nothing to probe" in population.empty_reason
+    assert "nothing to probe" in english_text(population.empty_reason)
 
 
 # --- the control on literal facts ------------------------------------------------------------------

@@ -18,7 +18,8 @@ from markupsafe import escape
 
 from bench.report_scale import scale_bundle
 from reports.html import STATUS_ORDER, build_view, clause_sort_key, render_html, result_anchor, write_html
-from reports.report_text import PHRASES, Language, ui_text
+from reports.i18n.translation import Language
+from tests.catalog_texts import english_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "reports" / "evidence.schema.json"
@@ -431,11 +432,7 @@ def test_dutch_report_speaks_dutch_and_leads_with_the_statements_text() -> None:
     ):
         assert phrase in html, phrase
     in_bundle = json.dumps(load_sample(), ensure_ascii=False)
-    english_only = [
-        p.en
-        for p in PHRASES.values()
-        if p.en != p.nl and "{" not in p.en and len(p.en) >= 12 and p.en not in in_bundle
-    ]
+    english_only = [text for text in english_sentences() if text not in in_bundle]
     assert english_only
     leaked = [phrase for phrase in english_only if escape(phrase) in html]
     assert leaked == []
@@ -456,19 +453,9 @@ def test_english_report_leads_with_the_english_rendering_and_still_quotes_the_du
     assert "VOLDOET NIET" not in html
 
 
-def test_every_phrase_has_both_languages_with_the_same_fields() -> None:
-    """No phrase is empty in either language, and both fill the same {fields}."""
-    fields = re.compile(r"\{(\w+)\}")
-    for key, phrase in PHRASES.items():
-        assert phrase.en.strip(), key
-        assert phrase.nl.strip(), key
-        assert sorted(fields.findall(phrase.en)) == sorted(fields.findall(phrase.nl)), key
-    assert set(ui_text("nl")) == set(ui_text("en")) == set(PHRASES)
-
-
 def test_unknown_report_language_is_refused() -> None:
     """A language the report does not speak is an error, not a silently English page."""
-    with pytest.raises(ValueError, match="report language"):
+    with pytest.raises(ValueError, match="language must be one of en, nl"):
         render_html(load_sample(), lang="de")  # type: ignore[arg-type]
 
 
@@ -1001,3 +988,34 @@ def test_cover_has_no_discovery_line_without_azure() -> None:
     }
     validator().validate(bundle)
     assert 'id="tls-discovery"' not in render_html(bundle)
+
+
+def test_a_note_shared_by_several_populations_is_shown_once() -> None:
+    """The same note on three database populations is one numbered note, referred to from each row."""
+    shared = "SQL Server: master, model, msdb, tempdb are system databases and are not judged"
+    populations = {
+        "databases.servers": {"count": 5, "notes": [shared], "out_of_scope": None},
+        "databases.sqlserver_databases": {"count": 5, "notes": [shared, "only ONLINE databases"]},
+        "databases.ravendb_databases": {"count": 2, "notes": [shared], "out_of_scope": None},
+        "hosts.all": {"count": 9, "notes": [], "out_of_scope": None},
+    }
+    bundle = load_sample()
+    bundle["run"]["scope"]["populations"] = populations
+    html = render_html(bundle, lang="en")
+    assert html.count(shared) == 1
+    assert html.count('href="#population-note-1"') == 3
+    view = build_view(bundle)["populations"]
+    assert view["shared"] == [
+        {
+            "number": 1,
+            "text": shared,
+            "populations": [
+                "databases.ravendb_databases",
+                "databases.servers",
+                "databases.sqlserver_databases",
+            ],
+        }
+    ]
+    own = {row["name"]: row["notes"] for row in view["rows"]}
+    assert own["databases.sqlserver_databases"] == ["only ONLINE databases"]
+    assert own["databases.servers"] == []

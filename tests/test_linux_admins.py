@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import HostEntry, Policy
+from collectors.config.inventory import HostEntry
+from collectors.config.policy import Policy
 from collectors.hosts.commands import CommandResult
 from collectors.hosts.facts import HostAdmins, HostFacts, OperatingSystem
 from collectors.hosts.linux.admins import AdminsUnreadable, linux_admins, parse_passwd
@@ -189,7 +190,7 @@ def test_the_issue_grants_are_administrators_and_the_host_fails() -> None:
         policy=Policy(authorized_admins=["alice"], authorized_ssh_keys=[]),
     )
     assert result == Verdict(
-        "fail", "host lin-07: administrator(s) bob, carol, dave: not in policy.authorized_admins"
+        "fail", "host lin-07: administrators bob, carol, dave: not in policy.authorized_admins"
     )
     grants = evidence.observations["administrator_grants"]
     assert {

@@ -3,8 +3,9 @@ cross-OS host controls (12b.host-firewall, 12b.host-port-scope, 12c.host-admins,
 12e.host-volume-encryption) plus 12g.linux-patching on literal facts.
 
 The nftables and iptables fixtures are real outputs: `nft -j list ruleset`, `iptables-save` and
-`ip6tables-save` (legacy and nf_tables) of the rulesets beside them (`*.nft`, `*.rules`), loaded
-into a private network namespace with Debian 12's nftables 1.0.6 and iptables 1.8.9. ufw,
+`ip6tables-save` (legacy and nf_tables) of the rulesets beside them (`*.nft`, `*.rules`; the
+hardened host's, shared with the demo, in demo/standins/linux_recordings/), loaded into a private
+network namespace with Debian 12's nftables 1.0.6 and iptables 1.8.9. ufw,
 firewalld, dnf, LUKS lsblk and ss fixtures follow the tools' documented output.
 """
 
@@ -24,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from collectors.config import HostEntry, Policy
+from collectors.config.inventory import HostEntry
+from collectors.config.policy import Policy
 from collectors.hosts.commands import CommandResult, HostOutputError
 from collectors.hosts.facts import (
     FirewallProfile,
@@ -49,15 +51,19 @@ from collectors.hosts.linux.sections import split_sections
 from collectors.hosts.linux.updates import parse_dnf_check_update, parse_dnf_updateinfo
 from collectors.hosts.linux.volumes import parse_volumes
 from collectors.hosts.ssh import open_session
+from collectors.messages import english_text
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12c_authorised_access as c12c
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_linux_patching as c12g
 from controls.framework import Verdict
 from demo.standins.sshd_server import HostBehaviour, SshdServer
+from reports.i18n.translation import english
 from tests.control_calls import verdict, verdict_and_evidence
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linux"
+LINUX_RECORDINGS = Path(__file__).parents[1] / "demo" / "standins" / "linux_recordings"
+"""The hardened host's nft and lsblk outputs, shared with the demo (its README.md says what they are)."""
 HOST = HostEntry(name="lin-01", address="127.0.0.1", user="auditor", os="linux", roles=["db"])
 SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TRUSTED = ["192.0.2.0/24", "198.51.100.0/24", "2001:db8::/32"]
@@ -66,6 +72,10 @@ RUN_DATE = date(2026, 11, 29)
 
 def fixture(name: str) -> str:
     return (FIXTURES / name).read_text()
+
+
+def recording(name: str) -> str:
+    return (LINUX_RECORDINGS / name).read_text()
 
 
 class LocalRunner:
@@ -341,7 +351,7 @@ def _with_path(directory: Path, script: str = LINUX_SCRIPT) -> str:
 
 
 def test_firewall_tools_found_by_the_script_are_parsed_end_to_end(tmp_path: Path) -> None:
-    _fake_tool(tmp_path, "nft", fixture("nft_hardened.json"))
+    _fake_tool(tmp_path, "nft", recording("nft_hardened.json"))
     _fake_tool(tmp_path, "iptables-save", fixture("iptables_nft_save.txt"))
     _fake_tool(tmp_path, "ip6tables-save", "")
     _fake_tool(tmp_path, "ufw", fixture("ufw_status_active.txt"))
@@ -441,7 +451,7 @@ def test_unreadable_os_release_is_a_section_error_and_no_package_manager_is_an_e
 
 
 def test_nft_input_chain_policy_drop_with_sets_ranges_and_a_jump() -> None:
-    profiles, rules = parse_nft(fixture("nft_hardened.json"))
+    profiles, rules = parse_nft(recording("nft_hardened.json"))
     assert profiles == [FirewallProfile("nftables inet filter input", True, "drop")]
     by_ports = {(r.protocol, r.local_ports): r.remote_addresses for r in rules}
     assert by_ports[("TCP", ("80", "443"))] == ("Any",)
@@ -578,7 +588,7 @@ def test_firewalld_active_and_default_zones_become_profiles() -> None:
 
 def test_luks_beneath_root_and_data_mounts_is_encrypted() -> None:
     volumes = {
-        v.mount: v for v in parse_volumes(fixture("lsblk_luks_lvm.json"), fixture("findmnt_luks_lvm.json"))
+        v.mount: v for v in parse_volumes(recording("lsblk_luks_lvm.json"), fixture("findmnt_luks_lvm.json"))
     }
     assert volumes["/"] == Volume(
         "/",
@@ -865,8 +875,7 @@ def test_linux_iptables_drop_without_ipv6_filtering_fails() -> None:
     )
     assert result.status == "fail"
     assert (
-        "IPv6 traffic is not filtered by default: only iptables filter INPUT block(s) inbound"
-        in result.message
+        "IPv6 traffic is not filtered by default: only iptables filter INPUT blocks inbound" in result.message
     )
 
 
@@ -932,7 +941,7 @@ def test_ssh_open_to_any_address_fails() -> None:
     result = scope_verdict(linux_host(rules=(rule(("22",), ("Any",)),)))
     assert result == Verdict(
         "fail",
-        "host lin-01 admits untrusted addresses to sensitive ports: rule r1 (TCP to port(s) 22) admits Any (any address)",
+        "host lin-01 admits untrusted addresses to sensitive ports: rule r1 (TCP to port 22) admits Any (any address)",
     )
 
 
@@ -970,7 +979,7 @@ def test_sensitive_listener_without_a_default_deny_firewall_fails() -> None:
     )
     assert result.status == "fail"
     assert (
-        "sensitive port(s) listening with no firewall restriction (no firewall blocks inbound IPv4 and IPv6 by default): TCP 0.0.0.0:22 (sshd)"
+        "sensitive port listening with no firewall restriction (no firewall blocks inbound IPv4 and IPv6 by default): TCP 0.0.0.0:22 (sshd)"
         in result.message
     )
     assert "5432" not in result.message
@@ -1011,7 +1020,7 @@ def test_windows_rdp_rule_from_any_fails() -> None:
     result = scope_verdict(windows_host(rules=(rdp,)))
     assert result.status == "fail"
     assert (
-        "rule Remote Desktop - User Mode (TCP-In) [RemoteDesktop-UserMode-In-TCP] (TCP to port(s) 3389) admits Any"
+        "rule Remote Desktop - User Mode (TCP-In) [RemoteDesktop-UserMode-In-TCP] (TCP to port 3389) admits Any"
         in result.message
     )
 
@@ -1045,11 +1054,11 @@ def test_unrecognised_local_port_entry_admitting_untrusted_addresses_is_an_error
     )
     assert result == Verdict(
         "error",
-        "host web01.contoso.local: rule(s) admitting untrusted addresses name local ports that cannot be "
-        "interpreted, so whether they reach a sensitive port is unknown: rule Odd: local port entry "
+        "host web01.contoso.local: rule admitting untrusted addresses names local ports that cannot be "
+        "interpreted, so whether it reaches a sensitive port is unknown: rule Odd: local port entry "
         "'PlayToDiscovery'",
     )
-    assert evidence.observations["unrecognised_local_ports"] == [
+    assert [english(entry) for entry in evidence.observations["unrecognised_local_ports"]] == [
         "rule Odd: local port entry 'PlayToDiscovery'"
     ]
 
@@ -1073,7 +1082,7 @@ def test_offending_rule_fails_even_beside_an_unrecognised_entry() -> None:
     odd = InboundAllowRule("Odd", "TCP", ("PlayToDiscovery",), ("Any",), ("Private",))
     result = scope_verdict(windows_host(rules=(odd, rule(("22",)))))
     assert result.status == "fail"
-    assert "rule r1 (TCP to port(s) 22) admits Any (any address)" in result.message
+    assert "rule r1 (TCP to port 22) admits Any (any address)" in result.message
 
 
 @pytest.mark.parametrize("protocol", ["SCTP", "132", "UDPLite", "", "dccp"])
@@ -1131,7 +1140,7 @@ def test_linux_admins_and_keys_all_authorised_pass() -> None:
 def test_unlisted_sudo_member_fails() -> None:
     host = linux_host(admins=HostAdmins(("alice", "mallory"), ()))
     assert admins_verdict(host, ["alice"], [KEY_A]) == Verdict(
-        "fail", "host lin-01: administrator(s) mallory: not in policy.authorized_admins"
+        "fail", "host lin-01: administrator mallory: not in policy.authorized_admins"
     )
 
 
@@ -1139,7 +1148,7 @@ def test_empty_authorised_admins_fails_closed_and_says_to_list_them() -> None:
     result = admins_verdict(linux_host(admins=HostAdmins(("alice",), ())), [], [])
     assert result.status == "fail"
     assert (
-        "administrator(s) alice: policy.authorized_admins is empty, so nobody is authorised: list the people"
+        "administrator alice: policy.authorized_admins is empty, so nobody is authorised: list the people"
         in result.message
     )
 
@@ -1147,7 +1156,7 @@ def test_empty_authorised_admins_fails_closed_and_says_to_list_them() -> None:
 def test_unlisted_ssh_key_fails_and_empty_key_list_says_to_list_them() -> None:
     host = linux_host(admins=HostAdmins(("alice",), (f"{KEY_B} RSA root",)))
     assert admins_verdict(host, ["alice"], [KEY_A]) == Verdict(
-        "fail", f"host lin-01: SSH key(s) {KEY_B} RSA root: not in policy.authorized_ssh_keys"
+        "fail", f"host lin-01: SSH key {KEY_B} RSA root: not in policy.authorized_ssh_keys"
     )
     result = admins_verdict(host, ["alice"], [])
     assert "policy.authorized_ssh_keys is empty, so no key is authorised" in result.message
@@ -1163,7 +1172,7 @@ def test_windows_local_account_matches_a_bare_name_but_a_domain_account_needs_it
     )
     result = admins_verdict(host, ["administrator", "contoso\\domain admins", "alice"], [])
     assert result == Verdict(
-        "fail", "host web01.contoso.local: administrator(s) CONTOSO\\alice: not in policy.authorized_admins"
+        "fail", "host web01.contoso.local: administrator CONTOSO\\alice: not in policy.authorized_admins"
     )
 
 
@@ -1197,21 +1206,22 @@ def volumes_verdict(host: HostFacts) -> Verdict:
 
 
 def test_linux_root_and_data_on_luks_pass_and_boot_swap_and_images_are_not_judged() -> None:
-    volumes = parse_volumes(fixture("lsblk_luks_lvm.json"))
+    volumes = parse_volumes(recording("lsblk_luks_lvm.json"))
     result, evidence = verdict_and_evidence(
         c12e.test_host_volumes_are_encrypted_at_rest,
         linux_host(volumes=tuple(v for v in volumes if v.mount != "/var/lib/mssql")),
     )
     assert result.status == "pass"
-    assert any(n.startswith("/boot/efi: boot partition") for n in evidence.observations["not_judged"])
-    assert any(n.startswith("[SWAP]: swap area") for n in evidence.observations["not_judged"])
+    not_judged = [english(n) for n in evidence.observations["not_judged"]]
+    assert any(n.startswith("/boot/efi: boot partition") for n in not_judged)
+    assert any(n.startswith("[SWAP]: swap area") for n in not_judged)
 
 
 def test_linux_data_volume_without_luks_fails() -> None:
-    result = volumes_verdict(linux_host(volumes=parse_volumes(fixture("lsblk_luks_lvm.json"))))
+    result = volumes_verdict(linux_host(volumes=parse_volumes(recording("lsblk_luks_lvm.json"))))
     assert result == Verdict(
         "fail",
-        "host lin-01: 1 volume(s) not encrypted at rest: /var/lib/mssql (data: vdc (disk, ext4); no crypt device beneath it)",
+        "host lin-01: 1 volume not encrypted at rest: /var/lib/mssql (data: vdc (disk, ext4); no crypt device beneath it)",
     )
 
 
@@ -1230,7 +1240,7 @@ def test_windows_data_volume_with_bitlocker_off_fails() -> None:
     )
     assert volumes_verdict(windows_host(volumes=volumes)) == Verdict(
         "fail",
-        "host web01.contoso.local: 1 volume(s) not encrypted at rest: D: (Data: FullyDecrypted, protection Off, method None)",
+        "host web01.contoso.local: 1 volume not encrypted at rest: D: (Data: FullyDecrypted, protection Off, method None)",
     )
     assert volumes_verdict(windows_host(volumes=volumes[:1])).status == "pass"
 
@@ -1268,7 +1278,7 @@ def test_pending_security_update_fails_and_names_it() -> None:
     )
     assert patch_verdict(LinuxUpdates("apt", pending, FRESH)) == Verdict(
         "fail",
-        "host lin-01: 2 pending security update(s) (apt): openssl 3.0.22-1~deb12u2 (oldstable-security), "
+        "host lin-01: 2 pending security updates (apt): openssl 3.0.22-1~deb12u2 (oldstable-security), "
         "tzdata 2026f-0+deb12u1 (oldstable,oldstable-security)",
     )
 
@@ -1284,7 +1294,7 @@ def test_stale_package_index_fails_even_with_nothing_pending() -> None:
     stale = datetime(2026, 11, 1, tzinfo=UTC)
     assert patch_verdict(LinuxUpdates("apt", (), stale)) == Verdict(
         "fail",
-        "host lin-01: the apt package index was last refreshed 2026-11-01, 28 days before the run date "
+        "host lin-01: the apt package index was last refreshed 1 November 2026, 28 days before the run date "
         "(at most 7 allowed): updates published since are unknown to the host",
     )
 
@@ -1471,11 +1481,11 @@ def test_lsblk_device_missing_what_the_control_needs_is_an_error(node: Any, mess
 )
 def test_findmnt_of_an_unexpected_shape_is_an_error(findmnt: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        parse_volumes(fixture("lsblk_luks_lvm.json"), findmnt)
+        parse_volumes(recording("lsblk_luks_lvm.json"), findmnt)
 
 
 def test_volumes_without_findmnt_are_an_error_not_lsblk_alone() -> None:
-    sections = {"lsblk": (0, fixture("lsblk_luks_lvm.json")), "findmnt": (1, "")}
+    sections = {"lsblk": (0, recording("lsblk_luks_lvm.json")), "findmnt": (1, "")}
     facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
     assert facts.volumes is None
     assert facts.section_errors["volumes"] == (
@@ -1516,7 +1526,7 @@ def test_a_host_whose_parser_fails_unexpectedly_is_an_error_for_its_items_only(
     assert collect._judge_run(HOST, run, store) is False
     (subject,) = store.population("hosts.linux").subjects
     assert subject.error is not None
-    assert "could not be parsed (KeyError: 'surprise')" in subject.error
+    assert "could not be parsed (KeyError: 'surprise')" in english_text(subject.error)
 
 
 @pytest.mark.parametrize(

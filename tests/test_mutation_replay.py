@@ -44,10 +44,10 @@ from bench.mutation_replay.replay import (
     sample,
     secure_default,
 )
-from collectors.config import load_config
 from collectors.hosts.commands import CommandResult
 from collectors.hosts.linux.parse import parse_linux
 from controls.catalog import CONTROLS
+from controls.harness.config_file import load_config
 from demo.standins.arm_emulator import ArmEmulator
 from tests.audit_runs import POLICY, azure_section, run_audit, run_demo
 

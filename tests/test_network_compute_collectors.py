@@ -31,11 +31,13 @@ from collectors.azure.facts import (
 from collectors.azure.network import NetworkCollector
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.config import AzureSource, Policy
+from collectors.config.inventory import AzureSource
+from collectors.config.policy import Policy
 from collectors.facts import FactStore, Subject
+from collectors.messages import english_text
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e
-from controls import test_12g_patching as c12g
+from controls import test_12g_azure_vm_patching as c12g
 from demo.standins.arm_emulator import ArmEmulator, Fault
 from tests.audit_runs import DEMO, SUB_DEV, SUB_PROD
 from tests.control_calls import verdict
@@ -212,8 +214,8 @@ def test_patch_assessments_separate_summaries_from_patches(demo_store: FactStore
     failed = assessments["vm-legacy-02"]
     assert failed.status == "Failed"
     assert failed.error is not None
-    assert "Package manager on machine is not healthy" in failed.error
-    assert "PackageManagerFailure" in failed.error
+    assert "Package manager on machine is not healthy" in english_text(failed.error)
+    assert "PackageManagerFailure" in english_text(failed.error)
     linux = assessments["vm-synda-01"]
     assert [p.published for p in linux.patches] == [None, None]
     assert [p.version for p in linux.patches] == ["2.39-0ubuntu8.7", "2026c-0ubuntu0.24.04"]
@@ -305,7 +307,7 @@ def test_forbidden_nsg_list_makes_exactly_that_subscriptions_nsgs_error() -> Non
     assert [s.id for s in errors] == [
         f"/subscriptions/{SUB_DEV}/providers/Microsoft.Network/networkSecurityGroups"
     ]
-    assert "HTTP 403 AuthorizationFailed" in (errors[0].error or "")
+    assert "HTTP 403 AuthorizationFailed" in english_text(errors[0].error or "")
     assert sorted(s.id.rsplit("/", 1)[-1] for s in nsgs if s.fact) == ["nsg-synda", "nsg-web"]
     located_errors = [s.id for s in store.population(AZURE_RESOURCES).subjects if s.error]
     assert located_errors == [errors[0].id]
@@ -380,7 +382,10 @@ def test_failed_resource_graph_query_makes_every_patch_assessment_an_error() -> 
     store, _ = collect(demo_estate(), faults=[forbidden])
     items = store.population(PATCH_ASSESSMENTS).subjects
     assert len(items) == 6
-    assert all(s.error and "Resource Graph" in s.error and "HTTP 403" in s.error for s in items)
+    assert all(
+        s.error and "Resource Graph" in english_text(s.error) and "HTTP 403" in english_text(s.error)
+        for s in items
+    )
     assert len(facts(store, VMS)) == 6
 
 

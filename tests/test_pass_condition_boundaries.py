@@ -28,7 +28,7 @@ from collectors.azure.facts import (
     StorageIpRule,
     WebApp,
 )
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from collectors.databases.facts import MessageAge, MessageStore
 from collectors.hosts.facts import (
     HostFacts,
@@ -51,12 +51,15 @@ from controls import test_6f_certificates as c6f
 from controls import test_11_backup_retention as c11
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12f_encryption_in_transit as c12f
-from controls import test_12g_host_patching as c12g_hosts
+from controls import test_12g_azure_vm_patching as c12g_azure
 from controls import test_12g_linux_patching as c12g_linux
-from controls import test_12g_patching as c12g_azure
+from controls import test_12g_os_supported as c12g_os
+from controls import test_12g_windows_patching as c12g_windows
 from controls import test_13_breach_notification as c13
 from controls.framework import Verdict
+from controls.host_firewall import host_remote_untrusted
 from controls.networks import range_within
+from controls.nsg_rules import nsg_source_untrusted
 from controls.patch_age import overdue_reason
 from tests.control_calls import verdict
 
@@ -203,7 +206,7 @@ def test_storage_ip_rule_at_the_edge_of_the_trusted_network(ip_rule: str, status
     ],
 )
 def test_nsg_source_cidr_at_the_edge_of_the_trusted_network(source: str, trusted: bool) -> None:
-    assert (c12b.nsg_source_untrusted(source, policy()) is None) is trusted
+    assert (nsg_source_untrusted(source, policy()) is None) is trusted
 
 
 @pytest.mark.parametrize(
@@ -220,7 +223,7 @@ def test_nsg_source_cidr_at_the_edge_of_the_trusted_network(source: str, trusted
     ],
 )
 def test_host_rule_remote_address_at_the_edge_of_the_trusted_network(remote: str, trusted: bool) -> None:
-    assert (c12b.host_remote_untrusted(remote, policy()) is None) is trusted
+    assert (host_remote_untrusted(remote, policy()) is None) is trusted
 
 
 # --- min_tls = "1.3" ------------------------------------------------------------------------------
@@ -350,7 +353,7 @@ def windows_host(installed_days_ago: int, *pending: PendingUpdate) -> HostFacts:
 
 
 def windows_patching(host: HostFacts, **settings: Any) -> Verdict:
-    control = c12g_hosts.test_windows_host_is_patched_monthly
+    control = c12g_windows.test_windows_host_is_patched_monthly
     return verdict(control, host, policy=policy(**settings), run_date=RUN_DATE)
 
 
@@ -389,7 +392,7 @@ def test_overdue_reason_grace_period_is_inclusive(age: int, overdue: bool) -> No
     reason = overdue_reason(released, RUN_DATE, 14)
     assert (reason is not None) is overdue
     if overdue:
-        assert reason == f"released {released.date().isoformat()}, {age} days before the run date"
+        assert reason == f"released {released.day} {released:%B %Y}, {age} days before the run date"
 
 
 def assessment(age_days: int) -> PatchAssessment:
@@ -438,9 +441,9 @@ def test_linux_package_index_age_limit_is_inclusive(age: int, status: str) -> No
 
 @pytest.mark.parametrize(("days_after_support_ends", "status"), [(0, "pass"), (1, "fail")])
 def test_os_supported_through_its_last_day_of_support(days_after_support_ends: int, status: str) -> None:
-    support_ends = c12g_hosts.WINDOWS_SERVER_LIFECYCLE[20348].support_ends
+    support_ends = c12g_os.WINDOWS_SERVER_LIFECYCLE[20348].support_ends
     run_date = support_ends + timedelta(days=days_after_support_ends)
-    control = c12g_hosts.test_host_os_is_supported
+    control = c12g_os.test_host_os_is_supported
     assert verdict(control, windows_host(1), run_date=run_date).status == status
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from collectors.attestations import DatacenterCertificate, EvidenceFile, SubProcessorEntry
 from collectors.azure.facts import AvailablePatch, PatchAssessment, RolePermission
-from collectors.config import Policy, Waiver
+from collectors.config.policy import Policy
+from collectors.config.waivers import Waiver
 from collectors.databases.facts import (
     Application,
     DatabaseAccess,
@@ -29,8 +30,8 @@ from controls import test_9_subprocessors as c9
 from controls import test_11_backup_retention as c11
 from controls import test_12a_datacenter_certification as c12a
 from controls import test_12d_one_database_per_application as c12d
-from controls import test_12g_host_patching as c12g_hosts
-from controls import test_12g_patching as c12g_azure
+from controls import test_12g_azure_vm_patching as c12g_azure
+from controls import test_12g_windows_patching as c12g_windows
 from controls.catalog import CLAUSES, CONTROLS, catalog_entries
 from controls.framework import Evidence, EvidenceMissing, NotApplicable, Verdict, assertions_off_reason, judge
 from controls.role_permissions import privileges
@@ -239,7 +240,7 @@ def test_withdrawn_edition_typed_with_spaces_is_still_the_withdrawn_edition() ->
     assert c12a.is_iso27001_2013("NEN-EN-ISO/IEC 27001 : 2017")
     assert (
         c12a.standard_problem("NEN-EN-ISO/IEC 27001 : 2017", RUN_DATE)
-        == "which stopped being valid on 2025-10-31"
+        == "which stopped being valid on 31 October 2025"
     )
 
 
@@ -334,7 +335,7 @@ def test_one_message_counted_without_its_age_is_an_error() -> None:
     )
     result = verdict(c6e.test_messages_are_deleted_in_time, store, policy=Policy())
     assert result.status == "error"
-    assert "1 delivered message(s) were counted but their age was not measured" in result.message
+    assert "1 delivered message was counted but its age was not measured" in result.message
 
 
 # --- 12g Windows host patching ------------------------------------------------------------------
@@ -344,12 +345,12 @@ LCU = "{} Cumulative Update for Microsoft server operating system version 21H2 f
 
 @pytest.mark.parametrize(("prefix", "month"), [("2026-01", (2026, 1)), ("2026-12", (2026, 12))])
 def test_cumulative_update_of_january_and_december_is_recognised(prefix: str, month: tuple[int, int]) -> None:
-    assert c12g_hosts.cumulative_update_month(LCU.format(prefix)) == month
+    assert c12g_windows.cumulative_update_month(LCU.format(prefix)) == month
 
 
 @pytest.mark.parametrize("prefix", ["2026-00", "2026-13"])
 def test_cumulative_update_title_with_an_impossible_month_is_not_one(prefix: str) -> None:
-    assert c12g_hosts.cumulative_update_month(LCU.format(prefix)) is None
+    assert c12g_windows.cumulative_update_month(LCU.format(prefix)) is None
 
 
 def history(title: str, on: str, *, kb: str | None, result: int = 2) -> UpdateHistoryEntry:
@@ -357,7 +358,7 @@ def history(title: str, on: str, *, kb: str | None, result: int = 2) -> UpdateHi
 
 
 def test_failed_installation_before_a_successful_one_does_not_hide_it() -> None:
-    updates = c12g_hosts.installed_cumulative_updates(
+    updates = c12g_windows.installed_cumulative_updates(
         (
             history(LCU.format("2026-10"), "2026-10-15T02:00:00", kb="KB5066782", result=4),
             history(LCU.format("2026-11"), "2026-11-12T02:00:00", kb="KB5068787"),
@@ -367,7 +368,7 @@ def test_failed_installation_before_a_successful_one_does_not_hide_it() -> None:
 
 
 def test_cumulative_updates_without_a_kb_are_told_apart_by_title() -> None:
-    updates = c12g_hosts.installed_cumulative_updates(
+    updates = c12g_windows.installed_cumulative_updates(
         (
             history(LCU.format("2026-11"), "2026-11-12T02:00:00", kb=None),
             history(LCU.format("2026-10"), "2026-11-13T02:00:00", kb=None),
@@ -379,12 +380,12 @@ def test_cumulative_updates_without_a_kb_are_told_apart_by_title() -> None:
 @pytest.mark.parametrize("severity", ["Critical", "critical", "CRITICAL"])
 def test_pending_update_rated_critical_is_urgent_whatever_its_categories(severity: str) -> None:
     update = PendingUpdate("Update for Windows (KB5001716)", ("KB5001716",), severity, ("Updates",), None)
-    assert c12g_hosts.pending_is_urgent(update)
+    assert c12g_windows.pending_is_urgent(update)
 
 
 def test_pending_update_without_severity_or_urgent_category_is_not_urgent() -> None:
     update = PendingUpdate("Update for Windows (KB5001716)", ("KB5001716",), None, ("Updates",), None)
-    assert not c12g_hosts.pending_is_urgent(update)
+    assert not c12g_windows.pending_is_urgent(update)
 
 
 # --- 12g.azure-update-manager: the summary's counts against the records -------------------------
@@ -433,7 +434,7 @@ def test_summary_counting_two_critical_patches_with_one_record_is_an_error() -> 
     assert c12g_azure.records_classified(fact, "critical") == 1
     result = update_manager_verdict(fact)
     assert result.status == "error"
-    assert "2 Critical patch(es) but only 1 Critical record(s)" in result.message
+    assert "2 Critical patches but only 1 Critical record" in result.message
 
 
 # --- the catalog the reports render ----------------------------------------------------------------

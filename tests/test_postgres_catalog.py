@@ -16,7 +16,6 @@ from typing import Any, cast
 
 import pytest
 
-from collectors.config import AuditConfig, load_config
 from collectors.databases import postgresql
 from collectors.databases.collect import DatabasesScope, collect_databases
 from collectors.databases.facts import (
@@ -26,14 +25,17 @@ from collectors.databases.facts import (
     PASSWORD_COLUMNS,
     SERVERS,
     DatabaseServer,
+    PasswordColumn,
 )
 from collectors.databases.reading import CatalogError
 from collectors.facts import FactStore, Subject
+from collectors.messages import english_text
 from collectors.recording import Recording
 from controls import test_6b_hashed_passwords as c6b
 from controls import test_6e_message_retention as c6e
 from controls import test_12d_one_database_per_application as c12d
 from controls.framework import Verdict
+from controls.harness.config_file import AuditConfig, load_config
 from demo.standins.postgres_clusters import (
     AUDITOR,
     AUDITOR_PASSWORD,
@@ -211,8 +213,8 @@ def test_old_delivered_and_failed_messages_fail(collected: Collected) -> None:
     assert 30.99 < failed.oldest_age_days < 31.01
     result = verdict(c6e.test_messages_are_deleted_in_time, fact, policy=collected.config.policy)
     assert result.status == "fail"
-    assert "oldest delivered message is 9.0 days old" in result.message
-    assert "oldest failed message is 31.0 days old" in result.message
+    assert "oldest delivered message is 9 days old" in result.message
+    assert "oldest failed message is 31 days old" in result.message
 
 
 # --- the clean cluster passes everything -------------------------------------------------------
@@ -293,7 +295,7 @@ def test_missing_password_variable_errors_every_subject_of_that_server(
         assert population.subjects
         for subject in population.subjects:
             assert subject.error is not None, (name, subject.id)
-            assert PASSWORD_ENV in subject.error
+            assert PASSWORD_ENV in english_text(subject.error)
 
 
 def test_wrong_password_is_an_error_that_never_echoes_it(
@@ -301,7 +303,7 @@ def test_wrong_password_is_an_error_that_never_echoes_it(
 ) -> None:
     config = write_config(tmp_path, databases_toml(postgres_clusters))
     result = collect(config, password="wrong-canary-pw-1c2d")
-    error = result.subject(SERVERS, "pg-planted").error
+    error = english_text(result.subject(SERVERS, "pg-planted").error or "")
     assert error is not None
     assert error.startswith("database server pg-planted (127.0.0.1:")
     assert "connect: " in error
@@ -330,7 +332,9 @@ def test_no_databases_in_the_config_is_out_of_scope(tmp_path: Path) -> None:
     for name in DATABASE_POPULATIONS:
         population = result.store.get(name)
         assert population is not None
-        assert population.out_of_scope == "databases are out of scope: the config has no [[databases]]"
+        assert english_text(population.out_of_scope or "") == (
+            "databases are out of scope: the config has no [[databases]]"
+        )
 
 
 # --- the reader's own guarantees ----------------------------------------------------------------
@@ -405,7 +409,7 @@ def test_password_sampling_is_bounded_by_the_policy(clean_entry: AuditConfig) ->
     assert (measured["rows_examined"], measured["total_rows"]) == (2, 3)
     reading = postgresql.READER.parse(entry, apps, rows, utc_now())
     fact = reading.password_columns[("webshop", "public.customers.password_hash")]
-    assert not isinstance(fact, str)
+    assert isinstance(fact, PasswordColumn)
     assert fact.sampled
 
 
@@ -449,6 +453,6 @@ def test_ca_bundle_makes_the_connection_verify_the_server_certificate(tmp_path: 
         trusted = collect(write_config(tmp_path, text))
         assert trusted.subject(SERVERS, "pg-tls").error is None
         untrusted = collect(write_config(tmp_path, text.replace("ca.pem", "other-ca.pem")))
-        error = untrusted.subject(SERVERS, "pg-tls").error
+        error = english_text(untrusted.subject(SERVERS, "pg-tls").error or "")
         assert error is not None
         assert "certificate verify failed" in error

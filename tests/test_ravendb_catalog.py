@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry, MessageRetention
+from collectors.config.policy import Policy
 from collectors.databases.facts import DatabaseServer, Login
 from collectors.databases.ravendb import READER, UNSUPPORTED_PASSWORD_COLUMNS, UNSUPPORTED_RETENTION
 from collectors.databases.reading import CatalogError, ServerReading

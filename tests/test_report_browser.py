@@ -326,6 +326,34 @@ def test_mobile_width_fits_without_sideways_scrolling(browser: Browser, report: 
     assert (SCREENSHOTS / "mobile-failing-control.png").stat().st_size > 10_000
 
 
+BADGE_OVERFLOW_JS = """() => [...document.querySelectorAll('tr.result td:first-child a, td .badge, th .badge')]
+  .map(badge => [badge, badge.closest('td,th')])
+  .filter(([badge, cell]) => badge.getBoundingClientRect().right > cell.getBoundingClientRect().right + 0.5
+      || badge.getBoundingClientRect().left < cell.getBoundingClientRect().left - 0.5)
+  .map(([badge]) => badge.textContent)"""
+"""Every status badge that sticks out of its table cell (by its text)."""
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+@pytest.mark.parametrize("media", ["screen", "print"])
+def test_status_badges_stay_inside_their_column(
+    browser: Browser, tmp_path: Path, lang: str, media: str
+) -> None:
+    """At 1280 px and in print, no status badge (VOLDOET NIET is the widest) overflows its cell."""
+    path = tmp_path / f"report-{lang}.html"
+    write_html(report_bundle(), path, lang=lang)  # type: ignore[arg-type]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.emulate_media(media=media)  # type: ignore[arg-type]
+    page.goto(path.as_uri(), wait_until="load")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    badges = page.locator("tr.result td:first-child a").count()
+    overflowing = page.evaluate(BADGE_OVERFLOW_JS)
+    context.close()
+    assert badges > 5
+    assert overflowing == []
+
+
 def test_screenshots_of_the_cover_and_a_failing_control(browser: Browser, report: Path) -> None:
     """Desktop screenshots of the cover (en and nl) and of the first failing control, for a person to read."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -339,8 +367,10 @@ def test_screenshots_of_the_cover_and_a_failing_control(browser: Browser, report
     write_html(report_bundle(), dutch, lang="nl")
     page.goto(dutch.as_uri(), wait_until="load")
     page.screenshot(path=str(SCREENSHOTS / "cover-nl.png"))
+    page.evaluate("document.querySelector('article.control.has-fail').scrollIntoView()")
+    page.screenshot(path=str(SCREENSHOTS / "failing-control-nl.png"))
     context.close()
-    for name in ("cover.png", "failing-control.png", "cover-nl.png"):
+    for name in ("cover.png", "failing-control.png", "cover-nl.png", "failing-control-nl.png"):
         assert (SCREENSHOTS / name).read_bytes().startswith(b"\x89PNG"), name
 
 
@@ -382,8 +412,19 @@ def test_demo_report_screenshots_show_clauses_population_evidence_and_waivers(
     assert row.is_visible()
     assert waived["waiver"]["approved_by"] in row.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "demo-waiver.png"))
+    dutch = demo_report.with_name("report-nl.html")
+    write_html(bundle, dutch, lang="nl")  # the same night, rendered in Dutch from its findings
+    page.goto(dutch.as_uri() + "#control-12d.app-login-scope", wait_until="load")
+    assert "voldoet niet" in page.locator('[id="control-12d.app-login-scope"]').inner_text().lower()
+    page.screenshot(path=str(SCREENSHOTS / "demo-failing-control-nl.png"))
     context.close()
     assert watched.console_errors == []
     assert all(url.startswith("file://") for url in watched.requests)
-    for name in ("demo-cover.png", "demo-clauses.png", "demo-failing-control.png", "demo-waiver.png"):
+    for name in (
+        "demo-cover.png",
+        "demo-clauses.png",
+        "demo-failing-control.png",
+        "demo-waiver.png",
+        "demo-failing-control-nl.png",
+    ):
         assert (SCREENSHOTS / name).stat().st_size > 10_000, name

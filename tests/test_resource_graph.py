@@ -8,7 +8,7 @@ import pytest
 
 from collectors.azure.arm import ArmReader, StaticTokenCredential
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
-from collectors.config import AzureSource
+from collectors.config.inventory import AzureSource
 from demo.standins.arm_emulator import ArmEmulator
 from tests.audit_runs import SUB_DEV, SUB_PROD
 

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry
+from collectors.config.policy import Policy
 from collectors.databases.facts import DatabaseServer, Login, MessageStore, PasswordColumn
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
 from collectors.databases.sqlserver import (

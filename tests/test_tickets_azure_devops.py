@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.config import TicketSettings
 from demo.standins.ticket_emulators.azure_devops import (
     AGILE,
     BASIC,
@@ -23,9 +22,12 @@ from demo.standins.ticket_emulators.azure_devops import (
     WorkItem,
 )
 from demo.standins.ticket_emulators.base import Fault
+from reports.i18n.translation import Language, translator
 from reports.tickets.azure_devops import AzureDevOpsBackend, read_state, state_comment, with_state
 from reports.tickets.model import TicketDraft, TicketState, TicketText, TrackerError
 from reports.tickets.run import run_tickets
+from reports.tickets.settings import TicketSettings
+from tests import ticket_nights as nights
 from tests.ticket_nights import STORAGE_CONTROL, erroring, hostile, mass_failure, scenario_nights
 
 PAT = "ado-pat-canary-5f1e"
@@ -442,3 +444,34 @@ def test_a_sanitised_description_loses_no_pass_count_when_the_state_folder_is_ke
         1,
         1,
     )
+
+
+@pytest.mark.parametrize(
+    ("ticket_lang", "report_lang", "dutch"),
+    [(None, "nl", True), ("nl", "en", True), ("en", "nl", False), (None, "en", False)],
+    ids=["report-nl", "tickets-nl", "tickets-en-over-report-nl", "default-en"],
+)
+def test_tickets_speak_tickets_lang_else_the_report_language(
+    ado: Tracker, tmp_path: Path, ticket_lang: str | None, report_lang: Language, dutch: bool
+) -> None:
+    """`[tickets] lang` chooses the tickets' language; unset, they follow --report-lang."""
+    settings = ado.settings(**({"lang": ticket_lang} if ticket_lang else {}))
+    night = nights.night("2026-11-29", frozenset({"a"}))
+    section = run_tickets(
+        night,
+        settings,
+        "on",
+        env={"ADO_PAT": PAT},
+        today=date(2026, 11, 29),
+        state_dir=tmp_path,
+        lang=report_lang,
+    )
+    assert section["errors"] == []
+    (item,) = _storage_item(ado)
+    title, body = item.fields["System.Title"], item.fields["System.Description"]
+    nl = translator("nl")
+    assert title.startswith("[12f.azure-storage-tls]")
+    assert ("Controle 12f.azure-storage-tls voldoet niet" in body) is dutch
+    assert ("Control 12f.azure-storage-tls fails for 1 of" in body) is not dutch
+    note = section["actions"][0]["note"]
+    assert note == (nl.gettext("new failure") if dutch else "new failure")

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import trustme
 
-from collectors.config import TicketSettings
 from demo.standins.smtp_server import SmtpServer
 from reports.tickets.email import EmailBackend
 from reports.tickets.model import TicketDraft, TicketState, TicketText, TrackerError
 from reports.tickets.run import run_tickets
+from reports.tickets.settings import TicketSettings
 from tests.ticket_nights import HOSTILE_NAME, erroring, hostile, mass_failure, scenario_nights
 
 USER = "auditor@example.test"

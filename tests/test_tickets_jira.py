@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from collectors.config import TicketSettings
 from demo.standins.ticket_emulators.base import Fault
 from demo.standins.ticket_emulators.jira import JiraEmulator, adf_plain
 from reports.tickets.jira import JiraBackend
 from reports.tickets.run import run_tickets
+from reports.tickets.settings import TicketSettings
 from tests import ticket_nights as nights
 
 START = date(2026, 11, 1)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.config import TicketSettings
+from reports.i18n.translation import english
 from reports.tickets.backends import backend_for
 from reports.tickets.fingerprint import fingerprint, is_fingerprint
 from reports.tickets.http import TrackerHttp, retry_after_seconds
@@ -19,6 +19,7 @@ from reports.tickets.model import Ticket, TicketState, TrackerError
 from reports.tickets.problems import Problem, group_problems, scope_of
 from reports.tickets.redact import redact_urls, shown_location
 from reports.tickets.run import describe_plan, run_tickets
+from reports.tickets.settings import TicketSettings
 from tests import ticket_nights as nights
 
 TODAY = date(2026, 11, 29)
@@ -233,7 +234,7 @@ def test_person_closed_as_done_while_failing_is_reopened_within_the_window() -> 
     recent = ticket(problem, open=False, resolution="completed", closed_at=datetime(2026, 11, 20, tzinfo=UTC))
     action = decide(problem, [recent], settings(), TODAY)
     assert action.action == "reopen"
-    assert "closed by a person" in action.reason
+    assert "closed by a person" in english(action.reason)
     old = replace(recent, closed_at=datetime(2026, 9, 1, tzinfo=UTC))
     assert decide(problem, [old], settings(), TODAY).action == "create"
 

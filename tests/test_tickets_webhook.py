@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from collectors.config import TicketSettings
 from demo.standins.ticket_emulators.base import Fault
 from demo.standins.ticket_emulators.webhook import WebhookReceiver
 from reports.tickets.model import Ticket, TicketDraft, TicketState, TicketText, TrackerError
 from reports.tickets.run import run_tickets
+from reports.tickets.settings import TicketSettings
 from reports.tickets.state import LocalState
 from reports.tickets.webhook import SIGNATURE_HEADER, WebhookBackend
 from tests.ticket_nights import (

@@ -25,9 +25,11 @@ import pytest
 import trustme
 
 from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
-from collectors.config import AuditConfig, EndpointEntry, Policy
+from collectors.config.inventory import EndpointEntry
+from collectors.config.policy import Policy
 from collectors.fact_json import subject_to_json
 from collectors.facts import FactStore, Subject, observed
+from collectors.messages import english_text
 from collectors.tls.scanner import (
     TLS_ENDPOINTS,
     CertificateFact,
@@ -42,6 +44,7 @@ from collectors.tls.scanner import (
     scan_endpoints,
     unscanned_note,
 )
+from controls.harness.config_file import AuditConfig
 from controls.test_6f_certificates import test_endpoint_certificate_is_valid as certificate_control
 from controls.test_6f_certificates import test_endpoint_enforces_https as https_control
 from controls.test_12f_encryption_in_transit import test_endpoint_speaks_only_strong_tls as tls_control
@@ -344,7 +347,7 @@ def test_a_replayed_result_with_a_field_missing_or_mistyped_is_an_error_naming_i
     subject = replayed_subject(item)
     assert subject.fact is None
     assert subject.error is not None
-    assert said in subject.error
+    assert said in english_text(subject.error)
     assert subject.sources, "the recorded sources are kept for the auditor"
 
 
@@ -353,7 +356,7 @@ def test_a_replayed_result_for_another_endpoint_than_its_id_is_an_error(scanned:
     item["fact"]["target"]["sni"] = "other.test"
     subject = replayed_subject(item)
     assert subject.error is not None
-    assert "is for https://localhost:" in subject.error
+    assert "is for https://localhost:" in english_text(subject.error)
 
 
 def test_expired_certificate_fails_6f(scanned: Scanned) -> None:
@@ -410,14 +413,14 @@ def test_closed_port_is_an_error_never_a_pass(scanned: Scanned) -> None:
     subject = scanned.subjects["closed"]
     assert subject.fact is None
     assert subject.error is not None
-    assert "could not connect" in subject.error
+    assert "could not connect" in english_text(subject.error)
 
 
 def test_silent_port_is_an_error_never_a_pass(scanned: Scanned) -> None:
     subject = scanned.subjects["silent"]
     assert subject.fact is None
     assert subject.error is not None
-    assert "could not connect" in subject.error
+    assert "could not connect" in english_text(subject.error)
 
 
 # --- the certificate verdict is what TLS clients decide (openssl s_client) --------------------------
@@ -626,7 +629,7 @@ def test_endpoints_come_from_config_and_azure_deduplicated(tmp_path: Path) -> No
     assert targets[2].http_port == 80
     note = unscanned_note(discovered)
     assert note is not None
-    assert "db1.database.windows.net:1433" in note
+    assert "db1.database.windows.net:1433" in english_text(note)
 
 
 def test_endpoints_sharing_host_and_port_are_one_target_per_sni_name_and_starttls(tmp_path: Path) -> None:
@@ -732,7 +735,7 @@ def test_collect_tls_with_nothing_to_scan_is_out_of_scope_and_names_sql(tmp_path
     assert collect_tls(config, store) == []
     population = store.population(TLS_ENDPOINTS)
     assert population.out_of_scope is not None
-    assert "db1.database.windows.net:1433" in population.notes[0]
+    assert "db1.database.windows.net:1433" in english_text(population.notes[0])
 
 
 def test_tls_scan_recorded_and_replayed_gives_the_live_verdicts(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from collectors.azure.facts import SqlServer, StorageAccount, WebApp
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from collectors.databases.facts import ConnectionEncryption, DatabaseServer
 from collectors.hosts.facts import HostFacts, OperatingSystem, SchannelProtocol
 from collectors.tls.facts import (
@@ -28,6 +28,8 @@ from collectors.tls.facts import (
 from controls import test_6f_certificates as c6f
 from controls import test_12f_encryption_in_transit as c12f
 from controls.framework import Verdict
+from reports.evidence import Message
+from reports.i18n.translation import english
 from tests.control_calls import verdict, verdict_and_evidence
 
 RUN_DATE = date(2026, 11, 29)
@@ -79,6 +81,16 @@ def certificate(**changed: Any) -> CertificateFact:
     return dataclasses.replace(valid, **changed)
 
 
+def texts(messages: list[Message]) -> list[str]:
+    """The findings of a helper as the English report shows them."""
+    return [english(m) for m in messages]
+
+
+def in_english(found: tuple[list[Message], list[Message]]) -> tuple[list[str], list[str]]:
+    """A helper's (weak, not judged) findings in English."""
+    return texts(found[0]), texts(found[1])
+
+
 def endpoint_tls(fact: TlsEndpoint, **settings: Any) -> Verdict:
     return verdict(c12f.test_endpoint_speaks_only_strong_tls, fact, policy=Policy(**settings))
 
@@ -113,7 +125,7 @@ def test_weak_certificate_keys_are_named_in_the_message() -> None:
     assert "EC key of 224 bits (< 256)" in ec.message
     dsa = endpoint_tls(endpoint(key_type="DSA", key_bits=3072))
     assert "DSA key (no longer allowed for TLS)" in dsa.message
-    assert c12f.certificate_key_findings(endpoint(key_type="DSA", key_bits=3072)) == (
+    assert in_english(c12f.certificate_key_findings(endpoint(key_type="DSA", key_bits=3072))) == (
         ["DSA key (no longer allowed for TLS)"],
         [],
     )
@@ -128,7 +140,7 @@ def test_weak_certificate_keys_are_named_in_the_message() -> None:
     ],
 )
 def test_certificate_key_that_could_not_be_read_is_error(key_type: str | None, bits: int | None) -> None:
-    assert c12f.certificate_key_findings(endpoint(key_type=key_type, key_bits=bits)) == (
+    assert in_english(c12f.certificate_key_findings(endpoint(key_type=key_type, key_bits=bits))) == (
         [],
         ["the server's certificate key could not be read"],
     )
@@ -159,7 +171,7 @@ def dhe_endpoint(bits: int | None) -> TlsEndpoint:
 
 
 def test_dh_group_of_1024_bits_fails_naming_the_group_and_suite() -> None:
-    weak, unknown = c12f.key_exchange_findings(dhe_endpoint(1024))
+    weak, unknown = in_english(c12f.key_exchange_findings(dhe_endpoint(1024)))
     assert weak == [f"DH 1024 (< 2048 bits) on {DHE_GCM}"]
     assert unknown == []
     result = endpoint_tls(dhe_endpoint(1024))
@@ -188,12 +200,15 @@ def test_weak_dh_on_two_suites_is_one_finding_listing_both_suites() -> None:
             KeyExchange("TLS 1.2", DHE_GCM, "DH", "DH 1024", 1024),
         ),
     )
-    assert c12f.key_exchange_findings(fact)[0] == [f"DH 1024 (< 2048 bits) on {DHE_GCM}, {other}"]
+    assert texts(c12f.key_exchange_findings(fact)[0]) == [f"DH 1024 (< 2048 bits) on {DHE_GCM}, {other}"]
 
 
 def test_ecdh_exchange_on_a_224_bit_curve_fails_naming_the_curve_and_suite() -> None:
     fact = endpoint(key_exchanges=(KeyExchange("TLS 1.2", ECDHE_GCM, "ECDH", "secp224r1", 224),))
-    assert c12f.key_exchange_findings(fact) == ([f"ECDH secp224r1 of 224 bits (< 256) on {ECDHE_GCM}"], [])
+    assert in_english(c12f.key_exchange_findings(fact)) == (
+        [f"ECDH secp224r1 of 224 bits (< 256) on {ECDHE_GCM}"],
+        [],
+    )
     result = endpoint_tls(fact)
     assert result.status == "fail"
     assert f"ECDH secp224r1 of 224 bits (< 256) on {ECDHE_GCM}" in result.message
@@ -201,7 +216,10 @@ def test_ecdh_exchange_on_a_224_bit_curve_fails_naming_the_curve_and_suite() -> 
 
 def test_accepted_224_bit_curve_fails_as_an_accepted_curve() -> None:
     fact = endpoint(supported_curves=(P256, EllipticCurveFact("secp224r1", 224)))
-    assert c12f.key_exchange_findings(fact) == (["ECDH secp224r1 of 224 bits (< 256) on accepted curve"], [])
+    assert in_english(c12f.key_exchange_findings(fact)) == (
+        ["ECDH secp224r1 of 224 bits (< 256) on accepted curve"],
+        [],
+    )
     result = endpoint_tls(fact)
     assert result.status == "fail"
     assert "ECDH secp224r1 of 224 bits (< 256) on accepted curve" in result.message
@@ -247,7 +265,7 @@ def test_supported_curves_not_observed_is_error_with_the_scanners_reason() -> No
     silent = endpoint_tls(endpoint(supported_curves=None))
     assert silent.status == "error"
     assert "the supported elliptic curves were not observed" in silent.message
-    assert c12f.key_exchange_findings(endpoint(supported_curves=None)) == (
+    assert in_english(c12f.key_exchange_findings(endpoint(supported_curves=None))) == (
         [],
         ["the supported elliptic curves were not observed"],
     )
@@ -525,12 +543,14 @@ def test_schannel_default_at_each_builds_edge(protocol: str, build: int, state: 
 def test_schannel_enabled_zero_is_disabled_whatever_disabled_by_default_says() -> None:
     for disabled_by_default in (None, 0, 1):
         key = SchannelProtocol("TLS 1.0", 0, disabled_by_default)
-        assert c12f.schannel_state(key, 20348) == ("disabled", "Enabled=0")
+        state, why = c12f.schannel_state(key, 20348)
+        assert (state, english(why)) == ("disabled", "Enabled=0")
 
 
 def test_ssl2_enabled_in_the_registry_of_server_2016_is_not_supported_and_passes() -> None:
     key = SchannelProtocol("SSL 2.0", 1, 0)
-    assert c12f.schannel_state(key, 14393) == ("not supported", "not implemented on build 14393")
+    state, why = c12f.schannel_state(key, 14393)
+    assert (state, english(why)) == ("not supported", "not implemented on build 14393")
     host = windows_host(14393, HARDENED | {"SSL 2.0": (1, 0)})
     assert schannel(host).status == "pass"
 
@@ -768,7 +788,7 @@ def sqlserver(force: bool | None, *connections: ConnectionEncryption) -> Databas
 def test_sqlserver_force_encryption_is_shown_as_read(force: bool | None, shown: str) -> None:
     server = sqlserver(force, ConnectionEncryption(True, 3))
     _, evidence = verdict_and_evidence(c12f.test_sqlserver_encrypts_every_connection, server)
-    assert evidence.observations["force_encryption"] == shown
+    assert english(evidence.observations["force_encryption"]) == shown
 
 
 def test_sqlserver_messages_name_the_permission_and_the_missing_connection() -> None:

@@ -13,7 +13,7 @@ from collectors.azure.base import AzureContext
 from collectors.azure.facts import SQL_DATABASES, SQL_SERVERS
 from collectors.azure.sql import SqlCollector
 from collectors.azure.subscriptions import AzureSubscription
-from collectors.config import AzureSource
+from collectors.config.inventory import AzureSource
 from collectors.facts import FactStore
 from demo.standins.arm_emulator import ArmEmulator
 from tests.audit_runs import SUB_DEV, SUB_PROD

@@ -1,7 +1,7 @@
 """12b's trusted-network controls on the edges a mutation tester found unpinned (issue 12, part 6).
 
-Each test puts a literal fact where one small change to controls/networks.py or
-controls/test_12b_trusted_networks.py (a `<` for a `<=`, a dropped `not`, a misspelt keyword, a
+Each test puts a literal fact where one small change to controls/networks.py, nsg_rules.py,
+host_firewall.py or test_12b_trusted_networks.py (a `<` for a `<=`, a dropped `not`, a misspelt keyword, a
 `continue` turned into `break`) would change the verdict or the sentence an auditor reads. The
 controls are reached through their module, never imported by name, so that pytest does not
 collect them here.
@@ -20,7 +20,7 @@ from collectors.azure.facts import (
     SqlServer,
     SqlServerFirewall,
 )
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from collectors.hosts.facts import (
     FirewallProfile,
     HostFacts,
@@ -31,7 +31,9 @@ from collectors.hosts.facts import (
 )
 from controls import test_12b_trusted_networks as c12b
 from controls.framework import Evidence, Verdict
+from controls.host_firewall import host_remote_untrusted
 from controls.networks import address_trusted, anyone_reason, service_tag_trusted
+from reports.evidence import msg
 from tests.control_calls import verdict, verdict_and_evidence
 from tests.nsg_facts import network_security_group as nsg
 from tests.nsg_facts import security_rule as rule
@@ -233,7 +235,7 @@ def test_offence_behind_an_unreadable_rule_list_is_error_naming_the_list() -> No
     result = nsg_verdict(ALLOW_RDP, rules_unreadable=lists)
     assert result.status == "error"
     assert (
-        "unless the unreadable rule list(s) (securityRules is not a list; defaultSecurityRules is absent) "
+        "unless the unreadable rule lists (securityRules is not a list; defaultSecurityRules is absent) "
         "deny it first" in result.message
     )
 
@@ -250,7 +252,7 @@ def test_unreadable_deny_rules_without_priority_may_hide_an_offence() -> None:
     second = rule("deny-b", "Deny", None)
     result = nsg_verdict(first, second, ALLOW_RDP)
     assert result.status == "error"
-    assert "unless the unreadable rule(s) deny-a, deny-b deny it first" in result.message
+    assert "unless the unreadable rules deny-a, deny-b deny it first" in result.message
 
 
 def test_unreadable_deny_with_the_allows_own_priority_cannot_come_first() -> None:
@@ -513,7 +515,9 @@ def test_host_firewall_evidence_expects_what_the_hosts_family_needs() -> None:
     control = c12b.test_host_firewall_blocks_inbound_by_default
     result, evidence = verdict_and_evidence(control, host(profiles=profiles, windows=True))
     assert result.status == "pass"
-    assert evidence.expectations == {"profiles": "Domain, Private and Public enabled, default inbound Block"}
+    assert evidence.expectations == {
+        "profiles": msg("Domain, Private and Public enabled, default inbound Block")
+    }
     result, evidence = verdict_and_evidence(control, host())
     assert result.status == "pass"
     assert list(evidence.expectations) == ["firewall"]
@@ -524,7 +528,7 @@ def test_host_rule_without_remote_addresses_admits_any_address() -> None:
         host(InboundAllowRule(name="ssh", protocol="TCP", local_ports=("22",), remote_addresses=()))
     )
     assert result.status == "fail"
-    assert "rule ssh (TCP to port(s) 22) admits Any (any address)" in result.message
+    assert "rule ssh (TCP to port 22) admits Any (any address)" in result.message
 
 
 def test_host_rules_after_a_portless_or_trusted_rule_are_still_judged() -> None:
@@ -549,7 +553,7 @@ def test_host_rules_after_a_portless_or_trusted_rule_are_still_judged() -> None:
     ],
 )
 def test_host_remote_address_that_is_not_provably_trusted_says_why(remote: str, reason: str) -> None:
-    assert c12b.host_remote_untrusted(remote, POLICY) == reason
+    assert host_remote_untrusted(remote, POLICY) == reason
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import Waiver
+from collectors.config.waivers import Waiver
 from controls.framework import Verdict
 from controls.waivers import apply_waivers, waiver_coverage
 from reports.evidence import Status
@@ -43,7 +43,7 @@ def test_valid_waiver_turns_fail_into_waived() -> None:
     assert not result.expired
     assert FAIL.message in result.verdict.message
     assert "Steven Somer (DPO)" in result.verdict.message
-    assert "2027-01-31" in result.verdict.message
+    assert "31 January 2027" in result.verdict.message
     assert "archive clients only speak TLS 1.0" in result.verdict.message
 
 
@@ -51,7 +51,7 @@ def test_expired_waiver_keeps_fail_and_says_when_it_expired() -> None:
     result = apply_waivers(FAIL, [waiver(expires=date(2026, 10, 31))], CONTROL, LEGACY_SERVER, RUN_DATE)
     assert result.verdict.status == "fail"
     assert result.expired
-    assert "expired on 2026-10-31" in result.verdict.message
+    assert "expired on 31 October 2026" in result.verdict.message
     assert FAIL.message in result.verdict.message
 
 

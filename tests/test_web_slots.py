@@ -28,10 +28,13 @@ from collectors.azure.facts import (
 from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inventory_query
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WebAppCollector
-from collectors.config import AuditConfig, AzureSource, Policy
+from collectors.config.inventory import AzureSource
+from collectors.config.policy import Policy
 from collectors.facts import FactStore, Subject
+from collectors.messages import english_text
 from collectors.tls.scanner import endpoints_to_scan
 from controls import test_12f_encryption_in_transit as c12f
+from controls.harness.config_file import AuditConfig
 from demo.standins.arm_emulator import ArmEmulator, Fault, load_estate
 from tests.audit_runs import DEMO, POLICY, SUB_DEV, SUB_PROD, azure_section, run_audit
 from tests.control_calls import verdict
@@ -133,7 +136,7 @@ def test_slot_list_that_cannot_be_read_is_an_error_for_apps_regions_and_endpoint
     for population in (WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS):
         failed = subjects(store, population)[f"{EMMA}/slots"]
         assert failed.fact is None
-        assert "deployment slots of web app app-emma-weu could not be listed: HTTP 403" in (
+        assert "deployment slots of web app app-emma-weu could not be listed: HTTP 403" in english_text(
             failed.error or ""
         )
     apps = subjects(store, WEB_APPS)
@@ -145,8 +148,9 @@ def test_slot_config_that_cannot_be_read_is_an_error_for_that_slot_only() -> Non
     store = collect(faults=(Fault(r"/sites/app-picario-test/slots/staging/config/web$", status=500),))
     apps = subjects(store, WEB_APPS)
     assert apps[WEAK_SLOT].fact is None
-    assert "configuration (config/web) of deployment slot staging of web app app-picario-test" in (
-        apps[WEAK_SLOT].error or ""
+    assert (
+        "configuration (config/web) of deployment slot staging of web app app-picario-test"
+        in english_text(apps[WEAK_SLOT].error or "")
     )
     assert isinstance(apps[PICARIO].fact, WebApp)
     assert isinstance(subjects(store, AZURE_RESOURCES)[WEAK_SLOT].fact, LocatedResource)

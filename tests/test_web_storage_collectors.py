@@ -29,8 +29,9 @@ from collectors.azure.resource_graph import GraphInventory, ResourceGraph, inven
 from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.azure.web import WebAppCollector
-from collectors.config import AzureSource
+from collectors.config.inventory import AzureSource
 from collectors.facts import FactStore, Subject
+from collectors.messages import english_text
 from demo.standins.arm_emulator import ArmEmulator, Fault
 from tests.audit_runs import POLICY, TOKEN, azure_section, run_audit
 
@@ -181,8 +182,8 @@ def test_unreadable_config_is_an_error_for_that_app_only(examples: ArmEmulator) 
     store = collect(examples, WebAppCollector)
     apps = subjects(store, WEB_APPS)
     assert apps[SITE_2].fact is None
-    assert "config/web" in str(apps[SITE_2].error)
-    assert "HTTP 403 AuthorizationFailed" in str(apps[SITE_2].error)
+    assert "config/web" in english_text(apps[SITE_2].error or "")
+    assert "HTTP 403 AuthorizationFailed" in english_text(apps[SITE_2].error or "")
     assert apps[SITE_1].fact is not None
     # Where it runs and what it serves come from the list, which was read.
     assert subjects(store, AZURE_RESOURCES)[SITE_2].fact is not None
@@ -196,7 +197,7 @@ def test_unlistable_sites_are_errors_for_apps_regions_and_endpoints(examples: Ar
         [subject] = store.population(population).subjects
         assert subject.id == f"/subscriptions/{SUB}/providers/Microsoft.Web/sites"
         assert subject.error is not None
-        assert "HTTP 403" in subject.error
+        assert "HTTP 403" in english_text(subject.error)
 
 
 def test_no_secret_bearing_action_is_called(examples: ArmEmulator) -> None:
@@ -274,7 +275,7 @@ def test_geo_redundant_account_without_a_secondary_region_is_an_error_for_its_re
     replica = located[f"{STO_PROPERTIES}/secondaryLocation"]
     assert replica.fact is None
     assert replica.error is not None
-    assert "Standard_GRS" in replica.error
+    assert "Standard_GRS" in english_text(replica.error)
     assert located[STO_PROPERTIES].fact is not None
 
 
@@ -327,7 +328,7 @@ def test_unlistable_storage_accounts_are_errors(examples: ArmEmulator) -> None:
     for population in (STORAGE_ACCOUNTS, AZURE_RESOURCES):
         [subject] = store.population(population).subjects
         assert subject.error is not None
-        assert "HTTP 500" in subject.error
+        assert "HTTP 500" in english_text(subject.error)
 
 
 # --- Both read paths, and the verdicts -------------------------------------------------------------

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from collectors.azure.facts import StorageAccount, StorageIpRule, WebApp
-from collectors.config import Policy
+from collectors.config.policy import Policy
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12f_encryption_in_transit as c12f
 from controls.framework import Evidence, Verdict
+from reports.evidence import msg
 from tests.control_calls import verdict_and_evidence
 
 TRUSTED = ["192.0.2.0/24", "203.0.113.0/24", "2001:db8::/32"]
@@ -313,7 +314,7 @@ def test_web_app_tls_1_2_fails_when_policy_requires_1_3() -> None:
 
 def test_absent_ftps_state_is_recorded_as_the_default() -> None:
     _, evidence = run(c12f.test_web_app_accepts_only_modern_tls, web_app(ftps_state=None), Policy())
-    assert evidence.observations["ftps_state"] == "AllAllowed (not set)"
+    assert evidence.observations["ftps_state"] == msg("AllAllowed (not set)")
 
 
 # --- 12f.azure-storage-tls -------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from tree_sitter_language_pack import get_parser
 
-from collectors.config import HostEntry, Policy
+from collectors.config.inventory import HostEntry
+from collectors.config.policy import Policy
 from collectors.hosts.commands import CommandResult, HostOutputError
 from collectors.hosts.facts import (
     HostFacts,
@@ -42,7 +43,8 @@ from controls import test_12b_trusted_networks as c12b
 from controls import test_12c_authorised_access as c12c
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12f_encryption_in_transit as c12f
-from controls import test_12g_host_patching as c12g
+from controls import test_12g_os_supported as c12g_os
+from controls import test_12g_windows_patching as c12g
 from controls.framework import Verdict
 from demo.standins.sshd_server import HostBehaviour, SshdServer, python_command
 from demo.standins.windows_powershell import (
@@ -426,16 +428,35 @@ def test_wrapped_arrays_with_value_and_count_are_read_as_lists() -> None:
     assert firewall.inbound_allow[0].remote_addresses == ("192.0.2.0/24", "203.0.113.10")
 
 
-def test_rule_without_its_filters_is_read_as_broadly_as_possible() -> None:
+def test_rule_without_its_address_filter_is_read_as_any_address() -> None:
     doc = patched_doc()
     doc["data"]["firewall"]["inbound_allow"] = {
-        "name": "{0B2E}", "display": "Custom", "profile": "Public", "protocol": None,
-        "local_ports": [], "remote_addresses": None,
+        "name": "{0B2E}", "display": "Custom", "profile": "Public", "protocol": "TCP",
+        "local_ports": ["1433"], "remote_addresses": None,
     }  # fmt: skip
     firewall = from_document(doc).firewall
     assert firewall is not None
-    assert firewall.inbound_allow[0].local_ports == ("Any",)
+    assert firewall.inbound_allow[0].local_ports == ("1433",)
     assert firewall.inbound_allow[0].remote_addresses == ("Any",)
+
+
+@pytest.mark.parametrize("local_ports", [[], [""], None, "absent"])
+def test_rule_with_an_empty_port_list_is_a_section_error_naming_it(local_ports: Any) -> None:
+    """An empty LocalPort list (no port filter found) could mean any port or none: never guessed."""
+    doc = patched_doc()
+    rule = {"name": "{0B2E}", "display": "Custom", "profile": "Public", "protocol": None,
+            "local_ports": local_ports, "remote_addresses": None}  # fmt: skip
+    if local_ports == "absent":
+        del rule["local_ports"]
+    doc["data"]["firewall"]["inbound_allow"] = [doc["data"]["firewall"]["inbound_allow"][0], rule]
+    facts = from_document(doc)
+    assert facts.firewall is None
+    assert "firewall rule Custom has an empty 'local_ports' list" in facts.section_errors["firewall"]
+    host_firewall = verdict(c12b.test_host_firewall_blocks_inbound_by_default, facts)
+    port_scope = verdict(
+        c12b.test_host_admits_sensitive_ports_only_from_trusted_networks, facts, policy=POLICY
+    )
+    assert (host_firewall.status, port_scope.status) == ("error", "error")
 
 
 def test_firewall_profile_not_configured_is_not_taken_as_on() -> None:
@@ -1063,7 +1084,8 @@ def test_update_two_cycles_old_fails() -> None:
     result = patching(windows(SEPTEMBER))
     assert result.status == "fail"
     assert (
-        "the newest installed cumulative update is 2026-09 KB5101736 (installed 2026-09-10)" in result.message
+        "the newest installed cumulative update is 2026-09 KB5101736 (installed 10 September 2026)"
+        in result.message
     )
     assert "older than the 2026-10 and 2026-11 releases" in result.message
 
@@ -1146,8 +1168,8 @@ def test_unreadable_updates_are_an_error() -> None:
 def test_pending_critical_update_beyond_grace_fails() -> None:
     result = patching(windows(NOVEMBER, pending_updates=(pending(released="2026-11-10T18:00:00"),)))
     assert result.status == "fail"
-    assert "1 Critical/Security update(s) pending beyond the 14-day grace period" in result.message
-    assert "released 2026-11-10, 19 days before the run date" in result.message
+    assert "1 Critical/Security update pending beyond the 14-day grace period" in result.message
+    assert "released 10 November 2026, 19 days before the run date" in result.message
 
 
 def test_pending_critical_update_within_grace_passes() -> None:
@@ -1233,7 +1255,7 @@ def test_stale_host_fails_on_its_update_and_on_the_pending_one() -> None:
 
 
 def supported(host: HostFacts, run_date: date = RUN_DATE) -> Verdict:
-    return verdict(c12g.test_host_os_is_supported, host, run_date=run_date)
+    return verdict(c12g_os.test_host_os_is_supported, host, run_date=run_date)
 
 
 def with_os(os: OperatingSystem) -> HostFacts:
@@ -1265,8 +1287,8 @@ def test_server_2012_r2_fails_naming_the_end_and_the_unevidenced_esu() -> None:
     result = supported(facts_of("server-2012r2"))
     assert result.status == "fail"
     assert "Windows Server 2012 R2" in result.message
-    assert "left extended support on 2023-10-10" in result.message
-    assert "ESU until 2026-10-13 is paid and not evidenced" in result.message
+    assert "left extended support on 10 October 2023" in result.message
+    assert "ESU until 13 October 2026 is paid and not evidenced" in result.message
 
 
 def test_server_2016_fails_the_day_after_its_extended_support_ends() -> None:
@@ -1308,7 +1330,7 @@ def test_unknown_release_is_lifecycle_unknown_never_a_pass() -> None:
 
 def test_ubuntu_counts_standard_support_not_esm() -> None:
     result = supported(linux("ubuntu", "20.04", "Ubuntu 20.04.6 LTS"))
-    assert "left standard support on 2025-05-31" in result.message
+    assert "left standard support on 31 May 2025" in result.message
     assert "Ubuntu Pro ESM is paid and not evidenced" in result.message
 
 

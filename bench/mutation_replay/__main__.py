@@ -37,8 +37,8 @@ from bench.mutation_replay.replay import (
     report,
     sample,
 )
-from collectors.config import load_config
 from controls.catalog import CONTROLS
+from controls.harness.config_file import load_config
 
 _WORKER: Replay | None = None
 

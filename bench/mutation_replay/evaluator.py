@@ -31,12 +31,13 @@ from unittest import mock
 
 import collectors.estate as estate_module
 from collectors.azure.arm import ArmUnavailable
-from collectors.config import AuditConfig
 from collectors.estate import Estate, collect_estate
 from collectors.facts import FactStore, Population, Subject
+from collectors.messages import Reason
 from collectors.recording import Recording, RecordingError
 from controls.catalog import control_spec
 from controls.framework import Evidence, EvidenceMissing, NotApplicable, Verdict, judge
+from controls.harness.config_file import AuditConfig
 from controls.waivers import apply_waivers
 from reports.evidence import Status
 
@@ -150,7 +151,7 @@ class _CollectorOutput:
     returned: Any
 
 
-def _snapshot(store: FactStore) -> dict[str, tuple[int, int, str | None, str, int]]:
+def _snapshot(store: FactStore) -> dict[str, tuple[int, int, Reason | None, Reason, int]]:
     return {
         name: (id(p), len(p.subjects), p.out_of_scope, p.empty_reason, len(p.notes))
         for name in store.names()

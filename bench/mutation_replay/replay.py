@@ -33,8 +33,8 @@ from typing import Any
 
 from bench.mutation_replay.evaluator import Audit, Auditor, assertions_enabled
 from bench.mutation_replay.mutants import PARTS, Mutant, apply, mutants, path_pattern, render_path
-from collectors.config import AuditConfig, load_config
 from controls.catalog import CONTROLS
+from controls.harness.config_file import AuditConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = ROOT / "demo" / "audit.toml"

@@ -34,9 +34,10 @@ from azure.core.pipeline.transport import RequestsTransport
 
 from collectors.azure.pacing import Pacer
 from collectors.azure.recording import ObservingAdapter, RecordingAdapter, ReplayAdapter
-from collectors.config import AzureSource
+from collectors.config.inventory import AzureSource
+from collectors.messages import Reason, english_text
 from collectors.recording import RECORDED_AT_HEADER, Recording
-from reports.evidence import Source, sha256_hex, utc_now
+from reports.evidence import Source, msg, sha256_hex, utc_now
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -66,8 +67,8 @@ class MalformedAnswer(AzureError):
     echoing the body when the body may hold secrets.
     """
 
-    def __init__(self, call: str, problem: str) -> None:
-        super().__init__(f"malformed answer to {call}: {problem}")
+    def __init__(self, call: Reason, problem: Reason) -> None:
+        super().__init__(f"malformed answer to {english_text(call)}: {english_text(problem)}")
         self.call = call
         self.problem = problem
 
@@ -77,7 +78,7 @@ def call_text(method: str | None, url: str) -> str:
     return f"{(method or 'GET').upper()} {urlsplit(url).path or '/'}"
 
 
-def failed_call(exc: BaseException) -> str | None:
+def failed_call(exc: BaseException) -> Reason | None:
     """Return the request a failure answered ("METHOD /path"), when the exception knows it."""
     if isinstance(exc, MalformedAnswer):
         return exc.call
@@ -87,7 +88,7 @@ def failed_call(exc: BaseException) -> str | None:
     return call_text(getattr(request, "method", None), str(url)) if url else None
 
 
-def list_page_problem(body: bytes) -> str | None:
+def list_page_problem(body: bytes) -> Reason | None:
     """Return what is wrong with a list answer's envelope ({"value": [...], "nextLink": ...}), or None.
 
     Exists because the SDK's newer models page through `{"value": "garbage"}` character by
@@ -98,14 +99,14 @@ def list_page_problem(body: bytes) -> str | None:
     except ValueError:
         return None  # the SDK raises DecodeError for a body that is not JSON
     if not isinstance(page, dict):
-        return f"the answer is {type(page).__name__}, not a list envelope object"
+        return msg("the answer is {type}, not a list envelope object", type=type(page).__name__)
     if "value" not in page:
-        return "the list answer has no value"
+        return msg("the list answer has no value")
     if not isinstance(page["value"], list):
-        return f"value is {type(page['value']).__name__}, not a list"
+        return msg("value is {type}, not a list", type=type(page["value"]).__name__)
     next_link = page.get("nextLink")
     if next_link is not None and not isinstance(next_link, str):
-        return f"nextLink is {type(next_link).__name__}, not a URL"
+        return msg("nextLink is {type}, not a URL", type=type(next_link).__name__)
     return None
 
 
@@ -174,12 +175,24 @@ def build_credential(source: AzureSource) -> TokenCredential:
 
 
 def describe_failure(exc: BaseException) -> str:
-    """Return a one-line account of a failed ARM call: HTTP status and ARM error code when known."""
+    """Return a one-line account of a failed ARM call in English (`failure_reason` as text)."""
+    return english_text(failure_reason(exc))
+
+
+def failure_reason(exc: BaseException) -> Reason:
+    """Return a one-line account of a failed ARM call: HTTP status and ARM error code when known.
+
+    What ARM answered (status, error code, its message) is data, shown as received.
+    """
     if isinstance(exc, MalformedAnswer):
-        return f"malformed answer: {exc.problem}"
+        return msg("malformed answer: {problem}", problem=exc.problem)
     if isinstance(exc, DecodeError):
         first = str(exc).splitlines()[0] if str(exc) else "DecodeError"
-        return f"malformed response (not valid JSON) with HTTP {exc.status_code}: {first}"
+        return msg(
+            "malformed response (not valid JSON) with HTTP {status}: {detail}",
+            status=str(exc.status_code),
+            detail=first,
+        )
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         # The error envelope is the target's answer too: any of its fields may be of any type.
         code = _plain(getattr(exc.error, "code", None) if exc.error is not None else None)
@@ -190,9 +203,14 @@ def describe_failure(exc: BaseException) -> str:
         return f"HTTP {exc.status_code} {code or reason or ''}".rstrip() + detail
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"ARM unreachable or timed out ({type(exc).__name__}): {first}"
+        return msg(
+            "ARM unreachable or timed out ({error_type}): {detail}",
+            error_type=type(exc).__name__,
+            detail=first,
+        )
     if isinstance(exc, ClientAuthenticationError):
-        return f"authentication failed: {str(exc).splitlines()[0] if str(exc) else 'no token'}"
+        said: Reason = str(exc).splitlines()[0] if str(exc) else msg("no token")
+        return msg("authentication failed: {detail}", detail=said)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -299,7 +317,7 @@ class ArmReader:
         sources: list[Source] = []
         calls: list[str] = []
         paging: list[bool] = []
-        bad_pages: list[tuple[str, str]] = []
+        bad_pages: list[tuple[str, Reason]] = []
 
         def hook(response: PipelineResponse[Any, Any]) -> None:
             http = response.http_response
@@ -318,8 +336,12 @@ class ArmReader:
         except AzureError:
             raise
         except SDK_PARSE_FAILURES as exc:
-            detail = _first_line(exc) if reveal else "the answer is not shown"
-            problem = f"the SDK could not read it ({type(exc).__name__}: {detail})"
+            detail: Reason = _first_line(exc) if reveal else msg("the answer is not shown")
+            problem = msg(
+                "the SDK could not read it ({error_type}: {detail})",
+                error_type=type(exc).__name__,
+                detail=detail,
+            )
             raise MalformedAnswer(calls[-1] if calls else "the call", problem) from None
         if bad_pages:
             raise MalformedAnswer(*bad_pages[0])

@@ -24,7 +24,8 @@ from collectors.azure.facts import ROLE_ASSIGNMENTS, RoleAssignment, RolePermiss
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
-from reports.evidence import Source
+from collectors.messages import Reason
+from reports.evidence import Source, msg
 
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
 
@@ -49,19 +50,19 @@ def _patterns(model: Any, name: str, arm_name: str, *, required: bool) -> tuple[
     """
     found = fields.texts(model, name, arm_name, nested=False)
     if found is None and required:
-        raise fields.FieldUnreadable(f"{arm_name} is absent")
+        raise fields.FieldUnreadable(msg("{field} is absent", field=arm_name))
     return found or ()
 
 
 def role_definition_of(model: Any) -> RoleDefinition:
     """Return a role definition with its permissions; what cannot be read is named in `problem`."""
-    definition_id = fields.resource_id(model, "the role definition")
+    definition_id = fields.resource_id(model, msg("the role definition"))
     name = fields.text(model, "role_name", "roleName")
     role_type = fields.text(model, "role_type", "type")
     try:
         blocks = fields.items(model, "permissions", "permissions")
         if blocks is None:
-            raise fields.FieldUnreadable("permissions is absent")
+            raise fields.FieldUnreadable(msg("{field} is absent", field="permissions"))
         permissions = tuple(
             RolePermission(
                 actions=_patterns(block, "actions", f"permissions[{index}].actions", required=True),
@@ -85,9 +86,9 @@ def role_definition_of(model: Any) -> RoleDefinition:
 def role_definitions_of(models: Any) -> dict[str, RoleDefinition]:
     """Return the role definitions of a list answer by role GUID (lower-case)."""
     if not isinstance(models, list):
-        raise fields.FieldUnreadable(f"the role definition list is {fields.shown(models)}")
+        raise fields.FieldUnreadable(msg("the role definition list is {shown}", shown=fields.shown(models)))
     definitions = (
-        role_definition_of(fields.obj(model, f"role definition {index}"))
+        role_definition_of(fields.obj(model, msg("role definition {index}", index=index)))
         for index, model in enumerate(models)
     )
     return {role_guid_of(definition.id): definition for definition in definitions}
@@ -110,12 +111,12 @@ class RoleAssignmentCollector(AzureCollector):
 
     def _definitions(
         self, subscription: AzureSubscription
-    ) -> tuple[dict[str, RoleDefinition], tuple[Source, ...], str]:
+    ) -> tuple[dict[str, RoleDefinition], tuple[Source, ...], Reason]:
         """Return {role GUID: definition} of the subscription, its sources, and why it is empty if it is."""
         client = self.authorization(subscription.id)
         failures: list[Unreadable] = []
         found = self.read_parsed(
-            "role definitions could not be listed",
+            msg("role definitions could not be listed"),
             lambda hook: client.role_definitions.list(subscription.resource_id, raw_response_hook=hook),
             role_definitions_of,
             failed=failures.append,
@@ -123,13 +124,16 @@ class RoleAssignmentCollector(AzureCollector):
         if found is None:  # an answer that cannot be parsed keeps its sources, a failed call has none
             return {}, failures[0].sources, failures[0].reason
         definitions, sources = found
-        return definitions, sources, "no role definition with this id is assignable in the subscription"
+        return definitions, sources, msg("no role definition with this id is assignable in the subscription")
 
     def _assignments_of(self, subscription: AzureSubscription) -> None:
         client = self.authorization(subscription.id)
         subject = f"{subscription.resource_id}/providers/{ROLE_ASSIGNMENT_TYPE}"
         fetched = self.read(
-            f"role assignments of subscription {subscription.id} could not be listed",
+            msg(
+                "role assignments of subscription {subscription} could not be listed",
+                subscription=subscription.id,
+            ),
             lambda hook: client.role_assignments.list_for_subscription(raw_response_hook=hook),
             failed=self.errors_for(subject, (ROLE_ASSIGNMENTS,)),
         )
@@ -137,7 +141,10 @@ class RoleAssignmentCollector(AzureCollector):
             return
         definitions, definition_sources, missing_reason = self._definitions(subscription)
         assignments = self.each(
-            f"a role assignment of subscription {subscription.id} could not be read",
+            msg(
+                "a role assignment of subscription {subscription} could not be read",
+                subscription=subscription.id,
+            ),
             fetched,
             lambda model: self._assignment(subscription, model, definitions, missing_reason),
             list_subject=subject,
@@ -153,13 +160,13 @@ class RoleAssignmentCollector(AzureCollector):
         subscription: AzureSubscription,
         model: Any,
         definitions: dict[str, RoleDefinition],
-        missing_reason: str,
+        missing_reason: Reason,
     ) -> RoleAssignment:
         role_definition_id = fields.text(model, "role_definition_id", "roleDefinitionId") or ""
         definition = definitions.get(role_guid_of(role_definition_id)) if role_definition_id else None
         name = definition.name if definition is not None else None
         return RoleAssignment(
-            id=fields.resource_id(model, "the role assignment"),
+            id=fields.resource_id(model, msg("the role assignment")),
             subscription_id=subscription.id,
             scope=fields.text(model, "scope", "scope") or "",
             role_definition_id=role_definition_id,
@@ -168,7 +175,7 @@ class RoleAssignmentCollector(AzureCollector):
             principal_type=fields.text(model, "principal_type", "principalType"),
             role_problem=None
             if name
-            else (missing_reason if definition is None else "the role definition has no roleName"),
+            else (missing_reason if definition is None else msg("the role definition has no roleName")),
             role_type=None if definition is None else definition.role_type,
             permissions=None if definition is None else definition.permissions,
             permissions_problem=missing_reason if definition is None else definition.problem,

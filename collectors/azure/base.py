@@ -26,8 +26,9 @@ from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphInventory, models_from_rows
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import FactStore, Population, observed, unobservable
+from collectors.messages import Reason
 from collectors.regions import normalise_region
-from reports.evidence import Source
+from reports.evidence import Source, msg
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -91,7 +92,7 @@ class AzureCollector:
     # ------------------------------------------------------------------ reading (one helper)
     def read(
         self,
-        what: str,
+        what: Reason,
         call: Callable[[ResponseHook], Any],
         *,
         failed: Failed,
@@ -106,7 +107,7 @@ class AzureCollector:
             what, lambda: self.arm.fetch(call, source_of=source_of, reveal=reveal), failed=failed
         )
 
-    def read_with(self, what: str, work: Callable[[], Fetched], *, failed: Failed) -> Fetched | None:
+    def read_with(self, what: Reason, work: Callable[[], Fetched], *, failed: Failed) -> Fetched | None:
         """Run `work` (reads returning a Fetched, e.g. a Resource Graph query); on failure call `failed`."""
         outcome = reading.read(what, work)
         if isinstance(outcome, Unreadable):
@@ -116,7 +117,7 @@ class AzureCollector:
 
     def read_listing(
         self,
-        what: str,
+        what: Reason,
         scope: str,
         resource_type: str,
         arm_call: Callable[[ResponseHook], Any],
@@ -137,7 +138,11 @@ class AzureCollector:
                 try:
                     return Fetched(models_from_rows(rows, model), sources)
                 except SDK_PARSE_FAILURES as exc:
-                    problem = f"a row could not be read as {resource_type} ({type(exc).__name__})"
+                    problem = msg(
+                        "a row could not be read as {type} ({error_type})",
+                        type=resource_type,
+                        error_type=type(exc).__name__,
+                    )
                     raise MalformedAnswer(reading.calls_of(sources), problem) from None
 
             return self.read_with(what, from_rows, failed=failed)
@@ -145,7 +150,7 @@ class AzureCollector:
 
     def parsed(
         self,
-        what: str,
+        what: Reason,
         fetched: Fetched,
         parser: Callable[[Any], R],
         *,
@@ -161,7 +166,7 @@ class AzureCollector:
 
     def each(
         self,
-        what: str,
+        what: Reason,
         fetched: Fetched,
         parser: Callable[[Any], R],
         *,
@@ -186,7 +191,7 @@ class AzureCollector:
     # ------------------------------------------------------------------ the shapes every collector reads
     def read_parsed(
         self,
-        what: str,
+        what: Reason,
         call: Callable[[ResponseHook], Any],
         parser: Callable[[Any], R],
         *,
@@ -207,14 +212,14 @@ class AzureCollector:
 
     def read_items(
         self,
-        what: str,
+        what: Reason,
         scope: str,
         resource_type: str,
         arm_call: Callable[[ResponseHook], Any],
         model: Callable[..., Any],
         parser: Callable[[Any], R],
         *,
-        item: str,
+        item: Reason,
         list_subject: str,
         populations: Iterable[str],
         failed: Failed | None = None,
@@ -246,7 +251,7 @@ class AzureCollector:
         model: Callable[..., Any],
         parser: Callable[[Any], R],
         *,
-        item: str,
+        item: Reason,
         populations: Iterable[str],
     ) -> tuple[list[R], Fetched] | None:
         """List `resource_type` in a subscription and parse each resource (see `read_items`).
@@ -264,7 +269,11 @@ class AzureCollector:
             arm_call,
             model,
             parser,
-            item=f"{item} of subscription {subscription.id} could not be read",
+            item=msg(
+                "{item} of subscription {subscription} could not be read",
+                item=item,
+                subscription=subscription.id,
+            ),
             list_subject=f"{subscription.resource_id}/providers/{resource_type}",
             populations=(*names, AZURE_RESOURCES),
             failed=failed,
@@ -286,12 +295,16 @@ class AzureCollector:
 
     def unlisted(
         self, subscription: AzureSubscription, resource_type: str, populations: Iterable[str]
-    ) -> tuple[str, Failed]:
+    ) -> tuple[Reason, Failed]:
         """Return (what, failed) for listing a type in a subscription: a failure makes the type's
         subject `<subscription>/providers/<type>` an `error` of `populations` and of azure.resources.
         """
         subject = f"{subscription.resource_id}/providers/{resource_type}"
-        what = f"{resource_type} of subscription {subscription.id} could not be listed"
+        what = msg(
+            "{type} of subscription {subscription} could not be listed",
+            type=resource_type,
+            subscription=subscription.id,
+        )
         return what, self.errors_for(subject, (*populations, AZURE_RESOURCES))
 
     def publish_endpoint(

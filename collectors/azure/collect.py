@@ -22,10 +22,12 @@ from collectors.azure.sql_governance import SqlGovernanceCollector
 from collectors.azure.storage import StorageCollector
 from collectors.azure.subscriptions import AzureSubscription, subscriptions_in_scope
 from collectors.azure.web import WebAppCollector
-from collectors.config import AuditConfig, AzureSource
+from collectors.config.estate import EstateConfig
+from collectors.config.inventory import AzureSource
 from collectors.facts import FactStore, unobservable
+from collectors.messages import Reason, english_text
 from collectors.recording import Recording
-from reports.evidence import to_json
+from reports.evidence import Message, msg, msg_n, to_json
 
 COLLECTORS: tuple[type[AzureCollector], ...] = (
     SqlCollector,
@@ -42,6 +44,39 @@ COLLECTORS: tuple[type[AzureCollector], ...] = (
 
 AZURE_POPULATIONS: tuple[str, ...] = tuple(dict.fromkeys(p for c in COLLECTORS for p in c.populations))
 
+FOUND_NOTHING: dict[str, Message] = {
+    "azure.sql_servers": msg("no sql servers found"),
+    "azure.sql_firewalls": msg("no sql firewalls found"),
+    "azure.sql_databases": msg("no sql databases found"),
+    "azure.resources": msg("no resources found"),
+    "azure.endpoints": msg("no endpoints found"),
+    "azure.sql_entra_admins": msg("no sql entra admins found"),
+    "azure.sql_auditing": msg("no sql auditing found"),
+    "azure.sql_backup_retention": msg("no sql backup retention found"),
+    "azure.role_assignments": msg("no role assignments found"),
+    "azure.security_contacts": msg("no security contacts found"),
+    "azure.web_apps": msg("no web apps found"),
+    "azure.storage_accounts": msg("no storage accounts found"),
+    "azure.nsgs": msg("no nsgs found"),
+    "azure.vms": msg("no vms found"),
+    "azure.vm_patch_assessments": msg("no vm patch assessments found"),
+    "azure.app_database_links": msg("no app database links found"),
+}
+"""The head of each Azure population's not-applicable reason when the subscriptions hold none."""
+
+
+def found_nothing(name: str, subscriptions: list[str]) -> Message:
+    """Return why an Azure population is empty: nothing of its kind in the subscriptions read."""
+    head: Reason = FOUND_NOTHING.get(name) or f"no {name.removeprefix('azure.').replace('_', ' ')} found"
+    return msg_n(
+        "{nothing} in subscription {names}",
+        "{nothing} in subscriptions {names}",
+        "n",
+        nothing=head,
+        names=", ".join(subscriptions) or msg("none"),
+        n=len(subscriptions),
+    )
+
 
 @dataclass
 class AzureScope:
@@ -55,16 +90,18 @@ class AzureScope:
     paced_seconds: float = 0.0
     seconds: float = 0.0
     resource_graph: bool = False
-    credential: str = ""
+    credential: Reason = ""
     """How the auditor authenticated: 'default' (DefaultAzureCredential) or 'static-token'."""
     principal: dict[str, str] | None = None
     """Who it was: the access token's principal (`AzurePrincipal` as JSON), when the token says."""
 
-    def as_json(self) -> dict[str, object]:
-        """Return the JSON form used in evidence.json."""
+    def as_json(self, render: Callable[[Message], str] = english_text) -> dict[str, object]:
+        """Return the JSON form used in evidence.json (words in the language of `render`)."""
         return {
             "endpoint": self.endpoint,
-            "credential": self.credential,
+            "credential": render(self.credential)
+            if isinstance(self.credential, Message)
+            else self.credential,
             "principal": self.principal,
             "subscriptions": [
                 {"id": s.id, "name": s.name, "state": s.state, "tenant_id": s.tenant_id}
@@ -81,14 +118,14 @@ def _inventory(arm: ArmReader, subscriptions: list[AzureSubscription]) -> GraphI
         result = ResourceGraph(arm).query(inventory_query(types), [s.id for s in subscriptions])
         return Fetched(result, result.sources)
 
-    outcome = reading.read("the Resource Graph inventory could not be read", query)
+    outcome = reading.read(msg("the Resource Graph inventory could not be read"), query)
     if isinstance(outcome, Unreadable):
         return GraphInventory(types, None, failure=outcome.reason)
     return GraphInventory(types, outcome.value)
 
 
 def collect_azure(
-    config: AuditConfig,
+    config: EstateConfig,
     source: AzureSource,
     store: FactStore,
     *,
@@ -109,21 +146,25 @@ def collect_azure(
             endpoint=arm.endpoint,
             subscriptions=scope.subscriptions,
             missing=scope.missing,
-            credential="none (replayed from a recording)" if replay else source.credential,
+            credential=msg("none (replayed from a recording)") if replay else source.credential,
         )
         for missing in scope.missing:
-            reason = f"subscription {missing} is configured but not visible to the credential"
+            invisible = msg(
+                "subscription {subscription} is configured but not visible to the credential",
+                subscription=missing,
+            )
             for name in AZURE_POPULATIONS:
-                store.population(name).add(unobservable(f"/subscriptions/{missing}", reason))
+                store.population(name).add(unobservable(f"/subscriptions/{missing}", invisible))
         for index, reason in enumerate(scope.unreadable):
             for name in AZURE_POPULATIONS:
                 store.population(name).add(unobservable(f"/subscriptions[{index}]", reason, scope.sources))
         if not scope.subscriptions and not scope.missing and not scope.unreadable:
-            reason = (
-                f"the credential can see no enabled subscription at {arm.endpoint}: nothing could be audited"
+            nothing = msg(
+                "the credential can see no enabled subscription at {endpoint}: nothing could be audited",
+                endpoint=arm.endpoint,
             )
             for name in AZURE_POPULATIONS:
-                store.population(name).add(unobservable("/subscriptions", reason))
+                store.population(name).add(unobservable("/subscriptions", nothing))
         names = ", ".join(s.name for s in scope.subscriptions) or "none"
         progress(f"azure: {len(scope.subscriptions)} subscription(s) in scope: {names}")
         context = AzureContext(arm=arm, store=store, progress=progress)
@@ -131,17 +172,16 @@ def collect_azure(
             context.inventory = _inventory(arm, scope.subscriptions)
             if context.inventory.failure:
                 progress(
-                    f"azure: Resource Graph unavailable ({context.inventory.failure}); listing through ARM"
+                    f"azure: Resource Graph unavailable ({english_text(context.inventory.failure)}); "
+                    "listing through ARM"
                 )
             result.resource_graph = context.inventory.failure is None
         for collector in COLLECTORS:
             collector(context).collect(scope.subscriptions)
-        in_subs = f"in subscription(s) {names}"
         for name in AZURE_POPULATIONS:
-            population = store.population(name)
-            population.empty_reason = f"no {name.removeprefix('azure.').replace('_', ' ')} found {in_subs}"
+            store.population(name).empty_reason = found_nothing(name, [s.name for s in scope.subscriptions])
         store.population("azure.sql_databases").notes.append(
-            "master and other system databases are not user databases and are not evaluated"
+            msg("master and other system databases are not user databases and are not evaluated")
         )
         result.seconds = time.monotonic() - started
         result.requests, result.throttled = arm.requests_sent(), arm.requests_throttled()

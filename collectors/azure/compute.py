@@ -36,8 +36,9 @@ from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphRows, ResourceGraph
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
+from collectors.messages import english_text
 from collectors.regions import normalise_region
-from reports.evidence import Source
+from reports.evidence import Source, msg
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 DISK_TYPE = "Microsoft.Compute/disks"
@@ -223,7 +224,7 @@ def virtual_machine(
     storage profile lacks either, a disk with `missing` set stands for the unknown disk(s).
     `securityProfile.encryptionAtHost` absent is false (Microsoft's documented default).
     """
-    vm_id = fields.resource_id(model, "the VM")
+    vm_id = fields.resource_id(model, msg("the VM"))
     storage = fields.child(model, "storage_profile", "storageProfile")
     security = fields.child(model, "security_profile", "securityProfile")
     vm_disks: list[VmDisk] = []
@@ -381,7 +382,7 @@ class ComputeCollector(AzureCollector):
             lambda hook: self.compute(subscription.id).virtual_machines.list_all(raw_response_hook=hook),
             VmModel,
             lambda model: (virtual_machine(subscription, model, disks, disks_error), _patch_settings(model)),
-            item="a virtual machine",
+            item=msg("a virtual machine"),
             populations=(VMS, PATCH_ASSESSMENTS),
         )
         if found is None:
@@ -402,7 +403,7 @@ class ComputeCollector(AzureCollector):
             lambda hook: self.compute(subscription.id).disk_encryption_sets.list(raw_response_hook=hook),
             DiskEncryptionSet,
             _id_and_location,
-            item=f"a {DISK_ENCRYPTION_SET_TYPE} resource",
+            item=msg("a {type} resource", type=DISK_ENCRYPTION_SET_TYPE),
             populations=(),
         )
         if found is not None:
@@ -415,7 +416,11 @@ class ComputeCollector(AzureCollector):
     ) -> list[str]:
         """Locate every resource of a list answer (clause 8); return their ids (unreadable ones are errors)."""
         located = self.each(
-            f"a {resource_type} resource of subscription {subscription.id} could not be read",
+            msg(
+                "a {type} resource of subscription {subscription} could not be read",
+                type=resource_type,
+                subscription=subscription.id,
+            ),
             fetched,
             _id_and_location,
             list_subject=f"{subscription.resource_id}/providers/{resource_type}",
@@ -441,14 +446,14 @@ class ComputeCollector(AzureCollector):
             DISK_TYPE,
             lambda hook: self.compute(subscription.id).disks.list(raw_response_hook=hook),
             Disk,
-            lambda model: (fields.resource_id(model, "the disk"), _disk_state(model)),
-            item=f"a disk of subscription {subscription.id} could not be read",
+            lambda model: (fields.resource_id(model, msg("the disk")), _disk_state(model)),
+            item=msg("a disk of subscription {subscription} could not be read", subscription=subscription.id),
             list_subject=f"{subscription.resource_id}/providers/{DISK_TYPE}",
             populations=(),  # a disk is placed (or an `error`) in azure.resources by _locate_each
             failed=failed,
         )
         if found is None:
-            return None, failures[0].reason if failures else what, ()
+            return None, english_text(failures[0].reason if failures else what), ()
         states, fetched = found
         self._locate_each(fetched, DISK_TYPE, subscription)
         return {disk_id.lower(): state for disk_id, state in states}, None, fetched.sources
@@ -463,7 +468,7 @@ class ComputeCollector(AzureCollector):
         )
         failures: list[Unreadable] = []
         fetched = self.read_with(
-            "patch assessments could not be read from Resource Graph (patchassessmentresources)",
+            msg("patch assessments could not be read from Resource Graph (patchassessmentresources)"),
             lambda: _graph_rows(ResourceGraph(self.arm).query(PATCH_QUERY, subscriptions)),
             failed=failures.append,
         )

@@ -39,8 +39,9 @@ from collectors.azure.reading import Unreadable
 from collectors.azure.recording import ObservingAdapter, kept_headers
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
+from collectors.messages import Reason, english_text
 from collectors.recording import RECORDED_AT_HEADER, Exchange, Recording
-from reports.evidence import Source, sha256_hex, utc_now
+from reports.evidence import Message, Source, msg, sha256_hex, utc_now
 
 LIST_PERMISSION = "Microsoft.Web/sites/config/list/action"
 """The Azure permission the two list actions need (not part of Reader)."""
@@ -263,32 +264,36 @@ def _kind_of(url: str) -> str:
     return match.group(1) if match else ""
 
 
-def _with_permission_hint(reason: str) -> str:
+def _with_permission_hint(reason: Reason) -> Reason:
     """Return a failure reason, naming the permission the list actions need when ARM answered 403."""
-    if ": HTTP 403" not in reason:
+    if ": HTTP 403" not in english_text(reason):
         return reason
-    return (
-        f"{reason}: the auditor lacks {LIST_PERMISSION} (Reader does not include it; grant it, e.g. "
-        "through Website Contributor, or set read_connection_strings = false)"
+    return msg(
+        "{reason}: the auditor lacks {permission} (Reader does not include it; grant it, e.g. "
+        "through Website Contributor, or set read_connection_strings = false)",
+        reason=reason,
+        permission=LIST_PERMISSION,
     )
 
 
-def _properties_of(answer: Any, what: str) -> dict[str, Any]:
+def _properties_of(answer: Any, what: Message) -> dict[str, Any]:
     """Return the `properties` mapping of a list-action answer; anything else is unreadable."""
     properties = fields.raw(answer, "properties", "properties", nested=False)
     if properties is None:
-        raise fields.FieldUnreadable(f"the {what} answer has no properties")
+        raise fields.FieldUnreadable(msg("the {what} answer has no properties", what=what))
     if not isinstance(properties, Mapping):
-        raise fields.FieldUnreadable(f"the {what} answer's properties is not an object")
+        raise fields.FieldUnreadable(msg("the {what} answer's properties is not an object", what=what))
     return dict(properties)
 
 
 def connection_string_links(answer: Any) -> tuple[DatabaseLink, ...]:
     """Return the database links of a connection-strings answer (the values are reduced, never kept)."""
     links = []
-    for name, pair in sorted(_properties_of(answer, "connection strings").items()):
+    for name, pair in sorted(_properties_of(answer, msg("connection strings")).items()):
         if not fields.is_object(pair):
-            raise fields.FieldUnreadable(f"connection string {name} is not a value/type object")
+            raise fields.FieldUnreadable(
+                msg("connection string {name} is not a value/type object", name=name)
+            )
         value = pair.get("value") if type(pair) is dict else getattr(pair, "value", None)
         target = database_target(value)
         if target is not None:
@@ -302,7 +307,7 @@ def connection_string_links(answer: Any) -> tuple[DatabaseLink, ...]:
 def app_setting_links(answer: Any) -> tuple[DatabaseLink, ...]:
     """Return the database links of an app-settings answer (the values are reduced, never kept)."""
     links = []
-    for name, value in sorted(_properties_of(answer, "app settings").items()):
+    for name, value in sorted(_properties_of(answer, msg("app settings")).items()):
         target = database_target(value)
         if target is not None:
             links.append(DatabaseLink(target.host, target.database, target.user, f"app setting {name}"))
@@ -326,13 +331,13 @@ class ConnectionStringCollector(AzureCollector):
         """Read both list actions of every collected web app, unless read_connection_strings is off."""
         population = self.population(APP_DATABASE_LINKS)
         if not self.arm.source.read_connection_strings:
-            population.out_of_scope = (
+            population.out_of_scope = msg(
                 "[azure] read_connection_strings is false: App Service connection strings are not read"
             )
             return
         sites: list[_Site] = []
         population.notes.append(
-            "the connection strings and app settings of deployment slots are not read (apps only)"
+            msg("the connection strings and app settings of deployment slots are not read (apps only)")
         )
         for subject in self.population(WEB_APPS).subjects:
             fact = subject.fact
@@ -345,7 +350,7 @@ class ConnectionStringCollector(AzureCollector):
             if match:
                 sites.append(_Site(subject.id, match["name"], match["sub"], resource_group_of(subject.id)))
             else:
-                population.add(unobservable(subject.id, subject.error or "web apps could not be listed"))
+                population.add(unobservable(subject.id, subject.error or msg("web apps could not be listed")))
         self.context.progress(
             f"azure: reading connection strings and app settings of {len(sites)} web app(s)"
         )
@@ -393,7 +398,7 @@ class ConnectionStringCollector(AzureCollector):
             )
 
         strings = self.read_parsed(
-            f"the connection strings of web app {site.name} could not be read",
+            msg("the connection strings of web app {app} could not be read", app=site.name),
             lambda hook: web.list_connection_strings(site.resource_group, site.name, raw_response_hook=hook),
             connection_string_links,
             failed=failed,
@@ -403,7 +408,7 @@ class ConnectionStringCollector(AzureCollector):
         if strings is None:
             return
         settings = self.read_parsed(
-            f"the app settings of web app {site.name} could not be read",
+            msg("the app settings of web app {app} could not be read", app=site.name),
             lambda hook: web.list_application_settings(
                 site.resource_group, site.name, raw_response_hook=hook
             ),

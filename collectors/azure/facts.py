@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a type only: the facts stay free of the evidence model's machine-identity I/O
+    from collectors.messages import Reason
 
 # ---------------------------------------------------------------------------- populations
 AZURE_RESOURCES = "azure.resources"
@@ -424,10 +428,10 @@ class RoleAssignment:
     role_name: str | None
     principal_id: str
     principal_type: str | None
-    role_problem: str | None = None
+    role_problem: Reason | None = None
     role_type: str | None = None
     permissions: tuple[RolePermission, ...] | None = None
-    permissions_problem: str | None = None
+    permissions_problem: Reason | None = None
 
     @property
     def role_guid(self) -> str:

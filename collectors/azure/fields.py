@@ -20,32 +20,43 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from collectors.messages import Reason, english_text
+from reports.evidence import Message, msg
+
 _NOT_OBJECTS = (str, bytes, int, float, bool, list, tuple, set, frozenset)
 
 
 class FieldUnreadable(ValueError):
-    """A field of an ARM answer holds a value of the wrong type; the message names the field."""
+    """A field of an ARM answer holds a value of the wrong type; the message names the field.
+
+    `reason` is the sentence as a message; str() is its English text.
+    """
+
+    def __init__(self, reason: Reason) -> None:
+        self.reason = reason
+        super().__init__(english_text(reason))
 
 
-def shown(value: Any) -> str:
+def shown(value: Any) -> Reason:
     """Return a short description of an unexpected value for a message: its JSON type and a prefix."""
-    kind = {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        bytes: "bytes",
-        list: "a list",
-        tuple: "a list",
-        dict: "an object",
-    }.get(type(value), type(value).__name__)
+    kinds: dict[type, Message] = {
+        bool: msg("a boolean"),
+        int: msg("a number"),
+        float: msg("a number"),
+        str: msg("text"),
+        bytes: msg("bytes"),
+        list: msg("a list"),
+        tuple: msg("a list"),
+        dict: msg("an object"),
+    }
+    kind: Reason = kinds.get(type(value), type(value).__name__)
     if isinstance(value, str) and value.startswith("<generator object"):
         # what the SDK's newer models make of a JSON string where a list was declared
-        return "a value that is not a list"
+        return msg("a value that is not a list")
     if isinstance(value, str):
-        return f"{kind} {value[:40]!r}"
+        return msg("{kind} {value}", kind=kind, value=repr(value[:40]))
     if isinstance(value, bool | int | float):
-        return f"{kind} ({value!r})"
+        return msg("{kind} ({value})", kind=kind, value=repr(value))
     return kind
 
 
@@ -66,11 +77,21 @@ def _attribute(model: Any, name: str, json_name: str) -> Any:
         return None
 
 
-def obj(model: Any, label: str) -> Any:
+def obj(model: Any, label: Reason) -> Any:
     """Return `model` when it is a JSON object; raise FieldUnreadable naming `label` otherwise."""
     if not is_object(model):
-        raise FieldUnreadable(f"{label} is {shown(model)}, not an object")
+        raise FieldUnreadable(not_an_object(label, model))
     return model
+
+
+def not_an_object(field: Reason, value: Any) -> Message:
+    """Return why `value`, read as `field`, is unreadable: it is not a JSON object."""
+    return msg("{field} is {shown}, not an object", field=field, shown=shown(value))
+
+
+def not_a_list(field: Reason, value: Any) -> Message:
+    """Return why `value`, read as `field`, is unreadable: it is not a JSON list."""
+    return msg("{field} is {shown}, not a list", field=field, shown=shown(value))
 
 
 def raw(model: Any, name: str, arm_name: str, *, nested: bool = True) -> Any:
@@ -79,13 +100,13 @@ def raw(model: Any, name: str, arm_name: str, *, nested: bool = True) -> Any:
     `nested` reads ARM's `properties.<field>` first and the SDK's flattened `.<field>` second;
     a `properties` that is not an object is unreadable.
     """
-    obj(model, arm_name.rsplit(".", 1)[0] if "." in arm_name else "the answer")
+    obj(model, arm_name.rsplit(".", 1)[0] if "." in arm_name else msg("the answer"))
     json_name = arm_name.rsplit(".", 1)[-1].split("[", 1)[0]
     if nested:
         properties = _attribute(model, "properties", "properties")
         if properties is not None:
             if not is_object(properties):
-                raise FieldUnreadable(f"properties is {shown(properties)}, not an object")
+                raise FieldUnreadable(not_an_object("properties", properties))
             found = _attribute(properties, name, json_name)
             if found is not None:
                 return found
@@ -100,7 +121,7 @@ def text_value(value: Any, arm_name: str) -> str | None:
         value = value.value
     if isinstance(value, str):
         return str(value)
-    raise FieldUnreadable(f"{arm_name} is {shown(value)}, not text")
+    raise FieldUnreadable(msg("{field} is {shown}, not text", field=arm_name, shown=shown(value)))
 
 
 def text(model: Any, name: str, arm_name: str, *, nested: bool = True) -> str | None:
@@ -113,7 +134,7 @@ def flag(model: Any, name: str, arm_name: str, *, nested: bool = True) -> bool |
     value = raw(model, name, arm_name, nested=nested)
     if value is None or isinstance(value, bool):
         return value
-    raise FieldUnreadable(f"{arm_name} is {shown(value)}, not a boolean")
+    raise FieldUnreadable(msg("{field} is {shown}, not a boolean", field=arm_name, shown=shown(value)))
 
 
 def integer(model: Any, name: str, arm_name: str, *, nested: bool = True) -> int | None:
@@ -121,7 +142,7 @@ def integer(model: Any, name: str, arm_name: str, *, nested: bool = True) -> int
     value = raw(model, name, arm_name, nested=nested)
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    raise FieldUnreadable(f"{arm_name} is {shown(value)}, not a whole number")
+    raise FieldUnreadable(msg("{field} is {shown}, not a whole number", field=arm_name, shown=shown(value)))
 
 
 def child(model: Any, name: str, arm_name: str, *, nested: bool = True) -> Any:
@@ -129,7 +150,7 @@ def child(model: Any, name: str, arm_name: str, *, nested: bool = True) -> Any:
     value = raw(model, name, arm_name, nested=nested)
     if value is None or is_object(value):
         return value
-    raise FieldUnreadable(f"{arm_name} is {shown(value)}, not an object")
+    raise FieldUnreadable(not_an_object(arm_name, value))
 
 
 def items(model: Any, name: str, arm_name: str, *, nested: bool = True) -> list[Any] | None:
@@ -138,10 +159,10 @@ def items(model: Any, name: str, arm_name: str, *, nested: bool = True) -> list[
     if value is None:
         return None
     if not isinstance(value, list | tuple):
-        raise FieldUnreadable(f"{arm_name} is {shown(value)}, not a list")
+        raise FieldUnreadable(not_a_list(arm_name, value))
     for index, item in enumerate(value):
         if not is_object(item):
-            raise FieldUnreadable(f"{arm_name}[{index}] is {shown(item)}, not an object")
+            raise FieldUnreadable(not_an_object(f"{arm_name}[{index}]", item))
     return list(value)
 
 
@@ -151,7 +172,7 @@ def texts(model: Any, name: str, arm_name: str, *, nested: bool = True) -> tuple
     if value is None:
         return None
     if not isinstance(value, list | tuple):
-        raise FieldUnreadable(f"{arm_name} is {shown(value)}, not a list")
+        raise FieldUnreadable(not_a_list(arm_name, value))
     return tuple(str(text_value(item, f"{arm_name}[{index}]")) for index, item in enumerate(value))
 
 
@@ -168,18 +189,22 @@ def references(model: Any, name: str, arm_name: str, *, nested: bool = True) -> 
         return None
     ids = []
     for index, item in enumerate(found):
-        ref = text(item, "id", f"{arm_name}[{index}].id", nested=False)
+        field = f"{arm_name}[{index}]"
+        ref = text(item, "id", f"{field}.id", nested=False)
         if ref is None:
-            raise FieldUnreadable(f"{arm_name}[{index}] has no id")
+            raise FieldUnreadable(msg("{field} has no id", field=field))
         ids.append(ref)
     return tuple(ids)
 
 
-def resource_id(model: Any, what: str = "the resource") -> str:
-    """Return the `id` of an ARM resource; a resource without a text id is unreadable."""
+def resource_id(model: Any, what: Reason | None = None) -> str:
+    """Return the `id` of an ARM resource (`what`, by default "the resource"); one without a text id
+    is unreadable."""
     found = text(model, "id", "id", nested=False)
     if not found:
-        raise FieldUnreadable(f"{what} has no id")
+        raise FieldUnreadable(
+            msg("{field} has no id", field=what if what is not None else msg("the resource"))
+        )
     return found
 
 

@@ -34,8 +34,9 @@ from collectors.azure.facts import (
 )
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
+from collectors.messages import english_text
 from collectors.regions import normalise_region
-from reports.evidence import Source
+from reports.evidence import Source, msg
 
 T = TypeVar("T")
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
@@ -105,7 +106,7 @@ def security_rule(model: Any, *, is_default: bool) -> SecurityRule:
     Absent or mistyped fields stay None and are named in `unreadable`; a rule that is not an
     object at all is unreadable as a whole (FieldUnreadable).
     """
-    fields.obj(model, "a security rule")
+    fields.obj(model, msg("a security rule"))
     name = fields.text(model, "name", "name", nested=False) or "(unnamed rule)"
     rule = _RuleReader(model)
     direction = rule.required_text("direction", "direction")
@@ -168,7 +169,7 @@ def _interface(model: Any) -> _Interface:
         if public_ip:
             public_ips.append(public_ip)
     return _Interface(
-        id=fields.resource_id(model, "the network interface"),
+        id=fields.resource_id(model, msg("the network interface")),
         virtual_machine_id=machine,
         subnet_ids=tuple(subnets),
         public_ip_address_ids=tuple(public_ips),
@@ -187,7 +188,7 @@ def network_security_group(
     answer lacks, or a rule that is not an object, is named in `rules_unreadable` (the control
     reports `error`), never read as "no rules".
     """
-    nsg_id = fields.resource_id(model, "the network security group")
+    nsg_id = fields.resource_id(model, msg("the network security group"))
     rules: list[SecurityRule] = []
     unreadable: list[str] = []
     for name, arm_name, is_default in (
@@ -199,7 +200,7 @@ def network_security_group(
             unreadable.append(f"{arm_name} is absent")
             continue
         if not isinstance(listed, list | tuple):
-            unreadable.append(f"{arm_name} is {fields.shown(listed)}, not a list")
+            unreadable.append(english_text(fields.not_a_list(arm_name, listed)))
             continue
         for index, entry in enumerate(listed):
             try:
@@ -282,7 +283,7 @@ class NetworkCollector(AzureCollector):
             lambda hook: self.network(subscription.id).network_interfaces.list_all(raw_response_hook=hook),
             NetworkInterface,
             lambda model: (_interface(model), fields.text(model, "location", "location", nested=False)),
-            item="a network interface",
+            item=msg("a network interface"),
             populations=(),
         )
         if found_nics is None:
@@ -309,7 +310,7 @@ class NetworkCollector(AzureCollector):
             ),
             NsgModel,
             lambda model: network_security_group(subscription.id, model, interfaces, interfaces_error),
-            item="a network security group",
+            item=msg("a network security group"),
             populations=(NSGS,),
         )
         if found is None:

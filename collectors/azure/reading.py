@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 
 from azure.core.exceptions import AzureError
 
-from collectors.azure.arm import SDK_PARSE_FAILURES, Fetched, describe_failure, failed_call
+from collectors.azure.arm import SDK_PARSE_FAILURES, Fetched, failed_call, failure_reason
 from collectors.azure.fields import FieldUnreadable, shown
-from reports.evidence import Source
+from collectors.messages import Reason
+from reports.evidence import Message, Source, msg
 
 R = TypeVar("R")
 
@@ -32,11 +33,11 @@ PARSE_FAILURES: tuple[type[Exception], ...] = (FieldUnreadable, *SDK_PARSE_FAILU
 class Unreadable:
     """Why a read gave no fact: one sentence naming what, why and the call, and the pages read."""
 
-    reason: str
+    reason: Reason
     sources: tuple[Source, ...] = ()
 
 
-def calls_of(sources: tuple[Source, ...]) -> str:
+def calls_of(sources: tuple[Source, ...]) -> Reason:
     """Return the calls behind `sources` as "METHOD /path" (first two, then a count)."""
     seen: list[str] = []
     for source in sources:
@@ -48,12 +49,13 @@ def calls_of(sources: tuple[Source, ...]) -> str:
         if text not in seen:
             seen.append(text)
     if not seen:
-        return "no call answered"
-    more = f" and {len(seen) - 2} more" if len(seen) > 2 else ""
-    return ", ".join(seen[:2]) + more
+        return msg("no call answered")
+    if len(seen) > 2:
+        return msg("{calls} and {n} more", calls=seen[:2], n=len(seen) - 2)
+    return ", ".join(seen)
 
 
-def read(what: str, fetch: Callable[[], Fetched]) -> Fetched | Unreadable:
+def read(what: Reason, fetch: Callable[[], Fetched]) -> Fetched | Unreadable:
     """Run one SDK read; return its result, or why it failed (HTTP error, unreachable, malformed).
 
     `what` is the head of the failure sentence, e.g. "TDE state of database emma could not be read".
@@ -62,10 +64,16 @@ def read(what: str, fetch: Callable[[], Fetched]) -> Fetched | Unreadable:
         return fetch()
     except AzureError as exc:
         call = failed_call(exc)
-        return Unreadable(f"{what}: {describe_failure(exc)}" + (f" ({call})" if call else ""))
+        if call:
+            return Unreadable(
+                msg("{what}: {failure} ({call})", what=what, failure=failure_reason(exc), call=call)
+            )
+        return Unreadable(msg("{what}: {failure}", what=what, failure=failure_reason(exc)))
 
 
-def parse(what: str, fetched: Fetched, parser: Callable[[Any], R], *, reveal: bool = True) -> R | Unreadable:
+def parse(
+    what: Reason, fetched: Fetched, parser: Callable[[Any], R], *, reveal: bool = True
+) -> R | Unreadable:
     """Return `parser(fetched.value)`, or why the answer cannot be parsed (naming the call).
 
     With `reveal=False` (answers holding secrets) the reason names the exception type only.
@@ -73,11 +81,16 @@ def parse(what: str, fetched: Fetched, parser: Callable[[Any], R], *, reveal: bo
     try:
         return parser(fetched.value)
     except PARSE_FAILURES as exc:
-        return Unreadable(f"{what}: {_problem(exc, reveal)} ({calls_of(fetched.sources)})", fetched.sources)
+        return Unreadable(unparsed(what, _problem(exc, reveal), fetched.sources), fetched.sources)
+
+
+def unparsed(what: Reason, problem: Reason, sources: tuple[Source, ...]) -> Message:
+    """Return the sentence of an answer that cannot be parsed: what, the problem, and the calls."""
+    return msg("{what}: {problem} ({calls})", what=what, problem=problem, calls=calls_of(sources))
 
 
 def parse_items(
-    what: str, fetched: Fetched, parser: Callable[[Any], R], list_subject: str
+    what: Reason, fetched: Fetched, parser: Callable[[Any], R], list_subject: str
 ) -> list[tuple[str, R | Unreadable]]:
     """Parse each item of a list answer on its own: one bad item spoils only itself.
 
@@ -85,19 +98,21 @@ def parse_items(
     has a text one, else `<list_subject>[<index>]`.
     """
     if not isinstance(fetched.value, list):
-        unreadable = Unreadable(
-            f"{what}: the answer is {shown(fetched.value)}, not a list ({calls_of(fetched.sources)})",
-            fetched.sources,
-        )
-        return [(list_subject, unreadable)]
+        problem = msg("the answer is {shown}, not a list", shown=shown(fetched.value))
+        return [(list_subject, Unreadable(unparsed(what, problem, fetched.sources), fetched.sources))]
     parsed: list[tuple[str, R | Unreadable]] = []
     for index, item in enumerate(fetched.value):
         subject = _item_id(item) or f"{list_subject}[{index}]"
         try:
             parsed.append((subject, parser(item)))
         except PARSE_FAILURES as exc:
-            reason = f"{what}: item {index} ({subject}): {_problem(exc, True)} ({calls_of(fetched.sources)})"
-            parsed.append((subject, Unreadable(reason, fetched.sources)))
+            problem = msg(
+                "item {index} ({subject}): {problem}",
+                index=index,
+                subject=subject,
+                problem=_problem(exc, True),
+            )
+            parsed.append((subject, Unreadable(unparsed(what, problem, fetched.sources), fetched.sources)))
     return parsed
 
 
@@ -109,11 +124,16 @@ def _item_id(item: Any) -> str | None:
     return found if isinstance(found, str) and found.strip() else None
 
 
-def _problem(exc: Exception, reveal: bool) -> str:
+def _problem(exc: Exception, reveal: bool) -> Reason:
     if not reveal:
-        return f"the answer could not be parsed ({type(exc).__name__}; the answer is not shown)"
+        return msg(
+            "the answer could not be parsed ({error_type}; the answer is not shown)",
+            error_type=type(exc).__name__,
+        )
     if isinstance(exc, FieldUnreadable):
-        return str(exc)
+        return exc.reason
     text = str(exc).strip().splitlines()
     first = text[0][:200] if text else ""
-    return f"the answer could not be parsed ({type(exc).__name__}: {first})"
+    return msg(
+        "the answer could not be parsed ({error_type}: {detail})", error_type=type(exc).__name__, detail=first
+    )

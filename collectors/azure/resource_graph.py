@@ -17,7 +17,8 @@ from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from collectors.azure.arm import ArmReader, Fetched, MalformedAnswer, quota_reset_seconds
-from reports.evidence import Source
+from collectors.messages import Reason
+from reports.evidence import Source, msg
 
 SUBSCRIPTIONS_PER_QUERY = 1000
 PAGE_SIZE = 1000
@@ -62,7 +63,7 @@ class ResourceGraph:
                 self._respect_quota(headers)
                 skip_token = getattr(response, "skip_token", None)
                 if skip_token is not None and not isinstance(skip_token, str):
-                    raise MalformedAnswer(_call_of(fetched), "$skipToken is not text")
+                    raise MalformedAnswer(_call_of(fetched), msg("$skipToken is not text"))
                 if not skip_token:
                     break
         return GraphRows(rows=rows, sources=tuple(sources))
@@ -99,10 +100,15 @@ def _rows_of(response: Any, fetched: Fetched) -> list[dict[str, Any]]:
     """Return the rows of a query answer (objectArray): a list of JSON objects, or MalformedAnswer."""
     data = getattr(response, "data", None)
     if not isinstance(data, list):
-        raise MalformedAnswer(_call_of(fetched), f"data is {type(data).__name__}, not a list of rows")
+        raise MalformedAnswer(
+            _call_of(fetched), msg("data is {type}, not a list of rows", type=type(data).__name__)
+        )
     for index, row in enumerate(data):
         if not isinstance(row, dict):
-            raise MalformedAnswer(_call_of(fetched), f"row {index} is {type(row).__name__}, not an object")
+            raise MalformedAnswer(
+                _call_of(fetched),
+                msg("row {index} is {type}, not an object", index=index, type=type(row).__name__),
+            )
     return data
 
 
@@ -120,7 +126,7 @@ def models_from_rows(rows: Iterable[dict[str, Any]], model: Callable[..., M]) ->
 class GraphInventory:
     """Resources listed in bulk by Resource Graph, looked up by scope and type."""
 
-    def __init__(self, types: Iterable[str], result: GraphRows | None, failure: str | None = None) -> None:
+    def __init__(self, types: Iterable[str], result: GraphRows | None, failure: Reason | None = None) -> None:
         self.types = frozenset(t.lower() for t in types)
         self.failure = failure
         self.sources = result.sources if result else ()

@@ -21,6 +21,7 @@ from collectors.azure.base import AzureCollector
 from collectors.azure.facts import SECURITY_CONTACTS, SecurityContact, SubscriptionSecurityContacts
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
+from reports.evidence import msg
 
 
 def split_emails(text: str | None) -> tuple[str, ...]:
@@ -35,7 +36,7 @@ def contact_of(model: Any) -> SecurityContact:
 
     Absent settings stay None (the control fails them); a setting of the wrong type is unreadable.
     """
-    fields.obj(model, "a security contact")
+    fields.obj(model, msg("a security contact"))
     alerts = fields.child(model, "alert_notifications", "alertNotifications")
     by_role = fields.child(model, "notifications_by_role", "notificationsByRole")
     return SecurityContact(
@@ -59,7 +60,7 @@ def contact_of(model: Any) -> SecurityContact:
 def contacts_of(models: Any) -> tuple[SecurityContact, ...]:
     """Return the contacts of a list answer; one that cannot be read makes the subscription's unreadable."""
     if not isinstance(models, list):
-        raise fields.FieldUnreadable(f"the security contact list is {fields.shown(models)}")
+        raise fields.FieldUnreadable(msg("the security contact list is {shown}", shown=fields.shown(models)))
     return tuple(contact_of(model) for model in models)
 
 
@@ -81,7 +82,10 @@ class SecurityContactCollector(AzureCollector):
     def _contacts_of(self, subscription: AzureSubscription) -> None:
         client = self.security(subscription.id)
         found = self.read_parsed(
-            f"security contacts of subscription {subscription.id} could not be listed",
+            msg(
+                "security contacts of subscription {subscription} could not be listed",
+                subscription=subscription.id,
+            ),
             lambda hook: client.security_contacts.list(raw_response_hook=hook),
             contacts_of,
             failed=self.errors_for(subscription.resource_id, (SECURITY_CONTACTS,)),

@@ -25,8 +25,9 @@ from collectors.azure.facts import (
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
+from collectors.messages import english_text
 from collectors.regions import normalise_region
-from reports.evidence import Source
+from reports.evidence import Source, msg
 
 SERVER_TYPE = "Microsoft.Sql/servers"
 DATABASE_TYPE = "Microsoft.Sql/servers/databases"
@@ -80,10 +81,10 @@ def sql_server_of(model: Any, subscription_id: str) -> SqlServer:
 def firewall_rules_of(models: Any) -> tuple[FirewallRule, ...]:
     """Return a server's firewall rules; a rule that is not an object makes the whole list unreadable."""
     if not isinstance(models, list):
-        raise fields.FieldUnreadable(f"the firewall rule list is {fields.shown(models)}")
+        raise fields.FieldUnreadable(msg("the firewall rule list is {shown}", shown=fields.shown(models)))
     rules = []
     for index, rule in enumerate(models):
-        fields.obj(rule, f"firewall rule {index}")
+        fields.obj(rule, msg("firewall rule {index}", index=index))
         name = fields.text(rule, "name", "name", nested=False) or f"(rule {index} without a name)"
         rules.append(
             FirewallRule(
@@ -130,7 +131,7 @@ class SqlCollector(AzureCollector):
             lambda hook: self.sql(subscription.id).servers.list(raw_response_hook=hook),
             Server,
             lambda model: sql_server_of(model, subscription.id),
-            item="a SQL server",
+            item=msg("a SQL server"),
             populations=(SQL_SERVERS, SQL_FIREWALLS, SQL_DATABASES),
         )
         if found is None:
@@ -142,11 +143,11 @@ class SqlCollector(AzureCollector):
         population = self.population(SQL_FIREWALLS)
 
         def failed(unreadable: Unreadable) -> None:
-            fact = SqlServerFirewall(server, None, unreadable.reason)
+            fact = SqlServerFirewall(server, None, english_text(unreadable.reason))
             population.add(observed(server.id, fact, unreadable.sources))
 
         found = self.read_parsed(
-            f"firewall rules of server {server.name} could not be read",
+            msg("firewall rules of server {server} could not be read", server=server.name),
             lambda hook: self.sql(server.subscription_id).firewall_rules.list_by_server(
                 server.resource_group, server.name, raw_response_hook=hook
             ),
@@ -161,7 +162,7 @@ class SqlCollector(AzureCollector):
         self, server: SqlServer
     ) -> list[tuple[SqlServer, SqlDatabaseListing, tuple[Source, ...]]]:
         found = self.read_items(
-            f"databases of server {server.name} could not be listed",
+            msg("databases of server {server} could not be listed", server=server.name),
             server.id,
             DATABASE_TYPE,
             lambda hook: self.sql(server.subscription_id).databases.list_by_server(
@@ -169,7 +170,7 @@ class SqlCollector(AzureCollector):
             ),
             Database,
             lambda model: database_listing_of(model, server),
-            item=f"a database of server {server.name} could not be read",
+            item=msg("a database of server {server} could not be read", server=server.name),
             list_subject=f"{server.id}/databases",
             populations=(SQL_DATABASES, AZURE_RESOURCES),
         )
@@ -183,7 +184,7 @@ class SqlCollector(AzureCollector):
         database_id, name = listing.id, listing.name
         self.locate(database_id, DATABASE_TYPE, listing.location, list_sources)
         found = self.read_parsed(
-            f"TDE state of database {name} could not be read",
+            msg("TDE state of database {database} could not be read", database=name),
             lambda hook: self.sql(server.subscription_id).transparent_data_encryptions.get(
                 server.resource_group, server.name, name, "current", raw_response_hook=hook
             ),

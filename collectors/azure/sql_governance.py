@@ -43,6 +43,7 @@ from collectors.azure.facts import (
 )
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import Subject, observed, unobservable
+from reports.evidence import msg
 
 REPLICATION_LINK_TYPE = "Microsoft.Sql/servers/databases/replicationLinks"
 
@@ -62,7 +63,7 @@ def _text(model: Any, name: str, arm_name: str) -> str | None:
 def _list(value: Any, what: str) -> list[Any]:
     """Return a list answer's items, each an object; anything else is unreadable."""
     if not isinstance(value, list):
-        raise fields.FieldUnreadable(f"{what} is {fields.shown(value)}, not a list")
+        raise fields.FieldUnreadable(fields.not_a_list(what, value))
     for index, item in enumerate(value):
         fields.obj(item, f"{what}[{index}]")
     return value
@@ -108,7 +109,7 @@ def entra_administration_of(server: SqlServer, admins: Any, only: Any) -> SqlEnt
 
 def auditing_of(server: SqlServer, policy: Any) -> SqlAuditing:
     """Return a server's auditing settings from its `auditingSettings/default` answer."""
-    fields.obj(policy, "the auditing settings")
+    fields.obj(policy, msg("the auditing settings"))
     return SqlAuditing(
         server_id=server.id,
         server_name=server.name,
@@ -185,7 +186,7 @@ class SqlGovernanceCollector(AzureCollector):
         return databases
 
     def _carry_error(self, subject: Subject[object], populations: tuple[str, ...]) -> None:
-        reason = subject.error or "the SQL collector holds no fact for this subject"
+        reason = subject.error or msg("the SQL collector holds no fact for this subject")
         for name in populations:
             self.population(name).add(unobservable(subject.id, reason, subject.sources))
 
@@ -199,7 +200,7 @@ class SqlGovernanceCollector(AzureCollector):
         population = self.population(SQL_ENTRA_ADMINS)
         client = self.sql(server.subscription_id)
         admins = self.read(
-            f"Entra ID administrator of server {server.name} could not be read",
+            msg("Entra ID administrator of server {server} could not be read", server=server.name),
             lambda hook: client.server_azure_ad_administrators.list_by_server(
                 server.resource_group, server.name, raw_response_hook=hook
             ),
@@ -207,7 +208,7 @@ class SqlGovernanceCollector(AzureCollector):
         )
         if admins is None:
             return
-        what = f"Entra-only authentication of server {server.name} could not be read"
+        what = msg("Entra-only authentication of server {server} could not be read", server=server.name)
         failed = self.errors_for(server.id, (SQL_ENTRA_ADMINS,), admins.sources)
         only = self.read(
             what,
@@ -220,7 +221,7 @@ class SqlGovernanceCollector(AzureCollector):
             return
         both = Fetched((admins.value, only.value), (*admins.sources, *only.sources))
         fact = self.parsed(
-            f"Entra ID administration of server {server.name} could not be read",
+            msg("Entra ID administration of server {server} could not be read", server=server.name),
             both,
             lambda answers: entra_administration_of(server, *answers),
             failed=failed,
@@ -230,7 +231,7 @@ class SqlGovernanceCollector(AzureCollector):
 
     def _auditing_of(self, server: SqlServer) -> None:
         found = self.read_parsed(
-            f"auditing settings of server {server.name} could not be read",
+            msg("auditing settings of server {server} could not be read", server=server.name),
             lambda hook: self.sql(server.subscription_id).server_blob_auditing_policies.get(
                 server.resource_group, server.name, raw_response_hook=hook
             ),
@@ -248,7 +249,7 @@ class SqlGovernanceCollector(AzureCollector):
     def _retention_of(self, database: _Database) -> None:
         server = database.server
         found = self.read_parsed(
-            f"long-term retention of database {database.name} could not be read",
+            msg("long-term retention of database {database} could not be read", database=database.name),
             lambda hook: self.sql(server.subscription_id).long_term_retention_policies.list_by_database(
                 server.resource_group, server.name, database.name, raw_response_hook=hook
             ),
@@ -263,7 +264,9 @@ class SqlGovernanceCollector(AzureCollector):
     def _replicas_of(self, server: SqlServer) -> None:
         list_subject = f"{server.id}/replicationLinks"
         fetched = self.read(
-            f"replication links (geo-replicas) of server {server.name} could not be listed",
+            msg(
+                "replication links (geo-replicas) of server {server} could not be listed", server=server.name
+            ),
             lambda hook: self.sql(server.subscription_id).replication_links.list_by_server(
                 server.resource_group, server.name, raw_response_hook=hook
             ),
@@ -272,10 +275,10 @@ class SqlGovernanceCollector(AzureCollector):
         if fetched is None:
             return
         links = self.each(
-            f"a replication link of server {server.name} could not be read",
+            msg("a replication link of server {server} could not be read", server=server.name),
             fetched,
             lambda link: (
-                fields.resource_id(link, "the replication link"),
+                fields.resource_id(link, msg("the replication link")),
                 _text(link, "partner_location", "partnerLocation"),
             ),
             list_subject=list_subject,

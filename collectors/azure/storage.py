@@ -23,7 +23,7 @@ from collectors.azure.facts import (
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
 from collectors.regions import normalise_region
-from reports.evidence import Source
+from reports.evidence import Source, msg
 
 ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 SECONDARY_TYPE = "Microsoft.Storage/storageAccounts/secondaryLocation"
@@ -71,7 +71,7 @@ def storage_account_of(model: Any, subscription_id: str) -> StorageAccount:
     Absent settings stay None (the controls never read them as secure); a setting of the wrong
     type makes the account unreadable.
     """
-    account_id = fields.resource_id(model, "the storage account")
+    account_id = fields.resource_id(model, msg("the storage account"))
     acls = fields.child(model, "network_rule_set", "networkAcls")
     encryption = fields.child(model, "encryption", "encryption")
     services = (
@@ -162,7 +162,7 @@ class StorageCollector(AzureCollector):
             lambda hook: self.storage(subscription.id).storage_accounts.list(raw_response_hook=hook),
             StorageAccountModel,
             lambda model: storage_account_of(model, subscription.id),
-            item="a storage account",
+            item=msg("a storage account"),
             populations=(STORAGE_ACCOUNTS,),
         )
         if found is None:
@@ -178,8 +178,10 @@ class StorageCollector(AzureCollector):
         if account.secondary_location:
             self.locate(replica, SECONDARY_TYPE, account.secondary_location, sources)
         elif is_geo_redundant(account.sku):
-            reason = (
-                f"storage account {account.name} has the geo-redundant SKU {account.sku} "
-                "but reports no secondaryLocation: where its replica lives is unknown"
+            reason = msg(
+                "storage account {account} has the geo-redundant SKU {sku} but reports no "
+                "secondaryLocation: where its replica lives is unknown",
+                account=account.name,
+                sku=account.sku,
             )
             self.population(AZURE_RESOURCES).add(unobservable(replica, reason, sources))

@@ -9,9 +9,10 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError, Service
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
 from collectors.azure import fields
-from collectors.azure.arm import ArmReader, ArmUnavailable, MalformedAnswer, describe_failure
+from collectors.azure.arm import ArmReader, ArmUnavailable, MalformedAnswer, describe_failure, failure_reason
 from collectors.azure.reading import PARSE_FAILURES, calls_of
-from reports.evidence import Source
+from collectors.messages import Reason
+from reports.evidence import Source, msg
 
 INACTIVE_STATES = frozenset({"disabled", "deleted"})
 """Subscription states that hold nothing to audit; any other state, unknown ones included, is audited."""
@@ -39,7 +40,7 @@ class SubscriptionScope:
     subscriptions: list[AzureSubscription]
     missing: list[str]
     sources: tuple[Source, ...]
-    unreadable: tuple[str, ...] = ()
+    unreadable: tuple[Reason, ...] = ()
     """Why entries of the subscription list could not be read (each is an `error` in every population)."""
 
 
@@ -47,7 +48,7 @@ def subscription_of(model: Any) -> AzureSubscription:
     """Return a subscription of the list answer; one without a text subscriptionId is unreadable."""
     sub_id = fields.text(model, "subscription_id", "subscriptionId", nested=False)
     if not sub_id:
-        raise fields.FieldUnreadable("the subscription has no subscriptionId")
+        raise fields.FieldUnreadable(msg("the subscription has no subscriptionId"))
     return AzureSubscription(
         id=sub_id,
         name=fields.text(model, "display_name", "displayName", nested=False) or sub_id,
@@ -83,8 +84,12 @@ def subscriptions_in_scope(arm: ArmReader, configured: list[str]) -> Subscriptio
             )
         # ARM answered, but not with a list the auditor can read: every Azure item is an error
         # (the rest of the audit still runs), never a run that looks empty.
-        reason = f"the subscriptions the credential can see could not be listed: {describe_failure(exc)}"
-        return SubscriptionScope([], [], (), unreadable=(f"{reason} ({exc.call})",))
+        reason = msg(
+            "the subscriptions the credential can see could not be listed: {failure} ({call})",
+            failure=failure_reason(exc),
+            call=exc.call,
+        )
+        return SubscriptionScope([], [], (), unreadable=(reason,))
     except AzureError as exc:
         if not configured:
             raise ArmUnavailable(
@@ -96,14 +101,18 @@ def subscriptions_in_scope(arm: ArmReader, configured: list[str]) -> Subscriptio
             sources=(),
         )
     visible: dict[str, AzureSubscription] = {}
-    unreadable: list[str] = []
+    unreadable: list[Reason] = []
     for index, model in enumerate(fetched.value if isinstance(fetched.value, list) else []):
         try:
             subscription = subscription_of(model)
         except PARSE_FAILURES as exc:
             unreadable.append(
-                f"subscription {index} of the subscription list could not be read: {exc} "
-                f"({calls_of(fetched.sources)})"
+                msg(
+                    "subscription {index} of the subscription list could not be read: {problem} ({calls})",
+                    index=index,
+                    problem=exc.reason if isinstance(exc, fields.FieldUnreadable) else str(exc),
+                    calls=calls_of(fetched.sources),
+                )
             )
             continue
         visible[subscription.id.lower()] = subscription

@@ -27,7 +27,7 @@ from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
 from collectors.regions import normalise_region
-from reports.evidence import Source
+from reports.evidence import Message, Source, msg
 
 SITE_TYPE = "Microsoft.Web/sites"
 SLOT_TYPE = "Microsoft.Web/sites/slots"
@@ -61,11 +61,11 @@ class ListedSite:
         return SITE_TYPE if self.slot is None else SLOT_TYPE
 
     @property
-    def label(self) -> str:
+    def label(self) -> Message:
         """Return how messages name it (see `WebApp.label`)."""
         if self.slot is None:
-            return f"web app {self.name}"
-        return f"deployment slot {self.slot} of web app {self.app_name}"
+            return msg("web app {name}", name=self.name)
+        return msg("deployment slot {slot} of web app {app}", slot=self.slot, app=self.app_name)
 
 
 def enabled_host_names(site: Any) -> tuple[str, ...] | None:
@@ -99,7 +99,7 @@ def scm_host_names(site: Any) -> frozenset[str]:
 
 def listed_site(model: Any, subscription_id: str, app_name: str | None = None) -> ListedSite:
     """Return a site or slot from its list answer (absent settings stay None)."""
-    site_id = fields.resource_id(model, "the site")
+    site_id = fields.resource_id(model, msg("the site"))
     name = fields.resource_name(model)
     slot = None
     if app_name is not None:
@@ -166,7 +166,9 @@ class WebAppCollector(AzureCollector):
     def _locate_and_publish(self, site: ListedSite, sources: tuple[Source, ...]) -> None:
         self.locate(site.id, site.resource_type, site.location, sources)
         if site.host_names is None:
-            reason = f"{site.label} reports no enabledHostNames: the host names it serves are unknown"
+            reason = msg(
+                "{site} reports no enabledHostNames: the host names it serves are unknown", site=site.label
+            )
             self.errors_for(f"{site.id}/hostNames", (AZURE_ENDPOINTS,), sources)(Unreadable(reason))
             return
         for host in site.host_names:
@@ -181,7 +183,7 @@ class WebAppCollector(AzureCollector):
             lambda hook: self.web(subscription.id).web_apps.list(raw_response_hook=hook),
             Site,
             lambda model: listed_site(model, subscription.id),
-            item="a web app",
+            item=msg("a web app"),
             populations=(WEB_APPS, AZURE_ENDPOINTS),
         )
         if found is None:
@@ -194,7 +196,7 @@ class WebAppCollector(AzureCollector):
     ) -> list[tuple[ListedSite, tuple[Source, ...]]]:
         app, _ = entry
         found = self.read_items(
-            f"deployment slots of web app {app.name} could not be listed",
+            msg("deployment slots of web app {app} could not be listed", app=app.name),
             app.id,
             SLOT_TYPE,
             lambda hook: self.web(app.subscription_id).web_apps.list_slots(
@@ -202,7 +204,7 @@ class WebAppCollector(AzureCollector):
             ),
             Site,
             lambda model: listed_site(model, app.subscription_id, app_name=app.name),
-            item=f"a deployment slot of web app {app.name} could not be read",
+            item=msg("a deployment slot of web app {app} could not be read", app=app.name),
             list_subject=f"{app.id}/slots",
             populations=(WEB_APPS, AZURE_RESOURCES, AZURE_ENDPOINTS),
         )
@@ -214,7 +216,7 @@ class WebAppCollector(AzureCollector):
     def _configuration_of(self, entry: tuple[ListedSite, tuple[Source, ...]]) -> None:
         site, list_sources = entry
         found = self.read_parsed(
-            f"configuration (config/web) of {site.label} could not be read",
+            msg("configuration (config/web) of {site} could not be read", site=site.label),
             self._configuration_call(site),
             lambda config: web_app_of(site, config),
             failed=self.errors_for(site.id, (WEB_APPS,), list_sources),

@@ -18,9 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from collectors.azure.facts import AppDatabaseLinks, as_application_links
-from collectors.config import AuditConfig, DatabaseServerEntry
+from collectors.config.databases import DatabaseServerEntry
+from collectors.config.estate import EstateConfig
 from collectors.databases.facts import Application, DatabaseServer, Engine
 from collectors.facts import FactStore
+from collectors.messages import Reason
+from reports.evidence import msg
 
 DISCOVERED_LINKS = "azure.app_database_links"
 """The population of discovered links; each subject's fact is a `DatabaseLink`."""
@@ -53,11 +56,11 @@ class PlannedApplication:
     owner: str | None
     databases_used: tuple[str, ...]
     discovered_from: tuple[str, ...]
-    error: str | None = None
+    error: Reason | None = None
     """Why this application cannot be judged (e.g. a discovered link to an unknown server)."""
 
 
-def discovered_links(store: FactStore) -> tuple[list[DatabaseLink], list[str]]:
+def discovered_links(store: FactStore) -> tuple[list[DatabaseLink], list[Reason]]:
     """Return the links in the discovered-links population, and why any could not be read.
 
     Exists so applications are judged with every database they are known to use; a link the
@@ -67,7 +70,7 @@ def discovered_links(store: FactStore) -> tuple[list[DatabaseLink], list[str]]:
     if population is None or population.out_of_scope:
         return [], []
     links: list[DatabaseLink] = []
-    problems: list[str] = []
+    problems: list[Reason] = []
     for subject in population.subjects:
         fact = subject.fact
         if isinstance(fact, DatabaseLink):
@@ -77,7 +80,7 @@ def discovered_links(store: FactStore) -> tuple[list[DatabaseLink], list[str]]:
         elif isinstance(fact, AppDatabaseLinks):
             links.extend(DatabaseLink(*link) for link in as_application_links(fact))
         elif subject.error is not None:
-            problems.append(f"{subject.id}: {subject.error}")
+            problems.append(msg("{subject}: {error}", subject=subject.id, error=subject.error))
     return links, problems
 
 
@@ -94,7 +97,7 @@ def _server_of(link: DatabaseLink, servers: Iterable[DatabaseServerEntry]) -> Da
     return None
 
 
-def plan_applications(config: AuditConfig, links: Iterable[DatabaseLink] = ()) -> list[PlannedApplication]:
+def plan_applications(config: EstateConfig, links: Iterable[DatabaseLink] = ()) -> list[PlannedApplication]:
     """Return every configured and discovered application with every database it uses.
 
     Exists so 12d.app-own-database can see an application using two databases, or two
@@ -119,9 +122,11 @@ def plan_applications(config: AuditConfig, links: Iterable[DatabaseLink] = ()) -
         key = link.application.lower()
         current = planned.get(key)
         if linked is None:
-            reason = (
-                f"a discovered link ({link.source}) points at server {link.server!r}, "
-                "which is not a [[databases]] entry: add it to audit this application"
+            reason = msg(
+                "a discovered link ({source}) points at server {server}, which is not a [[databases]] "
+                "entry: add it to audit this application",
+                source=link.source,
+                server=repr(link.server),
             )
             planned[key] = (
                 dataclasses.replace(current, error=reason) if current else _discovered(link, "", None, reason)
@@ -131,9 +136,12 @@ def plan_applications(config: AuditConfig, links: Iterable[DatabaseLink] = ()) -
             planned[key] = _discovered(link, linked.name, linked.engine, None)
             continue
         if current.server != linked.name:
-            reason = (
-                f"configured on server {current.server}, but a discovered link ({link.source}) uses "
-                f"server {linked.name}: one application, databases on two servers"
+            reason = msg(
+                "configured on server {server}, but a discovered link ({source}) uses server {linked}: one "
+                "application, databases on two servers",
+                server=current.server,
+                source=link.source,
+                linked=linked.name,
             )
             planned[key] = dataclasses.replace(
                 current,
@@ -151,7 +159,7 @@ def plan_applications(config: AuditConfig, links: Iterable[DatabaseLink] = ()) -
 
 
 def _discovered(
-    link: DatabaseLink, server: str, engine: Engine | None, error: str | None
+    link: DatabaseLink, server: str, engine: Engine | None, error: Reason | None
 ) -> PlannedApplication:
     return PlannedApplication(
         name=link.application,

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from collectors.config import ApplicationEntry, AuditConfig, DatabaseServerEntry
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry
+from collectors.config.estate import EstateConfig
 from collectors.databases.applications import (
     PlannedApplication,
     application_facts,
@@ -39,17 +40,20 @@ from collectors.databases.facts import (
 )
 from collectors.databases.reading import CatalogError, CatalogRows, EngineReader, ServerReading
 from collectors.facts import FactStore, observed, unobservable
+from collectors.messages import Reason, reason_from_json, reason_json
 from collectors.recording import Recording
-from reports.evidence import Source, sha256_hex, utc_now
+from reports.evidence import Message, Source, msg, sha256_hex, utc_now
 
 COLLECTOR = "databases.catalog"
 MAX_CONCURRENCY = 8
 SQLSERVER_ENGINES = ("sqlserver", "azuresql")
-SYSTEM_DATABASES_NOTE = {
-    "postgresql": "PostgreSQL: template0, template1 and the maintenance database postgres are system "
-    "databases and are not judged (unless an application is configured on postgres)",
-    "sqlserver": "SQL Server: master, model, msdb, tempdb and other system databases are not judged",
-    "azuresql": "Azure SQL: master is not a user database and is not judged",
+SYSTEM_DATABASES_NOTE: dict[str, Message] = {
+    "postgresql": msg(
+        "PostgreSQL: template0, template1 and the maintenance database postgres are system "
+        "databases and are not judged (unless an application is configured on postgres)"
+    ),
+    "sqlserver": msg("SQL Server: master, model, msdb, tempdb and other system databases are not judged"),
+    "azuresql": msg("Azure SQL: master is not a user database and is not judged"),
 }
 
 
@@ -98,13 +102,13 @@ class ServerRun:
     engine: str
     collected_at: datetime
     rows: CatalogRows | None = None
-    error: str | None = None
+    error: Reason | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """Return the form kept in `Recording.databases[server]`."""
+        """Return the form kept in `Recording.databases[server]` (an error message as its id and parameters)."""
         out: dict[str, Any] = {"engine": self.engine, "collected_at": self.collected_at.isoformat()}
         if self.error is not None:
-            out["error"] = self.error
+            out["error"] = reason_json(self.error)
         else:
             out["rows"] = self.rows
         return out
@@ -115,11 +119,13 @@ class ServerRun:
 
         The rows themselves are checked by the engine's parser; here only their container is.
         """
-        engine, error, rows = data["engine"], data.get("error"), data.get("rows")
+        engine, recorded_error, rows = data["engine"], data.get("error"), data.get("rows")
         if not isinstance(engine, str):
             raise ValueError(f"engine is {engine!r}, not text")
-        if error is not None and not isinstance(error, str):
-            raise ValueError(f"error is {error!r}, not text")
+        try:
+            error = None if recorded_error is None else reason_from_json(recorded_error)
+        except ValueError:
+            raise ValueError(f"error is {recorded_error!r}, not text or a recorded message") from None
         if rows is not None and not isinstance(rows, dict):
             raise ValueError(f"rows is a {type(rows).__name__}, not result sets by name")
         return cls(
@@ -130,7 +136,7 @@ class ServerRun:
         )
 
 
-def _resolved(config: AuditConfig, entry: DatabaseServerEntry) -> DatabaseServerEntry:
+def _resolved(config: EstateConfig, entry: DatabaseServerEntry) -> DatabaseServerEntry:
     """Return `entry` with its file paths resolved against the config's folder."""
     updates = {
         key: config.resolve(value)
@@ -144,11 +150,11 @@ def _resolved(config: AuditConfig, entry: DatabaseServerEntry) -> DatabaseServer
     return entry.model_copy(update=updates) if updates else entry
 
 
-def _read_live(config: AuditConfig, entry: DatabaseServerEntry, apps: list[ApplicationEntry]) -> ServerRun:
+def _read_live(config: EstateConfig, entry: DatabaseServerEntry, apps: list[ApplicationEntry]) -> ServerRun:
     started = utc_now()
     reader = READERS.get(entry.engine)
     if reader is None:
-        return ServerRun(entry.engine, started, error=f"no reader for engine {entry.engine} is installed")
+        return ServerRun(entry.engine, started, error=_no_reader(entry.engine))
     secret: str | None = None
     if entry.password_env is not None:
         secret = os.environ.get(entry.password_env) or None
@@ -156,13 +162,20 @@ def _read_live(config: AuditConfig, entry: DatabaseServerEntry, apps: list[Appli
             return ServerRun(
                 entry.engine,
                 started,
-                error=f"the environment variable {entry.password_env} (password_env) is not set or empty",
+                error=msg(
+                    "the environment variable {variable} (password_env) is not set or empty",
+                    variable=entry.password_env,
+                ),
             )
     try:
         rows = reader.fetch(_resolved(config, entry), apps, config.policy, secret)
     except CatalogError as exc:
-        return ServerRun(entry.engine, started, error=str(exc))
+        return ServerRun(entry.engine, started, error=exc.reason)
     return ServerRun(entry.engine, started, rows=rows)
+
+
+def _no_reader(engine: str) -> Message:
+    return msg("no reader for engine {engine} is installed", engine=engine)
 
 
 def _source(entry: DatabaseServerEntry, run: ServerRun) -> Source:
@@ -177,22 +190,22 @@ def _source(entry: DatabaseServerEntry, run: ServerRun) -> Source:
     )
 
 
-def _declare(store: FactStore, config: AuditConfig) -> None:
+def _declare(store: FactStore, config: EstateConfig) -> None:
     for name in DATABASE_POPULATIONS:
         store.population(name)
-    store.population(SERVERS).empty_reason = "no [[databases]] in the config"
-    store.population(
-        SQLSERVER_SERVERS
-    ).empty_reason = "no SQL Server or Azure SQL server among the [[databases]]"
-    store.population(
-        SQLSERVER_DATABASES
-    ).empty_reason = "no user database on the SQL Server / Azure SQL servers"
-    store.population(
-        RAVENDB_DATABASES
-    ).empty_reason = "no database on a RavenDB server among the [[databases]]"
-    store.population(APPLICATIONS).empty_reason = "no [[applications]] in the config and none discovered"
-    store.population(PASSWORD_COLUMNS).empty_reason = "no [[applications]] entry sets password_columns"
-    store.population(MESSAGE_STORES).empty_reason = "no [[applications]] entry sets retention"
+    store.population(SERVERS).empty_reason = msg("no [[databases]] in the config")
+    store.population(SQLSERVER_SERVERS).empty_reason = msg(
+        "no SQL Server or Azure SQL server among the [[databases]]"
+    )
+    store.population(SQLSERVER_DATABASES).empty_reason = msg(
+        "no user database on the SQL Server / Azure SQL servers"
+    )
+    store.population(RAVENDB_DATABASES).empty_reason = msg(
+        "no database on a RavenDB server among the [[databases]]"
+    )
+    store.population(APPLICATIONS).empty_reason = msg("no [[applications]] in the config and none discovered")
+    store.population(PASSWORD_COLUMNS).empty_reason = msg("no [[applications]] entry sets password_columns")
+    store.population(MESSAGE_STORES).empty_reason = msg("no [[applications]] entry sets retention")
     engines = sorted({entry.engine for entry in config.databases})
     for name in (SERVERS, SQLSERVER_DATABASES, RAVENDB_DATABASES, APPLICATIONS):
         store.population(name).notes.extend(
@@ -204,14 +217,20 @@ def _file_server(
     store: FactStore,
     entry: DatabaseServerEntry,
     apps: list[ApplicationEntry],
-    reading: ServerReading | str,
+    reading: ServerReading | Reason,
     source: Source | None,
 ) -> None:
     """File one server's facts, or its error, into every population that depends on it."""
     sources = [source] if source is not None else []
     sqlserver = entry.engine in SQLSERVER_ENGINES
-    if isinstance(reading, str):
-        reason = f"database server {entry.name} ({entry.host}:{entry.effective_port()}): {reading}"
+    if not isinstance(reading, ServerReading):
+        reason = msg(
+            "database server {server} ({address}:{port}): {error}",
+            server=entry.name,
+            address=entry.host,
+            port=entry.effective_port(),
+            error=reading,
+        )
         store.population(SERVERS).add(unobservable(entry.name, reason, sources))
         if sqlserver:
             store.population(SQLSERVER_SERVERS).add(unobservable(entry.name, reason, sources))
@@ -246,26 +265,28 @@ def _file_server(
             subject_id = f"{entry.name}/{app.database}/{column}"
             measured = reading.password_columns.get((app.name, column))
             if measured is None:
-                measured = "the reader returned no measurement for this column"
+                measured = msg("the reader returned no measurement for this column")
             store.population(PASSWORD_COLUMNS).add(
-                unobservable(subject_id, f"{entry.name}: {measured}", sources)
-                if isinstance(measured, str)
+                unobservable(subject_id, msg("{server}: {error}", server=entry.name, error=measured), sources)
+                if isinstance(measured, Message | str)
                 else observed(subject_id, measured, sources)
             )
         if app.retention is not None:
             subject_id = f"{entry.name}/{app.database}/{app.name}"
             store_fact = reading.message_stores.get(app.name)
             if store_fact is None:
-                store_fact = "the reader returned no message measurement"
+                store_fact = msg("the reader returned no message measurement")
             store.population(MESSAGE_STORES).add(
-                unobservable(subject_id, f"{entry.name}: {store_fact}", sources)
-                if isinstance(store_fact, str)
+                unobservable(
+                    subject_id, msg("{server}: {error}", server=entry.name, error=store_fact), sources
+                )
+                if isinstance(store_fact, Message | str)
                 else observed(subject_id, store_fact, sources)
             )
 
 
 def collect_databases(
-    config: AuditConfig,
+    config: EstateConfig,
     store: FactStore,
     *,
     recording: Recording | None,
@@ -280,7 +301,7 @@ def collect_databases(
     scope = DatabasesScope()
     if not config.databases:
         store.mark_out_of_scope(
-            DATABASE_POPULATIONS, "databases are out of scope: the config has no [[databases]]"
+            DATABASE_POPULATIONS, msg("databases are out of scope: the config has no [[databases]]")
         )
         return scope
     started = time.monotonic()
@@ -294,16 +315,22 @@ def collect_databases(
         if replay is not None:
             recorded = (replay.databases or {}).get(entry.name)
             if not isinstance(recorded, dict):
-                return ServerRun(entry.engine, utc_now(), error="not in the recording being replayed")
+                return ServerRun(entry.engine, utc_now(), error=msg("not in the recording being replayed"))
             try:
                 run = ServerRun.from_json(recorded)
             except (KeyError, TypeError, ValueError) as exc:
-                return ServerRun(entry.engine, utc_now(), error=f"malformed recording entry ({exc!r})")
+                return ServerRun(
+                    entry.engine, utc_now(), error=msg("malformed recording entry ({error})", error=repr(exc))
+                )
             if run.engine != entry.engine:
                 return ServerRun(
                     entry.engine,
                     run.collected_at,
-                    error=f"the recording holds a {run.engine} catalog for this {entry.engine} server",
+                    error=msg(
+                        "the recording holds a {recorded} catalog for this {engine} server",
+                        recorded=run.engine,
+                        engine=entry.engine,
+                    ),
                 )
             return run
         return _read_live(config, entry, apps_by_server.get(entry.name, []))
@@ -322,30 +349,35 @@ def collect_databases(
     links, link_problems = discovered_links(store)
     planned = plan_applications(config, links)
     store.population(APPLICATIONS).notes.extend(
-        f"a discovered application link could not be read: {problem}" for problem in link_problems
+        msg("a discovered application link could not be read: {problem}", problem=problem)
+        for problem in link_problems
     )
     servers: dict[str, DatabaseServer] = {}
-    server_errors: dict[str, str] = {}
+    server_errors: dict[str, Reason] = {}
     for entry in config.databases:
         run = runs[entry.name]
         apps = apps_by_server.get(entry.name, [])
-        reading: ServerReading | str
+        reading: ServerReading | Reason
         source = None
         if run.error is not None or run.rows is None:
-            reading = run.error or "no catalog rows"
+            reading = run.error or msg("no catalog rows")
         else:
             source = _source(entry, run)
             reader = READERS.get(run.engine)
             if reader is None:
-                reading = f"no reader for engine {run.engine} is installed"
+                reading = _no_reader(run.engine)
             else:
                 try:
                     reading = reader.parse(_resolved(config, entry), apps, run.rows, run.collected_at)
                 except CatalogError as exc:
-                    reading = str(exc)
+                    reading = exc.reason
                 except Exception as exc:  # a parser surprise errs this server, not the run
-                    reading = f"the catalog rows could not be parsed ({type(exc).__name__}: {exc})"
-        if isinstance(reading, str):
+                    reading = msg(
+                        "the catalog rows could not be parsed ({error_type}: {error})",
+                        error_type=type(exc).__name__,
+                        error=str(exc),
+                    )
+        if not isinstance(reading, ServerReading):
             server_errors[entry.name] = reading
         else:
             server = with_applications(reading.server, planned)
@@ -373,9 +405,9 @@ def _file_applications(
     store: FactStore,
     planned: list[PlannedApplication],
     servers: dict[str, DatabaseServer],
-    server_errors: dict[str, str],
+    server_errors: dict[str, Reason],
     runs: dict[str, ServerRun],
-    config: AuditConfig,
+    config: EstateConfig,
 ) -> None:
     entries = {entry.name: entry for entry in config.databases}
     facts = {fact.name: fact for fact in application_facts(planned, servers)}
@@ -387,13 +419,21 @@ def _file_applications(
             [_source(entry, run)] if entry is not None and run is not None and run.rows is not None else []
         )
         if plan.error is not None:
-            population.add(unobservable(plan.name, f"application {plan.name}: {plan.error}", sources))
+            population.add(
+                unobservable(
+                    plan.name, msg("application {name}: {error}", name=plan.name, error=plan.error), sources
+                )
+            )
         elif plan.server in server_errors:
             population.add(
                 unobservable(
                     plan.name,
-                    f"application {plan.name}: database server {plan.server} could not be read: "
-                    f"{server_errors[plan.server]}",
+                    msg(
+                        "application {name}: database server {server} could not be read: {error}",
+                        name=plan.name,
+                        server=plan.server,
+                        error=server_errors[plan.server],
+                    ),
                     sources,
                 )
             )

@@ -15,22 +15,24 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from collectors.config import ApplicationEntry
+from collectors.config.databases import ApplicationEntry
 from collectors.databases.facts import MessageAge, MessageStore, PasswordColumn
 from collectors.databases.reading import CatalogError
 from collectors.databases.rows import CatalogRow
+from collectors.messages import Reason, semicolon_list
+from reports.evidence import msg, msg_n
 
 MESSAGE_KINDS = ("delivered", "failed")
 AgeOf = Callable[[datetime, datetime], float]
 """(oldest, collected_at) -> age in days, as each engine reports it."""
 
 
-def _error_text(row: CatalogRow) -> str:
+def _error_text(row: CatalogRow) -> Reason:
     """Return a measurement row's error; an error that is not text is itself unreadable."""
     try:
         return row.text("error")
     except CatalogError as exc:
-        return f"the measurement failed and its error is unreadable ({exc})"
+        return msg("the measurement failed and its error is unreadable ({error})", error=exc.reason)
 
 
 def _formats(row: CatalogRow) -> tuple[tuple[str, int], ...]:
@@ -47,9 +49,22 @@ def _formats(row: CatalogRow) -> tuple[tuple[str, int], ...]:
     out: list[tuple[str, int]] = []
     for name, count in pairs:
         if not isinstance(name, str) or not name:
-            raise CatalogError(f"{row.where}: formats holds a format name that is not text ({name!r})")
+            raise CatalogError(
+                msg(
+                    "{where}: formats holds a format name that is not text ({name})",
+                    where=row.where,
+                    name=repr(name),
+                )
+            )
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise CatalogError(f"{row.where}: formats[{name}] is {count!r}, not a count")
+            raise CatalogError(
+                msg(
+                    "{where}: formats[{name}] is {value}, not a count",
+                    where=row.where,
+                    name=name,
+                    value=repr(count),
+                )
+            )
         out.append((name, count))
     return tuple(sorted(out))
 
@@ -61,10 +76,22 @@ def _password_column(row: CatalogRow, server: str, app: ApplicationEntry, column
     counted = sum(count for _name, count in formats)
     if counted != examined:
         raise CatalogError(
-            f"{row.where}: the format counts add up to {counted}, not the {examined} rows examined"
+            msg(
+                "{where}: the format counts add up to {counted}, not the {examined} rows examined",
+                where=row.where,
+                counted=counted,
+                examined=examined,
+            )
         )
     if total is not None and total < examined:
-        raise CatalogError(f"{row.where}: {examined} rows examined of only {total}")
+        raise CatalogError(
+            msg(
+                "{where}: {examined} rows examined of only {rows}",
+                where=row.where,
+                examined=examined,
+                rows=total,
+            )
+        )
     return PasswordColumn(
         application=app.name,
         server=server,
@@ -79,14 +106,14 @@ def _password_column(row: CatalogRow, server: str, app: ApplicationEntry, column
 
 def password_columns(
     server: str, rows: Iterable[CatalogRow], applications: Iterable[ApplicationEntry]
-) -> dict[tuple[str, str], PasswordColumn | str]:
+) -> dict[tuple[str, str], PasswordColumn | Reason]:
     """Return (application, column) -> counts per hash format, or why that column is unreadable.
 
     Exists so a damaged measurement errors its own 6b item instead of passing it (a format
     count missing from the sum) or crashing the run.
     """
     apps = {app.name: app for app in applications}
-    out: dict[tuple[str, str], PasswordColumn | str] = {}
+    out: dict[tuple[str, str], PasswordColumn | Reason] = {}
     for row in rows:
         name, column = row.values.get("application"), row.values.get("column")
         if not isinstance(name, str) or name not in apps or not isinstance(column, str):
@@ -98,7 +125,7 @@ def password_columns(
         try:
             out[key] = _password_column(row, server, apps[name], column)
         except CatalogError as exc:
-            out[key] = f"the measurement is unreadable: {exc}"
+            out[key] = msg("the measurement is unreadable: {error}", error=exc.reason)
     return out
 
 
@@ -107,7 +134,16 @@ def _message_age(row: CatalogRow, collected_at: datetime, age_of: AgeOf) -> Mess
     count = row.integer("count", minimum=0)
     oldest = row.timestamp("oldest")
     if count > 0 and oldest is None:
-        raise CatalogError(f"{row.where}: {count} {kind} message(s) but no oldest timestamp")
+        raise CatalogError(
+            msg_n(
+                "{where}: {n} {kind} message but no oldest timestamp",
+                "{where}: {n} {kind} messages but no oldest timestamp",
+                "n",
+                where=row.where,
+                n=count,
+                kind=kind,
+            )
+        )
     age = None if oldest is None else age_of(oldest, collected_at)
     return MessageAge("delivered" if kind == "delivered" else "failed", count, age)
 
@@ -120,7 +156,7 @@ def message_stores(
     *,
     age_of: AgeOf,
     measured_by: Callable[[ApplicationEntry], str],
-) -> dict[str, MessageStore | str]:
+) -> dict[str, MessageStore | Reason]:
     """Return application -> its delivered and failed message ages, or why they are unreadable.
 
     Exists so a damaged measurement (an unknown kind, a count without an oldest timestamp, a
@@ -132,29 +168,33 @@ def message_stores(
         name = row.values.get("application")
         if isinstance(name, str) and name in apps:
             grouped.setdefault(name, []).append(row)
-    out: dict[str, MessageStore | str] = {}
+    out: dict[str, MessageStore | Reason] = {}
     for name, measured in grouped.items():
-        errors: list[str] = []
+        errors: list[Reason] = []
         ages: dict[str, MessageAge] = {}
         for row in measured:
             if row.has("error"):
                 kind = row.values.get("kind")
                 errors.append(
-                    f"{kind}: {_error_text(row)}" if isinstance(kind, str) and kind else _error_text(row)
+                    msg("{kind}: {error}", kind=kind, error=_error_text(row))
+                    if isinstance(kind, str) and kind
+                    else _error_text(row)
                 )
                 continue
             try:
                 age = _message_age(row, collected_at, age_of)
             except CatalogError as exc:
-                errors.append(f"the measurement is unreadable: {exc}")
+                errors.append(msg("the measurement is unreadable: {error}", error=exc.reason))
                 continue
             if age.kind in ages:
-                errors.append(f"{row.where}: the {age.kind} messages are measured twice")
+                errors.append(
+                    msg("{where}: the {kind} messages are measured twice", where=row.where, kind=age.kind)
+                )
                 continue
             ages[age.kind] = age
         app = apps[name]
         out[name] = (
-            "; ".join(errors)
+            semicolon_list(errors)
             if errors
             else MessageStore(
                 application=name,

@@ -7,6 +7,9 @@ and message tables. Those measurements are reduced inside `fetch` to counts per 
 and (count, oldest timestamp): no value read from an application table leaves this module.
 
 `parse` turns the rows, live or replayed, into `ServerReading` facts.
+
+One module of ~520 lines, like sqlserver.py: the catalog queries, the measurements and the parser
+of their rows change together (a column added to a query is read in `parse`).
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry, MessageRetention
+from collectors.config.policy import Policy
 from collectors.databases.facts import Database, DatabaseAccess, DatabaseServer, Login
 from collectors.databases.measurements import message_stores, password_columns
 from collectors.databases.password_formats import classify
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
 from collectors.databases.rows import CatalogRow, CatalogRowSet
+from collectors.messages import Reason
+from reports.evidence import msg
 
 MAINTENANCE_DATABASE = "postgres"
 """Where the cluster catalog is read; like the templates it is not an application database."""
@@ -104,12 +110,14 @@ class PostgresReader:
         own, so one bad setting does not hide the rest of the server.
         """
         rows: CatalogRows = {}
-        with _connection(entry, MAINTENANCE_DATABASE, secret, step="connect") as conn:
+        with _connection(entry, MAINTENANCE_DATABASE, secret, step=msg("connect")) as conn:
             for name, query in CATALOG_QUERIES.items():
                 try:
                     rows[name] = _query_dicts(conn, query)
                 except psycopg.Error as exc:
-                    raise CatalogError(_server_error(entry, f"query {name}", exc, secret)) from None
+                    raise CatalogError(
+                        _server_error(entry, msg("query {name}", name=name), exc, secret)
+                    ) from None
         password_rows: list[dict[str, Any]] = []
         retention_rows: list[dict[str, Any]] = []
         by_database: dict[str, list[ApplicationEntry]] = {}
@@ -118,7 +126,8 @@ class PostgresReader:
                 by_database.setdefault(app.database, []).append(app)
         for database, apps in sorted(by_database.items()):
             try:
-                with _connection(entry, database, secret, step=f"connect to database {database}") as conn:
+                connect = msg("connect to database {database}", database=database)
+                with _connection(entry, database, secret, step=connect) as conn:
                     for app in apps:
                         password_rows.extend(_measure_columns(conn, app, policy.password_sample_limit))
                         if app.retention is not None:
@@ -173,7 +182,7 @@ READER = PostgresReader()
 
 @contextmanager
 def _connection(
-    entry: DatabaseServerEntry, database: str, secret: str | None, *, step: str
+    entry: DatabaseServerEntry, database: str, secret: str | None, *, step: Reason
 ) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     """Yield a read-only connection to `database` with the auditor's login and timeouts."""
     timeout_ms = max(1, int(entry.timeout_seconds * 1000))
@@ -219,12 +228,19 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _server_error(entry: DatabaseServerEntry, step: str, exc: BaseException, secret: str | None) -> str:
+def _server_error(entry: DatabaseServerEntry, step: Reason, exc: BaseException, secret: str | None) -> Reason:
     """Return 'server (host:port): step: cause' with the secret removed, if the driver echoed it."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if secret:
         text = text.replace(secret, "***")
-    return f"{entry.name} ({entry.host}:{entry.effective_port()}): {step}: {text}"
+    return msg(
+        "{server} ({address}:{port}): {step}: {error}",
+        server=entry.name,
+        address=entry.host,
+        port=entry.effective_port(),
+        step=step,
+        error=text,
+    )
 
 
 def _item_error(step: str, exc: psycopg.Error) -> str:
@@ -382,7 +398,14 @@ def _server_from_rows(
     def known_role(row: CatalogRow, column: str) -> str:
         name = row.text(column)
         if name not in roles:
-            raise CatalogError(f"{row.where}: {column} {name!r} is not a role of the roles result set")
+            raise CatalogError(
+                msg(
+                    "{where}: {column} {name} is not a role of the roles result set",
+                    where=row.where,
+                    column=column,
+                    name=repr(name),
+                )
+            )
         return name
 
     parents: dict[str, set[str]] = {}
@@ -396,7 +419,13 @@ def _server_from_rows(
     def known_database(row: CatalogRow) -> str:
         name = row.text("datname")
         if name not in owners:
-            raise CatalogError(f"{row.where}: datname {name!r} is not a database of the databases result set")
+            raise CatalogError(
+                msg(
+                    "{where}: datname {name} is not a database of the databases result set",
+                    where=row.where,
+                    name=repr(name),
+                )
+            )
         return name
 
     grants: dict[str, dict[str, set[str]]] = {}
@@ -415,8 +444,13 @@ def _server_from_rows(
     auditor = entry.user
     if auditor is not None and auditor in roles and auditor not in reach:
         raise CatalogError(
-            f"{entry.name}: connect_privileges does not list the auditor's own login {auditor}, which "
-            f"is connected to {MAINTENANCE_DATABASE}: the catalog rows are incomplete"
+            msg(
+                "{server}: connect_privileges does not list the auditor's own login {login}, which is "
+                "connected to {database}: the catalog rows are incomplete",
+                server=entry.name,
+                login=auditor,
+                database=MAINTENANCE_DATABASE,
+            )
         )
     admin = entry.effective_admin_login()
     logins: list[Login] = []

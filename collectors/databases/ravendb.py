@@ -22,10 +22,13 @@ from typing import Any
 
 import httpx
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry
+from collectors.config.policy import Policy
 from collectors.databases.facts import Database, DatabaseAccess, DatabaseServer, Login
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
 from collectors.databases.rows import CatalogRow, CatalogRowSet
+from collectors.messages import Reason
+from reports.evidence import msg
 
 PAGE_SIZE = 1024
 PRIVILEGED_CLEARANCES = ("ClusterAdmin", "ClusterNode", "Operator")
@@ -61,22 +64,39 @@ def https_client(entry: DatabaseServerEntry) -> httpx.Client:
     """
     if entry.client_cert is None:
         raise CatalogError(
-            f"{entry.name}: client_cert is not set (RavenDB is read with a client certificate)"
+            msg(
+                "{server}: client_cert is not set (RavenDB is read with a client certificate)",
+                server=entry.name,
+            )
         )
     try:
         context = ssl.create_default_context(cafile=str(entry.ca_bundle) if entry.ca_bundle else None)
     except (OSError, ssl.SSLError) as exc:
         raise CatalogError(
-            f"{entry.name}: the CA bundle {entry.ca_bundle} could not be loaded: "
-            f"{type(exc).__name__}: {exc.strerror or exc}"
+            msg(
+                "{server}: the CA bundle {path} could not be loaded: {error_type}: {error}",
+                server=entry.name,
+                path=str(entry.ca_bundle),
+                error_type=type(exc).__name__,
+                error=str(exc.strerror or exc),
+            )
         ) from None
     try:
         context.load_cert_chain(str(entry.client_cert), str(entry.client_key) if entry.client_key else None)
     except (OSError, ssl.SSLError) as exc:
-        key = f" with key {entry.client_key}" if entry.client_key else ""
+        certificate: Reason = (
+            msg("{certificate} with key {key}", certificate=str(entry.client_cert), key=str(entry.client_key))
+            if entry.client_key
+            else str(entry.client_cert)
+        )
         raise CatalogError(
-            f"{entry.name}: the client certificate {entry.client_cert}{key} could not be loaded: "
-            f"{type(exc).__name__}: {exc.strerror or exc}"
+            msg(
+                "{server}: the client certificate {certificate} could not be loaded: {error_type}: {error}",
+                server=entry.name,
+                certificate=certificate,
+                error_type=type(exc).__name__,
+                error=str(exc.strerror or exc),
+            )
         ) from None
     return httpx.Client(
         base_url=base_url(entry), verify=context, timeout=entry.timeout_seconds, follow_redirects=False
@@ -103,24 +123,58 @@ def _pages(client: httpx.Client, entry: DatabaseServerEntry, path: str, key: str
         try:
             response = client.get(url)
         except httpx.HTTPError as exc:
+            failed_url = f"{base_url(entry)}{path}"
+            said: Reason = str(exc) or msg("connection closed")
             raise CatalogError(
-                f"{entry.name}: GET {base_url(entry)}{path} failed ({type(exc).__name__}: "
-                f"{str(exc) or 'connection closed'}); a refused or unknown client certificate ends the "
-                "TLS handshake like this"
+                msg(
+                    "{server}: GET {url} failed ({error_type}: {error}); a refused or unknown client "
+                    "certificate ends the TLS handshake like this",
+                    server=entry.name,
+                    url=failed_url,
+                    error_type=type(exc).__name__,
+                    error=said,
+                )
             ) from None
         if response.status_code != 200:
-            hint = " (reading certificates needs Operator clearance)" if path.startswith("/admin/") else ""
+            answered: Reason = f"HTTP {response.status_code}"
+            if path.startswith("/admin/"):
+                answered = msg(
+                    "HTTP {status} (reading certificates needs Operator clearance)",
+                    status=response.status_code,
+                )
             detail = _error_text(response)
+            url = f"{base_url(entry)}{path}"
             raise CatalogError(
-                f"{entry.name}: GET {base_url(entry)}{path} answered HTTP {response.status_code}{hint}"
-                + (f": {detail}" if detail else "")
+                msg(
+                    "{server}: GET {url} answered {answer}: {detail}",
+                    server=entry.name,
+                    url=url,
+                    answer=answered,
+                    detail=detail,
+                )
+                if detail
+                else msg("{server}: GET {url} answered {answer}", server=entry.name, url=url, answer=answered)
             )
         try:
             page = response.json()[key]
         except (ValueError, KeyError, TypeError):
-            raise CatalogError(f"{entry.name}: GET {path} did not return a JSON object with {key}") from None
+            raise CatalogError(
+                msg(
+                    "{server}: GET {path} did not return a JSON object with {key}",
+                    server=entry.name,
+                    path=path,
+                    key=key,
+                )
+            ) from None
         if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
-            raise CatalogError(f"{entry.name}: GET {path}: {key} is not a list of objects")
+            raise CatalogError(
+                msg(
+                    "{server}: GET {path}: {key} is not a list of objects",
+                    server=entry.name,
+                    path=path,
+                    key=key,
+                )
+            )
         items.extend(page)
         if len(page) < PAGE_SIZE:
             return items
@@ -153,7 +207,13 @@ def certificate_login(row: CatalogRow, databases: list[str]) -> Login:
         for name, level in sorted(permissions.items()):
             if level not in ACCESS_LEVELS:
                 raise CatalogError(
-                    f"{row.where}: Permissions[{name}] is {level!r}, not one of {', '.join(ACCESS_LEVELS)}"
+                    msg(
+                        "{where}: Permissions[{name}] is {value}, not one of {levels}",
+                        where=row.where,
+                        name=name,
+                        value=repr(level),
+                        levels=list(ACCESS_LEVELS),
+                    )
                 )
             access.append(DatabaseAccess(str(name), "certificate permission", (str(level),)))
     return Login(
@@ -180,7 +240,9 @@ def parse_catalog(
     for row in catalog("databases"):
         encrypted = row.values.get("IsEncrypted")
         if encrypted is not None and not isinstance(encrypted, bool):
-            raise CatalogError(f"{row.where}: IsEncrypted is {encrypted!r}, not a boolean")
+            raise CatalogError(
+                msg("{where}: IsEncrypted is {value}, not a boolean", where=row.where, value=repr(encrypted))
+            )
         known = isinstance(encrypted, bool)
         databases.append(
             Database(

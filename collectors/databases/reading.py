@@ -17,15 +17,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, Policy
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry
+from collectors.config.policy import Policy
 from collectors.databases.facts import DatabaseServer, MessageStore, PasswordColumn
+from collectors.messages import Reason, ReasonError
 
 CatalogRows = dict[str, list[dict[str, Any]]]
 """Result sets by query name, e.g. {'roles': [{'rolname': 'app_a', 'rolsuper': False, ...}], ...}."""
 
 
-class CatalogError(Exception):
-    """A server's catalog could not be read; the message names server, step and cause, never a secret."""
+class CatalogError(ReasonError):
+    """A server's catalog could not be read; the message names server, step and cause, never a secret.
+
+    `reason` is the message (what the server or the driver said is a plain-text part of it).
+    """
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,9 @@ class ServerReading:
     """Everything read from one server: its catalog, and the per-application data measurements."""
 
     server: DatabaseServer
-    password_columns: dict[tuple[str, str], PasswordColumn | str] = field(default_factory=dict)
+    password_columns: dict[tuple[str, str], PasswordColumn | Reason] = field(default_factory=dict)
     """(application, schema.table.column) -> counts, or why that column could not be measured."""
-    message_stores: dict[str, MessageStore | str] = field(default_factory=dict)
+    message_stores: dict[str, MessageStore | Reason] = field(default_factory=dict)
     """application -> measured message ages, or why they could not be measured."""
 
 

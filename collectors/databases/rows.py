@@ -17,21 +17,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collectors.databases.reading import CatalogError
+from collectors.messages import Reason
+from reports.evidence import Message, msg
 
 
-def _shown(value: Any) -> str:
-    kind = {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "an object",
+def _shown(value: Any) -> Reason:
+    kinds: dict[type, Message] = {
+        bool: msg("a boolean"),
+        int: msg("a number"),
+        float: msg("a number"),
+        str: msg("text"),
+        list: msg("a list"),
+        dict: msg("an object"),
     }
     if value is None:
         return "null"
-    text = f" {value!r}" if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
-    return kind.get(type(value), type(value).__name__) + text[:60]
+    kind: Reason = kinds.get(type(value), type(value).__name__)
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return msg("{kind} {value}", kind=kind, value=repr(value)[:59])
+    return kind
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,19 @@ class CatalogRow:
 
     def _get(self, column: str) -> Any:
         if column not in self.values:
-            raise CatalogError(f"{self.where} has no column {column}")
+            raise CatalogError(msg("{where} has no column {column}", where=self.where, column=column))
         return self.values[column]
 
-    def _wrong(self, column: str, value: Any, expected: str) -> CatalogError:
-        return CatalogError(f"{self.where}: {column} is {_shown(value)}, not {expected}")
+    def _wrong(self, column: str, value: Any, expected: Reason) -> CatalogError:
+        return CatalogError(
+            msg(
+                "{where}: {column} is {shown}, not {expected}",
+                where=self.where,
+                column=column,
+                shown=_shown(value),
+                expected=expected,
+            )
+        )
 
     def has(self, column: str) -> bool:
         """Return True when the row carries `column` (rows of measurements carry either values or an error)."""
@@ -58,9 +70,9 @@ class CatalogRow:
         """Return a non-empty text value (one of `allowed`, when given)."""
         value = self._get(column)
         if not isinstance(value, str) or not value:
-            raise self._wrong(column, value, "non-empty text")
+            raise self._wrong(column, value, msg("non-empty text"))
         if allowed is not None and value not in allowed:
-            raise self._wrong(column, value, "one of " + ", ".join(sorted(allowed)))
+            raise self._wrong(column, value, msg("one of {values}", values=sorted(allowed)))
         return value
 
     def optional_text(self, column: str) -> str | None:
@@ -69,7 +81,7 @@ class CatalogRow:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise self._wrong(column, value, "text or null")
+            raise self._wrong(column, value, msg("text or null"))
         return value
 
     def flag(self, column: str) -> bool:
@@ -79,15 +91,15 @@ class CatalogRow:
             return value
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        raise self._wrong(column, value, "a boolean")
+        raise self._wrong(column, value, msg("a boolean"))
 
     def integer(self, column: str, *, minimum: int | None = None) -> int:
         """Return a whole number (not a boolean), at least `minimum` when given."""
         value = self._get(column)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._wrong(column, value, "a whole number")
+            raise self._wrong(column, value, msg("a whole number"))
         if minimum is not None and value < minimum:
-            raise self._wrong(column, value, f"a whole number of at least {minimum}")
+            raise self._wrong(column, value, msg("a whole number of at least {minimum}", minimum=minimum))
         return value
 
     def optional_integer(self, column: str, *, minimum: int | None = None) -> int | None:
@@ -102,25 +114,25 @@ class CatalogRow:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise self._wrong(column, value, "an ISO 8601 timestamp")
+            raise self._wrong(column, value, msg("an ISO 8601 timestamp"))
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise self._wrong(column, value, "an ISO 8601 timestamp") from None
+            raise self._wrong(column, value, msg("an ISO 8601 timestamp")) from None
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
     def mapping(self, column: str) -> dict[str, Any]:
         """Return a JSON object value."""
         value = self._get(column)
         if not isinstance(value, dict):
-            raise self._wrong(column, value, "an object")
+            raise self._wrong(column, value, msg("an object"))
         return value
 
     def items(self, column: str) -> list[Any]:
         """Return a JSON list value."""
         value = self._get(column)
         if not isinstance(value, list):
-            raise self._wrong(column, value, "a list")
+            raise self._wrong(column, value, msg("a list"))
         return value
 
 
@@ -129,7 +141,13 @@ class CatalogRowSet:
 
     def __init__(self, server: str, rows: Any) -> None:
         if not isinstance(rows, dict):
-            raise CatalogError(f"{server}: the catalog rows are {_shown(rows)}, not result sets by name")
+            raise CatalogError(
+                msg(
+                    "{server}: the catalog rows are {shown}, not result sets by name",
+                    server=server,
+                    shown=_shown(rows),
+                )
+            )
         self.server = server
         self.rows: dict[str, Any] = rows
 
@@ -140,14 +158,23 @@ class CatalogRowSet:
     def __call__(self, name: str) -> Iterator[CatalogRow]:
         """Yield the rows of the result set `name`; a missing set or a row that is not an object is an error."""
         if name not in self.rows:
-            raise CatalogError(f"{self.server}: the catalog rows have no result set {name}")
+            raise CatalogError(
+                msg("{server}: the catalog rows have no result set {name}", server=self.server, name=name)
+            )
         found = self.rows[name]
         if not isinstance(found, list):
-            raise CatalogError(f"{self.server}: result set {name} is {_shown(found)}, not a list of rows")
+            raise CatalogError(
+                msg(
+                    "{server}: result set {name} is {shown}, not a list of rows",
+                    server=self.server,
+                    name=name,
+                    shown=_shown(found),
+                )
+            )
         for index, row in enumerate(found):
             where = f"{self.server}: {name}[{index}]"
             if not isinstance(row, dict):
-                raise CatalogError(f"{where} is {_shown(row)}, not a row")
+                raise CatalogError(msg("{where} is {shown}, not a row", where=where, shown=_shown(row)))
             yield CatalogRow(where, row)
 
     def optional(self, name: str) -> Iterator[CatalogRow]:

@@ -9,6 +9,10 @@ leave it.
 
 The queries carry a `/* auditor:NAME */` tag so a recorded connection (tests) can answer
 them by name; `parse` turns the named result sets into `collectors.databases.facts`.
+
+One module of ~950 lines: the tagged queries, `fetch` that runs them and `parse_catalog` that reads
+their result sets by tag and column name change together (a column added to a query is read in the
+parser, and a recording answers the same tags). `# --- parse` is the seam should it grow further.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention, Policy
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry, MessageRetention
+from collectors.config.policy import Policy
 from collectors.databases.facts import ConnectionEncryption, Database, DatabaseAccess, DatabaseServer, Login
 from collectors.databases.measurements import message_stores, password_columns
 from collectors.databases.password_formats import classify
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
 from collectors.databases.rows import CatalogRow, CatalogRowSet
+from collectors.messages import Reason
+from reports.evidence import msg
 
 # --- the DB-API seam ------------------------------------------------------------------------------
 
@@ -314,12 +321,18 @@ class _Fetch:
             raise
         except Exception as exc:
             raise CatalogError(
-                f"{self.entry.name}: cannot connect to database {database} on "
-                f"{self.entry.host}:{self.entry.effective_port()}: {_driver_error(exc, self.secret)}"
+                msg(
+                    "{server}: cannot connect to database {database} on {address}:{port}: {error}",
+                    server=self.entry.name,
+                    database=database,
+                    address=self.entry.host,
+                    port=self.entry.effective_port(),
+                    error=_driver_error(exc, self.secret),
+                )
             ) from None
         session = _Session(connection, database)
         lock_ms = max(1000, int(self.entry.timeout_seconds * 500))
-        self.required(session, "lock timeout", lambda: session.execute(f"SET LOCK_TIMEOUT {lock_ms}"))
+        self.required(session, msg("lock timeout"), lambda: session.execute(f"SET LOCK_TIMEOUT {lock_ms}"))
         return session
 
     def close(self, session: _Session) -> None:
@@ -327,15 +340,20 @@ class _Fetch:
             with contextlib.suppress(Exception):  # closing a read-only session cannot lose anything
                 step()
 
-    def required(self, session: _Session, step: str, run: Callable[[], Any]) -> Any:
+    def required(self, session: _Session, step: Reason, run: Callable[[], Any]) -> Any:
         try:
             return run()
         except CatalogError:
             raise
         except Exception as exc:
             raise CatalogError(
-                f"{self.entry.name}: {step} in database {session.database} could not be read: "
-                f"{_driver_error(exc, self.secret)}"
+                msg(
+                    "{server}: {step} in database {database} could not be read: {error}",
+                    server=self.entry.name,
+                    step=step,
+                    database=session.database,
+                    error=_driver_error(exc, self.secret),
+                )
             ) from None
 
     def put(self, name: str, rows: Iterable[dict[str, Any]], database: str | None = None) -> None:
@@ -358,9 +376,14 @@ class _Fetch:
         granted = bool(rows) and all(bool(value) for value in rows[0].values())
         if not granted:
             raise CatalogError(
-                f"{self.entry.name}: the auditor's login lacks {permission} in database {session.database}: "
-                "logins, role memberships and user mappings would be silently incomplete "
-                f"(grant {permission} to {self.entry.user})"
+                msg(
+                    "{server}: the auditor's login lacks {permission} in database {database}: logins, role "
+                    "memberships and user mappings would be silently incomplete (grant {permission} to {login})",
+                    server=self.entry.name,
+                    permission=permission,
+                    database=session.database,
+                    login=self.entry.user,
+                )
             )
 
     def read_optional(self, session: _Session, name: str, sql: str, *, per_database: bool = False) -> None:
@@ -635,7 +658,11 @@ def _optional_set(catalog: CatalogRowSet, name: str, failed: dict[str, set[str]]
     if name in failed:
         return []
     raise CatalogError(
-        f"{catalog.server}: the catalog rows have no result set {name}, and its read is not listed as failed"
+        msg(
+            "{server}: the catalog rows have no result set {name}, and its read is not listed as failed",
+            server=catalog.server,
+            name=name,
+        )
     )
 
 
@@ -664,14 +691,23 @@ def _encryption_states(
 
     if any(not unknown(name) for name in databases) and not catalog.present("encryption_keys"):
         raise CatalogError(
-            f"{catalog.server}: the catalog rows have no result set encryption_keys, and its read is not "
-            "listed as failed"
+            msg(
+                "{server}: the catalog rows have no result set {name}, and its read is not listed as failed",
+                server=catalog.server,
+                name="encryption_keys",
+            )
         )
     by_name: dict[str, str] = {}
     for row in catalog.optional("encryption_keys"):
         state = row.integer("encryption_state")
         if state not in ENCRYPTION_STATES:
-            raise CatalogError(f"{row.where}: encryption_state {state} is not a documented state (0-6)")
+            raise CatalogError(
+                msg(
+                    "{where}: encryption_state {state} is not a documented state (0-6)",
+                    where=row.where,
+                    state=state,
+                )
+            )
         by_name[row.text("database_name")] = str(state)
     return {name: None if unknown(name) else by_name.get(name, "none") for name in databases}
 
@@ -764,7 +800,11 @@ def _login_drafts(
         kind = LOGIN_KINDS.get(row.text("type").strip())
         if kind is None:
             raise CatalogError(
-                f"{row.where}: type {row.values['type']!r} is not a login type the query selects"
+                msg(
+                    "{where}: type {type} is not a login type the query selects",
+                    where=row.where,
+                    type=repr(row.values["type"]),
+                )
             )
         drafts[sid] = _LoginDraft(
             name=name, kind=kind, disabled=row.flag("is_disabled"), sid=sid, server_admin=admin
@@ -820,7 +860,12 @@ def parse_catalog(
     if not azure:
         sa_rows = list(catalog("sa"))
         if not sa_rows:
-            raise CatalogError(f"{entry.name}: result set sa is empty: sid 0x01 is always a server principal")
+            raise CatalogError(
+                msg(
+                    "{server}: result set sa is empty: sid 0x01 is always a server principal",
+                    server=entry.name,
+                )
+            )
         admin_name = sa_rows[0].text("name")
     drafts = _login_drafts(catalog, failed, admin_name, azure)
     privileges = _server_privileges(catalog, failed, azure)
@@ -882,7 +927,13 @@ def _known_database(row: CatalogRow, present: dict[str, dict[str, Any]]) -> str:
     """Return a row's database, which must be one of sys.databases."""
     name = row.text("database")
     if name not in present:
-        raise CatalogError(f"{row.where}: database {name!r} is not in the databases result set")
+        raise CatalogError(
+            msg(
+                "{where}: database {name} is not in the databases result set",
+                where=row.where,
+                name=repr(name),
+            )
+        )
     return name
 
 
@@ -923,7 +974,9 @@ def _force_encryption(catalog: CatalogRowSet, failed: dict[str, set[str]]) -> bo
         if row.text("value_name") == "ForceEncryption":
             value = (row.optional_text("value_data") or "").strip()
             if value not in ("0", "1"):
-                raise CatalogError(f"{row.where}: ForceEncryption is {value!r}, not 0 or 1")
+                raise CatalogError(
+                    msg("{where}: ForceEncryption is {value}, not 0 or 1", where=row.where, value=repr(value))
+                )
             return value == "1"
     return None
 

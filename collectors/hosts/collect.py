@@ -15,12 +15,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.config import AuditConfig, HostEntry
+from collectors.config.estate import EstateConfig
+from collectors.config.inventory import HostEntry
 from collectors.facts import FactStore, observed, unobservable
 from collectors.hosts.commands import CommandResult, GatherCommand, HostError
 from collectors.hosts.facts import HOST_POPULATIONS, HOSTS, LINUX_HOSTS, WINDOWS_HOSTS, HostFacts
+from collectors.messages import Reason
 from collectors.recording import HostRun, Recording
-from reports.evidence import Source, sha256_hex, utc_now
+from reports.evidence import Source, msg, sha256_hex, utc_now
 
 COLLECTOR = "hosts.ssh"
 
@@ -63,11 +65,11 @@ def parse_facts(os_family: str, result: CommandResult, host: HostEntry) -> HostF
 class SessionPool:
     """One SSH session per host name, opened on first use (bastions first), closed together."""
 
-    def __init__(self, config: AuditConfig) -> None:
+    def __init__(self, config: EstateConfig) -> None:
         self.config = config
         self.by_name = {host.name: host for host in config.hosts}
         self._sessions: dict[str, Any] = {}
-        self._failures: dict[str, str] = {}
+        self._failures: dict[str, Reason] = {}
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.by_name}
 
     def session(self, name: str) -> Any:
@@ -85,7 +87,14 @@ class SessionPool:
                         try:
                             via = self.session(host.jump)
                         except HostError as exc:
-                            raise HostError(f"bastion {host.jump} of {name} is unavailable: {exc}") from None
+                            raise HostError(
+                                msg(
+                                    "bastion {jump} of {host} is unavailable: {error}",
+                                    jump=host.jump,
+                                    host=name,
+                                    error=exc.reason,
+                                )
+                            ) from None
                     self._sessions[name] = open_session(
                         host,
                         resolve=self.config.resolve,
@@ -93,7 +102,7 @@ class SessionPool:
                         max_output_bytes=self.config.hosts_settings.max_output_bytes,
                     )
                 except HostError as exc:
-                    self._failures[name] = str(exc)
+                    self._failures[name] = exc.reason
                     raise
             return self._sessions[name]
 
@@ -117,7 +126,7 @@ def _gather_live(pool: SessionPool, host: HostEntry) -> HostRun:
         command = gather_command(os_family, host)
         result = session.run(command.command, command.stdin, timeout=host.command_timeout_seconds)
     except HostError as exc:
-        return HostRun(host.name, host.os, "", -1, b"", b"", started, error=str(exc))
+        return HostRun(host.name, host.os, "", -1, b"", b"", started, error=exc.reason)
     digest = hashlib.sha256(command.command.encode() + (command.stdin or b"")).hexdigest()
     return HostRun(
         host=host.name,
@@ -137,10 +146,21 @@ def _populations_of(host: HostEntry, os_family: str | None) -> tuple[str, ...]:
     return (HOSTS, WINDOWS_HOSTS, LINUX_HOSTS)
 
 
+def _host_reason(host: HostEntry, error: Reason) -> Reason:
+    """Return why a host's items are `error`: the host, its address, and what went wrong."""
+    return msg(
+        "host {host} ({address}:{port}): {error}",
+        host=host.name,
+        address=host.address,
+        port=host.port,
+        error=error,
+    )
+
+
 def _judge_run(host: HostEntry, run: HostRun, store: FactStore) -> bool:
     """File a host's facts (or its error) into the populations; return True when facts were read."""
     if run.error is not None:
-        reason = f"host {host.name} ({host.address}:{host.port}): {run.error}"
+        reason = _host_reason(host, run.error)
         for name in _populations_of(host, host.os if host.os != "auto" else None):
             store.population(name).add(unobservable(host.name, reason))
         return False
@@ -155,14 +175,19 @@ def _judge_run(host: HostEntry, run: HostRun, store: FactStore) -> bool:
     try:
         facts = parse_facts(run.os, CommandResult(run.exit_code, run.stdout, run.stderr), host)
     except HostError as exc:
-        reason = f"host {host.name} ({host.address}:{host.port}): {exc}"
+        reason = _host_reason(host, exc.reason)
         for name in _populations_of(host, run.os):
             store.population(name).add(unobservable(host.name, reason, [source]))
         return False
     except Exception as exc:  # a parser bug on odd output: this host's items are errors, the run goes on
-        reason = (
-            f"host {host.name} ({host.address}:{host.port}): the {run.os or 'host'} fact script's output could "
-            f"not be parsed ({type(exc).__name__}: {str(exc)[:200]})"
+        reason = _host_reason(
+            host,
+            msg(
+                "the {os} fact script's output could not be parsed ({error_type}: {detail})",
+                os=run.os or msg("host"),
+                error_type=type(exc).__name__,
+                detail=str(exc)[:200],
+            ),
         )
         for name in _populations_of(host, run.os if run.os in ("windows", "linux") else None):
             store.population(name).add(unobservable(host.name, reason, [source]))
@@ -173,7 +198,7 @@ def _judge_run(host: HostEntry, run: HostRun, store: FactStore) -> bool:
 
 
 def collect_hosts(
-    config: AuditConfig,
+    config: EstateConfig,
     store: FactStore,
     *,
     recording: Recording | None,
@@ -184,9 +209,9 @@ def collect_hosts(
     started = time.monotonic()
     for name in HOST_POPULATIONS:
         store.population(name)
-    store.population(HOSTS).empty_reason = "no [[hosts]] in the config"
-    store.population(WINDOWS_HOSTS).empty_reason = "no Windows host among the [[hosts]]"
-    store.population(LINUX_HOSTS).empty_reason = "no Linux host among the [[hosts]]"
+    store.population(HOSTS).empty_reason = msg("no [[hosts]] in the config")
+    store.population(WINDOWS_HOSTS).empty_reason = msg("no Windows host among the [[hosts]]")
+    store.population(LINUX_HOSTS).empty_reason = msg("no Linux host among the [[hosts]]")
     progress(f"hosts: reading {len(config.hosts)} host(s) over SSH")
     pool = SessionPool(config)
     scope = HostsScope(hosts=[h.name for h in config.hosts])
@@ -195,7 +220,14 @@ def collect_hosts(
         if replay is not None:
             recorded = replay.host_runs.get(host.name)
             return recorded or HostRun(
-                host.name, host.os, "", -1, b"", b"", utc_now(), error="not in the recording being replayed"
+                host.name,
+                host.os,
+                "",
+                -1,
+                b"",
+                b"",
+                utc_now(),
+                error=msg("not in the recording being replayed"),
             )
         return _gather_live(pool, host)
 

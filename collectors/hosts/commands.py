@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from collectors.messages import ReasonError
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -15,8 +17,11 @@ class CommandResult:
     stderr: bytes
 
 
-class HostError(Exception):
-    """The host's facts cannot be had; every item of the host becomes `error` with this message."""
+class HostError(ReasonError):
+    """The host's facts cannot be had; every item of the host becomes `error` with this message.
+
+    `reason` is the message (what the host or the SSH library said is a plain-text part of it).
+    """
 
 
 class HostOutputError(HostError):

@@ -29,6 +29,11 @@ Decisions (documented for operators and auditors):
   connection) raises `HostOutputError`.
 * **Jump hosts.** `open_session(target, via=bastion_session)` opens a `direct-tcpip` channel on the
   bastion's connection and runs the target's SSH connection inside it; host keys of both are checked.
+
+One module of ~680 lines: the decisions above are one contract, kept beside the code that enforces
+them on one paramiko transport (the key checked before authentication, a jump host's channel
+carrying the next transport). Reading known_hosts (`known_host_keys` and its pattern matching) is
+the part that could stand on its own.
 """
 
 from __future__ import annotations
@@ -52,8 +57,10 @@ from types import TracebackType
 import paramiko
 from paramiko.pkey import UnknownKeyType
 
-from collectors.config import HostEntry
+from collectors.config.inventory import HostEntry
 from collectors.hosts.commands import CommandResult, HostError, HostOutputError
+from collectors.messages import Reason, comma_list, english_text
+from reports.evidence import msg
 
 __all__ = [
     "AuthFailed",
@@ -211,6 +218,11 @@ def _algorithms_for(key_type: str) -> tuple[str, ...]:
     return ("rsa-sha2-512", "rsa-sha2-256") if key_type == "ssh-rsa" else (key_type,)
 
 
+def _seconds(value: float) -> str:
+    """Return a timeout as messages write it: `5`, `0.5` (a number of seconds, shown as configured)."""
+    return f"{value:g}"
+
+
 def _describe(host: HostEntry) -> str:
     return f"{host.name} ({host.user}@{known_hosts_name(host.address, host.port)})"
 
@@ -226,21 +238,21 @@ class _HostKeyPolicy:
     file: Path
     name: str
     entries: tuple[KnownHostKey, ...]
-    file_problem: str | None
+    file_problem: Reason | None
     pin: str | None
 
     @classmethod
     def for_host(cls, host: HostEntry, resolve: Callable[[Path], Path]) -> _HostKeyPolicy:
         file = _expand(host.known_hosts, resolve)
         name = known_hosts_name(host.address, host.port)
-        problem: str | None = None
+        problem: Reason | None = None
         entries: list[KnownHostKey] = []
         try:
             entries = known_host_keys(file, name)
         except FileNotFoundError:
-            problem = "does not exist"
+            problem = msg("does not exist")
         except OSError as exc:
-            problem = f"cannot be read ({exc.strerror or exc})"
+            problem = msg("cannot be read ({error})", error=str(exc.strerror or exc))
         return cls(
             file=file, name=name, entries=tuple(entries), file_problem=problem, pin=host.host_key_sha256
         )
@@ -264,43 +276,82 @@ class _HostKeyPolicy:
         for entry in self.entries:
             if entry.revoked and entry.blob == blob:
                 raise HostKeyChanged(
-                    f"{_describe(host)}: the host offered {offered_type} {offered_fp}, which {where} line "
-                    f"{entry.line} marks @revoked; connection closed, no command was sent"
+                    msg(
+                        "{host}: the host offered {key_type} {fingerprint}, which {file} line {line} marks "
+                        "@revoked; connection closed, no command was sent",
+                        host=_describe(host),
+                        key_type=offered_type,
+                        fingerprint=offered_fp,
+                        file=where,
+                        line=entry.line,
+                    )
                 )
         on_record = [entry for entry in self.entries if not entry.revoked]
         if self.pin is not None and offered_fp != self.pin:
             raise HostKeyChanged(
-                f"{_describe(host)}: host key mismatch: host_key_sha256 pins {self.pin}, the host offered "
-                f"{offered_type} {offered_fp}; possible man-in-the-middle or a reinstalled host; "
-                "connection closed, no command was sent"
+                msg(
+                    "{host}: host key mismatch: host_key_sha256 pins {pin}, the host offered {key_type} "
+                    "{fingerprint}; possible man-in-the-middle or a reinstalled host; connection closed, "
+                    "no command was sent",
+                    host=_describe(host),
+                    pin=self.pin,
+                    key_type=offered_type,
+                    fingerprint=offered_fp,
+                )
             )
         if on_record:
             if any(entry.blob == blob for entry in on_record):
                 return
-            expected = ", ".join(f"{e.key_type} {e.fingerprint} (line {e.line})" for e in on_record)
+            expected = comma_list(
+                [
+                    msg(
+                        "{key_type} {fingerprint} (line {line})",
+                        key_type=e.key_type,
+                        fingerprint=e.fingerprint,
+                        line=e.line,
+                    )
+                    for e in on_record
+                ]
+            )
             raise HostKeyChanged(
-                f"{_describe(host)}: host key changed: {where} has {expected} for {self.name}, the host "
-                f"offered {offered_type} {offered_fp}; possible man-in-the-middle or a reinstalled host; "
-                "connection closed, no command was sent"
+                msg(
+                    "{host}: host key changed: {file} has {expected} for {name}, the host offered {key_type} "
+                    "{fingerprint}; possible man-in-the-middle or a reinstalled host; connection closed, "
+                    "no command was sent",
+                    host=_describe(host),
+                    file=where,
+                    expected=expected,
+                    name=self.name,
+                    key_type=offered_type,
+                    fingerprint=offered_fp,
+                )
             )
         if self.pin is not None:
             return
         state = (
-            f"{where} {self.file_problem}" if self.file_problem else f"{where} has no entry for {self.name}"
+            msg("{file} {problem}", file=where, problem=self.file_problem)
+            if self.file_problem
+            else msg("{file} has no entry for {name}", file=where, name=self.name)
         )
         raise HostKeyUnknown(
-            f"{_describe(host)}: unknown host key {offered_type} {offered_fp} ({state}); verify the "
-            "fingerprint with the host's administrator, then add it to known_hosts or pin it as "
-            "host_key_sha256; connection closed, no command was sent"
+            msg(
+                "{host}: unknown host key {key_type} {fingerprint} ({state}); verify the fingerprint with "
+                "the host's administrator, then add it to known_hosts or pin it as host_key_sha256; "
+                "connection closed, no command was sent",
+                host=_describe(host),
+                key_type=offered_type,
+                fingerprint=offered_fp,
+                state=state,
+            )
         )
 
 
 @dataclass(frozen=True)
 class _Credentials:
-    keys: tuple[tuple[paramiko.PKey, str], ...]
+    keys: tuple[tuple[paramiko.PKey, Reason], ...]
     """(key, description without secrets) in the order they are offered."""
     password: str | None
-    password_source: str | None
+    password_source: Reason | None
     agent: paramiko.Agent | None
 
 
@@ -311,24 +362,49 @@ def _load_key(path: Path, passphrase: str | None, passphrase_env: str | None, wh
     try:
         return paramiko.PKey.from_path(path, password=secret)  # type: ignore[arg-type]
     except FileNotFoundError:
-        raise AuthFailed(f"{who}: key_file {path} does not exist") from None
+        raise AuthFailed(msg("{host}: key_file {path} does not exist", host=who, path=str(path))) from None
     except UnknownKeyType:
-        raise AuthFailed(f"{who}: key_file {path} is not an ed25519, ECDSA or RSA private key") from None
+        raise AuthFailed(
+            msg(
+                "{host}: key_file {path} is not an ed25519, ECDSA or RSA private key",
+                host=who,
+                path=str(path),
+            )
+        ) from None
     except (paramiko.SSHException, ValueError, TypeError) as exc:
         if passphrase is None and isinstance(exc, (paramiko.PasswordRequiredException, TypeError)):
             raise AuthFailed(
-                f"{who}: key_file {path} is encrypted; name the environment variable holding its "
-                "passphrase with passphrase_env"
+                msg(
+                    "{host}: key_file {path} is encrypted; name the environment variable holding its "
+                    "passphrase with passphrase_env",
+                    host=who,
+                    path=str(path),
+                )
             ) from None
-        hint = f" (wrong passphrase in ${passphrase_env}?)" if passphrase is not None else ""
-        raise AuthFailed(f"{who}: key_file {path} cannot be loaded{hint}") from None
+        if passphrase is not None:
+            raise AuthFailed(
+                msg(
+                    "{host}: key_file {path} cannot be loaded (wrong passphrase in ${variable}?)",
+                    host=who,
+                    path=str(path),
+                    variable=passphrase_env,
+                )
+            ) from None
+        raise AuthFailed(msg("{host}: key_file {path} cannot be loaded", host=who, path=str(path))) from None
     except OSError as exc:
-        raise AuthFailed(f"{who}: key_file {path} cannot be read ({exc.strerror or exc})") from None
+        raise AuthFailed(
+            msg(
+                "{host}: key_file {path} cannot be read ({error})",
+                host=who,
+                path=str(path),
+                error=str(exc.strerror or exc),
+            )
+        ) from None
 
 
 def _load_credentials(host: HostEntry, resolve: Callable[[Path], Path]) -> _Credentials:
     who = _describe(host)
-    keys: list[tuple[paramiko.PKey, str]] = []
+    keys: list[tuple[paramiko.PKey, Reason]] = []
     agent: paramiko.Agent | None = None
     if host.key_file is not None:
         path = _expand(host.key_file, resolve)
@@ -337,16 +413,35 @@ def _load_credentials(host: HostEntry, resolve: Callable[[Path], Path]) -> _Cred
             passphrase = os.environ.get(host.passphrase_env)
             if passphrase is None:
                 raise AuthFailed(
-                    f"{who}: passphrase_env names ${host.passphrase_env}, which is not set in the environment"
+                    msg(
+                        "{host}: passphrase_env names ${variable}, which is not set in the environment",
+                        host=who,
+                        variable=host.passphrase_env,
+                    )
                 )
         key = _load_key(path, passphrase, host.passphrase_env, who)
-        keys.append((key, f"key_file {path} ({key.get_name()} {fingerprint(key)})"))
+        keys.append(
+            (
+                key,
+                msg(
+                    "key_file {path} ({key_type} {fingerprint})",
+                    path=str(path),
+                    key_type=key.get_name(),
+                    fingerprint=fingerprint(key),
+                ),
+            )
+        )
     else:
         if os.environ.get("SSH_AUTH_SOCK"):
             try:
                 agent = paramiko.Agent()
                 for agent_key in agent.get_keys():
-                    keys.append((agent_key, f"agent key {agent_key.get_name()} {fingerprint(agent_key)}"))
+                    described = msg(
+                        "agent key {key_type} {fingerprint}",
+                        key_type=agent_key.get_name(),
+                        fingerprint=fingerprint(agent_key),
+                    )
+                    keys.append((agent_key, described))
             except paramiko.SSHException as exc:
                 log.debug("%s: SSH agent unusable: %s", who, exc)
     password: str | None = None
@@ -356,55 +451,97 @@ def _load_credentials(host: HostEntry, resolve: Callable[[Path], Path]) -> _Cred
             if agent is not None:
                 agent.close()
             raise AuthFailed(
-                f"{who}: password_env names ${host.password_env}, which is not set in the environment"
+                msg(
+                    "{host}: password_env names ${variable}, which is not set in the environment",
+                    host=who,
+                    variable=host.password_env,
+                )
             )
     if not keys and password is None:
         if agent is not None:
             agent.close()
         raise AuthFailed(
-            f"{who}: no credential: no key_file is configured and the SSH agent offers no key "
-            f"({'SSH_AUTH_SOCK is not set' if not os.environ.get('SSH_AUTH_SOCK') else 'agent has no keys'})"
+            msg(
+                "{host}: no credential: no key_file is configured and the SSH agent offers no key ({why})",
+                host=who,
+                why=msg("agent has no keys")
+                if os.environ.get("SSH_AUTH_SOCK")
+                else msg("SSH_AUTH_SOCK is not set"),
+            )
         )
     return _Credentials(
         keys=tuple(keys),
         password=password,
-        password_source=f"password from ${host.password_env}" if host.password_env else None,
+        password_source=msg("password from ${variable}", variable=host.password_env)
+        if host.password_env
+        else None,
         agent=agent,
     )
 
 
-def _authenticate(transport: paramiko.Transport, host: HostEntry, credentials: _Credentials) -> str:
+def _authenticate(transport: paramiko.Transport, host: HostEntry, credentials: _Credentials) -> Reason:
     """Log in with the first credential the server accepts; return how (no secrets)."""
-    tried: list[str] = []
+    tried: list[Reason] = []
     allowed: list[str] | None = None
     for key, description in credentials.keys:
         try:
             remaining = transport.auth_publickey(host.user, key)
         except paramiko.BadAuthenticationType as exc:
             allowed = list(exc.allowed_types)
-            tried.append(f"{description}: publickey not allowed")
+            tried.append(msg("{credential}: publickey not allowed", credential=description))
             break
         except paramiko.AuthenticationException as exc:
-            tried.append(f"{description}: {exc}")
+            tried.append(msg("{credential}: {error}", credential=description, error=str(exc)))
             continue
         if transport.is_authenticated():
             return description
-        tried.append(f"{description}: accepted but the server requires more ({', '.join(remaining)})")
+        tried.append(
+            msg(
+                "{credential}: accepted but the server requires more ({methods})",
+                credential=description,
+                methods=list(remaining),
+            )
+        )
     if credentials.password is not None and credentials.password_source is not None:
         try:
             remaining = transport.auth_password(host.user, credentials.password)
         except paramiko.BadAuthenticationType as exc:
             allowed = list(exc.allowed_types)
-            tried.append(f"{credentials.password_source}: password authentication not allowed")
+            tried.append(
+                msg(
+                    "{credential}: password authentication not allowed",
+                    credential=credentials.password_source,
+                )
+            )
         except paramiko.AuthenticationException as exc:
-            tried.append(f"{credentials.password_source}: {exc}")
+            tried.append(msg("{credential}: {error}", credential=credentials.password_source, error=str(exc)))
         else:
             if transport.is_authenticated():
                 return credentials.password_source
-            tried.append(f"{credentials.password_source}: the server requires more ({', '.join(remaining)})")
-    methods = f"; the server allows {', '.join(allowed)}" if allowed else ""
+            tried.append(
+                msg(
+                    "{credential}: the server requires more ({methods})",
+                    credential=credentials.password_source,
+                    methods=list(remaining),
+                )
+            )
+    if allowed:
+        raise AuthFailed(
+            msg(
+                "{host}: authentication failed as {user}: {tried}; the server allows {methods}",
+                host=_describe(host),
+                user=repr(host.user),
+                tried=tried,
+                methods=allowed,
+            )
+        )
     raise AuthFailed(
-        f"{_describe(host)}: authentication failed as {host.user!r}: {'; '.join(tried)}{methods}"
+        msg(
+            "{host}: authentication failed as {user}: {tried}",
+            host=_describe(host),
+            user=repr(host.user),
+            tried=tried,
+        )
     )
 
 
@@ -482,16 +619,24 @@ class SshSession:
         limit = self.host.command_timeout_seconds if timeout is None else timeout
         who = _describe(self.host)
         if self._closed:
-            raise SessionFailed(f"{who}: the SSH session was already closed")
+            raise SessionFailed(msg("{host}: the SSH session was already closed", host=who))
         with self._lock:
             self.round_trips += 1
         deadline = time.monotonic() + limit
         try:
             channel = self._transport.open_session(timeout=min(limit, self.host.connect_timeout_seconds))
         except paramiko.ChannelException as exc:
-            raise SessionFailed(f"{who}: the server refused a session channel: {exc}") from None
+            raise SessionFailed(
+                msg("{host}: the server refused a session channel: {error}", host=who, error=str(exc))
+            ) from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise SessionFailed(f"{who}: the SSH connection was lost: {exc or type(exc).__name__}") from None
+            raise SessionFailed(
+                msg(
+                    "{host}: the SSH connection was lost: {error}",
+                    host=who,
+                    error=str(exc or type(exc).__name__),
+                )
+            ) from None
         try:
             return self._exchange(channel, command, stdin, deadline, limit, who)
         finally:
@@ -510,7 +655,13 @@ class SshSession:
         try:
             channel.exec_command(command)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise SessionFailed(f"{who}: could not start the command: {exc or type(exc).__name__}") from None
+            raise SessionFailed(
+                msg(
+                    "{host}: could not start the command: {error}",
+                    host=who,
+                    error=str(exc or type(exc).__name__),
+                )
+            ) from None
         writer = _StdinWriter(channel, stdin)
         stdout = bytearray()
         stderr = bytearray()
@@ -521,20 +672,43 @@ class SshSession:
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise CommandTimeout(f"{who}: command timed out after {limit:g} s (channel closed): {short}")
+                raise CommandTimeout(
+                    msg(
+                        "{host}: command timed out after {seconds} s (channel closed): {command}",
+                        host=who,
+                        seconds=_seconds(limit),
+                        command=short,
+                    )
+                )
             select.select([channel], [], [], min(remaining, 1.0))
         remaining = deadline - time.monotonic()
         if not channel.status_event.wait(max(remaining, 0.0)):
             raise CommandTimeout(
-                f"{who}: command closed its output but did not exit within {limit:g} s (channel closed): {short}"
+                msg(
+                    "{host}: command closed its output but did not exit within {seconds} s (channel closed): "
+                    "{command}",
+                    host=who,
+                    seconds=_seconds(limit),
+                    command=short,
+                )
             )
         self._drain(channel, stdout, stderr, who)
         writer.join()
         if channel.exit_status == -1:
             if not self._transport.is_active():
-                raise SessionFailed(f"{who}: the SSH connection was lost while the command ran: {short}")
+                raise SessionFailed(
+                    msg(
+                        "{host}: the SSH connection was lost while the command ran: {command}",
+                        host=who,
+                        command=short,
+                    )
+                )
             raise HostOutputError(
-                f"{who}: the command ended without an exit status (killed by a signal?): {short}"
+                msg(
+                    "{host}: the command ended without an exit status (killed by a signal?): {command}",
+                    host=who,
+                    command=short,
+                )
             )
         return CommandResult(exit_code=channel.exit_status, stdout=bytes(stdout), stderr=bytes(stderr))
 
@@ -549,9 +723,14 @@ class SshSession:
                 progressed = True
             if len(stdout) + len(stderr) > self.max_output_bytes:
                 raise OutputTooLarge(
-                    f"{who}: output exceeds max_output_bytes = {self.max_output_bytes} "
-                    f"(read {len(stdout)} bytes of stdout and {len(stderr)} of stderr so far); "
-                    "stopped reading and closed the channel"
+                    msg(
+                        "{host}: output exceeds max_output_bytes = {limit} (read {stdout} bytes of stdout and "
+                        "{stderr} of stderr so far); stopped reading and closed the channel",
+                        host=who,
+                        limit=self.max_output_bytes,
+                        stdout=len(stdout),
+                        stderr=len(stderr),
+                    )
                 )
             if not progressed:
                 return
@@ -589,20 +768,42 @@ def _connect_socket(host: HostEntry, via: SshSession | None) -> socket.socket | 
             return via.open_tunnel(host.address, host.port, timeout)
         except paramiko.ChannelException as exc:
             raise HostUnreachable(
-                f"{who}: jump host {via.host.name} could not connect to {host.address}:{host.port}: {exc}"
+                msg(
+                    "{host}: jump host {jump} could not connect to {address}:{port}: {error}",
+                    host=who,
+                    jump=via.host.name,
+                    address=host.address,
+                    port=host.port,
+                    error=str(exc),
+                )
             ) from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise HostUnreachable(
-                f"{who}: jump host {via.host.name} could not open a tunnel: {exc or type(exc).__name__}"
+                msg(
+                    "{host}: jump host {jump} could not open a tunnel: {error}",
+                    host=who,
+                    jump=via.host.name,
+                    error=str(exc or type(exc).__name__),
+                )
             ) from None
     try:
         sock = socket.create_connection((host.address, host.port), timeout=timeout)
     except TimeoutError:
-        raise HostUnreachable(f"{who}: no TCP connection within {timeout:g} s (connect timeout)") from None
+        raise HostUnreachable(
+            msg(
+                "{host}: no TCP connection within {seconds} s (connect timeout)",
+                host=who,
+                seconds=_seconds(timeout),
+            )
+        ) from None
     except ConnectionRefusedError:
-        raise HostUnreachable(f"{who}: connection refused (nothing listens on port {host.port})") from None
+        raise HostUnreachable(
+            msg("{host}: connection refused (nothing listens on port {port})", host=who, port=host.port)
+        ) from None
     except OSError as exc:
-        raise HostUnreachable(f"{who}: cannot connect: {exc.strerror or exc}") from None
+        raise HostUnreachable(
+            msg("{host}: cannot connect: {error}", host=who, error=str(exc.strerror or exc))
+        ) from None
     # small SSH packets (exec request, then EOF) must not wait for delayed ACKs: ~40 ms a command
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
@@ -625,16 +826,30 @@ def _start_transport(
     except (paramiko.SSHException, EOFError, OSError) as exc:
         transport.close()
         raise HostUnreachable(
-            f"{who}: no SSH session could be negotiated: {exc or type(exc).__name__}"
+            msg(
+                "{host}: no SSH session could be negotiated: {error}",
+                host=who,
+                error=str(exc or type(exc).__name__),
+            )
         ) from None
     if not negotiated.wait(timeout):
         transport.close()
-        raise HostUnreachable(f"{who}: no SSH handshake within {timeout:g} s (connect timeout)")
+        raise HostUnreachable(
+            msg(
+                "{host}: no SSH handshake within {seconds} s (connect timeout)",
+                host=who,
+                seconds=_seconds(timeout),
+            )
+        )
     if not transport.is_active():
         problem = transport.get_exception()
         transport.close()
-        detail = str(problem) if problem is not None and str(problem) else "the connection closed"
-        raise HostUnreachable(f"{who}: no SSH session could be negotiated: {detail}")
+        detail: Reason = (
+            str(problem) if problem is not None and str(problem) else msg("the connection closed")
+        )
+        raise HostUnreachable(
+            msg("{host}: no SSH session could be negotiated: {error}", host=who, error=detail)
+        )
     return transport
 
 
@@ -647,7 +862,7 @@ def open_session(
 ) -> SshSession:
     """Connect to `host` (through the bastion session `via`, if given), verify its key, log in.
 
-    `resolve` maps config-relative paths (known_hosts, key_file) to real ones, e.g. `AuditConfig.resolve`.
+    `resolve` maps config-relative paths (known_hosts, key_file) to real ones, e.g. `EstateConfig.resolve`.
     Raises HostKeyUnknown, HostKeyChanged, AuthFailed or HostUnreachable, each naming the host.
     """
     policy = _HostKeyPolicy.for_host(host, resolve)
@@ -665,17 +880,21 @@ def open_session(
         except (paramiko.SSHException, EOFError, OSError) as exc:
             transport.close()
             raise HostUnreachable(
-                f"{who}: the connection failed during login: {exc or type(exc).__name__}"
+                msg(
+                    "{host}: the connection failed during login: {error}",
+                    host=who,
+                    error=str(exc or type(exc).__name__),
+                )
             ) from None
     finally:
         if credentials.agent is not None:
             credentials.agent.close()
-    log.debug("%s: connected, host key %s, logged in with %s", who, offered, how)
+    log.debug("%s: connected, host key %s, logged in with %s", who, offered, english_text(how))
     return SshSession(
         host,
         transport,
         max_output_bytes=max_output_bytes,
         host_key_fingerprint=offered,
-        authenticated_with=how,
+        authenticated_with=english_text(how),
         via=via,
     )

@@ -11,19 +11,23 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
-from collectors.config import AuditConfig, normalise_host
+from collectors.config.estate import EstateConfig
 from collectors.facts import FactStore, Subject
 from collectors.probes.connect import connect_once, resolve, vantage_point
 from collectors.probes.facts import PROBE_POPULATION
 from collectors.probes.observations import ProbeRun, ProbeTarget, TargetObservation, VantagePoint
+from reports.evidence import msg
+from reports.setting_types import normalise_host
 
-NOTHING_TO_PROBE = "nothing to probe: no [[hosts]], no [[probes]] and no Azure SQL server FQDN was discovered"
+NOTHING_TO_PROBE = msg(
+    "nothing to probe: no [[hosts]], no [[probes]] and no Azure SQL server FQDN was discovered"
+)
 SQL_PORT = 1433
 DEFAULT_MAX_CONCURRENCY = 64
 DEFAULT_TIMEOUT_SECONDS = 3.0
 
 
-def probe_targets(config: AuditConfig, discovered: Iterable[DiscoveredEndpoint] = ()) -> list[ProbeTarget]:
+def probe_targets(config: EstateConfig, discovered: Iterable[DiscoveredEndpoint] = ()) -> list[ProbeTarget]:
     """Return the targets of a run, de-duplicated by (address, port), each with all its origins.
 
     `[[hosts]]` addresses × policy.sensitive_ports, `[[probes]]` entries (their ports, or
@@ -123,7 +127,7 @@ def run_probes(
 
 
 def collect_probes(
-    config: AuditConfig,
+    config: EstateConfig,
     store: FactStore,
     *,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
@@ -153,9 +157,19 @@ def collect_probes(
         subjects = run.subjects()
     when = run.vantage.started_at.isoformat().replace("+00:00", "Z")
     population.notes.append(
-        f"probed from {run.vantage.describe()} at {when}"
-        + (" (replayed from the recording)" if replay is not None else "")
-        + ": a port that is refused or filtered here may still be open from elsewhere"
+        msg(
+            "probed from {vantage} at {time} (replayed from the recording): a port that is refused or "
+            "filtered here may still be open from elsewhere",
+            vantage=run.vantage.describe(),
+            time=when,
+        )
+        if replay is not None
+        else msg(
+            "probed from {vantage} at {time}: a port that is refused or filtered here may still be open "
+            "from elsewhere",
+            vantage=run.vantage.describe(),
+            time=when,
+        )
     )
     for subject in subjects:
         population.add(subject)

@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from collectors.facts import Subject, observed, unobservable
+from collectors.messages import Reason, semicolon_list
 from collectors.probes.facts import PortProbe, PortState
-from reports.evidence import Source, sha256_hex, utc_now
+from reports.evidence import Source, msg, sha256_hex, utc_now
 
 COLLECTOR = "probes"
 AttemptState = Literal["open", "refused", "filtered", "unreachable"]
@@ -216,7 +217,12 @@ class TargetObservation:
         if self.unreadable is not None:
             return unobservable(
                 target.subject_id,
-                f"the recorded probe of port {target.port} of {target.address} cannot be read: {self.unreadable}",
+                msg(
+                    "the recorded probe of port {port} of {address} cannot be read: {error}",
+                    port=target.port,
+                    address=target.address,
+                    error=self.unreadable,
+                ),
             )
         if self.resolve_error is not None or not self.attempts:
             reason = self.resolve_error or "no address"
@@ -226,10 +232,18 @@ class TargetObservation:
                 "resolve_error": reason,
             }
             text = f"resolve {target.address} from {vantage.describe()}: {reason}"
+            said: Reason = self.resolve_error or msg("no address")
             return unobservable(
                 target.subject_id,
-                f"{target.address} does not resolve from {vantage.describe()} ({reason}); "
-                f"port {target.port} was not probed (origin: {origin})",
+                msg(
+                    "{address} does not resolve from {vantage} ({error}); port {port} was not probed "
+                    "(origin: {origin})",
+                    address=target.address,
+                    vantage=vantage.describe(),
+                    error=said,
+                    port=target.port,
+                    origin=origin,
+                ),
                 [_source(raw, text, vantage.started_at)],
             )
         seen = dict(answered) if answered is not None else presence([self])
@@ -256,23 +270,42 @@ class TargetObservation:
             silent = [a for a in self.attempts if a.state in ("refused", "filtered") and a.peer not in seen]
             unsent = [a for a in self.attempts if a.state is None]
             if unreachable or silent:
-                reasons = [f"{a.peer}: {a.detail}" for a in unreachable]
+                reasons: list[Reason] = [f"{a.peer}: {a.detail}" for a in unreachable]
                 reasons += [
-                    f"{a.peer} answered on no probed port (port {target.port}: {a.detail})" for a in silent
+                    msg(
+                        "{peer} answered on no probed port (port {port}: {detail})",
+                        peer=a.peer,
+                        port=target.port,
+                        detail=a.detail,
+                    )
+                    for a in silent
                 ]
                 reasons += [f"{a.peer}: {a.detail}" for a in unsent]
                 where = vantage.describe(next((a.source for a in self.attempts if a.source), None))
                 return unobservable(
                     target.subject_id,
-                    f"host unreachable from {where}: {'; '.join(reasons)}; port {target.port} of "
-                    f"{target.address} proves nothing (origin: {origin})",
+                    msg(
+                        "host unreachable from {vantage}: {reasons}; port {port} of {address} proves nothing "
+                        "(origin: {origin})",
+                        vantage=where,
+                        reasons=semicolon_list(reasons),
+                        port=target.port,
+                        address=target.address,
+                        origin=origin,
+                    ),
                     sources,
                 )
             if unsent:
                 why = "; ".join(f"{a.peer}: {a.detail}" for a in unsent)
                 return unobservable(
                     target.subject_id,
-                    f"port {target.port} of {target.address} could not be probed from {vantage.describe()}: {why}",
+                    msg(
+                        "port {port} of {address} could not be probed from {vantage}: {error}",
+                        port=target.port,
+                        address=target.address,
+                        vantage=vantage.describe(),
+                        error=why,
+                    ),
                     sources,
                 )
             worst = max(self.attempts, key=lambda a: STATE_RANK[a.state or "refused"])

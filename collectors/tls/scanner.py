@@ -9,6 +9,11 @@ HTTP response headers for HSTS; an https:// target also gets one plain `GET /` o
 port (80) to see whether it redirects to HTTPS. Collectors never judge: the facts say what was
 offered and what validated; the controls decide. A scan that cannot complete is an
 `unobservable` subject (an `error`).
+
+One module of ~720 lines: sslyze's request and result types are used here and nowhere else (the
+scan, each plugin's result reduced to suites, curves and key exchanges, the replay of recorded
+scans); what leaves it is collectors/tls/facts.py. The certificate-chain verdict (`# --- certificate
+chains`, cryptography only) is the part that could stand on its own.
 """
 
 from __future__ import annotations
@@ -63,9 +68,10 @@ from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
-from collectors.config import AuditConfig
+from collectors.config.estate import EstateConfig
 from collectors.fact_json import subject_from_json, subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable
+from collectors.messages import Reason
 from collectors.tls.facts import (
     TLS_ENDPOINTS,
     CertificateFact,
@@ -78,7 +84,7 @@ from collectors.tls.facts import (
     hostname_matches,
     normalise_name,
 )
-from reports.evidence import Source, utc_now
+from reports.evidence import Source, msg, msg_n, utc_now
 
 __all__ = [
     "TLS_ENDPOINTS",
@@ -144,7 +150,7 @@ def target_from_url(
     )
 
 
-def endpoints_to_scan(config: AuditConfig, discovered: Iterable[DiscoveredEndpoint]) -> list[TlsTarget]:
+def endpoints_to_scan(config: EstateConfig, discovered: Iterable[DiscoveredEndpoint]) -> list[TlsTarget]:
     """Return the targets to scan, one per identity (`TlsTarget.id`), config entries first.
 
     Endpoints sharing host:port but sending another SNI name or speaking STARTTLS are other
@@ -173,14 +179,19 @@ def endpoints_to_scan(config: AuditConfig, discovered: Iterable[DiscoveredEndpoi
     return list(targets.values())
 
 
-def unscanned_note(discovered: Iterable[DiscoveredEndpoint]) -> str | None:
+def unscanned_note(discovered: Iterable[DiscoveredEndpoint]) -> Reason | None:
     """Return the scope note naming the discovered SQL endpoints that are not TLS-scanned, if any."""
     skipped = sorted({f"{e.host.lower().rstrip('.')}:{e.port}" for e in discovered if e.port == SQL_TDS_PORT})
     if not skipped:
         return None
-    return (
-        f"{len(skipped)} SQL server endpoint(s) not TLS-scanned (Azure SQL wraps TLS in TDS, which sslyze "
-        f"cannot speak; 12f.azure-sql-min-tls covers them): {', '.join(skipped)}"
+    return msg_n(
+        "{n} SQL server endpoint not TLS-scanned (Azure SQL wraps TLS in TDS, which sslyze cannot "
+        "speak; 12f.azure-sql-min-tls covers it): {endpoints}",
+        "{n} SQL server endpoints not TLS-scanned (Azure SQL wraps TLS in TDS, which sslyze cannot "
+        "speak; 12f.azure-sql-min-tls covers them): {endpoints}",
+        "n",
+        n=len(skipped),
+        endpoints=skipped,
     )
 
 
@@ -410,12 +421,12 @@ def _raw_digest(result: object) -> bytes:
 
 def _scan_requests(
     targets: list[TlsTarget], timeout: float
-) -> tuple[dict[str, TlsTarget], list[ServerScanRequest], dict[str, str]]:
+) -> tuple[dict[str, TlsTarget], list[ServerScanRequest], dict[str, Reason]]:
     """Build one sslyze request per target; targets sslyze cannot even address are returned as errors."""
 
     by_uuid: dict[str, TlsTarget] = {}
     requests: list[ServerScanRequest] = []
-    failed: dict[str, str] = {}
+    failed: dict[str, Reason] = {}
     for target in targets:
         commands = {
             ScanCommand.SSL_2_0_CIPHER_SUITES,
@@ -432,7 +443,10 @@ def _scan_requests(
         starttls = None
         if target.starttls is not None:
             if target.starttls not in STARTTLS_PROTOCOLS:
-                failed[target.id] = f"STARTTLS {target.starttls!r} is not supported by the scanner (sslyze)"
+                failed[target.id] = msg(
+                    "STARTTLS {protocol} is not supported by the scanner (sslyze)",
+                    protocol=repr(target.starttls),
+                )
                 continue
             starttls = ProtocolWithOpportunisticTlsEnum(STARTTLS_PROTOCOLS[target.starttls])
         extra = ScanCommandsExtraArguments(
@@ -445,7 +459,9 @@ def _scan_requests(
                 hostname=target.host, port=target.port, ip_address=target.address
             )
         except ServerHostnameCouldNotBeResolved as exc:
-            failed[target.id] = f"host name {target.host} could not be resolved: {exc}"
+            failed[target.id] = msg(
+                "host name {host} could not be resolved: {error}", host=target.host, error=str(exc)
+            )
             continue
         request = ServerScanRequest(
             server_location=location,
@@ -513,13 +529,17 @@ def _where(target: TlsTarget) -> str:
 
 def endpoint_fact(
     target: TlsTarget, result: ServerScanResult, http_check: tuple[bool | None, str, bool] | None
-) -> TlsEndpoint | str:
+) -> TlsEndpoint | Reason:
     """Reduce one sslyze ServerScanResult to a fact, or return why the scan is unusable."""
     where = _where(target)
     if result.connectivity_status != ServerConnectivityStatusEnum.COMPLETED:
-        return f"could not connect to {where}: {_trace_text(result.connectivity_error_trace)}"
+        return msg(
+            "could not connect to {endpoint}: {error}",
+            endpoint=where,
+            error=_trace_text(result.connectivity_error_trace),
+        )
     if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
-        return f"the scan of {where} did not complete"
+        return msg("the scan of {endpoint} did not complete", endpoint=where)
     scan = result.scan_result
     attempts = {
         "SSL 2.0": scan.ssl_2_0_cipher_suites,
@@ -534,8 +554,13 @@ def endpoint_fact(
     key_exchanges: list[KeyExchange] = []
     for protocol, attempt in attempts.items():
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
-            reason = attempt.error_reason.value if attempt.error_reason else "no result"
-            return f"{protocol} cipher suites of {where} could not be tested ({reason})"
+            reason: Reason = attempt.error_reason.value if attempt.error_reason else msg("no result")
+            return msg(
+                "{protocol} cipher suites of {endpoint} could not be tested ({reason})",
+                protocol=protocol,
+                endpoint=where,
+                reason=reason,
+            )
         accepted[protocol] = [suite.cipher_suite.name for suite in attempt.result.accepted_cipher_suites]
         for suite in attempt.result.accepted_cipher_suites:
             exchange = key_exchange_of(protocol, suite)
@@ -544,15 +569,19 @@ def endpoint_fact(
         if accepted[protocol]:
             offered.append(protocol)
     if not offered:
-        return f"{where} completed no handshake with any SSL/TLS version"
+        return msg("{endpoint} completed no handshake with any SSL/TLS version", endpoint=where)
     supported_curves, curves_observation = supported_curves_of(scan)
     certificate: CertificateFact | None = None
     key_type: str | None = None
     key_bits: int | None = None
     cert_attempt = scan.certificate_info
     if cert_attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or cert_attempt.result is None:
-        reason = cert_attempt.error_reason.value if cert_attempt.error_reason else "no result"
-        return f"the certificate of {where} could not be read ({reason})"
+        cert_reason: Reason = (
+            cert_attempt.error_reason.value if cert_attempt.error_reason else msg("no result")
+        )
+        return msg(
+            "the certificate of {endpoint} could not be read ({reason})", endpoint=where, reason=cert_reason
+        )
     deployments = cert_attempt.result.certificate_deployments
     if deployments and deployments[0].received_certificate_chain:
         chain = deployments[0].received_certificate_chain
@@ -641,7 +670,7 @@ def scan_endpoints(
                         _source(target, raw, f"GET http://{target.server_name}:{target.http_port}/", started)
                     )
                 fact = endpoint_fact(target, result, http_check)
-                if isinstance(fact, str):
+                if not isinstance(fact, TlsEndpoint):
                     subjects[target.id] = unobservable(target.id, fact, sources)
                 else:
                     subjects[target.id] = observed(target.id, fact, sources)
@@ -660,14 +689,18 @@ def replayed_subject(item: dict[str, Any]) -> Subject[Any]:
     if isinstance(fact, TlsEndpoint) and fact.target.id != subject.id:
         return unobservable(
             subject.id,
-            f"the recorded scan result is for {fact.target.id}, not {subject.id}: the recording is inconsistent",
+            msg(
+                "the recorded scan result is for {recorded}, not {id}: the recording is inconsistent",
+                recorded=fact.target.id,
+                id=subject.id,
+            ),
             list(subject.sources),
         )
     return subject
 
 
 def collect_tls(
-    config: AuditConfig,
+    config: EstateConfig,
     store: FactStore,
     *,
     max_concurrency: int = 8,
@@ -694,7 +727,12 @@ def collect_tls(
     population = store.population(TLS_ENDPOINTS)
     if discovered and not include_discovered:
         population.notes.append(
-            f"{len(discovered)} endpoint(s) published by Azure were not scanned (discovered endpoints are off)"
+            msg_n(
+                "{n} endpoint published by Azure was not scanned (discovered endpoints are off)",
+                "{n} endpoints published by Azure were not scanned (discovered endpoints are off)",
+                "n",
+                n=len(discovered),
+            )
         )
         discovered = []
     targets = endpoints_to_scan(config, discovered)
@@ -709,11 +747,11 @@ def collect_tls(
     if not targets:
         store.mark_out_of_scope(
             [TLS_ENDPOINTS],
-            "no TLS endpoints: the config has no [[endpoints]] and Azure published no web host names",
+            msg("no TLS endpoints: the config has no [[endpoints]] and Azure published no web host names"),
         )
         return targets
     if replaying:
-        store.mark_out_of_scope([TLS_ENDPOINTS], "the replayed recording holds no TLS scans")
+        store.mark_out_of_scope([TLS_ENDPOINTS], msg("the replayed recording holds no TLS scans"))
         return targets
     progress(f"tls: scanning {len(targets)} endpoint(s), {max_concurrency} at a time")
     subjects = scan_endpoints(targets, max_concurrency=max_concurrency, timeout=timeout)

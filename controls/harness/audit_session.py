@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from collectors.config import AuditConfig
 from collectors.estate import NO_SCOPE, Estate
 from collectors.facts import Subject
 from collectors.recording import Recording
@@ -31,13 +30,14 @@ from controls.framework import (
     fact_parameter,
     judge,
 )
+from controls.harness.config_file import AuditConfig
 from controls.harness.exit_codes import EXIT_OUTPUT_NOT_WRITTEN, EXIT_USAGE
 from controls.waivers import WaiverCoverage, apply_waivers, waiver_coverage
 from reports.bundle import RunFacts, build_bundle, write_bundle
-from reports.evidence import ResultRecord, Status, WaiverUse, utc_now
+from reports.evidence import Message, ResultRecord, Status, WaiverUse, msg, to_json, utc_now
+from reports.i18n.translation import Language, english, translator
 from reports.manifest import SigningKeyError, file_sha256
 from reports.pdf import PdfError
-from reports.report_text import Language
 from reports.tickets.run import describe_plan, run_tickets
 
 EVIDENCE_KEY = pytest.StashKey[Evidence]()
@@ -136,9 +136,12 @@ class AuditSession:
         evidence = item.stash.get(EVIDENCE_KEY, None)
         verdict = judge(exc, evidence)
         if call.when != "call":
-            verdict = type(verdict)("error", f"{call.when} failed: {verdict.message}")
+            verdict = type(verdict)(
+                "error", msg("{step} failed: {finding}", step=call.when, finding=verdict.finding)
+            )
         waived = apply_waivers(verdict, self.config.waivers, spec.id, resource, self.run_date)
-        status, message = waived.verdict.status, waived.verdict.message
+        status, finding = waived.verdict.status, waived.verdict.finding
+        message = translator(self.report_lang).render(finding)
         record = ResultRecord(
             control=spec.id,
             clause=spec.clause,
@@ -148,8 +151,9 @@ class AuditSession:
             status=status,
             message=message,
             nodeid=item.nodeid,
-            observed=dict(evidence.observations) if evidence else {},
-            expected=dict(evidence.expectations) if evidence else {},
+            finding=finding,
+            observed=self._in_words(evidence.observations) if evidence else {},
+            expected=self._in_words(evidence.expectations) if evidence else {},
             sources=list(evidence.sources) if evidence else [],
             waiver=WaiverUse(
                 resource_pattern=waived.waiver.resource,
@@ -168,10 +172,26 @@ class AuditSession:
             report.outcome = "passed"
         elif status in ("fail", "error"):
             report.outcome = "failed"
-            report.longrepr = f"[{status.upper()}] {resource}: {message}"
+            report.longrepr = f"[{status.upper()}] {resource}: {english(finding)}"
         else:
             report.outcome = "skipped"
-            report.longrepr = (str(item.path), item.location[1] or 0, f"{status}: {message}")
+            report.longrepr = (str(item.path), item.location[1] or 0, f"{status}: {english(finding)}")
+
+    def _in_words(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Return observed or expected values with every Message (at any depth) rendered in the run's
+        language, and everything else as JSON."""
+        tr = translator(self.report_lang)
+
+        def words(value: Any) -> Any:
+            if isinstance(value, Message):
+                return tr.render(value)
+            if isinstance(value, dict):
+                return {str(k): words(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [words(v) for v in value]
+            return to_json(value)
+
+        return {k: words(v) for k, v in values.items()}
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         """Show the five audit statuses in pytest's progress line and summary."""
@@ -229,7 +249,11 @@ class AuditSession:
     def _write_bundle(self) -> None:
         """Build and write the evidence bundle; a failure to write part of it is an output problem."""
         self.run.finished_at = utc_now()
-        scope = self.estate.scope_json() if self.estate is not None else NO_SCOPE
+        scope = (
+            self.estate.scope_json(translator(self.report_lang).render)
+            if self.estate is not None
+            else NO_SCOPE
+        )
         bundle = build_bundle(self.run, catalog_entries(), scope, self.results, waivers=self._waivers_json())
         if self.tickets_mode != "off":
             bundle["tickets"] = self._tickets(bundle)
@@ -291,6 +315,7 @@ class AuditSession:
             today=self.run_date,
             state_dir=self.evidence_dir.resolve().parent,
             host_groups=host_groups,
+            lang=self.report_lang,
         )
         self.ticket_lines = describe_plan(section)
         return section

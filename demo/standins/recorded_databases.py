@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import trustme
 
-from collectors.config import ApplicationEntry, DatabaseServerEntry, MessageRetention
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry, MessageRetention
 from collectors.databases.sqlserver import DbApiConnection, DbApiCursor, query_name
 
 FIXTURES = Path(__file__).parent / "database_recordings"

@@ -53,7 +53,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from collectors.config import HostEntry
+from collectors.config.inventory import HostEntry
 from demo.standins.loopback import free_port
 
 __all__ = [

@@ -38,10 +38,10 @@ from urllib.parse import quote
 
 import httpx
 
-from collectors.config import TicketSettings
 from reports.tickets.fingerprint import is_fingerprint
 from reports.tickets.http import TrackerHttp
 from reports.tickets.model import Ticket, TicketDraft, TicketState, TicketText, TrackerError
+from reports.tickets.settings import TicketSettings
 
 API_VERSION = "7.1"
 STATES_API_VERSION = "7.1-preview.1"

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from collectors.config import TicketSettings
 from reports.tickets.model import TicketBackend, TrackerError
+from reports.tickets.settings import TicketSettings
 
 STATE_FILE_NAME = "ticket-state.json"
 

@@ -29,9 +29,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from collectors.config import TicketSettings
 from reports.tickets.local_tickets import LocalTicket, LocalTickets, memory_path
 from reports.tickets.model import Ticket, TicketDraft, TicketState, TicketText, TrackerError
+from reports.tickets.settings import TicketSettings
 
 SUBJECT_PREFIX = "[statement-auditor]"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")

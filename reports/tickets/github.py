@@ -25,9 +25,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from collectors.config import TicketSettings
 from reports.tickets.http import TrackerHttp
 from reports.tickets.model import Ticket, TicketDraft, TicketState, TicketText, TrackerError
+from reports.tickets.settings import TicketSettings
 
 API_VERSION = "2022-11-28"
 STATE_MARK = "statement-auditor-state:"

@@ -29,9 +29,9 @@ from urllib.parse import quote
 
 import httpx
 
-from collectors.config import TicketSettings
 from reports.tickets.http import TrackerHttp
 from reports.tickets.model import Ticket, TicketDraft, TicketState, TicketText, TrackerError
+from reports.tickets.settings import TicketSettings
 
 PROPERTY = "statement-auditor"
 _FIELDS = ["summary", "status", "resolution", "resolutiondate", "labels", "created"]

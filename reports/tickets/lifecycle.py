@@ -35,9 +35,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from collectors.config import TicketSettings
+from reports.evidence import Message, msg, msg_n
+from reports.i18n.translation import Translator
 from reports.tickets.model import ActionKind, Ticket, TicketState
 from reports.tickets.problems import Problem, passing_summary, summary_problem
+from reports.tickets.settings import TicketSettings
 
 MAX_STATE_CHARS = 16_000
 """Above this many characters the failing set is remembered as a digest (tracker property limits)."""
@@ -49,7 +51,8 @@ class PlannedAction:
 
     action: ActionKind
     problem: Problem
-    reason: str
+    reason: Message
+    """Why, for a person: shown in the report's ticket table and printed at the end of the run."""
     ticket: Ticket | None = None
     state: TicketState = field(default_factory=TicketState)
     related: tuple[str, ...] = ()
@@ -108,17 +111,26 @@ def _decide_failing(
     open_tickets = [t for t in tickets if t.open]
     if open_tickets:
         ticket = open_tickets[0]
-        note = (
-            f" ({len(open_tickets)} open tickets share this fingerprint; using the newest)"
+        shared = (
+            msg_n(
+                "{n} open ticket shares this fingerprint; using the newest",
+                "{n} open tickets share this fingerprint; using the newest",
+                "n",
+                n=len(open_tickets),
+            )
             if len(open_tickets) > 1
-            else ""
+            else None
         )
+
+        def noted(reason: Message) -> Message:
+            return msg("{reason} ({shared})", reason=reason, shared=shared) if shared else reason
+
         old = ticket.state
         if not old.last_comment:
             return PlannedAction(
                 "remember",
                 problem,
-                "open ticket without the auditor's state: adopting it" + note,
+                noted(msg("open ticket without the auditor's state: adopting it")),
                 ticket,
                 fresh,
             )
@@ -128,7 +140,9 @@ def _decide_failing(
             return PlannedAction(
                 "comment",
                 problem,
-                f"failing set changed (+{len(added)} / -{len(removed)})" + note,
+                noted(
+                    msg("failing set changed (+{added} / -{removed})", added=len(added), removed=len(removed))
+                ),
                 ticket,
                 fresh,
                 added=added,
@@ -139,7 +153,14 @@ def _decide_failing(
             return PlannedAction(
                 "comment",
                 problem,
-                f"still failing; reminder after {settings.reminder_days} days" + note,
+                noted(
+                    msg_n(
+                        "still failing; reminder after {n} day",
+                        "still failing; reminder after {n} days",
+                        "n",
+                        n=settings.reminder_days,
+                    )
+                ),
                 ticket,
                 fresh,
             )
@@ -147,40 +168,56 @@ def _decide_failing(
             return PlannedAction(
                 "remember",
                 problem,
-                "failing again before it was resolved: pass count reset" + note,
+                noted(msg("failing again before it was resolved: pass count reset")),
                 ticket,
                 replace(old, passes=0, resolved_on=""),
             )
         return PlannedAction(
-            "none", problem, "still failing, same resources; no reminder due" + note, ticket, old
+            "none", problem, noted(msg("still failing, same resources; no reminder due")), ticket, old
         )
     if not tickets:
-        return PlannedAction("create", problem, "new failure", None, fresh)
+        return PlannedAction("create", problem, msg("new failure"), None, fresh)
     last_ticket = tickets[0]
     if is_wont_fix(last_ticket, settings):
         return PlannedAction(
             "none",
             problem,
-            f"closed by a person as {last_ticket.resolution!r}: never reopened; consider a waiver",
+            msg(
+                "closed by a person as '{resolution}': never reopened; consider a waiver",
+                resolution=str(last_ticket.resolution),
+            ),
             last_ticket,
             last_ticket.state,
             wont_fix=True,
         )
     resolved_on = _parse_day(last_ticket.state.resolved_on)
     closed_on = resolved_on or _closed_day(last_ticket)
-    by = "the auditor" if resolved_on else "a person"
+    by = msg("the auditor") if resolved_on else msg("a person")
     if closed_on is not None and (today - closed_on).days <= settings.reopen_days:
         reason = (
-            f"regressed {(today - closed_on).days} days after {by} resolved it"
+            msg_n(
+                "regressed {n} day after {by} resolved it",
+                "regressed {n} days after {by} resolved it",
+                "n",
+                n=(today - closed_on).days,
+                by=by,
+            )
             if resolved_on
-            else f"closed by a person on {closed_on.isoformat()} but still failing"
+            else msg("closed by a person on {closed} but still failing", closed=closed_on)
         )
         return PlannedAction("reopen", problem, reason, last_ticket, replace(fresh, resolved_on=""))
-    when = closed_on.isoformat() if closed_on else "an unknown date"
+    when = closed_on if closed_on else msg("an unknown date")
     return PlannedAction(
         "create",
         problem,
-        f"failing again; the last ticket was closed by {by} on {when}, more than {settings.reopen_days} days ago",
+        msg_n(
+            "failing again; the last ticket was closed by {by} on {when}, more than {n} day ago",
+            "failing again; the last ticket was closed by {by} on {when}, more than {n} days ago",
+            "n",
+            n=settings.reopen_days,
+            by=by,
+            when=when,
+        ),
         None,
         fresh,
         related=(last_ticket.key,),
@@ -192,18 +229,28 @@ def _decide_passing(
 ) -> PlannedAction:
     open_tickets = [t for t in tickets if t.open]
     if not open_tickets:
-        return PlannedAction("none", problem, "passing; no open ticket", tickets[0] if tickets else None)
+        return PlannedAction("none", problem, msg("passing; no open ticket"), tickets[0] if tickets else None)
     ticket = open_tickets[0]
     passes = ticket.state.passes + 1
     if passes >= settings.resolve_after:
         state = replace(
             ticket.state, passes=passes, last_comment=today.isoformat(), resolved_on=today.isoformat()
         )
-        return PlannedAction("resolve", problem, f"passed {passes} consecutive runs", ticket, state)
+        return PlannedAction(
+            "resolve",
+            problem,
+            msg_n("passed {n} consecutive run", "passed {n} consecutive runs", "n", n=passes),
+            ticket,
+            state,
+        )
     return PlannedAction(
         "remember",
         problem,
-        f"passing ({passes} of {settings.resolve_after} runs before resolving)",
+        msg(
+            "passing ({passes} of {needed} runs before resolving)",
+            passes=passes,
+            needed=settings.resolve_after,
+        ),
         ticket,
         replace(ticket.state, passes=passes),
     )
@@ -224,8 +271,11 @@ def plan_night(
     tickets: Mapping[str, Sequence[Ticket]],
     settings: TicketSettings,
     today: date,
+    tr: Translator | None = None,
 ) -> Plan:
     """Return the night's plan: one action per problem, the errors problem, and the circuit breaker's summary.
+
+    The summary ticket's words are in `tr`'s language (default English).
 
     `tickets` maps fingerprints to the tracker's tickets (newest first); the summary problem's
     fingerprint is looked up there too (see `summary_fingerprint`).
@@ -238,7 +288,7 @@ def plan_night(
             replace(
                 a,
                 action="none",
-                reason="held back by the circuit breaker (listed in the summary ticket)",
+                reason=msg("held back by the circuit breaker (listed in the summary ticket)"),
                 held_back=True,
             )
             if a.action == "create"
@@ -247,14 +297,22 @@ def plan_night(
         ]
     actions.append(decide(errors, tickets.get(errors.fingerprint, ()), settings, today))
     summary = (
-        summary_problem([a.problem for a in new], settings.max_new)
+        summary_problem([a.problem for a in new], settings.max_new, tr)
         if tripped
-        else passing_summary(settings.max_new)
+        else passing_summary(settings.max_new, tr)
     )
     decided = decide(summary, tickets.get(summary.fingerprint, ()), settings, today)
     if tripped and decided.action == "create":
         decided = replace(
-            decided, action="summary", reason=f"{len(new)} new problems exceed max_new = {settings.max_new}"
+            decided,
+            action="summary",
+            reason=msg_n(
+                "{n} new problem exceeds max_new = {max_new}",
+                "{n} new problems exceed max_new = {max_new}",
+                "n",
+                n=len(new),
+                max_new=settings.max_new,
+            ),
         )
     actions.append(decided)
     return Plan(tuple(actions), tripped)

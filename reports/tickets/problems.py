@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from reports.i18n.translation import Translator, result_message, translator
 from reports.tickets.fingerprint import fingerprint
 
 ProblemKind = Literal["control", "errors", "summary"]
@@ -157,12 +158,15 @@ def group_problems(
     grouping: Literal["control-scope", "control-resource"] = "control-scope",
     owner: str | None = None,
     host_groups: Mapping[str, str] | None = None,
+    tr: Translator | None = None,
 ) -> Night:
     """Return the night's problems from an evidence bundle (its `results`, `controls` and `run`).
 
     Every control x scope with results becomes a Problem (failing or passing), scopes with only
     errors are listed as undecided, and all error results become the run's one errors problem.
+    Messages are in `tr`'s language (default English); scopes and fingerprints never depend on it.
     """
+    tr = tr or translator("en")
     hosts = _bundle_hosts(bundle)
     controls = {c["id"]: c for c in bundle.get("controls") or [] if isinstance(c, dict) and "id" in c}
     names = _subscription_names(bundle)
@@ -172,7 +176,7 @@ def group_problems(
         control = str(result["control"])
         resource = str(result["resource"])
         if result.get("status") == "error":
-            errors.append(Finding(control, resource, "error", str(result.get("message") or "")))
+            errors.append(Finding(control, resource, "error", result_message(result, tr)))
         scope = (
             resource
             if grouping == "control-resource"
@@ -185,7 +189,7 @@ def group_problems(
         failing = tuple(
             sorted(
                 (
-                    Finding(control, str(r["resource"]), "fail", str(r.get("message") or ""))
+                    Finding(control, str(r["resource"]), "fail", result_message(r, tr))
                     for r in results
                     if r.get("status") == "fail"
                 ),
@@ -219,26 +223,32 @@ def group_problems(
         fingerprint=fingerprint(ERRORS_CONTROL, owner_scope),
         kind="errors",
         control=ERRORS_CONTROL,
-        title="The auditor could not evaluate some resources",
+        title=tr.gettext("The auditor could not evaluate some resources"),
         scope=owner_scope,
         failing=tuple(sorted(errors, key=lambda f: (f.control, f.resource))),
         evaluated=len(bundle.get("results") or []),
-        scope_label=owner or "owner (not configured)",
+        scope_label=owner or tr.gettext("owner (not configured)"),
     )
     run_date = str((bundle.get("run") or {}).get("run_date") or "")
     return Night(tuple(problems), errors_problem, run_date, tuple(undecided))
 
 
-def summary_problem(held_back: list[Problem], max_new: int) -> Problem:
+def summary_problem(held_back: list[Problem], max_new: int, tr: Translator | None = None) -> Problem:
     """Return the circuit breaker's one summary problem listing the new problems it held back.
 
     Its fingerprint is stable (not per night), so a breaker that trips night after night keeps
     one summary ticket current instead of opening a new one every night.
     """
+    tr = tr or translator("en")
     findings = tuple(
         sorted(
             (
-                Finding(p.control, f"{p.control} — {p.scope}", "fail", f"{len(p.failing)} failing")
+                Finding(
+                    p.control,
+                    f"{p.control} — {p.scope}",
+                    "fail",
+                    tr.ngettext("{n} failing", "{n} failing", len(p.failing)),
+                )
                 for p in held_back
             ),
             key=lambda f: f.resource,
@@ -248,7 +258,12 @@ def summary_problem(held_back: list[Problem], max_new: int) -> Problem:
         fingerprint=fingerprint(SUMMARY_CONTROL, "run"),
         kind="summary",
         control=SUMMARY_CONTROL,
-        title=f"{len(held_back)} new problems held back by the circuit breaker (max_new = {max_new})",
+        title=tr.ngettext(
+            "{n} new problem held back by the circuit breaker (max_new = {max_new})",
+            "{n} new problems held back by the circuit breaker (max_new = {max_new})",
+            len(held_back),
+            max_new=max_new,
+        ),
         scope="run",
         failing=findings,
         evaluated=len(held_back),
@@ -256,13 +271,16 @@ def summary_problem(held_back: list[Problem], max_new: int) -> Problem:
     )
 
 
-def passing_summary(max_new: int) -> Problem:
+def passing_summary(max_new: int, tr: Translator | None = None) -> Problem:
     """Return the summary problem as passing: the breaker did not trip this night."""
+    tr = tr or translator("en")
     return Problem(
         fingerprint=fingerprint(SUMMARY_CONTROL, "run"),
         kind="summary",
         control=SUMMARY_CONTROL,
-        title=f"New problems held back by the circuit breaker (max_new = {max_new})",
+        title=tr.gettext(
+            "New problems held back by the circuit breaker (max_new = {max_new})", max_new=max_new
+        ),
         scope="run",
         scope_label="run",
     )

@@ -9,6 +9,7 @@ report (`[tickets] report_url`, https only) with the report's stable anchors
 from __future__ import annotations
 
 from reports.html import control_anchor, result_anchor
+from reports.i18n.translation import Translator, translator
 from reports.tickets.lifecycle import PlannedAction
 from reports.tickets.model import TicketText
 from reports.tickets.problems import Problem
@@ -25,152 +26,247 @@ def _clip(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def title_for(problem: Problem) -> str:
-    """Return a ticket's title: `[control id] title — scope (n resources)` (or the auditor's own for errors/summary)."""
+def title_for(problem: Problem, tr: Translator | None = None) -> str:
+    """Return a ticket's title in `tr`'s language (default English): `[control id] title — scope
+    (n resources)`, or the auditor's own for errors/summary."""
+    tr = tr or translator("en")
     count = len(problem.failing)
-    noun = "resource" if count == 1 else "resources"
     if problem.kind == "errors":
-        return _clip(
-            f"[statement-auditor] could not evaluate {count} results — {problem.scope_label}", MAX_TITLE
+        title = tr.ngettext(
+            "[statement-auditor] could not evaluate {n} result — {owner}",
+            "[statement-auditor] could not evaluate {n} results — {owner}",
+            count,
+            owner=problem.scope_label,
         )
+        return _clip(title, MAX_TITLE)
     if problem.kind == "summary":
         return _clip(f"[statement-auditor] {problem.title}", MAX_TITLE)
-    return _clip(
-        f"[{problem.control}] {problem.title} — {problem.scope_label or problem.scope} ({count} {noun})",
-        MAX_TITLE,
+    title = tr.ngettext(
+        "[{control}] {title} — {scope} ({n} resource)",
+        "[{control}] {title} — {scope} ({n} resources)",
+        count,
+        control=problem.control,
+        title=tr.gettext(problem.title),
+        scope=problem.scope_label or problem.scope,
     )
+    return _clip(title, MAX_TITLE)
 
 
 def report_links(
-    problem: Problem, report_url: str | None, resources: tuple[str, ...] = ()
+    problem: Problem, report_url: str | None, resources: tuple[str, ...] = (), tr: Translator | None = None
 ) -> tuple[tuple[str, str], ...]:
     """Return (label, URL) links into the evidence report: the control's section and up to MAX_LINKS results."""
     if not report_url or not report_url.startswith("https://") or problem.kind != "control":
         return ()
+    tr = tr or translator("en")
     base = report_url.split("#", 1)[0]
-    links = [(f"Evidence report: {problem.control}", f"{base}#{control_anchor(problem.control)}")]
+    links = [
+        (
+            tr.gettext("Evidence report: {control}", control=problem.control),
+            f"{base}#{control_anchor(problem.control)}",
+        )
+    ]
     for resource in resources[:MAX_LINKS]:
-        links.append((f"Evidence: {resource}", f"{base}#{result_anchor(problem.control, resource)}"))
+        links.append(
+            (
+                tr.gettext("Evidence: {resource}", resource=resource),
+                f"{base}#{result_anchor(problem.control, resource)}",
+            )
+        )
     return tuple(links)
 
 
-def _table(problem: Problem, only: set[str] | None = None) -> tuple[tuple[str, ...], ...]:
+def _table(problem: Problem, tr: Translator, only: set[str] | None = None) -> tuple[tuple[str, ...], ...]:
     if problem.kind == "errors":
-        rows: list[tuple[str, ...]] = [("Control", "Resource", "Message")]
+        rows: list[tuple[str, ...]] = [(tr.gettext("Control"), tr.gettext("Resource"), tr.gettext("Message"))]
         rows += [(f.control, f.resource, _clip(f.message, MAX_MESSAGE)) for f in problem.failing[:MAX_ROWS]]
         return tuple(rows)
     if problem.kind == "summary":
-        summary_rows: list[tuple[str, ...]] = [("Problem", "Failing")]
+        summary_rows: list[tuple[str, ...]] = [(tr.gettext("Problem"), tr.gettext("Failing"))]
         summary_rows += [(f.resource, f.message) for f in problem.failing[:MAX_ROWS]]
         return tuple(summary_rows)
     findings = [f for f in problem.failing if only is None or f.resource in only]
     if not findings:
         return ()
-    table: list[tuple[str, ...]] = [("Resource", "Message")]
+    table: list[tuple[str, ...]] = [(tr.gettext("Resource"), tr.gettext("Message"))]
     table += [(f.resource, _clip(f.message, MAX_MESSAGE)) for f in findings[:MAX_ROWS]]
     return tuple(table)
 
 
-def _more(problem: Problem) -> tuple[str, ...]:
+def _more(problem: Problem, tr: Translator) -> tuple[str, ...]:
     extra = len(problem.failing) - MAX_ROWS
-    return (f"… and {extra} more (see the evidence report).",) if extra > 0 else ()
+    return (tr.gettext("… and {more} more (see the evidence report).", more=extra),) if extra > 0 else ()
 
 
-def _no_report(report_url: str | None) -> tuple[str, ...]:
+def _no_report(report_url: str | None, tr: Translator) -> tuple[str, ...]:
     if report_url:
         return ()
-    return ("The evidence report is not published ([tickets] report_url is not set).",)
+    return (tr.gettext("The evidence report is not published ([tickets] report_url is not set)."),)
 
 
 def ticket_text(
-    problem: Problem, run_date: str, report_url: str | None, related: tuple[str, ...] = ()
+    problem: Problem,
+    run_date: str,
+    report_url: str | None,
+    related: tuple[str, ...] = (),
+    tr: Translator | None = None,
 ) -> TicketText:
-    """Return the body of a new ticket: what fails, where, against which clause, and links to the evidence."""
+    """Return the body of a new ticket in `tr`'s language (default English): what fails, where,
+    against which clause, and links to the evidence."""
+    tr = tr or translator("en")
+    count = len(problem.failing)
     if problem.kind == "errors":
         paragraphs = (
-            f"On the run of {run_date} the auditor could not evaluate {len(problem.failing)} results "
-            "(missing permissions, unreachable hosts or APIs). These are not control failures; "
-            f"they need the auditor's owner ({problem.scope_label}).",
-            *_more(problem),
+            tr.ngettext(
+                "On the run of {date} the auditor could not evaluate {n} result (missing permissions, "
+                "unreachable hosts or APIs). This is not a control failure; it needs the auditor's "
+                "owner ({owner}).",
+                "On the run of {date} the auditor could not evaluate {n} results (missing permissions, "
+                "unreachable hosts or APIs). These are not control failures; they need the auditor's "
+                "owner ({owner}).",
+                count,
+                date=run_date,
+                owner=problem.scope_label,
+            ),
+            *_more(problem, tr),
         )
-        return TicketText(title_for(problem), paragraphs, _table(problem))
+        return TicketText(title_for(problem, tr), paragraphs, _table(problem, tr))
     if problem.kind == "summary":
         paragraphs = (
-            f"On the run of {run_date} more new problems appeared than [tickets] max_new allows, so no "
-            "ticket was opened for them. Check for a configuration or collector change; raise max_new "
-            "or fix the cause, and the next run opens the individual tickets.",
-            *_more(problem),
+            tr.gettext(
+                "On the run of {date} more new problems appeared than [tickets] max_new allows, so no "
+                "ticket was opened for them. Check for a configuration or collector change; raise max_new "
+                "or fix the cause, and the next run opens the individual tickets.",
+                date=run_date,
+            ),
+            *_more(problem, tr),
         )
-        return TicketText(title_for(problem), paragraphs, _table(problem))
+        return TicketText(title_for(problem, tr), paragraphs, _table(problem, tr))
     body: list[str] = [
-        f"Control {problem.control} fails for {len(problem.failing)} of {problem.evaluated} evaluated "
-        f"resources in {problem.scope_label or problem.scope} (run of {run_date}).",
+        tr.ngettext(
+            "Control {control} fails for {failing} of {n} evaluated resource in {scope} (run of {date}).",
+            "Control {control} fails for {failing} of {n} evaluated resources in {scope} (run of {date}).",
+            problem.evaluated,
+            control=problem.control,
+            failing=count,
+            scope=problem.scope_label or problem.scope,
+            date=run_date,
+        ),
     ]
     if problem.clause:
-        body.append(f"Statement clause {problem.clause}: {problem.clause_text_nl}".rstrip(": "))
+        if problem.clause_text_nl:
+            body.append(
+                tr.gettext(
+                    "Statement clause {clause}: {text}", clause=problem.clause, text=problem.clause_text_nl
+                )
+            )
+        else:
+            body.append(tr.gettext("Statement clause {clause}", clause=problem.clause))
         if problem.clause_text_en:
-            body.append(f"In English: {problem.clause_text_en}")
+            body.append(tr.gettext("In English: {text}", text=problem.clause_text_en))
     if problem.pass_condition:
-        body.append(f"Passes when: {problem.pass_condition}")
+        body.append(tr.gettext("Passes when: {condition}", condition=tr.gettext(problem.pass_condition)))
     if problem.severity:
-        body.append(f"Severity: {problem.severity}")
+        body.append(tr.gettext("Severity: {severity}", severity=problem.severity))
     if related:
-        body.append("This problem had an earlier ticket: " + ", ".join(related) + ".")
-    body.extend(_more(problem))
-    body.extend(_no_report(report_url))
+        body.append(tr.gettext("This problem had an earlier ticket: {tickets}.", tickets=list(related)))
+    body.extend(_more(problem, tr))
+    body.extend(_no_report(report_url, tr))
     resources = tuple(f.resource for f in problem.failing)
     return TicketText(
-        title_for(problem), tuple(body), _table(problem), report_links(problem, report_url, resources)
+        title_for(problem, tr),
+        tuple(body),
+        _table(problem, tr),
+        report_links(problem, report_url, resources, tr),
     )
 
 
-def action_text(action: PlannedAction, run_date: str, report_url: str | None) -> TicketText:
-    """Return the text an action writes: the new ticket's body, or the comment of a comment/resolve/reopen."""
+def action_text(
+    action: PlannedAction, run_date: str, report_url: str | None, tr: Translator | None = None
+) -> TicketText:
+    """Return the text an action writes in `tr`'s language (default English): the new ticket's body,
+    or the comment of a comment/resolve/reopen."""
+    tr = tr or translator("en")
     problem = action.problem
+    count = len(problem.failing)
     if action.action in ("create", "summary"):
-        return ticket_text(problem, run_date, report_url, action.related)
+        return ticket_text(problem, run_date, report_url, action.related, tr)
     resources = tuple(f.resource for f in problem.failing)
     if action.action == "resolve":
         return TicketText(
-            "Resolved by the auditor",
+            tr.gettext("Resolved by the auditor"),
             (
-                f"{problem.control} passed {action.state.passes} consecutive runs in "
-                f"{problem.scope_label or problem.scope} (last on {run_date}); resolving. "
-                "A new failure within the reopen window reopens this ticket.",
-                *_no_report(report_url),
+                tr.ngettext(
+                    "{control} passed {n} consecutive run in {scope} (last on {date}); resolving. "
+                    "A new failure within the reopen window reopens this ticket.",
+                    "{control} passed {n} consecutive runs in {scope} (last on {date}); resolving. "
+                    "A new failure within the reopen window reopens this ticket.",
+                    action.state.passes,
+                    control=problem.control,
+                    scope=problem.scope_label or problem.scope,
+                    date=run_date,
+                ),
+                *_no_report(report_url, tr),
             ),
             (),
-            report_links(problem, report_url),
+            report_links(problem, report_url, (), tr),
         )
     if action.action == "reopen":
         lead = (
-            f"Failing again on {run_date}: {len(problem.failing)} resources."
+            tr.ngettext(
+                "Failing again on {date}: {n} resource.",
+                "Failing again on {date}: {n} resources.",
+                count,
+                date=run_date,
+            )
             if action.ticket is not None and action.ticket.state.resolved_on
-            else f"This ticket was closed, but on {run_date} the control still fails for "
-            f"{len(problem.failing)} resources. To accept the risk, close it as won't-fix or add a waiver."
+            else tr.ngettext(
+                "This ticket was closed, but on {date} the control still fails for {n} resource. "
+                "To accept the risk, close it as won't-fix or add a waiver.",
+                "This ticket was closed, but on {date} the control still fails for {n} resources. "
+                "To accept the risk, close it as won't-fix or add a waiver.",
+                count,
+                date=run_date,
+            )
         )
         return TicketText(
-            "Reopened by the auditor",
-            (lead, *_more(problem), *_no_report(report_url)),
-            _table(problem),
-            report_links(problem, report_url, resources),
+            tr.gettext("Reopened by the auditor"),
+            (lead, *_more(problem, tr), *_no_report(report_url, tr)),
+            _table(problem, tr),
+            report_links(problem, report_url, resources, tr),
         )
     if action.added or action.removed:
-        paragraphs = [f"The failing resources changed on {run_date}: now {len(problem.failing)} failing."]
+        paragraphs = [
+            tr.gettext(
+                "The failing resources changed on {date}: now {failing} failing.",
+                date=run_date,
+                failing=count,
+            )
+        ]
         if action.added:
-            paragraphs.append(f"Newly failing: {len(action.added)}.")
+            paragraphs.append(tr.gettext("Newly failing: {added}.", added=len(action.added)))
         if action.removed:
-            paragraphs.append("No longer failing: " + ", ".join(action.removed[:MAX_ROWS]) + ".")
-        table = _table(problem, set(action.added)) if problem.kind == "control" else _table(problem)
+            paragraphs.append(
+                tr.gettext("No longer failing: {resources}.", resources=list(action.removed[:MAX_ROWS]))
+            )
+        table = _table(problem, tr, set(action.added)) if problem.kind == "control" else _table(problem, tr)
         return TicketText(
-            "Failing resources changed",
+            tr.gettext("Failing resources changed"),
             tuple(paragraphs),
             table,
-            report_links(problem, report_url, action.added),
+            report_links(problem, report_url, action.added, tr),
         )
     return TicketText(
-        "Still failing",
-        (f"Still failing on {run_date}: {len(problem.failing)} resources.", *_more(problem)),
-        _table(problem),
-        report_links(problem, report_url, resources),
+        tr.gettext("Still failing"),
+        (
+            tr.ngettext(
+                "Still failing on {date}: {n} resource.",
+                "Still failing on {date}: {n} resources.",
+                count,
+                date=run_date,
+            ),
+            *_more(problem, tr),
+        ),
+        _table(problem, tr),
+        report_links(problem, report_url, resources, tr),
     )

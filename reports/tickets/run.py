@@ -15,19 +15,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from collectors.config import TicketSettings
+from reports.i18n.translation import Language, Translator, translator
 from reports.tickets.backends import backend_for, state_path_for
 from reports.tickets.lifecycle import PlannedAction, plan_night, summary_fingerprint
 from reports.tickets.model import Ticket, TicketBackend, TicketDraft, TicketState, TrackerError
 from reports.tickets.problems import group_problems
 from reports.tickets.redact import redact_urls
 from reports.tickets.render import action_text
+from reports.tickets.settings import TicketSettings
 from reports.tickets.state import LocalState
 
 MODES = ("off", "dry-run", "on")
 
 
-def _entry(action: PlannedAction, ticket: Ticket | None) -> dict[str, Any]:
+def _entry(action: PlannedAction, ticket: Ticket | None, tr: Translator) -> dict[str, Any]:
     return {
         "action": action.action,
         "fingerprint": action.problem.fingerprint,
@@ -35,7 +36,7 @@ def _entry(action: PlannedAction, ticket: Ticket | None) -> dict[str, Any]:
         "scope": action.problem.scope,
         "ticket": ticket.key if ticket else None,
         "url": ticket.url if ticket else None,
-        "note": action.reason,
+        "note": tr.render(action.reason),
     }
 
 
@@ -63,9 +64,9 @@ def _find(backend: TicketBackend, fingerprint: str, local: LocalState) -> list[T
 
 
 def _carry_out(
-    action: PlannedAction, backend: TicketBackend, settings: TicketSettings, run_date: str
+    action: PlannedAction, backend: TicketBackend, settings: TicketSettings, run_date: str, tr: Translator
 ) -> Ticket | None:
-    text = action_text(action, run_date, settings.report_url)
+    text = action_text(action, run_date, settings.report_url, tr)
     ticket = action.ticket
     if action.action in ("create", "summary"):
         labels = tuple(settings.labels)
@@ -101,13 +102,16 @@ def run_tickets(
     state_dir: Path | None,
     backend: TicketBackend | None = None,
     host_groups: Mapping[str, str] | None = None,
+    lang: Language = "en",
 ) -> dict[str, Any]:
     """Return the bundle's `tickets` section after planning (and in mode `on` carrying out) the night's actions.
 
     `mode` is `off`, `dry-run` or `on`; `env` holds the credential variables; `state_dir` the
     optional local state (see state.py); `backend` replaces the configured one (tests);
     `host_groups` maps host names to their group for the scope rule (default: one group).
+    Tickets speak `[tickets] lang`, else `lang` (the report's language).
     """
+    tr = translator(settings.lang or lang)
     section: dict[str, Any] = {
         "mode": mode,
         "backend": settings.backend,
@@ -120,7 +124,9 @@ def run_tickets(
         return section
     if mode == "off":
         return section
-    night = group_problems(bundle, grouping=settings.grouping, owner=settings.owner, host_groups=host_groups)
+    night = group_problems(
+        bundle, grouping=settings.grouping, owner=settings.owner, host_groups=host_groups, tr=tr
+    )
     run_date = night.run_date or today.isoformat()
     local = LocalState.load(state_path_for(settings, state_dir))
     try:
@@ -128,7 +134,7 @@ def run_tickets(
         fingerprints = [p.fingerprint for p in night.problems]
         fingerprints += [night.errors.fingerprint, summary_fingerprint(settings.max_new)]
         tickets = {fp: _find(tracker, fp, local) for fp in dict.fromkeys(fingerprints)}
-        plan = plan_night(night.problems, night.errors, tickets, settings, today)
+        plan = plan_night(night.problems, night.errors, tickets, settings, today, tr)
         for action in plan.actions:
             if action.wont_fix and action.ticket is not None:
                 section["wont_fix"].append(
@@ -144,12 +150,12 @@ def run_tickets(
             if action.action == "none" and not action.held_back:
                 continue
             if mode == "dry-run" or action.action == "none":
-                section["actions"].append(_entry(action, action.ticket))
+                section["actions"].append(_entry(action, action.ticket, tr))
                 continue
-            done = _carry_out(action, tracker, settings, run_date)
+            done = _carry_out(action, tracker, settings, run_date, tr)
             if done is not None:
                 local.remember(done)
-            section["actions"].append(_entry(action, done))
+            section["actions"].append(_entry(action, done, tr))
     except TrackerError as exc:
         section["errors"].append(redact_urls(f"ticket tracker {settings.backend}: {exc}"))
     except OSError as exc:

@@ -43,10 +43,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from collectors.config import TicketSettings
 from reports.tickets.http import TrackerHttp
 from reports.tickets.local_tickets import LocalTicket, LocalTickets, memory_path
 from reports.tickets.model import Ticket, TicketDraft, TicketState, TicketText, TrackerError
+from reports.tickets.settings import TicketSettings
 
 SCHEMA = "statement-auditor.ticket-event/1"
 SIGNATURE_HEADER = "X-Auditor-Signature"

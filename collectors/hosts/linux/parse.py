@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from collectors.config import HostEntry
+from collectors.config.inventory import HostEntry
 from collectors.hosts.commands import CommandResult, HostOutputError
 from collectors.hosts.facts import HostFacts, OperatingSystem
 from collectors.hosts.linux.admins import read_admins
@@ -19,6 +19,7 @@ from collectors.hosts.linux.sections import Section, split_sections
 from collectors.hosts.linux.sshd import read_sshd_config
 from collectors.hosts.linux.updates import read_updates
 from collectors.hosts.linux.volumes import read_volumes
+from reports.evidence import msg
 
 T = TypeVar("T")
 
@@ -52,10 +53,18 @@ def parse_linux(result: CommandResult, host: HostEntry) -> HostFacts:
     if result.exit_code != 0:
         detail = " ".join(result.stderr.decode("utf-8", errors="replace").split())[:300]
         raise HostOutputError(
-            f"Linux host {host.name}: the fact script exited {result.exit_code}"
-            + (f": {detail}" if detail else "")
+            msg(
+                "Linux host {host}: the fact script exited {code}: {detail}",
+                host=host.name,
+                code=result.exit_code,
+                detail=detail,
+            )
+            if detail
+            else msg(
+                "Linux host {host}: the fact script exited {code}", host=host.name, code=result.exit_code
+            )
         )
-    sections = split_sections(result.stdout, f"Linux host {host.name}")
+    sections = split_sections(result.stdout, msg("Linux host {host}", host=host.name))
     errors: dict[str, str] = {}
     os_facts = _guarded("os", read_operating_system, sections, errors) or OperatingSystem(
         family="linux", product="Linux (os-release unreadable)", version=""

@@ -13,6 +13,8 @@ from typing import Any
 
 from collectors.hosts.commands import HostOutputError
 from collectors.hosts.linux.command import SCRIPT_VERSION
+from collectors.messages import Reason
+from reports.evidence import msg, msg_n
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,17 @@ def _attrs(text: str | None) -> dict[str, str]:
     return dict(part.split("=", 1) for part in (text or "").split() if "=" in part)
 
 
-def _decode(lines: list[str], host: str, section: str) -> str:
+def _decode(lines: list[str], host: Reason, section: str) -> str:
     try:
         raw = base64.b64decode("".join(lines), validate=True)
     except (binascii.Error, ValueError):
-        raise HostOutputError(f"{host}: section {section} is not valid base64") from None
+        raise HostOutputError(
+            msg("{host}: section {section} is not valid base64", host=host, section=section)
+        ) from None
     return raw.decode("utf-8", errors="replace")
 
 
-def split_sections(stdout: bytes, host: str) -> dict[str, Section]:
+def split_sections(stdout: bytes, host: Reason) -> dict[str, Section]:
     """Return the sections of the script's output by name; raise HostOutputError when it is not that.
 
     Text before the begin marker (a login banner, a noisy .bashrc) is ignored; anything else
@@ -73,8 +77,13 @@ def split_sections(stdout: bytes, host: str) -> dict[str, Section]:
     except StopIteration:
         shown = " ".join(text.split())[:200]
         raise HostOutputError(
-            f"{host}: the Linux fact script printed no audit markers"
-            + (f" (output starts: {shown!r})" if shown else " (no output)")
+            msg(
+                "{host}: the Linux fact script printed no audit markers (output starts: {start})",
+                host=host,
+                start=repr(shown),
+            )
+            if shown
+            else msg("{host}: the Linux fact script printed no audit markers (no output)", host=host)
         ) from None
     sections: dict[str, Section] = {}
     current: dict[str, Any] | None = None
@@ -90,21 +99,38 @@ def split_sections(stdout: bytes, host: str) -> dict[str, Section]:
                 current["stderr" if current["in_stderr"] else "stdout"].append(line)
                 continue
             raise HostOutputError(
-                f"{host}: unexpected output at line {number} of the Linux fact script: {line[:80]!r}"
+                msg(
+                    "{host}: unexpected output at line {line} of the Linux fact script: {output}",
+                    host=host,
+                    line=number,
+                    output=repr(line[:80]),
+                )
             )
         kind, attrs = marker.group(1), _attrs(marker.group(2))
         if kind == "FATAL":
-            raise HostOutputError(f"{host}: the Linux fact script stopped: {marker.group(2)}")
+            raise HostOutputError(
+                msg("{host}: the Linux fact script stopped: {error}", host=host, error=str(marker.group(2)))
+            )
         if kind == "BEGIN":
             if attrs.get("v") != SCRIPT_VERSION:
-                raise HostOutputError(f"{host}: unknown fact script version {attrs.get('v')!r}")
+                raise HostOutputError(
+                    msg(
+                        "{host}: unknown fact script version {version}",
+                        host=host,
+                        version=repr(attrs.get("v")),
+                    )
+                )
             began = True
             continue
         if not began:
-            raise HostOutputError(f"{host}: audit marker {kind} before the begin marker")
+            raise HostOutputError(
+                msg("{host}: audit marker {kind} before the begin marker", host=host, kind=kind)
+            )
         if kind == "SECTION":
             if current is not None:
-                raise HostOutputError(f"{host}: section {current['name']} has no end marker")
+                raise HostOutputError(
+                    msg("{host}: section {section} has no end marker", host=host, section=current["name"])
+                )
             current = {
                 "name": attrs.get("name", "?"),
                 "stdout": [],
@@ -116,13 +142,22 @@ def split_sections(stdout: bytes, host: str) -> dict[str, Section]:
             try:
                 current["rc"] = int((marker.group(2) or "").strip())
             except ValueError:
-                raise HostOutputError(f"{host}: section {current['name']} has a bad exit code") from None
+                raise HostOutputError(
+                    msg("{host}: section {section} has a bad exit code", host=host, section=current["name"])
+                ) from None
         elif kind == "STDERR" and current is not None and current["rc"] is not None:
             current["in_stderr"] = True
         elif kind == "END" and current is not None and current["in_stderr"]:
             name = current["name"]
             if attrs.get("name") != name:
-                raise HostOutputError(f"{host}: section {name} ends as {attrs.get('name')!r}")
+                raise HostOutputError(
+                    msg(
+                        "{host}: section {section} ends as {end}",
+                        host=host,
+                        section=name,
+                        end=repr(attrs.get("name")),
+                    )
+                )
             sections[name] = Section(
                 name=name,
                 rc=current["rc"],
@@ -139,16 +174,50 @@ def split_sections(stdout: bytes, host: str) -> dict[str, Section]:
             try:
                 done = int(attrs.get("sections", ""))
             except ValueError:
-                raise HostOutputError(f"{host}: bad done marker {line!r}") from None
+                raise HostOutputError(
+                    msg("{host}: bad done marker {marker}", host=host, marker=repr(line))
+                ) from None
         else:
-            raise HostOutputError(f"{host}: audit marker {kind} out of place at line {number}")
+            raise HostOutputError(
+                msg(
+                    "{host}: audit marker {kind} out of place at line {line}",
+                    host=host,
+                    kind=kind,
+                    line=number,
+                )
+            )
     if not began:
-        raise HostOutputError(f"{host}: the Linux fact script output has no begin marker")
+        raise HostOutputError(msg("{host}: the Linux fact script output has no begin marker", host=host))
     if done is None:
-        where = f" inside section {current['name']}" if current is not None else ""
+        if current is not None:
+            raise HostOutputError(
+                msg_n(
+                    "{host}: the Linux fact script output is truncated inside section {section} "
+                    "({n} section complete)",
+                    "{host}: the Linux fact script output is truncated inside section {section} "
+                    "({n} sections complete)",
+                    "n",
+                    host=host,
+                    section=current["name"],
+                    n=len(sections),
+                )
+            )
         raise HostOutputError(
-            f"{host}: the Linux fact script output is truncated{where} ({len(sections)} section(s) complete)"
+            msg_n(
+                "{host}: the Linux fact script output is truncated ({n} section complete)",
+                "{host}: the Linux fact script output is truncated ({n} sections complete)",
+                "n",
+                host=host,
+                n=len(sections),
+            )
         )
     if done != len(sections):
-        raise HostOutputError(f"{host}: the fact script reported {done} sections, {len(sections)} arrived")
+        raise HostOutputError(
+            msg(
+                "{host}: the fact script reported {done} sections, {arrived} arrived",
+                host=host,
+                done=done,
+                arrived=len(sections),
+            )
+        )
     return sections

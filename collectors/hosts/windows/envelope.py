@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from collectors.hosts.commands import CommandResult, HostOutputError
 from collectors.hosts.windows.shapes import as_text, short
+from collectors.messages import Reason
+from reports.evidence import msg
 
 if TYPE_CHECKING:  # the stand-in imports this package under a bare system python3 (no pydantic)
-    from collectors.config import HostEntry
+    from collectors.config.inventory import HostEntry
 
 ENVELOPE = re.compile(rb"<<AUDIT:([A-Za-z0-9+/=\s]*):AUDIT>>")
 ENVELOPE_START = b"<<AUDIT:"
@@ -49,32 +51,42 @@ def clixml_errors(stderr: bytes) -> str:
 
 
 def find_envelope(result: CommandResult, host: HostEntry) -> dict[str, Any]:
-    where = f"Windows host {host.name}"
+    where = msg("Windows host {host}", host=host.name)
     matches = ENVELOPE.findall(result.stdout)
     if not matches:
         stderr = clixml_errors(result.stderr) if result.stderr else ""
-        detail = f" (stderr: {stderr})" if stderr else ""
         start = result.stdout.find(ENVELOPE_START)
         if start >= 0 and result.stdout.find(ENVELOPE_END, start) >= 0:
-            raise HostOutputError(
-                f"{where}: the audit envelope is not valid base64 (unexpected characters){detail}"
+            problem: Reason = msg("the audit envelope is not valid base64 (unexpected characters)")
+        elif start >= 0:
+            problem = msg(
+                "the output was cut off inside the audit envelope ({bytes} bytes of stdout, exit code {code})",
+                bytes=len(result.stdout),
+                code=result.exit_code,
             )
-        if start >= 0:
-            raise HostOutputError(
-                f"{where}: the output was cut off inside the audit envelope "
-                f"({len(result.stdout)} bytes of stdout, exit code {result.exit_code}){detail}"
+        elif result.exit_code != 0:
+            problem = msg(
+                "powershell exited with code {code} without an audit envelope", code=result.exit_code
             )
-        if result.exit_code != 0:
-            raise HostOutputError(
-                f"{where}: powershell exited with code {result.exit_code} without an audit envelope{detail}"
+        elif beginning := _printable_start(result.stdout):
+            problem = msg(
+                "the output holds no audit envelope ({bytes} bytes of stdout, starting {start})",
+                bytes=len(result.stdout),
+                start=repr(beginning),
             )
-        beginning = _printable_start(result.stdout)
-        shown = f", starting {beginning!r}" if beginning else ""
-        raise HostOutputError(
-            f"{where}: the output holds no audit envelope ({len(result.stdout)} bytes of stdout{shown}){detail}"
-        )
+        else:
+            problem = msg(
+                "the output holds no audit envelope ({bytes} bytes of stdout)", bytes=len(result.stdout)
+            )
+        if stderr:
+            raise HostOutputError(
+                msg("{host}: {problem} (stderr: {stderr})", host=where, problem=problem, stderr=stderr)
+            )
+        raise HostOutputError(msg("{host}: {problem}", host=where, problem=problem))
     if len(matches) > 1:
-        raise HostOutputError(f"{where}: the output holds {len(matches)} audit envelopes, expected one")
+        raise HostOutputError(
+            msg("{host}: the output holds {n} audit envelopes, expected one", host=where, n=len(matches))
+        )
     try:
         raw = base64.b64decode(b"".join(matches[0].split()), validate=True)
         document = json.loads(raw.decode("utf-8"))
@@ -82,25 +94,45 @@ def find_envelope(result: CommandResult, host: HostEntry) -> dict[str, Any]:
         kind = "base64" if isinstance(exc, binascii.Error) else "UTF-8 JSON"
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise HostOutputError(
-            f"{where}: the audit envelope is not valid {kind} ({short(reason, 80)})"
+            msg(
+                "{host}: the audit envelope is not valid {encoding} ({error})",
+                host=where,
+                encoding=kind,
+                error=short(reason, 80),
+            )
         ) from None
     if not isinstance(document, dict):
         raise HostOutputError(
-            f"{where}: the audit envelope holds {type(document).__name__}, expected an object"
+            msg(
+                "{host}: the audit envelope holds {type}, expected an object",
+                host=where,
+                type=type(document).__name__,
+            )
         )
     if document.get("ok") is not True:
         error = as_text(document.get("error")) if isinstance(document.get("error"), str) else None
         at = document.get("at")
         position = short(at.strip().splitlines()[0], 60) if isinstance(at, str) and at.strip() else ""
+        said: Reason = short(error) if error else msg("no reason given")
         raise HostOutputError(
-            f"{where}: the fact script failed: {short(error or 'no reason given')}"
-            + (f" ({position})" if position else "")
+            msg(
+                "{host}: the fact script failed: {error} ({position})",
+                host=where,
+                error=said,
+                position=position,
+            )
+            if position
+            else msg("{host}: the fact script failed: {error}", host=where, error=said)
         )
     if document.get("schema") != SCHEMA:
         raise HostOutputError(
-            f"{where}: the audit envelope has schema {short(repr(document.get('schema')), 20)}, "
-            f"this auditor reads schema {SCHEMA}"
+            msg(
+                "{host}: the audit envelope has schema {schema}, this auditor reads schema {supported}",
+                host=where,
+                schema=short(repr(document.get("schema")), 20),
+                supported=SCHEMA,
+            )
         )
     if not isinstance(document.get("data"), dict):
-        raise HostOutputError(f"{where}: the audit envelope has no data object")
+        raise HostOutputError(msg("{host}: the audit envelope has no data object", host=where))
     return document

@@ -44,13 +44,19 @@ def read_firewall(raw: object, raw_listeners: object) -> HostFirewall:
     rules = []
     for item in required_list(firewall, "inbound_allow", "the firewall"):
         rule = as_object(item, "firewall rule")
-        # A rule whose filter could not be joined is taken as broadly as it can be: any port, any address.
+        name = _rule_name(rule)
+        # Windows reports a rule without a port restriction as "Any"; an empty list (the script found no
+        # port filter for the rule) could mean any port or none, so the rule, and the section, is unreadable.
+        local_ports = as_strings(rule.get("local_ports"))
+        if not local_ports:
+            raise ShapeError(f"firewall rule {name} has an empty 'local_ports' list (any port, or none?)")
+        # A rule whose address filter could not be joined is taken as broadly as it can be: any address.
         profile_text = as_text(rule.get("profile")) or "Any"
         rules.append(
             InboundAllowRule(
-                name=_rule_name(rule),
+                name=name,
                 protocol=as_text(rule.get("protocol")) or "Any",
-                local_ports=as_strings(rule.get("local_ports")) or ("Any",),
+                local_ports=local_ports,
                 remote_addresses=as_strings(rule.get("remote_addresses")) or ("Any",),
                 profiles=tuple(p.strip() for p in profile_text.split(",") if p.strip()),
             )

@@ -22,7 +22,7 @@ from collectors.hosts.windows.updates import (
 )
 
 if TYPE_CHECKING:  # the stand-in imports this package under a bare system python3 (no pydantic)
-    from collectors.config import HostEntry
+    from collectors.config.inventory import HostEntry
 
 
 def parse_windows(result: CommandResult, host: HostEntry) -> HostFacts:

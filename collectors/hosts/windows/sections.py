@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from collectors.hosts.windows.shapes import short
 
 if TYPE_CHECKING:  # the stand-in imports this package under a bare system python3 (no pydantic)
-    from collectors.config import HostEntry
+    from collectors.config.inventory import HostEntry
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from collectors.config import AuditConfig, ConfigError
+from controls.harness.config_file import AuditConfig, ConfigError
 
 
 def _variable_problem(key: str, variable: str | None, environ: Mapping[str, str]) -> str | None:

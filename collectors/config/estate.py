@@ -1,0 +1,159 @@
+"""The estate part of audit.toml as one model, with the checks that span its sections.
+
+`EstateConfig` is what the collectors take: policy, inventory, attestations, waivers, databases
+and applications, never the ticket settings (the run harness adds those in
+controls/harness/config_file.py, which also reads the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from collectors.config.attestations import Attestation, SubProcessor
+from collectors.config.databases import ApplicationEntry, DatabaseServerEntry
+from collectors.config.inventory import (
+    AzureSource,
+    EndpointEntry,
+    HostEntry,
+    HostsSettings,
+    ProbeEntry,
+    ProbingSettings,
+)
+from collectors.config.policy import Policy
+from collectors.config.waivers import Waiver
+from reports.setting_types import normalise_host
+
+ItemT = TypeVar("ItemT")
+
+
+def first_repeat(items: Sequence[ItemT], identity: Callable[[ItemT], Hashable]) -> tuple[int, int] | None:
+    """Return (index, index of its first occurrence) of the first item whose identity repeats, or None."""
+    seen: dict[Hashable, int] = {}
+    for index, item in enumerate(items):
+        first = seen.setdefault(identity(item), index)
+        if first != index:
+            return index, first
+    return None
+
+
+class EstateConfig(BaseModel):
+    """The estate part of the validated audit.toml (plus waivers.toml beside it): all but `[tickets]`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    path: Path
+    sha256: str
+    policy: Policy = Field(default_factory=Policy)
+    azure: AzureSource | None = None
+    hosts: list[HostEntry] = Field(default_factory=list)
+    endpoints: list[EndpointEntry] = Field(default_factory=list)
+    probes: list[ProbeEntry] = Field(default_factory=list)
+    probing: ProbingSettings = Field(default_factory=ProbingSettings)
+    hosts_settings: HostsSettings = Field(default_factory=HostsSettings)
+    attestations: list[Attestation] = Field(default_factory=list)
+    subprocessors: list[SubProcessor] | None = None
+    waivers: list[Waiver] = Field(default_factory=list)
+    databases: list[DatabaseServerEntry] = Field(default_factory=list)
+    applications: list[ApplicationEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _identities_unique(self) -> EstateConfig:
+        """Refuse two entries that name the same subject: one of them would be judged, the other lost."""
+        checks: list[tuple[str, Sequence[Any], Callable[[Any], Hashable], str, str]] = [
+            ("hosts", self.hosts, lambda h: h.name.lower(), "name", "names are compared without case"),
+            (
+                "hosts",
+                self.hosts,
+                HostEntry.identity,
+                "address",
+                "the same address, port and jump host: one machine audited twice under two names",
+            ),
+            (
+                "endpoints",
+                self.endpoints,
+                EndpointEntry.identity,
+                "url",
+                "the same host, port, sni and starttls",
+            ),
+            ("probes", self.probes, lambda e: normalise_host(e.address), "address", "merge their ports"),
+            (
+                "attestations",
+                self.attestations,
+                lambda a: (a.control, a.subject.lower()),
+                "subject",
+                "the same control and subject (compared without case)",
+            ),
+            (
+                "subprocessors",
+                self.subprocessors or [],
+                lambda p: p.name.lower(),
+                "name",
+                "names are compared without case",
+            ),
+            (
+                "databases",
+                self.databases,
+                lambda d: d.name.lower(),
+                "name",
+                "names are compared without case",
+            ),
+            (
+                "applications",
+                self.applications,
+                lambda a: a.name.lower(),
+                "name",
+                "names are compared without case",
+            ),
+            ("waivers", self.waivers, Waiver.identity, "resource", "the same control and resource glob"),
+        ]
+        for section, entries, identity, key, why in checks:
+            repeat = first_repeat(entries, identity)
+            if repeat is not None:
+                index, first = repeat
+                shown = getattr(entries[index], key)
+                raise ValueError(
+                    f"{section}[{index}].{key}: {shown!r} repeats {section}[{first}] ({why}); "
+                    "every subject is listed once, so that none is silently left out"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _applications_consistent(self) -> EstateConfig:
+        servers = [server.name for server in self.databases]
+        for index, app in enumerate(self.applications):
+            if app.server not in servers:
+                raise ValueError(
+                    f"applications[{index}].server: no [[databases]] entry is named {app.server!r}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _hosts_consistent(self) -> EstateConfig:
+        names = [host.name for host in self.hosts]
+        for index, host in enumerate(self.hosts):
+            if host.jump is not None and host.jump not in names:
+                raise ValueError(f"hosts[{index}].jump: no host is named {host.jump!r}")
+            seen, hop = {host.name}, host.jump
+            while hop is not None:
+                if hop in seen:
+                    raise ValueError(
+                        f"hosts[{index}].jump: the bastion chain of {host.name!r} loops back to {hop!r}"
+                    )
+                seen.add(hop)
+                hop = next((h.jump for h in self.hosts if h.name == hop), None)
+        return self
+
+    @model_validator(mode="after")
+    def _trust_is_bounded(self) -> EstateConfig:
+        problems = self.policy.trust_problems()
+        if problems:
+            raise ValueError(problems[0])
+        return self
+
+    def resolve(self, relative: Path) -> Path:
+        """Return a path from the config resolved against the config file's folder."""
+        return relative if relative.is_absolute() else (self.path.parent / relative)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from reports.evidence import Message, msg, msg_n
 from reports.i18n.translation import english
@@ -47,3 +48,30 @@ def overdue_reason(
     """Return overdue_message(...) in English (None while the patch is within grace)."""
     reason = overdue_message(released, run_date, grace_days, verb)
     return None if reason is None else english(reason)
+
+
+def overdue_pending(
+    overdue: list[Message], grace_days: int, *, noun: Literal["patch", "update"]
+) -> Message | None:
+    """Return the sentence both patch controls end with, "N Critical/Security patches|updates pending
+    beyond the grace period: ...", or None when nothing is overdue. Azure Update Manager says
+    "patch", Windows Update "update"."""
+    if not overdue:
+        return None
+    if noun == "patch":
+        return msg_n(
+            "{n} Critical/Security patch pending beyond the {grace}-day grace period: {patches}",
+            "{n} Critical/Security patches pending beyond the {grace}-day grace period: {patches}",
+            "n",
+            n=len(overdue),
+            grace=grace_days,
+            patches=overdue,
+        )
+    return msg_n(
+        "{n} Critical/Security update pending beyond the {grace}-day grace period: {updates}",
+        "{n} Critical/Security updates pending beyond the {grace}-day grace period: {updates}",
+        "n",
+        n=len(overdue),
+        grace=grace_days,
+        updates=overdue,
+    )

@@ -13,7 +13,7 @@ from datetime import date
 from collectors.azure.facts import AvailablePatch, PatchAssessment
 from collectors.config.policy import Policy
 from controls.framework import Evidence, EvidenceMissing, control
-from controls.patch_age import overdue_message
+from controls.patch_age import overdue_message, overdue_pending
 from reports.evidence import Message, msg, msg_n
 
 URGENT_CLASSIFICATIONS = ("critical", "security")
@@ -171,17 +171,8 @@ def test_vm_is_assessed_and_has_no_overdue_security_patches(
         for p in urgent
         if (reason := patch_overdue(p, run_date, policy.pending_grace_days)) is not None
     ]
-    if overdue:
-        problems.append(
-            msg_n(
-                "{n} Critical/Security patch pending beyond the {grace}-day grace period: {patches}",
-                "{n} Critical/Security patches pending beyond the {grace}-day grace period: {patches}",
-                "n",
-                n=len(overdue),
-                grace=policy.pending_grace_days,
-                patches=overdue,
-            )
-        )
+    if (pending := overdue_pending(overdue, policy.pending_grace_days, noun="patch")) is not None:
+        problems.append(pending)
     assert not problems, evidence.fails("VM {vm}: {problems}", vm=assessment.vm_name, problems=problems)
     if assessment.critical_count is None or assessment.security_count is None:
         missing.append(

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from collectors.config.policy import Policy
 from collectors.hosts.facts import HostFacts, PendingUpdate, UpdateHistoryEntry
 from controls.framework import Evidence, EvidenceMissing, control
-from controls.patch_age import overdue_message
+from controls.patch_age import overdue_message, overdue_pending
 from reports.evidence import Message, msg, msg_n
 
 # --- Patch Tuesday ---------------------------------------------------------------------------------
@@ -273,17 +273,8 @@ def test_windows_host_is_patched_monthly(
         for u in urgent
         if (reason := pending_overdue(u, run_date, policy.pending_grace_days)) is not None
     ]
-    if overdue:
-        problems.append(
-            msg_n(
-                "{n} Critical/Security update pending beyond the {grace}-day grace period: {updates}",
-                "{n} Critical/Security updates pending beyond the {grace}-day grace period: {updates}",
-                "n",
-                n=len(overdue),
-                grace=policy.pending_grace_days,
-                updates=overdue,
-            )
-        )
+    if (pending := overdue_pending(overdue, policy.pending_grace_days, noun="update")) is not None:
+        problems.append(pending)
     assert not problems, evidence.fails("host {host}: {problems}", host=host.name, problems=problems)
     missing = _search_problem(host, updates.search_result)
     if missing:

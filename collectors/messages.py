@@ -16,78 +16,18 @@ a stand-in under a bare system Python.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
 
-from reports.evidence import Message, MessageParam, msg
+from reports.evidence import SOURCE_ENGLISH, Message, msg
 
 Reason = Message | str
 """Words for a reader: a catalog message, or plain text (what a target said, or code that does not
 yet speak in messages), which is shown as it is."""
 
-ENGLISH_LOCALE = "en_GB"
-"""How the English catalog writes numbers and dates (reports.i18n.translation.FORMAT_LOCALES)."""
-GROUPED_NUMBERS = frozenset({"n", "count", "total"})
-"""Integer parameters written with thousands separators (reports.i18n.translation.GROUPED_NUMBERS)."""
-
-
-class _Fields(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
 
 def english_text(reason: Reason) -> str:
-    """Return `reason` as English text: the message's id (the English source text) filled in, plain
-    text as it is. Numbers, dates, lists and plurals are written as the English catalog writes them."""
-    if isinstance(reason, str):
-        return reason
-    if reason.verbatim:
-        return reason.id
-    text = reason.id
-    if reason.plural is not None and reason.count is not None:
-        number = reason.params.get(reason.count)
-        if not (isinstance(number, int) and number == 1):
-            text = reason.plural
-    return _fill(text, reason.params, reason.count)
-
-
-def _fill(text: str, params: Mapping[str, MessageParam], count: str | None) -> str:
-    if not params:
-        return text
-    fields = _Fields({name: _param(name, value, count) for name, value in params.items()})
-    try:
-        return text.format_map(fields)
-    except (ValueError, IndexError, AttributeError):
-        return text
-
-
-def _param(name: str, value: MessageParam, count: str | None) -> str:
-    if isinstance(value, Message):
-        return english_text(value)
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        parts = [_param(name, item, None) for item in value]
-        return ("; " if any(isinstance(item, Message) for item in value) else ", ").join(parts)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        grouped = name == count or name in GROUPED_NUMBERS
-        return f"{value:,}" if grouped else str(value)  # en_GB groups by three with commas
-    if isinstance(value, float):
-        from babel.numbers import format_decimal
-
-        return format_decimal(value, locale=ENGLISH_LOCALE)
-    if isinstance(value, datetime):
-        from babel.dates import format_date, format_time
-
-        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        day = format_date(moment.date(), "long", locale=ENGLISH_LOCALE)
-        return f"{day} {format_time(moment, 'HH:mm', locale=ENGLISH_LOCALE)} UTC"
-    if isinstance(value, date):
-        from babel.dates import format_date
-
-        return format_date(value, "long", locale=ENGLISH_LOCALE)
-    if value is None:
-        return "—"
-    return str(value)
+    """Return `reason` as English text: a message as the English catalog writes it (its id, the
+    English source text, filled in), plain text as it is."""
+    return reason if isinstance(reason, str) else SOURCE_ENGLISH.render(reason)
 
 
 def comma_list(parts: Sequence[Reason]) -> Reason:

@@ -18,7 +18,7 @@ import os
 import platform
 import socket
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -166,6 +166,106 @@ def verbatim(text: str) -> Message:
 def as_message(value: Message | str) -> Message:
     """Return `value` as a Message: plain text (from code not yet speaking in messages) is verbatim."""
     return value if isinstance(value, Message) else verbatim(value)
+
+
+GROUPED_NUMBERS = frozenset({"n", "count", "total"})
+"""Parameters shown with thousands separators (`1.234`); other integers (ports, years, rule
+priorities, days) are shown as written. A plural message's count parameter is always grouped."""
+
+
+class _Fields(dict[str, str]):
+    """Field values of one text; a field the text names but nobody gave stays visible as `{name}`."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class MessageWriter:
+    """Writes messages as sentences: each text looked up (`gettext`, `ngettext`), its `{fields}` filled,
+    numbers and dates as `locale` writes them (Babel, loaded only when a number or date is written).
+
+    The one renderer of messages: the translator gives it a language's catalog; `SOURCE_ENGLISH`
+    looks nothing up, for code that must write English without the catalogs (the collectors).
+    """
+
+    def __init__(
+        self,
+        locale: str,
+        gettext: Callable[[str], str],
+        ngettext: Callable[[str, str, int], str],
+    ) -> None:
+        self.locale = locale
+        self._gettext = gettext
+        self._ngettext = ngettext
+
+    def render(self, message: Message) -> str:
+        """Return a message as a sentence (verbatim messages as they are)."""
+        if message.verbatim:
+            return message.id
+        if message.plural is not None and message.count is not None:
+            number = message.params.get(message.count)
+            n = number if isinstance(number, int) else 0
+            text = self._ngettext(message.id, message.plural, n)
+            return self.fill(text, message.params, count=message.count)
+        return self.fill(self._gettext(message.id), message.params, count=None)
+
+    def number(self, value: float) -> str:
+        """Return a number as the locale writes it (`1,234.5` / `1.234,5`)."""
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, locale=self.locale)
+
+    def date(self, value: date) -> str:
+        """Return a date in the locale's long form (`4 December 2026` / `4 december 2026`)."""
+        from babel.dates import format_date
+
+        return format_date(value, "long", locale=self.locale)
+
+    def datetime(self, value: datetime) -> str:
+        """Return a date-time in UTC as the locale writes it: the long date and `HH:MM UTC`."""
+        from babel.dates import format_time
+
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return f"{self.date(moment.date())} {format_time(moment, 'HH:mm', locale=self.locale)} UTC"
+
+    def fill(self, text: str, params: Mapping[str, MessageParam], *, count: str | None) -> str:
+        """Return `text` with each `{name}` replaced by its parameter written for this locale."""
+        if not params:
+            return text
+        fields = _Fields({name: self._param(name, value, count) for name, value in params.items()})
+        try:
+            return text.format_map(fields)
+        except (ValueError, IndexError, AttributeError):
+            # A text with a stray brace: show it unfilled rather than lose the run's message.
+            return text
+
+    def _param(self, name: str, value: MessageParam, count: str | None) -> str:
+        """Return one parameter as text: messages rendered, lists joined, numbers and dates localised."""
+        if isinstance(value, Message):
+            return self.render(value)
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            parts = [self._param(name, item, None) for item in value]
+            return ("; " if any(isinstance(item, Message) for item in value) else ", ").join(parts)
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, int):
+            return self.number(value) if name == count or name in GROUPED_NUMBERS else str(value)
+        if isinstance(value, float):
+            return self.number(value)
+        if isinstance(value, datetime):
+            return self.datetime(value)
+        if isinstance(value, date):
+            return self.date(value)
+        if value is None:
+            return "—"
+        return str(value)
+
+
+SOURCE_ENGLISH = MessageWriter(
+    "en_GB", lambda text: text, lambda singular, plural, n: singular if n == 1 else plural
+)
+"""Messages in their source language, English, as the English catalog writes them (each id is its
+own translation there), without loading the catalogs."""
 
 
 def _param_json(value: MessageParam) -> Any:

@@ -17,6 +17,7 @@ from collectors.estate import collect_estate, configured_sources
 from collectors.recording import Recording, RecordingError
 from controls.catalog import CONTROLS
 from controls.framework import Evidence, OutOfScope, assertions_off_reason, control_of, fact_parameter
+from controls.harness.archiving import archive_problem
 from controls.harness.audit_session import EVIDENCE_KEY, AuditSession
 from controls.harness.config_file import AuditConfig, ConfigError, load_config
 from controls.harness.credentials import check_credentials
@@ -181,6 +182,9 @@ def pytest_configure(config: pytest.Config) -> None:
         check_credentials(audit_config, os.environ, collecting=replay is None, tickets_mode=tickets_mode)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    unusable_archive = archive_problem(audit_config, os.environ)
+    if unusable_archive is not None:
+        raise pytest.UsageError(unusable_archive)
     session = AuditSession(
         audit_config,
         run_date=run_date,

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from collectors.facts import Subject
 from collectors.messages import reason_from_json, reason_json
-from reports.evidence import Source, msg, to_json
+from reports.evidence import Message, Source, msg, to_json
 
 T = TypeVar("T")
 
@@ -105,6 +105,13 @@ def _build(hint: Any, where: str, data: Any) -> Any:
         )
     if data is None:
         raise _fail(where, "a value", data)
+    if hint is Message:
+        if not isinstance(data, dict):
+            raise _fail(where, "a message object", data)
+        try:
+            return Message.from_json(data)
+        except (ValueError, TypeError) as exc:
+            raise FactDecodeError(f"{where}: not a message: {exc}") from None
     if origin is typing.Literal:
         allowed = typing.get_args(hint)
         if data not in allowed or type(data) is not type(next(a for a in allowed if a == data)):

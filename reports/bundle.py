@@ -129,6 +129,7 @@ def write_bundle(
     lang: Language = "en",
     pdf: bool = False,
     baseline: Path | None = None,
+    sealed_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write the whole evidence bundle of a run into `directory`; return report.html's path.
 
@@ -140,6 +141,8 @@ def write_bundle(
     them, signed when AUDIT_SIGNING_KEY is set. The manifest is written even when the HTML or
     PDF step raises (e.g. reports.pdf.PdfError), so what was written is sealed before the error
     propagates; SigningKeyError (a set but unusable key) is raised after the unsigned manifest.
+    `sealed_files` ({name: bytes}, e.g. the archive's chain.json) are written beside evidence.json,
+    so the manifest lists them too.
     """
     from reports.html import write_html
 
@@ -149,6 +152,8 @@ def write_bundle(
         baseline = archived  # `--baseline` naming the evidence folder itself means its previous bundle
     bundle["changes"] = _changes(directory, bundle, baseline)
     write_json(directory / "evidence.json", bundle)
+    for name, data in (sealed_files or {}).items():
+        (directory / name).write_bytes(data)
     write_junit(bundle, directory / "junit.xml", lang)
     write_oscal(bundle, directory / "oscal-assessment-results.json")
     report = directory / "report.html"

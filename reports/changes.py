@@ -22,6 +22,7 @@ from reports.manifest import (
     EVIDENCE_NAME,
     MANIFEST_NAME,
     SIGNATURE_NAME,
+    TIMESTAMP_NAME,
     bundle_files,
     file_sha256,
     read_manifest,
@@ -178,14 +179,20 @@ def _previous_files(evidence_dir: Path) -> list[str]:
         listed = []
     # Only files really under the folder: a tampered manifest must not move anything else.
     names = (
-        (set(listed) & set(bundle_files(evidence_dir))) | set(BUNDLE_NAMES) | {MANIFEST_NAME, SIGNATURE_NAME}
+        (set(listed) & set(bundle_files(evidence_dir)))
+        | set(BUNDLE_NAMES)
+        | {MANIFEST_NAME, SIGNATURE_NAME, TIMESTAMP_NAME}
     )
     present = [n for n in names if (evidence_dir / n).is_file()]
     if MANIFEST_NAME in present:
         # A file rewritten after the previous bundle was sealed (this run's `--record FILE` inside
         # the evidence folder) belongs to this run: it stays, and the archive shows it missing.
         sealed = (evidence_dir / MANIFEST_NAME).stat().st_mtime
-        present = [n for n in present if n == SIGNATURE_NAME or (evidence_dir / n).stat().st_mtime <= sealed]
+        present = [
+            n
+            for n in present
+            if n in (SIGNATURE_NAME, TIMESTAMP_NAME) or (evidence_dir / n).stat().st_mtime <= sealed
+        ]
     return sorted(present)
 
 

@@ -47,8 +47,9 @@ def iso_utc(moment: datetime) -> str:
 def to_json(value: Any) -> Any:
     """Return `value` as JSON-ready data: the one conversion of facts and observations to JSON.
 
-    Date-times are ISO 8601 in UTC ending in Z, dates ISO, dataclasses objects, tuples lists, sets
-    sorted lists, enums their value, paths text; anything else its text.
+    Date-times are ISO 8601 in UTC ending in Z, dates ISO, messages as `Message.as_json` writes
+    them, dataclasses objects, tuples lists, sets sorted lists, enums their value, paths text;
+    anything else its text.
     """
     if isinstance(value, enum.Enum):
         return to_json(value.value)
@@ -60,6 +61,8 @@ def to_json(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, Message):
+        return value.as_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

@@ -24,7 +24,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -179,7 +179,7 @@ _AMP_BREAK = Markup("<wbr>&amp;")
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def template_environment() -> Environment:
     """Return the (cached) Jinja2 environment: autoescape on for everything, undefined names fail."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -251,6 +251,8 @@ class ResultRow:
     raw_sources: Sequence[Mapping[str, Any]]
     sources: list[SourceView | SourceRef] = field(default_factory=list)
     expected_lines: str = ""
+    failing_since: date | None = None
+    """The first night of the current failing streak (from the history's trends), for fail and error rows."""
 
 
 def _source_view(source: Mapping[str, Any], resource: str) -> SourceView:
@@ -428,6 +430,8 @@ def _control_view(
         "expanded": [r for r in rows if r.status not in ("pass", "not_applicable")],
         "passed": [r for r in rows if r.status == "pass"],
         "not_applicable": [r for r in rows if r.status == "not_applicable"],
+        "trend": [],
+        "mttr_days": None,
     }
 
 
@@ -683,6 +687,47 @@ def _tickets_view(tickets: Any) -> dict[str, Any] | None:
     }
 
 
+def _iso_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+TREND_CLASSES = {"F": "fail", "E": "error", "W": "waived", "P": "pass", "N": "na", "-": "none"}
+"""The sparkline bar class of each night letter of evidence.json's trends."""
+
+
+def _attach_trends(controls: Sequence[dict[str, Any]], trends: Any) -> dict[str, Any] | None:
+    """Give each control its trend bars and mean time to remediate, each failing row its "failing since".
+
+    Returns what the cover says of the trends: their window, or why the history was unavailable;
+    None when the run has no archive (no trends at all).
+    """
+    if not isinstance(trends, Mapping):
+        return None
+    if "unavailable" in trends:
+        return {"unavailable": str(trends["unavailable"])}
+    per_control: Mapping[str, Any] = trends.get("controls") or {}
+    since = {
+        (str(f.get("control")), str(f.get("resource"))): str(f.get("failing_since"))
+        for f in trends.get("failing") or []
+    }
+    for control in controls:
+        trend = per_control.get(control["id"]) or {}
+        marks = str(trend.get("marks", ""))
+        control["trend"] = [TREND_CLASSES.get(mark, "none") for mark in marks]
+        control["mttr_days"] = trend.get("mttr_days")
+        for row in control["expanded"]:
+            found = since.get((control["id"], row.resource))
+            row.failing_since = _iso_date(found) if found else None
+    return {
+        "from": str(trends.get("from", "")),
+        "to": str(trends.get("to", "")),
+        "nights": trends.get("nights"),
+    }
+
+
 def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str, Any]:
     """Return the template's whole context, derived from the bundle alone (no collection, no I/O).
 
@@ -695,6 +740,7 @@ def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str,
     scope: Mapping[str, Any] = run.get("scope") or {}
     warnings: list[str] = []
     controls, anchors = _controls_view(bundle, warnings, labels, tr)
+    trends = _attach_trends(controls, bundle.get("trends"))
     actual = _zero_counts()
     for control in controls:
         for status, count in control["counts"].items():
@@ -736,6 +782,7 @@ def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str,
         "waivers": _waivers_view(bundle.get("waivers")),
         "tls_discovery": _tls_discovery_view(scope.get("tls_discovery"), tr),
         "tickets": _tickets_view(bundle.get("tickets")),
+        "trends": trends,
         "controls": controls,
         "clauses": _clauses_view(controls),
         "counts": actual,
@@ -752,12 +799,16 @@ def render_html(bundle: Mapping[str, Any], *, lang: Language = "en") -> str:
     Rendered from the bundle alone so the report always shows exactly what evidence.json
     records; every bundle value is HTML-escaped.
     """
-    return _environment().get_template(TEMPLATE_NAME).render(build_view(bundle, lang=lang))
+    return template_environment().get_template(TEMPLATE_NAME).render(build_view(bundle, lang=lang))
 
 
 def write_html(bundle: Mapping[str, Any], path: Path, *, lang: Language = "en") -> None:
     """Render the report in `lang` and write it to `path` atomically (a reader never sees half a file)."""
-    text = render_html(bundle, lang=lang)
+    write_page(path, render_html(bundle, lang=lang))
+
+
+def write_page(path: Path, text: str) -> None:
+    """Write a rendered page to `path` atomically: a temporary file beside it, then renamed over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -34,7 +34,13 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 MANIFEST_NAME = "MANIFEST.sha256"
 EVIDENCE_NAME = "evidence.json"
 """The system of record of a bundle: a manifest that does not list it seals no evidence."""
+PERIOD_RECORD_NAME = "period.json"
+"""The system of record of a period report's folder (reports/period), sealed the same way."""
 SIGNATURE_NAME = "MANIFEST.sha256.sig"
+TIMESTAMP_NAME = "MANIFEST.sha256.tsr"
+"""An RFC 3161 timestamp of the manifest's bytes (reports.archive.timestamps), beside it like the signature."""
+OUTSIDE_MANIFEST = frozenset({MANIFEST_NAME, SIGNATURE_NAME, TIMESTAMP_NAME})
+"""The files of a bundle that the manifest cannot list: itself and what is made of its bytes."""
 ARCHIVE_DIR = "archive"
 SIGNING_KEY_ENV = "AUDIT_SIGNING_KEY"
 """Environment variable with the Ed25519 private key (PEM PKCS#8 text) that signs the manifest."""
@@ -62,8 +68,8 @@ def file_sha256(path: Path) -> str:
 def bundle_files(directory: Path) -> list[str]:
     """Return the relative POSIX paths of every file the manifest covers, sorted.
 
-    That is every regular file under `directory` except the manifest, its signature and the
-    top-level `archive/` folder of earlier bundles.
+    That is every regular file under `directory` except the manifest, its signature and timestamp,
+    and the top-level `archive/` folder of earlier bundles.
     """
     found: list[str] = []
     for path in directory.rglob("*"):
@@ -71,7 +77,7 @@ def bundle_files(directory: Path) -> list[str]:
         if relative.parts[0] == ARCHIVE_DIR or not path.is_file():
             continue
         name = relative.as_posix()
-        if name in (MANIFEST_NAME, SIGNATURE_NAME):
+        if name in OUTSIDE_MANIFEST:
             continue
         found.append(name)
     return sorted(found)
@@ -148,6 +154,7 @@ def write_manifest(directory: Path) -> Path:
     manifest.write_bytes(data)
     signature = directory / SIGNATURE_NAME
     signature.unlink(missing_ok=True)
+    (directory / TIMESTAMP_NAME).unlink(missing_ok=True)  # it stamped an earlier manifest
     key = _signing_key()
     if key is not None:
         signature.write_text(base64.b64encode(key.sign(data)).decode("ascii") + "\n", encoding="ascii")
@@ -255,7 +262,7 @@ def verify_bundle(directory: Path, public_key: Path | None) -> VerificationResul
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         result.manifest_error = f"{MANIFEST_NAME} unreadable: {exc}"
         return result
-    if EVIDENCE_NAME not in listed:
+    if EVIDENCE_NAME not in listed and PERIOD_RECORD_NAME not in listed:
         # An empty manifest (or one listing other files only) seals no evidence: never "OK".
         result.manifest_error = f"{MANIFEST_NAME} does not list {EVIDENCE_NAME}: not an evidence bundle"
         return result

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from demo.standins.arm_emulator import ArmEmulator
+from tests.disrupt_run_plugin import without_root_override
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo"
@@ -134,3 +135,78 @@ def run_demo(
         timeout=timeout,
         check=False,
     )
+
+
+PASSING = """
+[[subprocessors]]
+name = "Microsoft Azure"
+services = ["A. webhosting"]
+country = "NL"
+"""
+"""A config whose one source passes: every other control is not applicable."""
+
+FAILING = """
+[[subprocessors]]
+name = "Active Campaign"
+services = ["B. Emma mailing campaigns"]
+country = "US"
+transfer_basis = "privacy-shield"
+reviewed_on = 2026-11-01
+"""
+
+
+def audit(
+    tmp_path: Path,
+    config_text: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    evidence_dir: Path | None = None,
+    python_flags: tuple[str, ...] = (),
+    honour_permissions: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python [flags] -m pytest controls/` on `config_text` (written to tmp_path/audit.toml).
+
+    `honour_permissions` runs it without root's permission override (see disrupt_run_plugin).
+    """
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = tmp_path / "audit.toml"
+    config.write_text(config_text, encoding="utf-8")
+    evidence = evidence_dir if evidence_dir is not None else tmp_path / "evidence"
+    return subprocess.run(
+        [
+            sys.executable,
+            *python_flags,
+            "-m",
+            "pytest",
+            "controls/",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--audit-config",
+            str(config),
+            "--evidence-dir",
+            str(evidence),
+            "--as-of",
+            RUN_DATE,
+            *args,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        preexec_fn=without_root_override if honour_permissions else None,
+    )
+
+
+def no_traceback(run: subprocess.CompletedProcess[str]) -> None:
+    """Assert that the run printed neither a Python traceback nor a pytest INTERNALERROR."""
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output, output
+    assert "INTERNALERROR" not in output, output
+
+
+def error_lines(run: subprocess.CompletedProcess[str]) -> list[str]:
+    """Return the `ERROR: ...` lines of stderr (a usage error is one such line)."""
+    return [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]

@@ -9,7 +9,6 @@ written). No run may print a traceback, except the deliberate internal error of 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,83 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
 from controls.framework import assertions_off_reason
 from controls.harness.exit_codes import EXIT_CODES
-from tests.audit_runs import ROOT, RUN_DATE, run_demo
-from tests.disrupt_run_plugin import DISRUPT_ENV, without_root_override
-
-PASSING = """
-[[subprocessors]]
-name = "Microsoft Azure"
-services = ["A. webhosting"]
-country = "NL"
-"""
-"""A config whose one source passes: every other control is not applicable."""
-
-FAILING = """
-[[subprocessors]]
-name = "Active Campaign"
-services = ["B. Emma mailing campaigns"]
-country = "US"
-transfer_basis = "privacy-shield"
-reviewed_on = 2026-11-01
-"""
-
-
-def audit(
-    tmp_path: Path,
-    config_text: str,
-    *args: str,
-    env: dict[str, str] | None = None,
-    evidence_dir: Path | None = None,
-    python_flags: tuple[str, ...] = (),
-    honour_permissions: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    """Run `python [flags] -m pytest controls/` on `config_text` (written to tmp_path/audit.toml).
-
-    `honour_permissions` runs it without root's permission override (see disrupt_run_plugin).
-    """
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    config = tmp_path / "audit.toml"
-    config.write_text(config_text, encoding="utf-8")
-    evidence = evidence_dir if evidence_dir is not None else tmp_path / "evidence"
-    return subprocess.run(
-        [
-            sys.executable,
-            *python_flags,
-            "-m",
-            "pytest",
-            "controls/",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--audit-config",
-            str(config),
-            "--evidence-dir",
-            str(evidence),
-            "--as-of",
-            RUN_DATE,
-            *args,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        preexec_fn=without_root_override if honour_permissions else None,
-    )
-
-
-def no_traceback(run: subprocess.CompletedProcess[str]) -> None:
-    """Assert that the run printed neither a Python traceback nor a pytest INTERNALERROR."""
-    output = run.stdout + run.stderr
-    assert "Traceback" not in output, output
-    assert "INTERNALERROR" not in output, output
-
-
-def error_lines(run: subprocess.CompletedProcess[str]) -> list[str]:
-    """Return the `ERROR: ...` lines of stderr (a usage error is one such line)."""
-    return [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
-
+from tests.audit_runs import FAILING, PASSING, ROOT, audit, error_lines, no_traceback, run_demo
+from tests.disrupt_run_plugin import DISRUPT_ENV
 
 # -- the contract: documented in --help and README -----------------------------------------------
 

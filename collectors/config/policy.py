@@ -141,6 +141,18 @@ class Policy(ConfigSection):
     delivered_message_max_days: int = Field(default=7, ge=0, le=DAYS_MAX)
     failed_message_max_days: int = Field(default=30, ge=0, le=DAYS_MAX)
     password_sample_limit: int = Field(default=10000, ge=1, le=10_000_000)
+    remediation_days: int = Field(default=30, gt=0, le=DAYS_MAX)
+    """The period report's remediation SLA: a failing interval longer than this is late."""
+    remediation_days_by_clause: dict[str, int] = Field(default_factory=dict)
+    """Per statement clause ("12e": 14), overriding remediation_days for that clause's controls."""
+
+    @field_validator("remediation_days_by_clause")
+    @classmethod
+    def _clause_days(cls, value: dict[str, int]) -> dict[str, int]:
+        for clause, days in value.items():
+            if not 0 < days <= DAYS_MAX:
+                raise ValueError(f"{clause}: expected a number of days from 1 to {DAYS_MAX}")
+        return value
 
     @field_validator("allowed_regions", "additional_region_names")
     @classmethod

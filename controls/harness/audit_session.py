@@ -30,8 +30,9 @@ from controls.framework import (
     fact_parameter,
     judge,
 )
+from controls.harness import archiving
 from controls.harness.config_file import AuditConfig
-from controls.harness.exit_codes import EXIT_OUTPUT_NOT_WRITTEN, EXIT_USAGE
+from controls.harness.exit_codes import EXIT_NOT_ARCHIVED, EXIT_OUTPUT_NOT_WRITTEN, EXIT_USAGE
 from controls.waivers import WaiverCoverage, apply_waivers, waiver_coverage
 from reports.bundle import RunFacts, build_bundle, write_bundle
 from reports.evidence import Message, ResultRecord, Status, WaiverUse, msg, to_json, utc_now
@@ -86,6 +87,7 @@ class AuditSession:
         self.replay: Recording | None = None
         self.results: list[ResultRecord] = []
         self.report_path: Path | None = None
+        self.archive: archiving.NightArchive | None = None
         self.run = RunFacts(
             started_at=utc_now(),
             config_path=config.path,
@@ -227,6 +229,8 @@ class AuditSession:
                     "pass --allow-empty-scope if an empty scope is expected"
                 )
                 session.exitstatus = EXIT_USAGE
+        if self.archive is not None and self.archive.problems:
+            session.exitstatus = EXIT_NOT_ARCHIVED
         if self.output_problems:
             session.exitstatus = EXIT_OUTPUT_NOT_WRITTEN
 
@@ -257,9 +261,19 @@ class AuditSession:
         bundle = build_bundle(self.run, catalog_entries(), scope, self.results, waivers=self._waivers_json())
         if self.tickets_mode != "off":
             bundle["tickets"] = self._tickets(bundle)
+        if self.config.archive is not None:
+            self.archive = archiving.prepare(self.config, os.environ, self.run_date, self.run.started_at)
+            bundle["trends"] = archiving.trends(
+                self.config, self.evidence_dir, os.environ, self.run_date, bundle["results"]
+            )
         try:
             self.report_path = write_bundle(
-                self.evidence_dir, bundle, lang=self.report_lang, pdf=self.report_pdf, baseline=self.baseline
+                self.evidence_dir,
+                bundle,
+                lang=self.report_lang,
+                pdf=self.report_pdf,
+                baseline=self.baseline,
+                sealed_files=self.archive.sealed_files() if self.archive is not None else None,
             )
         except (PdfError, SigningKeyError) as exc:
             self.report_path = self.evidence_dir / "report.html"
@@ -271,6 +285,11 @@ class AuditSession:
                 f"--evidence-dir {self.evidence_dir}: the evidence bundle could not be written "
                 f"({where}: {exc.strerror or type(exc).__name__})"
             )
+        if self.archive is not None:
+            if self.report_path is None:
+                self.archive.problems.append("the bundle was not archived: it could not be written")
+            else:
+                archiving.finish(self.config, self.archive, self.evidence_dir, os.environ)
 
     def _coverage(self) -> list[WaiverCoverage]:
         return waiver_coverage(
@@ -341,6 +360,9 @@ class AuditSession:
             )
         if self.report_path is not None:
             terminalreporter.write_line(f"evidence: {self.evidence_dir / 'evidence.json'}")
+        if self.archive is not None:
+            for line in self.archive.lines():
+                terminalreporter.write_line(line)
         for note in self.notes:
             terminalreporter.write_line(note)
 
@@ -349,5 +371,12 @@ class AuditSession:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if self.report_path is not None and reporter is not None:
             reporter.write_line(f"report: {self.report_path}", bold=True)
-        for problem in [*([self.scope_problem] if self.scope_problem else []), *self.output_problems]:
+        archive_problems = (
+            [f"[archive] {p}" for p in self.archive.problems] if self.archive is not None else []
+        )
+        for problem in [
+            *([self.scope_problem] if self.scope_problem else []),
+            *archive_problems,
+            *self.output_problems,
+        ]:
             sys.stderr.write(f"ERROR: {problem}\n")

@@ -6,7 +6,8 @@ key and what was expected.
 
 The run harness reads the whole file: the estate part (`EstateConfig`, collectors/config/) goes to
 the collectors and controls, the `[tickets]` table (`TicketSettings`, reports/tickets/settings.py)
-to the tickets; no collector ever sees the ticket settings.
+to the tickets and the `[archive]` table (`ArchiveSettings`, reports/archive/settings.py) to the
+archive; no collector ever sees either.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pydantic import Field, ValidationError
 
 from collectors.config.estate import EstateConfig, first_repeat
 from collectors.config.waivers import Waiver
+from reports.archive.settings import ArchiveSettings
+from reports.history.settings import HistorySettings
 from reports.setting_types import ConfigSection, redacted_url
 from reports.tickets.settings import TicketSettings
 
@@ -34,9 +37,11 @@ class _WaiverFile(ConfigSection):
 
 
 class AuditConfig(EstateConfig):
-    """The whole validated audit.toml (plus waivers.toml beside it): the estate and the ticket settings."""
+    """The whole validated audit.toml (plus waivers.toml beside it): the estate, tickets and archive settings."""
 
     tickets: TicketSettings | None = None
+    archive: ArchiveSettings | None = None
+    history: HistorySettings | None = None
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -1,8 +1,8 @@
 """The exit codes of `pytest controls/`: one table, shown by `pytest --help` and listed in README.md.
 
 pytest's own codes keep their meaning (0 to 5); the audit adds 6 for output that could not be
-written. A nightly job can therefore tell "the estate has findings" (1) from "the run itself
-needs a person" (2 to 6) without reading the log.
+written and 7 for a bundle that could not be archived. A nightly job can therefore tell "the
+estate has findings" (1) from "the run itself needs a person" (2 to 7) without reading the log.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ EXIT_INTERNAL_ERROR = 3
 EXIT_USAGE = 4
 EXIT_NOTHING_SELECTED = 5
 EXIT_OUTPUT_NOT_WRITTEN = 6
+EXIT_NOT_ARCHIVED = 7
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,13 @@ EXIT_CODES: tuple[ExitCode, ...] = (
         EXIT_OUTPUT_NOT_WRITTEN,
         "the audit ran, but part of its output could not be written at the end (the --record "
         "file, report.pdf, or the bundle itself: disk full, folder removed); everything that "
-        "could be written is, and one line names the file and the reason. Wins over 0, 1 and 4",
+        "could be written is, and one line names the file and the reason. Wins over 0, 1, 4 and 7",
+    ),
+    ExitCode(
+        EXIT_NOT_ARCHIVED,
+        "the bundle is written, but [archive] could not take it: the archive could not be read "
+        "for the chain link, an upload failed or read back different, or the timestamp authority "
+        "did not answer; no verdict changes, one line names the reason. Wins over 0, 1 and 4",
     ),
 )
 """Every exit code, in order."""

@@ -1,0 +1,1 @@
+"""The audit-period archive: every night's signed bundle kept write-once, chained and indexed."""

@@ -176,6 +176,13 @@ def _parser() -> argparse.ArgumentParser:
         help="TSA root(s): every night must carry a valid timestamp",
     )
     period.add_argument(
+        "--storage-account-id",
+        metavar="ID",
+        default=None,
+        help="for an Azure Blob archive: the storage account's ARM id, to read (Reader) whether the "
+        "container is write-once for the whole period",
+    )
+    period.add_argument(
         "--repository",
         metavar="DIR",
         type=Path,
@@ -281,7 +288,11 @@ def _period(arguments: argparse.Namespace) -> int:
             sample_nights=arguments.sample,
             sample_items=arguments.items,
             seed=arguments.seed,
-            write_once=write_once_statement(store),
+            write_once=write_once_statement(
+                store,
+                period_days=(arguments.end - arguments.start).days + 1,
+                account_id=arguments.storage_account_id,
+            ),
             repository=repository,
         )
     except (ArchiveError, HistoryError) as exc:

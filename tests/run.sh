@@ -18,6 +18,9 @@ test -x /usr/bin/chromium || missing+=(chromium)
 # network namespace with iproute2's `ip`. Without them those tests fail (they never skip).
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 { command -v ip >/dev/null 2>&1 || test -x /usr/sbin/ip || test -x /sbin/ip; } || missing+=(iproute2)
+# The blob archive tests run Azurite (npm `azurite`, pinned in demo/standins/node) on Node.js >= 20.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 # The Linux fact script (collectors/hosts/linux/gather.sh) is linted with Debian's shellcheck.
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -38,6 +41,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# Azurite for the blob archive tests (demo/standins/azurite.py): the pinned version, reinstalled when the lock file changes.
+if [ ! -f demo/standins/node/node_modules/.package-lock.json ] \
+   || [ demo/standins/node/package-lock.json -nt demo/standins/node/node_modules/.package-lock.json ]; then
+  echo "== installing Azurite (npm ci --prefix demo/standins/node)"
+  npm ci --prefix demo/standins/node --loglevel=error
+fi
 # The report's and the findings' languages: compile the gettext catalogs (reports/locale).
 .venv/bin/python -m reports.i18n.catalogs compile
 

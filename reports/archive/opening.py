@@ -26,7 +26,9 @@ def blob_store(
     from reports.archive.blob_store import BlobStore
 
     if connection_string is not None:
-        return BlobStore.from_connection_string(connection_string, container, timeout=timeout, retries=retries)
+        return BlobStore.from_connection_string(
+            connection_string, container, timeout=timeout, retries=retries
+        )
     if credential is None:
         from azure.identity import DefaultAzureCredential
 

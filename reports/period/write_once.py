@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from reports.archive.store import ArchiveStore, FolderStore
 
+if TYPE_CHECKING:
+    from azure.mgmt.storage import StorageManagementClient
 
-def write_once_statement(store: ArchiveStore) -> str:
+
+def write_once_statement(
+    store: ArchiveStore,
+    *,
+    period_days: int,
+    account_id: str | None = None,
+    client: StorageManagementClient | None = None,
+) -> str:
     """Return the cover's sentence on whether archived nights can still be changed or removed.
 
     A folder archive writes its files read-only, which stops accidents, not whoever owns the
     folder: it is never called write-once. An Azure Blob archive is write-once only under a locked
-    time-based retention policy of at least the period's length, which is read through ARM
-    (reports.archive.immutability) where the archive's resource id is known.
+    time-based retention policy of at least the period's length, read (read-only) through ARM from
+    the storage account `account_id` (with `client`, or azure-identity's DefaultAzureCredential).
     """
     if isinstance(store, FolderStore):
         return (
@@ -19,4 +30,16 @@ def write_once_statement(store: ArchiveStore) -> str:
             "read-only, which prevents accidents, not deliberate changes); the chain and signatures "
             "detect a change, they do not prevent it"
         )
-    return "not checked here: the container's immutability policy is read by the nightly run ([archive] kind = azure-blob)"
+    if account_id is None:
+        return "not checked: give --storage-account-id to read the container's immutability policy"
+    from reports.archive.blob_store import BlobStore
+    from reports.archive.immutability import read_write_once, storage_client
+
+    if client is None:
+        from azure.identity import DefaultAzureCredential
+
+        client = storage_client(DefaultAzureCredential(), account_id)
+    container = store.container if isinstance(store, BlobStore) else ""
+    state = read_write_once(client, account_id, container, period_days=period_days)
+    verdict = {True: "yes", False: "no", None: "unknown"}[state.write_once]
+    return f"{verdict}: {state.reason}"

@@ -13,6 +13,11 @@ live in - and derives every list operation from it, so a new control needs no ne
   resources of the subscription / resource group (``$filter`` is rejected with 400, not ignored);
 * anything else is a 404 with an ARM error envelope.
 
+A blob container (``.../blobServices/default/containers/{c}``) is answered as ARM does: its
+``hasImmutabilityPolicy``, ``immutabilityPolicy`` summary and ``hasLegalHold`` follow its
+``immutabilityPolicies/default`` child and ``legalHold`` in the estate unless the estate states them;
+the policy itself comes with its ``ETag`` header.
+
 It speaks TLS only (azure-core refuses to send bearer tokens over plain http), with a certificate
 from a per-emulator ``trustme`` CA whose PEM is written to :attr:`ArmEmulator.ca_file` - pass it to a
 client as ``connection_verify=str(emu.ca_file)``.  Every request needs ``Authorization: Bearer ...``;
@@ -91,6 +96,15 @@ _SITE_CONFIG_LIST = re.compile(
     r"/config/(connectionstrings|appsettings)/list$"
 )
 """The App Service list actions the emulator answers (POST; they return secrets)."""
+
+_BLOB_CONTAINER = re.compile(
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.storage/storageaccounts/[^/]+"
+    r"/blobservices/default/containers/[^/]+$"
+)
+_IMMUTABILITY_POLICY = re.compile(
+    _BLOB_CONTAINER.pattern.removesuffix("$") + r"/immutabilitypolicies/default$"
+)
+"""A blob container and its (container-level or version-level default) immutability policy."""
 
 _DESCRIPTION = "Serve an ARM estate over HTTPS on 127.0.0.1 for the Azure SDK clients."
 _RG_TYPE = "Microsoft.Resources/resourceGroups"
@@ -678,6 +692,10 @@ class ArmEmulator:
         if lp == sub_key:
             return Reply(200, self._subs_by_id[sub_key])
         if lp in self._by_id:
+            if _BLOB_CONTAINER.match(lp):
+                return Reply(200, self._blob_container(lp))
+            if _IMMUTABILITY_POLICY.match(lp) and self._by_id[lp].get("etag"):
+                return Reply(200, self._by_id[lp], {"ETag": str(self._by_id[lp]["etag"])})
             return Reply(200, self._by_id[lp])
 
         rg_match = re.match(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)", lp)
@@ -761,6 +779,30 @@ class ArmEmulator:
                 "properties": properties,
             },
         )
+
+    def _blob_container(self, lp: str) -> dict[str, Any]:
+        """Return a blob container as ARM shows it: with its immutability policy and legal hold summary.
+
+        The flags and the embedded policy follow the estate's `{container}/immutabilityPolicies/default`
+        (a policy in state "Deleted" counts as none) and the container's `legalHold`; whatever the
+        estate states itself is served unchanged.
+        """
+        container = copy.deepcopy(self._by_id[lp])
+        properties = container.setdefault("properties", {})
+        policy = self._by_id.get(f"{lp}/immutabilitypolicies/default")
+        policy_properties = (policy or {}).get("properties") or {}
+        has_policy = policy is not None and str(policy_properties.get("state", "")).lower() != "deleted"
+        properties.setdefault("hasImmutabilityPolicy", has_policy)
+        if has_policy and policy is not None:
+            summary: dict[str, Any] = {"properties": copy.deepcopy(policy_properties), "updateHistory": []}
+            if policy.get("etag"):
+                summary["etag"] = policy["etag"]
+            properties.setdefault("immutabilityPolicy", summary)
+        legal_hold = properties.get("legalHold")
+        properties.setdefault(
+            "hasLegalHold", bool(isinstance(legal_hold, dict) and legal_hold.get("hasLegalHold"))
+        )
+        return container
 
     @staticmethod
     def _not_found(path: str) -> Reply:

@@ -63,7 +63,7 @@ def test_failing_interval_fixed_within_the_sla(tmp_path: Path) -> None:
 def test_interval_longer_than_the_clause_sla_is_overdue(tmp_path: Path) -> None:
     policy = {"remediation_days": 30, "remediation_days_by_clause": {"12e": 2}}
     report = period(build_archive(tmp_path, {"sql-a": "PFFFFPPP"}, policy), tmp_path, 8)
-    assert exceptions_of(report) == [("sql-a", "2026-11-02", "2026-11-06", "overdue", 4)]
+    assert exceptions_of(report) == [("sql-a", "2026-11-02", "2026-11-06", "remediated late", 4)]
     assert report.controls[0].sla_days == 2
 
 
@@ -134,7 +134,7 @@ def test_period_json_follows_its_schema_and_the_folder_verifies(tmp_path: Path) 
     html = page.read_text(encoding="utf-8")
     assert "werkte op 5 van 8 nachten" in html
     assert DB_CONTROL in html
-    assert "binnen SLA" in html
+    assert "binnen termijn hersteld" in html
 
 
 def _generated(document: dict[str, object]) -> datetime:

@@ -29,7 +29,9 @@ class RunCheck:
     run: RunKey
     problems: list[str] = field(default_factory=list)
     kinds: set[str] = field(default_factory=set)
-    """What kind of deviation the problems are: altered, incomplete, chain, unverifiable."""
+    """What kind of deviation the problems are: altered, inserted, incomplete, unverifiable (the run's
+    own evidence cannot be relied on) or chain (its link shows a night before it removed, altered or
+    inserted: the run itself is authentic)."""
     files: int = 0
     signed: bool | None = None
     """True: valid signature checked; None: no public key given or no signature."""
@@ -41,8 +43,13 @@ class RunCheck:
         """Return True when the run verified completely."""
         return not self.problems
 
+    @property
+    def authentic(self) -> bool:
+        """Return True when the run's own evidence verifies: at most its link names trouble before it."""
+        return not (self.kinds - {"chain"})
+
     def problem(self, kind: str, text: str) -> None:
-        """Record a problem of `kind` (altered, incomplete, chain, unverifiable)."""
+        """Record a problem of `kind` (altered, inserted, incomplete, chain, unverifiable)."""
         self.kinds.add(kind)
         self.problems.append(text)
 

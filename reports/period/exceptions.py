@@ -80,13 +80,14 @@ class Interval:
 
     @property
     def sla_verdict(self) -> str:
-        """Return "accepted (waived)", "within SLA", "overdue" or "open, within SLA"."""
+        """Return "accepted (waived)", "within SLA", "remediated late", "open, within SLA" or "open, overdue"."""
         days = self.days_unwaived
         if days is None:
             return "accepted (waived)"
+        still_open = self.ended == "still failing"
         if days > self.sla_days:
-            return "overdue"
-        return "within SLA" if self.ended != "still failing" else "open, within SLA"
+            return "open, overdue" if still_open else "remediated late"
+        return "open, within SLA" if still_open else "within SLA"
 
 
 @dataclass(frozen=True)

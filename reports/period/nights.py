@@ -2,8 +2,10 @@
 
 Every calendar night of the period is expected to have an archived run. A night without one is
 missing; a run that started more than a day after its night is late (backfilled); a run that
-does not verify is altered (a file or signature), incomplete (no manifest), has a broken chain
-link, or is unverifiable (a link or timestamp that cannot be checked). Each is a deviation the
+does not verify is altered (a file or signature), inserted (archived elsewhere than its chain.json
+says, or claiming to be the first night), incomplete (no manifest) or unverifiable (a link or
+timestamp that cannot be checked); a run whose link shows a night before it removed, altered or
+inserted is a chain deviation, but its own evidence still counts. Each is a deviation the
 auditor sees on the cover.
 """
 
@@ -18,7 +20,7 @@ from reports.archive.verify_chain import ChainReport, RunCheck
 LATE_AFTER = timedelta(days=1)
 """A run that started this long after its night began (00:00 UTC) was not the nightly run."""
 
-DEVIATION_ORDER = ("missing", "late", "altered", "incomplete", "chain", "unverifiable")
+DEVIATION_ORDER = ("missing", "late", "altered", "inserted", "incomplete", "unverifiable", "chain")
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,9 @@ class PeriodNights:
 
     @property
     def verified(self) -> int:
-        """Return how many nights' runs verify (files, signature, timestamp, chain)."""
-        return sum(1 for check in self.runs.values() if check.ok)
-
-    def verified_keys(self) -> set[str]:
-        """Return the archive keys of the runs that count and verify."""
-        return {check.run.prefix for check in self.runs.values() if check.ok}
+        """Return how many nights' runs are authentic: files, signature and timestamp verify and the
+        run is where its chain.json says (a link that shows trouble before it does not discount it)."""
+        return sum(1 for check in self.runs.values() if check.authentic)
 
 
 def _started(run: RunKey) -> datetime:

@@ -152,7 +152,7 @@ class PeriodReport:
     chain_ok: bool
     timestamps_checked: int
     signatures_checked: int
-    write_once: str
+    write_once: Message
     controls: list[ControlPeriod]
     code_changes: list[CodeChange]
     config_changes: list[ConfigChange]
@@ -455,7 +455,7 @@ def _sample(
             SampledNight(
                 night,
                 run.key.prefix,
-                nights.runs[night].ok,
+                nights.runs[night].authentic,
                 tuple(
                     SampledItem(c, r, s, f"{run.key.prefix}report.html#{result_anchor(c, r)}")
                     for c, r, s in picked
@@ -495,7 +495,7 @@ def _clause_verdicts(
         waived = [i for i in exceptions if i.sla_verdict == "accepted (waived)"]
         judged = [i for i in exceptions if i not in waived]
         in_time = [i for i in judged if i.fixed is not None and i.sla_verdict == "within SLA"]
-        late = [i for i in judged if i.fixed is not None and i.sla_verdict == "overdue"]
+        late = [i for i in judged if i.fixed is not None and i.sla_verdict == "remediated late"]
         still = [i for i in judged if i.fixed is None]
         days = max((e.sla_days for e in entries), default=30)
         if not exceptions:
@@ -564,7 +564,7 @@ def build_period(
     sample_nights: int = 0,
     sample_items: int = 5,
     seed: int | None = None,
-    write_once: str = "",
+    write_once: Message | None = None,
     repository: Path | None = None,
 ) -> PeriodReport:
     """Return the period report of `start`..`end` from the archive (verified) and the history (read).
@@ -574,7 +574,7 @@ def build_period(
     chain: ChainReport = verify_chain(store, start=start, end=end, public_key=public_key, tsa_roots=tsa_roots)
     nights = period_nights(chain, start, end)
     runs = _runs(db, store, nights)
-    counted = {night: run for night, run in runs.items() if nights.runs[night].ok}
+    counted = {night: run for night, run in runs.items() if nights.runs[night].authentic}
     last_policy = counted[max(counted)].policy if counted else {}
     controls = _controls(db, counted, last_policy)
     _exceptions(db, counted, controls)
@@ -594,7 +594,7 @@ def build_period(
         chain_ok=chain.ok,
         timestamps_checked=sum(1 for r in chain.runs if r.timestamp is not None),
         signatures_checked=sum(1 for r in chain.runs if r.signed),
-        write_once=write_once,
+        write_once=write_once or msg("not stated"),
         controls=ordered,
         code_changes=code,
         config_changes=config,

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS controls (
     title TEXT NOT NULL,
     severity TEXT NOT NULL,
     pass_condition TEXT NOT NULL,
+    counts TEXT NOT NULL,
     PRIMARY KEY (run, control)
 );
 CREATE TABLE IF NOT EXISTS items (

@@ -138,10 +138,23 @@ def index_run(
             ),
         )
         [(run_row,)] = db.execute("SELECT id FROM runs WHERE run_key = ?", (key.prefix,))
+        per_control: dict[str, dict[str, int]] = {}
+        for (control, _resource), status, _f, _w in rows:
+            tally = per_control.setdefault(control, {})
+            tally[status] = tally.get(status, 0) + 1
         db.execute_many(
-            "INSERT INTO controls (run, control, clause, title, severity, pass_condition) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO controls (run, control, clause, title, severity, pass_condition, counts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (run_row, c["id"], c["clause"], c["title"], c["severity"], c.get("pass_condition", ""))
+                (
+                    run_row,
+                    c["id"],
+                    c["clause"],
+                    c["title"],
+                    c["severity"],
+                    c.get("pass_condition", ""),
+                    json.dumps(per_control.get(c["id"], {}), sort_keys=True),
+                )
                 for c in evidence.get("controls") or []
             ],
         )

@@ -7,6 +7,7 @@ report still renders from the bundle alone. The current night comes from the run
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
@@ -53,12 +54,10 @@ def night_trends(
     daily: dict[str, dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
     marks = ",".join("?" * len(ids))
     if ids:
-        for run_id, control, status in db.execute(
-            "SELECT DISTINCT r.run, i.control, r.status FROM results r JOIN items i ON i.id = r.item "
-            f"WHERE r.run IN ({marks})",
-            ids,
+        for run_id, control, counts in db.execute(
+            f"SELECT run, control, counts FROM controls WHERE run IN ({marks})", ids
         ):
-            daily[str(control)][by_run[int(run_id)]].add(str(status))
+            daily[str(control)][by_run[int(run_id)]].update(k for k, v in json.loads(counts).items() if v)
     for result in results:
         daily[str(result["control"])][run_date].add(str(result["status"]))
     window = [first + timedelta(days=i) for i in range(nights)]

@@ -234,23 +234,36 @@ def _controls(
     by_run = {run.id: night for night, run in counted.items()}
     default_sla = int(policy.get("remediation_days", 30))
     by_clause = policy.get("remediation_days_by_clause") or {}
+    rows: list[tuple[date, str, str, str, str, str, str]] = []
     for batch in _batches(sorted(by_run)):
         marks = ",".join("?" * len(batch))
-        for _run, control, clause, title, severity, condition in db.execute(
-            f"SELECT run, control, clause, title, severity, pass_condition FROM controls WHERE run IN ({marks}) ORDER BY run",
-            batch,
-        ):
-            controls[control] = ControlPeriod(
-                control, clause, title, severity, condition, sla_days=int(by_clause.get(clause, default_sla))
+        rows += [
+            (
+                by_run[int(run)],
+                str(control),
+                str(clause),
+                str(title),
+                str(severity),
+                str(condition),
+                str(counts),
             )
-        for run, control, status, count in db.execute(
-            "SELECT r.run, i.control, r.status, COUNT(*) FROM results r JOIN items i ON i.id = r.item "
-            f"WHERE r.run IN ({marks}) GROUP BY r.run, i.control, r.status",
-            batch,
-        ):
-            entry = controls.get(control)
-            if entry is not None:
-                entry.daily.setdefault(by_run[int(run)], {})[str(status)] = int(count)
+            for run, control, clause, title, severity, condition, counts in db.execute(
+                "SELECT run, control, clause, title, severity, pass_condition, counts FROM controls "
+                f"WHERE run IN ({marks})",
+                batch,
+            )
+        ]
+    for night, control, clause, title, severity, condition, counts in sorted(rows):
+        daily = controls[control].daily if control in controls else {}
+        # Night by night, so the latest night's catalog text wins (a title or clause may change).
+        entry = ControlPeriod(
+            control, clause, title, severity, condition, sla_days=int(by_clause.get(clause, default_sla))
+        )
+        entry.daily = daily
+        controls[control] = entry
+        tallies = {str(k): int(v) for k, v in json.loads(counts).items() if v}
+        if tallies:
+            daily[night] = tallies
     for entry in controls.values():
         for night in sorted(entry.daily):
             counts = entry.daily[night]

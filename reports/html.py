@@ -34,6 +34,7 @@ from markupsafe import Markup, escape
 
 from reports.evidence import N_
 from reports.i18n.translation import Language, Translator, jinja_globals, result_message, translator
+from reports.tickets.problems import ticket_action_for
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAME = "report.html.j2"
@@ -251,6 +252,8 @@ class ResultRow:
     raw_sources: Sequence[Mapping[str, Any]]
     sources: list[SourceView | SourceRef] = field(default_factory=list)
     expected_lines: str = ""
+    ticket: Mapping[str, Any] | None = None
+    """The ticket action of tonight that covers this failing row (key, url, action)."""
     failing_since: date | None = None
     """The first night of the current failing streak (from the history's trends), for fail and error rows."""
 
@@ -698,6 +701,16 @@ TREND_CLASSES = {"F": "fail", "E": "error", "W": "waived", "P": "pass", "N": "na
 """The sparkline bar class of each night letter of evidence.json's trends."""
 
 
+def _attach_tickets(controls: Sequence[dict[str, Any]], tickets: Any, hosts: frozenset[str]) -> None:
+    """Give each failing row the ticket of tonight's actions that covers it (see ticket_action_for)."""
+    actions = list(tickets.get("actions") or []) if isinstance(tickets, Mapping) else []
+    if not actions:
+        return
+    for control in controls:
+        for row in control["expanded"]:
+            row.ticket = ticket_action_for(actions, control["id"], row.resource, hosts)
+
+
 def _attach_trends(controls: Sequence[dict[str, Any]], trends: Any) -> dict[str, Any] | None:
     """Give each control its trend bars and mean time to remediate, each failing row its "failing since".
 
@@ -741,6 +754,8 @@ def build_view(bundle: Mapping[str, Any], *, lang: Language = "en") -> dict[str,
     warnings: list[str] = []
     controls, anchors = _controls_view(bundle, warnings, labels, tr)
     trends = _attach_trends(controls, bundle.get("trends"))
+    hosts = frozenset(str(h) for h in ((scope.get("hosts") or {}).get("hosts") or []) if isinstance(h, str))
+    _attach_tickets(controls, bundle.get("tickets"), hosts)
     actual = _zero_counts()
     for control in controls:
         for status, count in control["counts"].items():

@@ -7,6 +7,7 @@ ends it, and the mean time to remediate.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,6 +24,7 @@ from reports.history.indexing import index_run
 from reports.history.reindex import reindex
 from reports.history.settings import HistorySettings
 from reports.history.trends import night_trends
+from reports.html import render_html, result_anchor
 from tests.archive_nights import DB_CONTROL, START, build_archive, evidence, nights_of
 
 
@@ -195,3 +197,58 @@ def test_postgresql_wrong_password_is_named_without_the_password(postgres: Postg
         open_postgresql(url, "wrong-password-91f3")
     assert "cannot connect" in str(caught.value)
     assert "wrong-password-91f3" not in str(caught.value)
+
+
+# -- the trends in the nightly report ------------------------------------------------------------------
+
+
+def test_report_shows_the_trend_failing_since_and_ticket_of_a_failing_row() -> None:
+    sample = json.loads(
+        (Path(__file__).with_name("fixtures") / "evidence_sample.json").read_text(encoding="utf-8")
+    )
+    failing = next(r for r in sample["results"] if r["status"] == "fail")
+    sample["trends"] = {
+        "nights": 5,
+        "from": "2026-11-25",
+        "to": "2026-11-29",
+        "controls": {failing["control"]: {"marks": "PP-FF", "mttr_days": 4.5}},
+        "failing": [
+            {"control": failing["control"], "resource": failing["resource"], "failing_since": "2026-11-28"}
+        ],
+    }
+    sample["tickets"] = {
+        "mode": "on",
+        "backend": "jira",
+        "actions": [
+            {
+                "action": "comment",
+                "fingerprint": "f" * 16,
+                "control": failing["control"],
+                "scope": failing["resource"],
+                "ticket": "SEC-77",
+                "url": "https://example.atlassian.net/browse/SEC-77",
+                "note": None,
+            }
+        ],
+        "wont_fix": [],
+        "errors": [],
+    }
+    html = render_html(sample, lang="nl")
+    anchor = result_anchor(failing["control"], failing["resource"])
+    row = html[html.index(f'id="{anchor}"') :]
+    row = row[: row.index("<tr", 10)]
+    assert "voldoet niet sinds 28 november 2026" in row
+    assert "ticket SEC-77" in row
+    assert 'class="b-pass" x="0"' in html
+    assert 'class="b-none" x="2"' in html
+    assert 'class="b-fail" x="4"' in html
+    assert "gemiddelde hersteltijd: 4,5 dagen" in html
+
+
+def test_report_without_an_archive_has_no_trend_line() -> None:
+    sample = json.loads(
+        (Path(__file__).with_name("fixtures") / "evidence_sample.json").read_text(encoding="utf-8")
+    )
+    html = render_html(sample)
+    assert 'class="spark"' not in html
+    assert "failing since" not in html

@@ -34,7 +34,7 @@ from reports.period.exceptions import (
     ticket_state,
 )
 from reports.period.nights import PeriodNights, period_nights
-from reports.tickets.problems import scope_of
+from reports.tickets.problems import ticket_action_for
 
 _BATCH = 500
 
@@ -266,11 +266,11 @@ def _controls(
             daily[night] = tallies
     for entry in controls.values():
         for night in sorted(entry.daily):
-            counts = entry.daily[night]
+            tally = entry.daily[night]
             entry.occurrences += 1
-            entry.population.append(sum(counts.values()))
-            entry.nights_fail += 1 if counts.get("fail") else 0
-            entry.nights_error += 1 if counts.get("error") else 0
+            entry.population.append(sum(tally.values()))
+            entry.nights_fail += 1 if tally.get("fail") else 0
+            entry.nights_error += 1 if tally.get("error") else 0
     return controls
 
 
@@ -337,17 +337,10 @@ def _tickets(counted: Mapping[date, _Run], controls: Mapping[str, ControlPeriod]
         return
     for entry in controls.values():
         for interval in entry.exceptions:
-            scopes = {interval.resource, scope_of(entry.control, interval.resource)}
             end = interval.fixed or interval.end_reference
-            latest: tuple[date, dict[str, Any]] | None = None
-            for night, action in actions:
-                if action.get("control") != entry.control or night < interval.first or night > end:
-                    continue
-                scope = str(action.get("scope", ""))
-                if scope in scopes or (scope.startswith("hosts ") and "/" not in interval.resource):
-                    latest = (night, action)
-            if latest is not None:
-                _, action = latest
+            during = [a for night, a in actions if interval.first <= night <= end]
+            action = ticket_action_for(during, entry.control, interval.resource)
+            if action is not None:
                 interval.ticket = TicketRef(
                     str(action["ticket"]), action.get("url"), ticket_state(str(action["action"]))
                 )

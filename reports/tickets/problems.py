@@ -28,7 +28,7 @@ auditor's owner.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -284,3 +284,23 @@ def passing_summary(max_new: int, tr: Translator | None = None) -> Problem:
         scope="run",
         scope_label="run",
     )
+
+
+def ticket_action_for(
+    actions: Sequence[Mapping[str, Any]], control: str, resource: str, hosts: frozenset[str] = frozenset()
+) -> Mapping[str, Any] | None:
+    """Return the last ticket action (with a ticket) of a night that covers this control and resource.
+
+    A ticket covers a result when its scope is the result's scope (default grouping) or the resource
+    itself (grouping control-resource); a `hosts <group>` scope covers every host of the control
+    (the group is not in the action). The report and the period report show it beside the result.
+    """
+    scopes = {resource, scope_of(control, resource, hosts=hosts)}
+    found: Mapping[str, Any] | None = None
+    for action in actions:
+        if action.get("control") != control or not action.get("ticket"):
+            continue
+        scope = str(action.get("scope", ""))
+        if scope in scopes or (scope.startswith("hosts ") and (resource in hosts or "/" not in resource)):
+            found = action
+    return found

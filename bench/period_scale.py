@@ -15,6 +15,7 @@ measured only when the `duckdb` package is installed (`pip install -e '.[bench]'
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -102,7 +103,7 @@ def _rows(archive: Path, run: RunKey) -> list[tuple[int, str, str]]:
 def _engines(archive: Path, total_rows: int, repeat: int) -> dict[str, dict[str, float]]:
     """Return {engine: {insert_night_s, aggregate_s}}: one night's bulk insert and the period aggregate."""
     try:
-        import duckdb
+        duckdb: Any = importlib.import_module("duckdb")
     except ImportError:
         duckdb = None
     runs, _ = runs_in(FolderStore(archive).list(""))

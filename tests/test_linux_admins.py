@@ -41,6 +41,7 @@ from collectors.hosts.linux.sudoers import (
     runas_reaches_root,
 )
 from collectors.hosts.ssh import open_session
+from collectors.messages import english_text
 from controls import test_12c_authorised_access as c12c
 from controls.framework import Verdict
 from demo.standins.sshd_server import HostBehaviour, SshdServer
@@ -508,7 +509,7 @@ def test_unreadable_included_directory_makes_the_section_fail() -> None:
     assert f"{secret}: permission denied" in section.stderr
     facts = parse_linux(CommandResult(0, done.stdout, b""), HOST)
     assert facts.admins is None
-    assert "reading sudoers failed (exit 13)" in facts.section_errors["admins"]
+    assert "reading sudoers failed (exit 13)" in english_text(facts.section_errors["admins"])
 
 
 # --- the control -------------------------------------------------------------------------------------
@@ -531,8 +532,8 @@ def test_passwd_from_an_older_script_makes_12c_an_error(local_result: CommandRes
         c12c.test_host_is_administered_only_by_authorised_people,
         facts,
         policy=Policy(authorized_admins=["alice"]),
-    ) == Verdict("error", facts.section_errors["admins"])
-    assert "without the UID" in facts.section_errors["admins"]
+    ) == Verdict("error", english_text(facts.section_errors["admins"]))
+    assert "without the UID" in english_text(facts.section_errors["admins"])
 
 
 def _with_section(stdout: bytes, name: str, body: str) -> bytes:

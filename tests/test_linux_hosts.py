@@ -248,7 +248,7 @@ def test_this_machines_admin_groups_and_sshd_config_are_read(local_facts: HostFa
     if local_facts.sshd_config is not None:
         assert "port" in local_facts.sshd_config
     else:
-        assert local_facts.section_errors["sshd_config"].startswith("sshd -T")
+        assert english_text(local_facts.section_errors["sshd_config"]).startswith("sshd -T")
 
 
 def _keys(tmp_path: Path) -> tuple[Path, list[str]]:
@@ -291,8 +291,8 @@ def test_unprivileged_account_gets_section_errors_not_a_crash() -> None:
     assert facts.os.family == "linux"
     assert facts.os.version
     assert facts.admins is None
-    assert "authorized_keys cannot be read without root" in facts.section_errors["admins"]
-    assert "/root/.ssh/authorized_keys (user root)" in facts.section_errors["admins"]
+    assert "authorized_keys cannot be read without root" in english_text(facts.section_errors["admins"])
+    assert "/root/.ssh/authorized_keys (user root)" in english_text(facts.section_errors["admins"])
     assert facts.volumes is not None
 
 
@@ -315,7 +315,7 @@ def test_sudoers_is_reduced_to_users_and_programs_and_never_leaks_defaults_or_ar
     assert "/usr/bin/mysqldump\t<args>" in sudoers.stdout, "the program is kept, its arguments are not"
     facts = parse_linux(result, HOST)
     if facts.admins is None:
-        assert "authorized_keys" in facts.section_errors["admins"]
+        assert "authorized_keys" in english_text(facts.section_errors["admins"])
         return
     sudo_group = subprocess.run(["getent", "group", "sudo"], capture_output=True, text=True).stdout.strip()
     in_sudo = {m for m in sudo_group.rsplit(":", 1)[-1].split(",") if m} - {"root"}
@@ -366,11 +366,11 @@ def test_firewall_tool_that_cannot_be_read_makes_the_firewall_an_error(tmp_path:
     _fake_tool(tmp_path, "nft", "", rc=1, stderr="Error: Could not process rule: Operation not permitted")
     facts = gather(script=_with_path(tmp_path))
     assert facts.firewall is None
-    assert facts.section_errors["firewall"] == (
+    assert english_text(facts.section_errors["firewall"]) == (
         "nft -j list ruleset failed (exit 1): Error: Could not process rule: Operation not permitted"
     )
     assert verdict(c12b.test_host_firewall_blocks_inbound_by_default, facts) == Verdict(
-        "error", facts.section_errors["firewall"]
+        "error", english_text(facts.section_errors["firewall"])
     )
 
 
@@ -439,9 +439,12 @@ def test_unreadable_os_release_is_a_section_error_and_no_package_manager_is_an_e
     assert facts.os == OperatingSystem(
         family="linux", product="Linux (os-release unreadable)", version="", kernel="6.1.0"
     )
-    assert facts.section_errors["os"] == "reading /etc/os-release failed (exit 1): boom"
+    assert english_text(facts.section_errors["os"]) == "reading /etc/os-release failed (exit 1): boom"
     assert facts.linux_updates is None
-    assert facts.section_errors["linux_updates"] == "no supported package manager (apt, dnf or yum) was found"
+    assert (
+        english_text(facts.section_errors["linux_updates"])
+        == "no supported package manager (apt, dnf or yum) was found"
+    )
     assert facts.volumes is None
     assert facts.firewall is None
     assert facts.admins is None
@@ -681,7 +684,9 @@ def test_dnf_check_update_exit_100_means_updates_and_exit_0_none() -> None:
     assert facts.linux_updates.pending == ()
     facts = _dnf_host({"dnf-updateinfo": failed_info, "dnf-check-update": (100, "")})
     assert facts.linux_updates is None
-    assert "exited 100 (updates available) but listed none" in facts.section_errors["linux_updates"]
+    assert "exited 100 (updates available) but listed none" in english_text(
+        english_text(facts.section_errors["linux_updates"])
+    )
 
 
 def test_dnf_without_a_metadata_cache_is_an_error() -> None:
@@ -690,7 +695,7 @@ def test_dnf_without_a_metadata_cache_is_an_error() -> None:
     sections = {**base, "dnf-updateinfo": (1, ""), "dnf-check-update": (1, "")}
     facts = parse_linux(CommandResult(0, _framed(sections, stderr=error), b""), HOST)
     assert facts.linux_updates is None
-    assert facts.section_errors["linux_updates"] == (
+    assert english_text(facts.section_errors["linux_updates"]) == (
         f"dnf updateinfo failed (exit 1): {error}; dnf check-update failed (exit 1): {error}"
     )
 
@@ -700,7 +705,9 @@ def test_apt_line_that_cannot_be_read_is_an_error() -> None:
         CommandResult(0, _framed({"apt": (0, "Listing...\nthis is not apt output\n")}), b""), HOST
     )
     assert facts.linux_updates is None
-    assert "unrecognised apt list line 'this is not apt output'" in facts.section_errors["linux_updates"]
+    assert "unrecognised apt list line 'this is not apt output'" in english_text(
+        english_text(facts.section_errors["linux_updates"])
+    )
 
 
 def test_ss_listeners_with_scopes_brackets_and_wildcards() -> None:
@@ -727,7 +734,7 @@ def test_iptables_legacy_rules_beside_nf_tables_are_an_error() -> None:
     }
     facts = parse_linux(CommandResult(0, _framed(sections, absent=OTHER_TOOLS), b""), HOST)
     assert facts.firewall is None
-    assert facts.section_errors["firewall"] == (
+    assert english_text(facts.section_errors["firewall"]) == (
         "iptables-save reports iptables-legacy tables besides nf_tables; the legacy rules are not read"
     )
 
@@ -1372,7 +1379,7 @@ def test_nft_verdict_map_with_an_empty_verdict_is_a_firewall_error_not_a_crash()
     }
     facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
     assert facts.firewall is None
-    assert "verdict map entry" in facts.section_errors["firewall"]
+    assert "verdict map entry" in english_text(facts.section_errors["firewall"])
 
 
 def test_nft_named_verdict_map_is_read() -> None:
@@ -1488,10 +1495,10 @@ def test_volumes_without_findmnt_are_an_error_not_lsblk_alone() -> None:
     sections = {"lsblk": (0, recording("lsblk_luks_lvm.json")), "findmnt": (1, "")}
     facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
     assert facts.volumes is None
-    assert facts.section_errors["volumes"] == (
+    assert english_text(facts.section_errors["volumes"]) == (
         "findmnt failed (exit 1): boom, so mounts that lsblk does not show cannot be found"
     )
-    assert volumes_verdict(facts) == Verdict("error", facts.section_errors["volumes"])
+    assert volumes_verdict(facts) == Verdict("error", english_text(facts.section_errors["volumes"]))
 
 
 def test_a_parser_surprise_is_that_facts_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1504,7 +1511,7 @@ def test_a_parser_surprise_is_that_facts_error_not_a_traceback(monkeypatch: pyte
     sections = {"ss-tcp": (0, "x\n"), "ss-udp": (0, "x\n"), "kernel": (0, "6.1.0\n")}
     facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
     assert facts.firewall is None
-    assert facts.section_errors["firewall"] == (
+    assert english_text(facts.section_errors["firewall"]) == (
         "firewall could not be read from the fact script's output (RuntimeError: a shape nobody foresaw)"
     )
     assert facts.os.kernel == "6.1.0"
@@ -1546,7 +1553,7 @@ def test_ss_line_that_cannot_be_read_makes_the_firewall_an_error(line: str) -> N
     sections = {"ss-tcp": (0, f"{header}{line}\n"), "ss-udp": (0, header)}
     facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
     assert facts.firewall is None
-    assert "unrecognised ss" in facts.section_errors["firewall"]
+    assert "unrecognised ss" in english_text(facts.section_errors["firewall"])
 
 
 def test_package_index_time_that_cannot_be_read_is_an_error() -> None:
@@ -1559,7 +1566,7 @@ def test_package_index_time_that_cannot_be_read_is_an_error() -> None:
     }
     facts = parse_linux(CommandResult(0, _framed(sections), b""), HOST)
     assert facts.linux_updates is None
-    assert facts.section_errors["linux_updates"] == (
+    assert english_text(facts.section_errors["linux_updates"]) == (
         "pending updates cannot be read: unrecognised package index time 'yesterday'"
     )
 
@@ -1614,7 +1621,7 @@ def test_unknown_port_set_and_an_untyped_block_device_over_real_ssh_are_errors(
         "rule nftables inet filter input #4: local port entry '@admin_ports (set not found)'" in scope.message
     )
     assert facts.volumes is None
-    assert "block device vda has no type" in facts.section_errors["volumes"]
+    assert "block device vda has no type" in english_text(facts.section_errors["volumes"])
     assert volumes_verdict(facts).status == "error"
 
 
@@ -1624,7 +1631,7 @@ def test_a_firewall_tool_section_missing_from_the_output_is_an_error_not_an_abse
         CommandResult(0, _framed(sections, absent=("iptables", "ip6tables", "ufw", "firewalld")), b""), HOST
     )
     assert facts.firewall is None
-    assert facts.section_errors["firewall"] == (
+    assert english_text(facts.section_errors["firewall"]) == (
         "nft was not reported (the fact script reports every firewall tool, installed or not)"
     )
     absent = parse_linux(
@@ -1641,14 +1648,15 @@ def test_no_listening_tcp_socket_is_an_error_the_host_answered_over_ssh() -> Non
     facts = parse_linux(CommandResult(0, _framed(sections, absent=("iptables", *OTHER_TOOLS)), b""), HOST)
     assert facts.firewall is None
     assert (
-        facts.section_errors["firewall"] == "ss lists no listening TCP socket, yet the host answered over SSH"
+        english_text(facts.section_errors["firewall"])
+        == "ss lists no listening TCP socket, yet the host answered over SSH"
     )
 
 
 def test_apt_output_without_its_listing_line_is_an_error_not_nothing_pending() -> None:
     facts = parse_linux(CommandResult(0, _framed({"apt": (0, ""), "apt-index": (0, "")}), b""), HOST)
     assert facts.linux_updates is None
-    assert "apt list printed no 'Listing...' line" in facts.section_errors["linux_updates"]
+    assert "apt list printed no 'Listing...' line" in english_text(facts.section_errors["linux_updates"])
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ from collectors.hosts.windows.parse import parse_windows
 from collectors.hosts.windows.shapes import parse_utc
 from collectors.hosts.windows.transit_encryption import SCHANNEL_PROTOCOLS
 from collectors.hosts.windows.updates import kb_of
+from collectors.messages import english_text
 from controls import test_12b_trusted_networks as c12b
 from controls import test_12c_authorised_access as c12c
 from controls import test_12e_encryption_at_rest as c12e
@@ -56,6 +57,8 @@ from demo.standins.windows_powershell import (
     envelope,
     render,
 )
+from reports.evidence import Message
+from reports.i18n.translation import translator
 from tests.control_calls import verdict, verdict_and_evidence
 
 RUN_DATE = date(2026, 11, 29)
@@ -384,7 +387,7 @@ def test_no_fixed_volume_at_all_is_a_section_error_not_an_empty_pass() -> None:
     doc["data"]["bitlocker"]["volumes"] = []
     facts = from_document(doc)
     assert facts.volumes is None
-    assert "no fixed volume" in facts.section_errors["volumes"]
+    assert "no fixed volume" in english_text(facts.section_errors["volumes"])
 
 
 def test_firewall_profiles_rules_and_listeners() -> None:
@@ -451,7 +454,9 @@ def test_rule_with_an_empty_port_list_is_a_section_error_naming_it(local_ports: 
     doc["data"]["firewall"]["inbound_allow"] = [doc["data"]["firewall"]["inbound_allow"][0], rule]
     facts = from_document(doc)
     assert facts.firewall is None
-    assert "firewall rule Custom has an empty 'local_ports' list" in facts.section_errors["firewall"]
+    assert "firewall rule Custom has an empty 'local_ports' list" in english_text(
+        english_text(facts.section_errors["firewall"])
+    )
     host_firewall = verdict(c12b.test_host_firewall_blocks_inbound_by_default, facts)
     port_scope = verdict(
         c12b.test_host_admits_sensitive_ports_only_from_trusted_networks, facts, policy=POLICY
@@ -533,7 +538,7 @@ def test_schannel_answer_for_an_unknown_protocol_is_a_section_error() -> None:
     doc["data"]["schannel"]["server"][0]["protocol"] = "PCT 1.0"
     facts = from_document(doc)
     assert facts.schannel is None
-    assert "unexpected shape" in facts.section_errors["schannel"]
+    assert "unexpected shape" in english_text(facts.section_errors["schannel"])
 
 
 def test_sql_force_encryption_needs_every_instance() -> None:
@@ -548,20 +553,20 @@ def test_sql_force_encryption_needs_every_instance() -> None:
 def test_database_host_without_sql_server_is_a_section_error() -> None:
     facts = from_document(patched_doc(), entry("db02", ("db",)))
     assert facts.sql_force_encryption is None
-    assert "no SQL Server instance" in facts.section_errors["sql_force_encryption"]
+    assert "no SQL Server instance" in english_text(facts.section_errors["sql_force_encryption"])
     assert "sql_force_encryption" not in from_document(patched_doc(), entry("web01")).section_errors
 
 
 def test_sections_the_script_could_not_read_are_none_with_the_reason() -> None:
     facts = facts_of("section-errors")
     assert facts.volumes is None
-    assert "BitLocker" in facts.section_errors["volumes"]
-    assert "Invalid namespace" in facts.section_errors["volumes"]
+    assert "BitLocker" in english_text(facts.section_errors["volumes"])
+    assert "Invalid namespace" in english_text(facts.section_errors["volumes"])
     assert facts.firewall is None
-    assert "listening TCP ports" in facts.section_errors["firewall"]
+    assert "listening TCP ports" in english_text(facts.section_errors["firewall"])
     assert facts.windows_updates is not None
     assert facts.windows_updates.search_result is None
-    assert "0x8024402C" in facts.section_errors["wua_search"]
+    assert "0x8024402C" in english_text(facts.section_errors["wua_search"])
     assert facts.schannel is not None
     assert facts.admins is not None
 
@@ -572,7 +577,7 @@ def test_history_that_could_not_be_read_leaves_no_update_facts() -> None:
     doc["errors"] = {"wua_history": "COMException: Exception from HRESULT: 0x80240024"}
     facts = from_document(doc)
     assert facts.windows_updates is None
-    assert "0x80240024" in facts.section_errors["windows_updates"]
+    assert "0x80240024" in english_text(facts.section_errors["windows_updates"])
 
 
 def test_unreadable_os_section_keeps_the_host_with_an_unknown_os() -> None:
@@ -581,7 +586,7 @@ def test_unreadable_os_section_keeps_the_host_with_an_unknown_os() -> None:
     facts = from_document(doc)
     assert facts.os.product == "unknown"
     assert facts.os.build is None
-    assert "missing" in facts.section_errors["os"]
+    assert "missing" in english_text(facts.section_errors["os"])
 
 
 def _delete(doc: dict[str, Any], path: tuple[Any, ...]) -> None:
@@ -644,7 +649,7 @@ def test_a_missing_field_a_control_needs_is_a_section_error_naming_it(
     doc = patched_doc()
     _delete(doc, path)
     facts = from_document(doc)
-    assert named in facts.section_errors[fact]
+    assert named in english_text(facts.section_errors[fact])
     assert getattr(facts, fact, None) is None
 
 
@@ -681,7 +686,7 @@ def test_a_null_list_a_control_needs_is_a_section_error_not_an_empty_list(
     doc = patched_doc()
     _set(doc, path, None)
     facts = from_document(doc)
-    assert named in facts.section_errors[fact]
+    assert named in english_text(facts.section_errors[fact])
 
 
 @pytest.mark.parametrize(
@@ -711,7 +716,7 @@ def test_a_null_value_a_control_needs_is_a_section_error(
 ) -> None:
     doc = patched_doc()
     _set(doc, path, None)
-    assert named in from_document(doc).section_errors[fact]
+    assert named in english_text(from_document(doc).section_errors[fact])
 
 
 @pytest.mark.parametrize(
@@ -722,7 +727,7 @@ def test_history_entry_with_an_unparseable_date_is_a_section_error(value: Any) -
     doc["data"]["wua_history"]["entries"][0]["date"] = value
     facts = from_document(doc)
     assert facts.windows_updates is None
-    assert "unexpected shape" in facts.section_errors["windows_updates"]
+    assert "unexpected shape" in english_text(facts.section_errors["windows_updates"])
     assert patching(facts).status == "error"
 
 
@@ -732,13 +737,13 @@ def test_volume_without_drive_letter_whose_mount_is_unknown_is_a_section_error()
     guid["drive_type"], guid["name"] = None, None
     facts = from_document(doc)
     assert facts.volumes is None
-    assert "did not say where it is mounted" in facts.section_errors["volumes"]
+    assert "did not say where it is mounted" in english_text(facts.section_errors["volumes"])
 
 
 def test_empty_administrators_group_is_a_section_error() -> None:
     doc = patched_doc()
     doc["data"]["admins"]["members"] = []
-    assert "without any member" in from_document(doc).section_errors["admins"]
+    assert "without any member" in english_text(from_document(doc).section_errors["admins"])
 
 
 def test_a_shape_the_parser_did_not_foresee_is_a_section_error_not_a_crash() -> None:
@@ -785,7 +790,7 @@ def test_history_entry_without_a_date_is_a_section_error() -> None:
     doc["data"]["wua_history"]["entries"][0]["date"] = None
     facts = from_document(doc)
     assert facts.windows_updates is None
-    assert "unexpected shape" in facts.section_errors["windows_updates"]
+    assert "unexpected shape" in english_text(facts.section_errors["windows_updates"])
 
 
 @pytest.mark.parametrize(
@@ -1455,3 +1460,16 @@ def test_malformed_outputs_over_ssh_are_errors_for_the_affected_controls_only(
             "12g.windows-monthly-patching": "error",
         }
         assert "null 'updates' list" in _host_verdicts(facts)["12g.windows-monthly-patching"].message
+
+
+def test_a_section_error_is_a_message_that_reads_in_dutch() -> None:
+    doc = patched_doc()
+    doc["errors"] = {"schannel": "Access is denied"}
+    doc["data"]["schannel"] = None
+    reason = from_document(doc).section_errors["schannel"]
+    assert isinstance(reason, Message)
+    assert reason.params["reason"] == "Access is denied"  # what the host said stays as it said it
+    assert english_text(reason) == "the SCHANNEL protocol keys could not be read on web01: Access is denied"
+    assert translator("nl").render(reason) == (
+        "lezen van de SCHANNEL-protocolsleutels op web01 is mislukt: Access is denied"
+    )

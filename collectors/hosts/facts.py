@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from reports.evidence import msg
+
+if TYPE_CHECKING:
+    from collectors.messages import Reason
 
 HOSTS = "hosts.all"
 WINDOWS_HOSTS = "hosts.windows"
@@ -232,9 +237,11 @@ class HostFacts:
     linux_updates: LinuxUpdates | None = None
     sql_force_encryption: bool | None = None
     sshd_config: dict[str, str] | None = None
-    section_errors: dict[str, str] = field(default_factory=dict)
-    """Why a section is None: {"volumes": "Get-BitLockerVolume is not available", ...}."""
+    section_errors: dict[str, Reason] = field(default_factory=dict)
+    """Why a section is None, as words for a reader: {"volumes": msg("... could not be read on {host}: ..."), ...}."""
 
-    def missing(self, section: str) -> str:
+    def missing(self, section: str) -> Reason:
         """Return why `section` could not be read (for EvidenceMissing messages)."""
-        return self.section_errors.get(section, f"{section} was not collected from {self.name}")
+        return self.section_errors.get(
+            section, msg("{section} was not collected from {host}", section=section, host=self.name)
+        )

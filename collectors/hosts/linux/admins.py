@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from collectors.hosts.facts import AdminGrant, HostAdmins
 from collectors.hosts.linux.sections import Section
 from collectors.hosts.linux.sudoers import Accounts, SudoersFormatError, parse_reduced_sudoers, root_grants
+from collectors.messages import Reason, ReasonError, semicolon_list
+from reports.evidence import msg
 
 ADMIN_GROUPS = ("sudo", "wheel", "admin")
 """Groups that the distributions' default sudoers make administrators (%sudo, %wheel, %admin ALL=(ALL) ALL)."""
 
 
-class AdminsUnreadable(ValueError):
-    """A section the admins fact needs does not have the shape the fact script prints."""
+class AdminsUnreadable(ReasonError, ValueError):
+    """A section the admins fact needs does not have the shape the fact script prints (or cannot be read)."""
 
 
 @dataclass(frozen=True)
@@ -170,17 +172,22 @@ def linux_admins(passwd: str, groups: str, admin_groups: str, sudoers: str, keys
     grants = [*known, *sudo]
     prints, unreadable = parse_authorized_keys(keys)
     if unreadable:
+        files = ", ".join(unreadable[:10])
         raise AdminsUnreadable(
-            "authorized_keys cannot be read without root: "
-            + ", ".join(unreadable[:10])
-            + (f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else "")
+            msg("authorized_keys cannot be read without root: {files}", files=files)
+            if len(unreadable) <= 10
+            else msg(
+                "authorized_keys cannot be read without root: {files} and {more} more",
+                files=files,
+                more=len(unreadable) - 10,
+            )
         )
     return HostAdmins(
         members=tuple(sorted(members)), ssh_key_fingerprints=tuple(prints), grants=tuple(grants)
     )
 
 
-def read_admins(sections: Mapping[str, Section], errors: dict[str, str]) -> HostAdmins | None:
+def read_admins(sections: Mapping[str, Section], errors: dict[str, Reason]) -> HostAdmins | None:
     """Return the admins fact from the passwd, groups, admin-groups, sudoers and authorized-keys sections.
 
     Any of them missing or failed, or one `linux_admins` refuses, makes the fact None with the reason in
@@ -193,18 +200,18 @@ def read_admins(sections: Mapping[str, Section], errors: dict[str, str]) -> Host
         "sudoers": "reading sudoers",
         "authorized-keys": "reading authorized_keys",
     }
-    problems = []
+    problems: list[Reason] = []
     for name, what in needed.items():
         section = sections.get(name)
         if section is None:
-            problems.append(f"{what}: not reported")
+            problems.append(msg("{what}: not reported", what=what))
         elif not section.ok:
             problems.append(section.failure(what))
     if problems:
-        errors["admins"] = "; ".join(problems)
+        errors["admins"] = semicolon_list(problems)
         return None
     try:
         return linux_admins(*(sections[name].stdout for name in needed))
     except AdminsUnreadable as exc:
-        errors["admins"] = str(exc)
+        errors["admins"] = exc.reason
         return None

@@ -18,6 +18,8 @@ from collectors.hosts.linux.iptables import iptables_backend, parse_iptables_sav
 from collectors.hosts.linux.listeners import parse_ss
 from collectors.hosts.linux.nftables import parse_nft
 from collectors.hosts.linux.sections import Section
+from collectors.messages import Reason, semicolon_list
+from reports.evidence import msg
 
 
 def parse_ufw(text: str) -> FirewallProfile:
@@ -70,15 +72,18 @@ FIREWALL_TOOLS = ("nft", "iptables", "ip6tables", "ufw", "firewalld")
 """The firewall sections the script always reports: read, or marked absent (not installed)."""
 
 
-def read_firewall(sections: Mapping[str, Section], errors: dict[str, str]) -> HostFirewall | None:
+def read_firewall(sections: Mapping[str, Section], errors: dict[str, Reason]) -> HostFirewall | None:
     """Return the firewall fact from the firewall tools' sections and ss; None with the reasons in `errors["firewall"]`."""
-    problems: list[str] = []
+    problems: list[Reason] = []
     profiles: list[FirewallProfile] = []
     rules: list[InboundAllowRule] = []
     skip: list[tuple[str, str]] = []
     parsed_ipt: dict[str, tuple[list[FirewallProfile], list[InboundAllowRule]]] = {}
     problems.extend(
-        f"{tool} was not reported (the fact script reports every firewall tool, installed or not)"
+        msg(
+            "{tool} was not reported (the fact script reports every firewall tool, installed or not)",
+            tool=tool,
+        )
         for tool in FIREWALL_TOOLS
         if tool not in sections
     )
@@ -93,12 +98,18 @@ def read_firewall(sections: Mapping[str, Section], errors: dict[str, str]) -> Ho
         try:
             parsed = parse_iptables_save(section.stdout, family)
         except ValueError as exc:
-            problems.append(f"{family}-save output cannot be read: {exc}")
+            problems.append(
+                msg("{what} output cannot be read: {detail}", what=f"{family}-save", detail=str(exc))
+            )
             continue
         if "legacy tables present" in section.stdout:
             # iptables-nft-save warns so when iptables-legacy also holds rules: half the ruleset is unseen.
             problems.append(
-                f"{family}-save reports {family}-legacy tables besides nf_tables; the legacy rules are not read"
+                msg(
+                    "{what} reports {legacy} tables besides nf_tables; the legacy rules are not read",
+                    what=f"{family}-save",
+                    legacy=f"{family}-legacy",
+                )
             )
             continue
         backend = iptables_backend(section.stdout)
@@ -116,30 +127,36 @@ def read_firewall(sections: Mapping[str, Section], errors: dict[str, str]) -> Ho
                 profiles.extend(nft_profiles)
                 rules.extend(nft_rules)
             except (ValueError, TypeError, AttributeError) as exc:
-                problems.append(f"nft -j list ruleset output cannot be read: {exc}")
+                problems.append(
+                    msg("{what} output cannot be read: {detail}", what="nft -j list ruleset", detail=str(exc))
+                )
         else:
             problems.append(nft.failure("nft -j list ruleset"))
     ufw = sections.get("ufw")
     if ufw is not None and not ufw.absent:
-        try:
-            if not ufw.ok:
-                raise ValueError(ufw.failure("ufw status verbose"))
-            profiles.append(parse_ufw(ufw.stdout))
-        except ValueError as exc:
-            problems.append(str(exc))
+        if not ufw.ok:
+            problems.append(ufw.failure("ufw status verbose"))
+        else:
+            try:
+                profiles.append(parse_ufw(ufw.stdout))
+            except ValueError as exc:
+                problems.append(str(exc))
     firewalld = sections.get("firewalld")
     if firewalld is not None and not firewalld.absent:
-        try:
-            if not firewalld.ok:
-                raise ValueError(firewalld.failure("firewall-cmd"))
-            profiles.extend(parse_firewalld(firewalld.stdout))
-        except ValueError as exc:
-            problems.append(str(exc))
+        if not firewalld.ok:
+            problems.append(firewalld.failure("firewall-cmd"))
+        else:
+            try:
+                profiles.extend(parse_firewalld(firewalld.stdout))
+            except ValueError as exc:
+                problems.append(str(exc))
     listeners: list[Listener] = []
     for name, protocol in (("ss-tcp", "TCP"), ("ss-udp", "UDP")):
         section = sections.get(name)
         if section is None or not section.ok:
-            problems.append(section.failure(f"ss ({protocol})") if section else f"{name} was not reported")
+            problems.append(
+                section.failure(f"ss ({protocol})") if section else msg("{what} was not reported", what=name)
+            )
             continue
         try:
             found = parse_ss(section.stdout, protocol)
@@ -148,9 +165,9 @@ def read_firewall(sections: Mapping[str, Section], errors: dict[str, str]) -> Ho
             continue
         if protocol == "TCP" and not found:
             # The auditor reached this host over SSH: its sshd listens, so an empty list is not the truth.
-            problems.append("ss lists no listening TCP socket, yet the host answered over SSH")
+            problems.append(msg("ss lists no listening TCP socket, yet the host answered over SSH"))
         listeners.extend(found)
     if problems:
-        errors["firewall"] = "; ".join(problems)
+        errors["firewall"] = semicolon_list(problems)
         return None
     return HostFirewall(profiles=tuple(profiles), inbound_allow=tuple(rules), listeners=tuple(listeners))

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from collectors.hosts.facts import OperatingSystem
 from collectors.hosts.linux.sections import Section
+from collectors.messages import Reason
+from reports.evidence import msg
 
 
 def parse_os_release(text: str) -> dict[str, str]:
@@ -25,14 +27,16 @@ def parse_os_release(text: str) -> dict[str, str]:
     return values
 
 
-def read_operating_system(sections: Mapping[str, Section], errors: dict[str, str]) -> OperatingSystem:
+def read_operating_system(sections: Mapping[str, Section], errors: dict[str, Reason]) -> OperatingSystem:
     """Return the OS from os-release and the kernel; an unreadable os-release is noted in `errors["os"]`."""
     release = sections.get("os-release")
     kernel_section = sections.get("kernel")
     kernel = kernel_section.stdout.strip() or None if kernel_section and kernel_section.ok else None
     if release is None or not release.ok:
         errors["os"] = (
-            release.failure("reading /etc/os-release") if release else "os-release was not reported"
+            release.failure("reading /etc/os-release")
+            if release
+            else msg("{what} was not reported", what="os-release")
         )
         return OperatingSystem(
             family="linux", product="Linux (os-release unreadable)", version="", kernel=kernel

@@ -19,6 +19,7 @@ from collectors.hosts.linux.sections import Section, split_sections
 from collectors.hosts.linux.sshd import read_sshd_config
 from collectors.hosts.linux.updates import read_updates
 from collectors.hosts.linux.volumes import read_volumes
+from collectors.messages import Reason
 from reports.evidence import msg
 
 T = TypeVar("T")
@@ -26,9 +27,9 @@ T = TypeVar("T")
 
 def _guarded(
     fact: str,
-    builder: Callable[[Mapping[str, Section], dict[str, str]], T],
+    builder: Callable[[Mapping[str, Section], dict[str, Reason]], T],
     sections: Mapping[str, Section],
-    errors: dict[str, str],
+    errors: dict[str, Reason],
 ) -> T | None:
     """Return `builder(sections, errors)`; an exception it did not foresee makes `fact` an error, never a traceback.
 
@@ -38,8 +39,10 @@ def _guarded(
     try:
         return builder(sections, errors)
     except Exception as exc:  # any surprise in one section's output is that section's error
-        errors[fact] = (
-            f"{fact} could not be read from the fact script's output ({type(exc).__name__}: {str(exc)[:200]})"
+        errors[fact] = msg(
+            "{fact} could not be read from the fact script's output ({error})",
+            fact=fact,
+            error=f"{type(exc).__name__}: {str(exc)[:200]}",
         )
         return None
 
@@ -65,7 +68,7 @@ def parse_linux(result: CommandResult, host: HostEntry) -> HostFacts:
             )
         )
     sections = split_sections(result.stdout, msg("Linux host {host}", host=host.name))
-    errors: dict[str, str] = {}
+    errors: dict[str, Reason] = {}
     os_facts = _guarded("os", read_operating_system, sections, errors) or OperatingSystem(
         family="linux", product="Linux (os-release unreadable)", version=""
     )

@@ -37,12 +37,14 @@ class Section:
         """True when the section ran and exited 0."""
         return not self.absent and self.rc == 0
 
-    def failure(self, what: str) -> str:
-        """Describe why the section could not be used."""
+    def failure(self, what: str) -> Reason:
+        """Describe why the section could not be used (`what`: the command, as the host runs it)."""
         if self.absent_tool is not None:
-            return f"{what}: {self.absent_tool} is not installed"
+            return msg("{what}: {tool} is not installed", what=what, tool=self.absent_tool)
         detail = " ".join(self.stderr.split())[:300]
-        return f"{what} failed (exit {self.rc})" + (f": {detail}" if detail else "")
+        if detail:
+            return msg("{what} failed (exit {code}): {detail}", what=what, code=self.rc, detail=detail)
+        return msg("{what} failed (exit {code})", what=what, code=self.rc)
 
 
 _MARKER = re.compile(r"^@@AUDIT-([A-Z]+)(?: (.*?))?@@$")

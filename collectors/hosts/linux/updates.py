@@ -15,6 +15,8 @@ from typing import Literal
 
 from collectors.hosts.facts import LinuxPendingUpdate, LinuxUpdates
 from collectors.hosts.linux.sections import Section
+from collectors.messages import Reason, semicolon_list
+from reports.evidence import msg
 
 _APT_LINE = re.compile(r"^(?P<pkg>[^/\s]+)/(?P<suites>\S+)\s+(?P<version>\S+)\s+\S+(?:\s+\[.*\])?$")
 
@@ -124,7 +126,7 @@ def parse_index_times(text: str) -> datetime | None:
         raise ValueError(f"package index time {newest} is not a date") from None
 
 
-def read_updates(sections: Mapping[str, Section], errors: dict[str, str]) -> LinuxUpdates | None:
+def read_updates(sections: Mapping[str, Section], errors: dict[str, Reason]) -> LinuxUpdates | None:
     """Return the pending updates of apt, dnf or yum; None with the reason in `errors["linux_updates"]`."""
     dnf_index = sections.get("dnf-index")
     apt = sections.get("apt")
@@ -159,10 +161,10 @@ def read_updates(sections: Mapping[str, Section], errors: dict[str, str]) -> Lin
             reasons = [
                 s.failure(f"{manager} {s.name.split('-', 1)[1]}") for s in (info, check) if s is not None
             ]
-            errors["linux_updates"] = "; ".join(reasons)
+            errors["linux_updates"] = semicolon_list(reasons)
             return None
     except ValueError as exc:
-        errors["linux_updates"] = f"pending updates cannot be read: {exc}"
+        errors["linux_updates"] = msg("pending updates cannot be read: {detail}", detail=str(exc))
         return None
-    errors["linux_updates"] = "no supported package manager (apt, dnf or yum) was found"
+    errors["linux_updates"] = msg("no supported package manager (apt, dnf or yum) was found")
     return None

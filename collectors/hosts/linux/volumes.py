@@ -14,6 +14,8 @@ from typing import Any
 
 from collectors.hosts.facts import Volume
 from collectors.hosts.linux.sections import Section
+from collectors.messages import Reason
+from reports.evidence import msg
 
 BOOT_MOUNTS = frozenset({"/boot", "/boot/efi", "/efi"})
 """Boot partitions: they hold the kernel and boot loader, which firmware must read unencrypted."""
@@ -178,18 +180,20 @@ def parse_volumes(lsblk_json: str, findmnt_json: str | None = None) -> tuple[Vol
     return tuple(volumes[m] for m in sorted(volumes))
 
 
-def read_volumes(sections: Mapping[str, Section], errors: dict[str, str]) -> tuple[Volume, ...] | None:
+def read_volumes(sections: Mapping[str, Section], errors: dict[str, Reason]) -> tuple[Volume, ...] | None:
     """Return the volumes from lsblk and findmnt; both are needed (findmnt finds mounts lsblk does not show)."""
     lsblk, findmnt = sections.get("lsblk"), sections.get("findmnt")
     if lsblk is None or not lsblk.ok:
-        errors["volumes"] = lsblk.failure("lsblk") if lsblk else "lsblk was not reported"
+        errors["volumes"] = lsblk.failure("lsblk") if lsblk else msg("{what} was not reported", what="lsblk")
         return None
     if findmnt is None or not findmnt.ok:
-        reason = findmnt.failure("findmnt") if findmnt else "findmnt was not reported"
-        errors["volumes"] = f"{reason}, so mounts that lsblk does not show cannot be found"
+        reason = findmnt.failure("findmnt") if findmnt else msg("{what} was not reported", what="findmnt")
+        errors["volumes"] = msg("{reason}, so mounts that lsblk does not show cannot be found", reason=reason)
         return None
     try:
         return parse_volumes(lsblk.stdout, findmnt.stdout)
     except (ValueError, TypeError, AttributeError) as exc:
-        errors["volumes"] = f"lsblk/findmnt output cannot be read: {exc}"
+        errors["volumes"] = msg(
+            "{what} output cannot be read: {detail}", what="lsblk/findmnt", detail=str(exc)
+        )
         return None

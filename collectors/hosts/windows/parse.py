@@ -20,6 +20,7 @@ from collectors.hosts.windows.updates import (
     read_reboot_required,
     read_update_source,
 )
+from reports.evidence import msg
 
 if TYPE_CHECKING:  # the stand-in imports this package under a bare system python3 (no pydantic)
     from collectors.config.inventory import HostEntry
@@ -56,8 +57,8 @@ def parse_windows(result: CommandResult, host: HostEntry) -> HostFacts:
 
     sql = sections.build("sql_force_encryption", read_sql_force_encryption)
     if sql is None and "sql_force_encryption" not in sections.section_errors and "db" in host.roles:
-        sections.section_errors["sql_force_encryption"] = (
-            f"no SQL Server instance was found in the registry of database host {host.name}"
+        sections.section_errors["sql_force_encryption"] = msg(
+            "no SQL Server instance was found in the registry of database host {host}", host=host.name
         )
 
     return HostFacts(

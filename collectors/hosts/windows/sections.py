@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from collectors.hosts.windows.shapes import short
+from collectors.messages import Reason
+from reports.evidence import N_, Message, msg, verbatim
 
 if TYPE_CHECKING:  # the stand-in imports this package under a bare system python3 (no pydantic)
     from collectors.config.inventory import HostEntry
@@ -28,19 +30,24 @@ SECTION_OF_FACT = {
 """Which script sections each `HostFacts` field (or `section_errors` key) is built from."""
 
 WHAT = {
-    "os": "the OS version (registry CurrentVersion)",
-    "wua_history": "the Windows Update Agent history",
-    "wua_search": "the Windows Update Agent search for pending updates",
-    "hotfixes": "Get-HotFix",
-    "reboot": "the reboot-required registry keys",
-    "update_source": "the Windows Update policy (WSUS) keys",
-    "bitlocker": "BitLocker (Get-BitLockerVolume / Win32_EncryptableVolume)",
-    "firewall": "the Windows Firewall ActiveStore (profiles and inbound allow rules)",
-    "listeners": "the list of listening TCP ports (Get-NetTCPConnection)",
-    "admins": "the local Administrators group (S-1-5-32-544) and administrators' authorized keys",
-    "schannel": "the SCHANNEL protocol keys",
-    "sql_server": "the SQL Server network settings (SuperSocketNetLib)",
+    "os": N_("the OS version (registry CurrentVersion)"),
+    "wua_history": N_("the Windows Update Agent history"),
+    "wua_search": N_("the Windows Update Agent search for pending updates"),
+    "hotfixes": N_("Get-HotFix"),
+    "reboot": N_("the reboot-required registry keys"),
+    "update_source": N_("the Windows Update policy (WSUS) keys"),
+    "bitlocker": N_("BitLocker (Get-BitLockerVolume / Win32_EncryptableVolume)"),
+    "firewall": N_("the Windows Firewall ActiveStore (profiles and inbound allow rules)"),
+    "listeners": N_("the list of listening TCP ports (Get-NetTCPConnection)"),
+    "admins": N_("the local Administrators group (S-1-5-32-544) and administrators' authorized keys"),
+    "schannel": N_("the SCHANNEL protocol keys"),
+    "sql_server": N_("the SQL Server network settings (SuperSocketNetLib)"),
 }
+
+
+def _what(section: str) -> Message:
+    """Return the words for a script section (a catalog text), or its name when it has none."""
+    return msg(WHAT[section]) if section in WHAT else verbatim(section)
 
 
 class Sections:
@@ -51,15 +58,22 @@ class Sections:
         self.data: Mapping[str, Any] = document["data"]
         errors = document.get("errors")
         self.errors: Mapping[str, Any] = errors if isinstance(errors, Mapping) else {}
-        self.section_errors: dict[str, str] = {}
+        self.section_errors: dict[str, Reason] = {}
 
-    def failure(self, section: str) -> str | None:
+    def failure(self, section: str) -> Reason | None:
         """Return why the script could not read `section`, or None when its data is there."""
         if section in self.errors:
             reason = short(str(self.errors[section]))
-            return f"{WHAT.get(section, section)} could not be read on {self.host.name}: {reason}"
+            return msg(
+                "{what} could not be read on {host}: {reason}",
+                what=_what(section),
+                host=self.host.name,
+                reason=reason,
+            )
         if section not in self.data or self.data[section] is None:
-            return f"{WHAT.get(section, section)} is missing from the output of {self.host.name}"
+            return msg(
+                "{what} is missing from the output of {host}", what=_what(section), host=self.host.name
+            )
         return None
 
     def build(self, fact: str, builder: Callable[..., T]) -> T | None:
@@ -75,8 +89,10 @@ class Sections:
         except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
             # ShapeError names the field; anything else is a shape the builders did not foresee.
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
-            self.section_errors[fact] = (
-                f"{WHAT.get(sections[0], sections[0])} on {self.host.name} came back in an unexpected "
-                f"shape: {short(detail, 200)}"
+            self.section_errors[fact] = msg(
+                "{what} on {host} came back in an unexpected shape: {detail}",
+                what=_what(sections[0]),
+                host=self.host.name,
+                detail=short(detail, 200),
             )
             return None

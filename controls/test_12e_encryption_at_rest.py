@@ -7,7 +7,7 @@ from collectors.config.policy import Policy
 from collectors.databases.facts import RAVENDB_DATABASES, SQLSERVER_DATABASES, Database
 from collectors.hosts.facts import HostFacts
 from controls.framework import Evidence, EvidenceMissing, control
-from reports.evidence import N_, Message, msg
+from reports.evidence import N_, Message, as_message, msg
 
 
 @control("12e.azure-sql-tde", over="azure.sql_databases")
@@ -183,7 +183,11 @@ def test_vm_disks_are_encrypted_as_policy_requires(
     missing = [d.missing for d in vm.disks if d.missing]
     if missing:
         raise EvidenceMissing(
-            msg("VM {vm}: disk encryption unknown: {reasons}", vm=vm.name, reasons="; ".join(missing))
+            msg(
+                "VM {vm}: disk encryption unknown: {reasons}",
+                vm=vm.name,
+                reasons=[as_message(m) for m in missing],
+            )
         )
 
 

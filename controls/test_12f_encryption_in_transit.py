@@ -9,7 +9,7 @@ from collectors.hosts.facts import HostFacts, SchannelProtocol
 from collectors.tls.facts import TlsEndpoint, classify_tls12_suite
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.versions import tls_version
-from reports.evidence import N_, Message, msg, verbatim
+from reports.evidence import N_, Message, as_message, msg, verbatim
 
 
 def tls_floor_shortfall(setting: str, value: str | None, min_tls: str, unset: Message) -> Message | None:
@@ -338,7 +338,7 @@ def key_exchange_findings(endpoint: TlsEndpoint) -> tuple[list[Message], list[Me
             )
     if endpoint.supported_curves is None:
         unknown.append(
-            verbatim(endpoint.key_exchange_observation)
+            as_message(endpoint.key_exchange_observation)
             if endpoint.key_exchange_observation
             else msg("the supported elliptic curves were not observed")
         )

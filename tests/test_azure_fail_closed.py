@@ -558,7 +558,9 @@ def test_vm_without_a_data_disk_list_has_unknown_disks_and_is_error_under_cmk() 
     [subject] = [s for s in store.population(VMS).subjects if s.id.endswith("/vm-web-01")]
     assert isinstance(subject.fact, VirtualMachine)
     unknown = [d for d in subject.fact.disks if d.missing]
-    assert [d.missing for d in unknown] == ["the VM's storageProfile reports no dataDisks list"]
+    assert [english_text(d.missing or "") for d in unknown] == [
+        "the VM's storageProfile reports no dataDisks list"
+    ]
     result = verdict(
         c12e.test_vm_disks_are_encrypted_as_policy_requires,
         subject.fact,

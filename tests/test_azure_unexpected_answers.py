@@ -204,7 +204,7 @@ def snapshot(store: FactStore) -> dict[tuple[str, str], Any]:
             if subject.error is not None:
                 found[(name, subject.id)] = ("error", english_text(subject.error))
             elif isinstance(fact, SqlServerFirewall) and fact.rules is None:
-                found[(name, subject.id)] = ("error", fact.rules_error or "")
+                found[(name, subject.id)] = ("error", english_text(fact.rules_error or ""))
             elif isinstance(fact, RoleAssignment) and fact.role_name is None:  # judged `error`
                 found[(name, subject.id)] = ("error", english_text(fact.role_problem or ""))
             else:

@@ -353,7 +353,7 @@ def test_forbidden_disk_list_makes_disk_encryption_unknown_not_passing() -> None
     store, _ = collect(demo_estate(), faults=[forbidden])
     vms: dict[str, VirtualMachine] = facts(store, VMS)
     synda = vms["vm-synda-01"]
-    assert all(d.missing and "HTTP 403" in d.missing for d in synda.disks)
+    assert all(d.missing and "HTTP 403" in english_text(d.missing) for d in synda.disks)
     cmk = DEMO_POLICY.model_copy(update={"vm_disk_encryption": "cmk"})
     check = c12e.test_vm_disks_are_encrypted_as_policy_requires
     assert status(check, synda, policy=cmk) == "error"
@@ -368,7 +368,7 @@ def test_disk_missing_from_the_disk_list_is_recorded_on_its_vm() -> None:
     store, _ = collect(demo_estate(drop=lambda r: r["name"] == "vm-web-01_data_0"))
     web: VirtualMachine = facts(store, VMS)["vm-web-01"]
     assert web.disks[0].missing is None
-    assert "not in the disk list" in (web.disks[1].missing or "")
+    assert "not in the disk list" in english_text(web.disks[1].missing or "")
     cmk = DEMO_POLICY.model_copy(update={"vm_disk_encryption": "cmk"})
     assert status(c12e.test_vm_disks_are_encrypted_as_policy_requires, web, policy=cmk) == "fail", (
         "the OS disk is platform-managed: a known failure beats the missing disk"
@@ -469,7 +469,7 @@ def test_microsoft_examples_give_the_expected_verdicts() -> None:
     vm: VirtualMachine = facts(store, VMS)["myVM"]
     assert vm.encryption_at_host is True
     assert vm.os_type == "Windows"
-    assert "no managed disk id" in (vm.disks[0].missing or "")
+    assert "no managed disk id" in english_text(vm.disks[0].missing or "")
     check_vm = c12e.test_vm_disks_are_encrypted_as_policy_requires
     assert status(check_vm, vm, policy=DEMO_POLICY) == "pass"
     assert (

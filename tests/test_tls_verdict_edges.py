@@ -16,6 +16,8 @@ import pytest
 from collectors.azure.facts import SqlServer, StorageAccount, WebApp
 from collectors.config.policy import Policy
 from collectors.databases.facts import ConnectionEncryption, DatabaseServer
+from collectors.fact_json import subject_from_json, subject_to_json
+from collectors.facts import observed
 from collectors.hosts.facts import HostFacts, OperatingSystem, SchannelProtocol
 from collectors.tls.facts import (
     CertificateFact,
@@ -28,8 +30,8 @@ from collectors.tls.facts import (
 from controls import test_6f_certificates as c6f
 from controls import test_12f_encryption_in_transit as c12f
 from controls.framework import Verdict
-from reports.evidence import Message
-from reports.i18n.translation import english
+from reports.evidence import Message, msg
+from reports.i18n.translation import english, translator
 from tests.control_calls import verdict, verdict_and_evidence
 
 RUN_DATE = date(2026, 11, 29)
@@ -845,3 +847,24 @@ def test_https_endpoint_whose_redirect_was_not_checked_is_error() -> None:
 def test_non_web_endpoint_says_why_it_is_not_applicable() -> None:
     result = https_verdict(endpoint(target=TlsTarget("mail.example.test", 465, scheme="tls")))
     assert result.message == "tls://mail.example.test:465 is not a web (https://) endpoint"
+
+
+def test_hsts_unreadable_said_as_a_message_is_error_and_reads_in_dutch() -> None:
+    observation = msg("HTTP headers could not be read ({detail})", detail="ConnectionResetError")
+    result = https_verdict(endpoint(hsts_max_age=None, hsts_observation=observation))
+    assert result.status == "error"
+    assert "HTTP headers could not be read (ConnectionResetError)" in result.message
+    assert "ConnectionResetError" in translator("nl").render(observation)
+
+
+def test_a_tls_observation_message_survives_a_recording() -> None:
+    fact = endpoint(
+        hsts_max_age=None,
+        hsts_observation=msg("no Strict-Transport-Security header"),
+        http_observation=msg("port {port} refused the connection (no plain HTTP served)", port=80),
+    )
+    subject = observed(fact.target.id, fact, ())
+    back = subject_from_json(TlsEndpoint, subject_to_json(subject))
+    assert back.fact == fact
+    assert isinstance(back.fact.http_observation, Message)
+    assert back.fact.http_observation.params == {"port": 80}

@@ -39,7 +39,7 @@ class RoleDefinition:
     role_type: str | None
     """"BuiltInRole" or "CustomRole"."""
     permissions: tuple[RolePermission, ...] | None
-    problem: str | None = None
+    problem: Reason | None = None
 
 
 def _patterns(model: Any, name: str, arm_name: str, *, required: bool) -> tuple[str, ...]:
@@ -79,7 +79,13 @@ def role_definition_of(model: Any) -> RoleDefinition:
             for index, block in enumerate(blocks)
         )
     except fields.FieldUnreadable as exc:
-        return RoleDefinition(definition_id, name, role_type, None, f"its permissions cannot be read: {exc}")
+        return RoleDefinition(
+            definition_id,
+            name,
+            role_type,
+            None,
+            msg("its permissions cannot be read: {detail}", detail=exc.reason),
+        )
     return RoleDefinition(definition_id, name, role_type, permissions)
 
 

@@ -36,7 +36,7 @@ from collectors.azure.reading import Unreadable
 from collectors.azure.resource_graph import GraphRows, ResourceGraph
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed, unobservable
-from collectors.messages import english_text
+from collectors.messages import Reason
 from collectors.regions import normalise_region
 from reports.evidence import Source, msg
 
@@ -135,7 +135,7 @@ def vm_disk(
     role: str,
     profile: Any,
     disks: Mapping[str, _DiskState] | None,
-    disks_error: str | None,
+    disks_error: Reason | None,
     vm_ade_enabled: bool = False,
 ) -> VmDisk:
     """Return one disk of a VM from its storage profile entry and the subscription's disk list.
@@ -163,13 +163,15 @@ def vm_disk(
         return VmDisk(role, name or uri, None, "unmanaged", None, None, vm_ade_enabled)
     disk_id = None if managed is None else fields.text(managed, "id", f"{role}.managedDisk.id", nested=False)
     if disk_id is None:
-        reason = f"the VM reports no managed disk id for {role} {name or '(unnamed)'}"
+        reason = msg(
+            "the VM reports no managed disk id for {role} {name}", role=role, name=name or "(unnamed)"
+        )
         return VmDisk(role, name, None, "managed", None, set_id, vm_ade_enabled, missing=reason)
     if disks is None:
         return VmDisk(role, name, disk_id, "managed", None, set_id, vm_ade_enabled, missing=disks_error)
     state = disks.get(disk_id.lower())
     if state is None:
-        reason = f"{role} {disk_id} is not in the disk list of its subscription"
+        reason = msg("{role} {disk} is not in the disk list of its subscription", role=role, disk=disk_id)
         return VmDisk(role, name, disk_id, "managed", None, set_id, vm_ade_enabled, missing=reason)
     return VmDisk(
         role=role,
@@ -182,7 +184,7 @@ def vm_disk(
     )
 
 
-def _unknown_disks(role: str, reason: str) -> VmDisk:
+def _unknown_disks(role: str, reason: Reason) -> VmDisk:
     """Return a placeholder disk standing for disks the VM does not list (their encryption is unknown)."""
     return VmDisk(role, "", None, "unknown", None, None, False, missing=reason)
 
@@ -216,7 +218,7 @@ def virtual_machine(
     subscription: AzureSubscription,
     model: Any,
     disks: Mapping[str, _DiskState] | None,
-    disks_error: str | None,
+    disks_error: Reason | None,
 ) -> VirtualMachine:
     """Return the fact of one VM, its disks matched against the subscription's disk list.
 
@@ -230,11 +232,13 @@ def virtual_machine(
     vm_disks: list[VmDisk] = []
     os_type = None
     if storage is None:
-        vm_disks.append(_unknown_disks("disks", "the VM reports no storageProfile: its disks are unknown"))
+        vm_disks.append(
+            _unknown_disks("disks", msg("the VM reports no storageProfile: its disks are unknown"))
+        )
     else:
         os_disk = fields.child(storage, "os_disk", "storageProfile.osDisk", nested=False)
         if os_disk is None:
-            vm_disks.append(_unknown_disks("OS disk", "the VM's storageProfile reports no osDisk"))
+            vm_disks.append(_unknown_disks("OS disk", msg("the VM's storageProfile reports no osDisk")))
         else:
             settings = fields.child(os_disk, "encryption_settings", "osDisk.encryptionSettings", nested=False)
             vm_ade = (
@@ -246,7 +250,9 @@ def virtual_machine(
             os_type = fields.text(os_disk, "os_type", "osDisk.osType", nested=False)
         data_disks = fields.items(storage, "data_disks", "storageProfile.dataDisks", nested=False)
         if data_disks is None:
-            vm_disks.append(_unknown_disks("data disks", "the VM's storageProfile reports no dataDisks list"))
+            vm_disks.append(
+                _unknown_disks("data disks", msg("the VM's storageProfile reports no dataDisks list"))
+            )
         for data in data_disks or ():
             lun = fields.integer(data, "lun", "dataDisks.lun", nested=False)
             vm_disks.append(vm_disk(f"data disk (LUN {lun})", data, disks, disks_error))
@@ -432,7 +438,7 @@ class ComputeCollector(AzureCollector):
 
     def _disks(
         self, subscription: AzureSubscription
-    ) -> tuple[dict[str, _DiskState] | None, str | None, tuple[Source, ...]]:
+    ) -> tuple[dict[str, _DiskState] | None, Reason | None, tuple[Source, ...]]:
         what, failed_list = self.unlisted(subscription, DISK_TYPE, ())
         failures: list[Unreadable] = []
 
@@ -453,7 +459,7 @@ class ComputeCollector(AzureCollector):
             failed=failed,
         )
         if found is None:
-            return None, english_text(failures[0].reason if failures else what), ()
+            return None, (failures[0].reason if failures else what), ()
         states, fetched = found
         self._locate_each(fetched, DISK_TYPE, subscription)
         return {disk_id.lower(): state for disk_id, state in states}, None, fetched.sources

@@ -98,7 +98,7 @@ class SqlServerFirewall:
 
     server: SqlServer
     rules: tuple[FirewallRule, ...] | None
-    rules_error: str | None = None
+    rules_error: Reason | None = None
 
 
 @dataclass(frozen=True)
@@ -345,7 +345,7 @@ class VmDisk:
     encryption_type: str | None
     disk_encryption_set_id: str | None
     ade_enabled: bool
-    missing: str | None = None
+    missing: Reason | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from collectors.azure.facts import (
 from collectors.azure.reading import Unreadable
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
-from collectors.messages import english_text
 from collectors.regions import normalise_region
 from reports.evidence import Source, msg
 
@@ -143,7 +142,7 @@ class SqlCollector(AzureCollector):
         population = self.population(SQL_FIREWALLS)
 
         def failed(unreadable: Unreadable) -> None:
-            fact = SqlServerFirewall(server, None, english_text(unreadable.reason))
+            fact = SqlServerFirewall(server, None, unreadable.reason)
             population.add(observed(server.id, fact, unreadable.sources))
 
         found = self.read_parsed(

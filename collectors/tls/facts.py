@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Literal
 
+from collectors.messages import Reason
+
 TLS_ENDPOINTS = "tls.endpoints"
 """One subject per configured endpoint, id `https://host:port/` or `tls://host:port` (see `TlsTarget.id`)."""
 
@@ -154,11 +156,11 @@ class TlsEndpoint:
     certificate: CertificateFact | None
     hsts_max_age: int | None
     """max-age of the Strict-Transport-Security header; None when absent or not fetched."""
-    hsts_observation: str
+    hsts_observation: Reason
     """What the HTTPS header check saw, e.g. "max-age=31536000", "no Strict-Transport-Security header"."""
     http_redirects_to_https: bool | None
     """True/False from a plain GET on http_port; None when no HTTP answer came (see http_observation)."""
-    http_observation: str
+    http_observation: Reason
     """What the plain-HTTP check saw: "301 -> https://...", "200 (no redirect)", "refused", "timed out"."""
     http_refused: bool
     """Port http_port actively refused the connection: nothing is served over plain HTTP there."""
@@ -167,7 +169,7 @@ class TlsEndpoint:
     None when not observed (a recording made before key exchanges were scanned)."""
     supported_curves: tuple[EllipticCurveFact, ...] | None = None
     """The elliptic curves the server accepts (empty: no ECDH at all); None when not observed."""
-    key_exchange_observation: str | None = None
+    key_exchange_observation: Reason | None = None
     """Why key exchanges or curves are missing when the scan could not observe them."""
 
 

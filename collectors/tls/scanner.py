@@ -71,7 +71,7 @@ from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config.estate import EstateConfig
 from collectors.fact_json import subject_from_json, subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable
-from collectors.messages import Reason
+from collectors.messages import Reason, reason_json
 from collectors.tls.facts import (
     TLS_ENDPOINTS,
     CertificateFact,
@@ -371,7 +371,7 @@ def certificate_fact(chain: list[x509.Certificate], server_name: str, trust_stor
     )
 
 
-def plain_http_check(target: TlsTarget, timeout: float) -> tuple[bool | None, str, bool]:
+def plain_http_check(target: TlsTarget, timeout: float) -> tuple[bool | None, Reason, bool]:
     """GET / over plain HTTP on the target's http_port, following no redirect.
 
     Returns (redirects to https, what was seen, refused).
@@ -385,17 +385,27 @@ def plain_http_check(target: TlsTarget, timeout: float) -> tuple[bool | None, st
         location = response.getheader("Location") or ""
         response.read(65536)
     except ConnectionRefusedError:
-        return None, f"port {target.http_port} refused the connection (no plain HTTP served)", True
+        return (
+            None,
+            msg("port {port} refused the connection (no plain HTTP served)", port=target.http_port),
+            True,
+        )
     except TimeoutError:
-        return None, f"port {target.http_port} timed out after {timeout:g} s", False
+        seconds = format(timeout, "g")
+        return (
+            None,
+            msg("port {port} timed out after {seconds} s", port=target.http_port, seconds=seconds),
+            False,
+        )
     except (OSError, http.client.HTTPException) as exc:
-        return None, f"port {target.http_port}: {type(exc).__name__}: {exc}", False
+        detail = type(exc).__name__ + ": " + str(exc)
+        return None, msg("port {port}: {detail}", port=target.http_port, detail=detail), False
     finally:
         connection.close()
     if response.status in (301, 302, 303, 307, 308):
         redirects = location.lower().startswith("https://")
         return redirects, f"{response.status} -> {location or '(no Location header)'}", False
-    return False, f"{response.status} (no redirect)", False
+    return False, msg("{status} (no redirect)", status=str(response.status)), False
 
 
 # --- the scan -------------------------------------------------------------------------------------
@@ -507,14 +517,18 @@ def key_exchange_of(protocol: str, accepted: CipherSuiteAcceptedByServer) -> Key
 
 def supported_curves_of(
     scan: AllScanCommandsAttempts,
-) -> tuple[tuple[EllipticCurveFact, ...] | None, str | None]:
+) -> tuple[tuple[EllipticCurveFact, ...] | None, Reason | None]:
     """Return the elliptic curves the server accepted (empty: no ECDH), or None and why not."""
     attempt = scan.elliptic_curves
     if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
         reason = attempt.error_reason.value if attempt.error_reason else "no result"
         return (
             None,
-            f"the supported elliptic curves could not be tested ({reason}: {_trace_text(attempt.error_trace)})",
+            msg(
+                "the supported elliptic curves could not be tested ({reason}: {detail})",
+                reason=reason,
+                detail=_trace_text(attempt.error_trace),
+            ),
         )
     if not attempt.result.supports_ecdh_key_exchange:
         return (), None
@@ -528,7 +542,7 @@ def _where(target: TlsTarget) -> str:
 
 
 def endpoint_fact(
-    target: TlsTarget, result: ServerScanResult, http_check: tuple[bool | None, str, bool] | None
+    target: TlsTarget, result: ServerScanResult, http_check: tuple[bool | None, Reason, bool] | None
 ) -> TlsEndpoint | Reason:
     """Reduce one sslyze ServerScanResult to a fact, or return why the scan is unusable."""
     where = _where(target)
@@ -588,25 +602,29 @@ def endpoint_fact(
         key_type, key_bits = public_key_of(chain[0])
         certificate = certificate_fact(chain, target.server_name, target.ca_bundle or default_trust_store())
     hsts_max_age: int | None = None
-    hsts_observation = "not checked (not an https:// endpoint)"
+    hsts_observation: Reason = msg("not checked (not an https:// endpoint)")
     headers_attempt = scan.http_headers
     if target.scheme == "https" and target.starttls is None:
         if headers_attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or headers_attempt.result is None:
-            hsts_observation = f"HTTP headers could not be read ({_trace_text(headers_attempt.error_trace)})"
+            hsts_observation = msg(
+                "HTTP headers could not be read ({detail})", detail=_trace_text(headers_attempt.error_trace)
+            )
         elif headers_attempt.result.http_error_trace is not None:
-            hsts_observation = f"HTTPS request failed: {_trace_text(headers_attempt.result.http_error_trace)}"
+            hsts_observation = msg(
+                "HTTPS request failed: {detail}", detail=_trace_text(headers_attempt.result.http_error_trace)
+            )
         elif headers_attempt.result.strict_transport_security_header is None:
-            hsts_observation = "no Strict-Transport-Security header"
+            hsts_observation = msg("no Strict-Transport-Security header")
         else:
             hsts_max_age = headers_attempt.result.strict_transport_security_header.max_age
             hsts_observation = (
                 f"max-age={hsts_max_age}"
                 if hsts_max_age is not None
-                else "Strict-Transport-Security without max-age"
+                else msg("Strict-Transport-Security without max-age")
             )
     redirects, http_observation, refused = http_check or (
         None,
-        "not checked (not an https:// endpoint)",
+        msg("not checked (not an https:// endpoint)"),
         False,
     )
     return TlsEndpoint(
@@ -665,7 +683,7 @@ def scan_endpoints(
                 )
                 sources = [_source(target, _raw_digest(result), call, started)]
                 if http_check is not None:
-                    raw = json.dumps(http_check[:2]).encode()
+                    raw = json.dumps([http_check[0], reason_json(http_check[1])]).encode()
                     sources.append(
                         _source(target, raw, f"GET http://{target.server_name}:{target.http_port}/", started)
                     )

@@ -95,20 +95,19 @@ def read_firewall(sections: Mapping[str, Section], errors: dict[str, Reason]) ->
         if not section.ok:
             problems.append(section.failure(f"{family}-save"))
             continue
+        command, legacy = family + "-save", family + "-legacy"
         try:
             parsed = parse_iptables_save(section.stdout, family)
         except ValueError as exc:
-            problems.append(
-                msg("{what} output cannot be read: {detail}", what=f"{family}-save", detail=str(exc))
-            )
+            problems.append(msg("{what} output cannot be read: {detail}", what=command, detail=str(exc)))
             continue
         if "legacy tables present" in section.stdout:
             # iptables-nft-save warns so when iptables-legacy also holds rules: half the ruleset is unseen.
             problems.append(
                 msg(
                     "{what} reports {legacy} tables besides nf_tables; the legacy rules are not read",
-                    what=f"{family}-save",
-                    legacy=f"{family}-legacy",
+                    what=command,
+                    legacy=legacy,
                 )
             )
             continue

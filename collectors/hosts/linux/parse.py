@@ -39,10 +39,9 @@ def _guarded(
     try:
         return builder(sections, errors)
     except Exception as exc:  # any surprise in one section's output is that section's error
+        error = type(exc).__name__ + ": " + str(exc)[:200]
         errors[fact] = msg(
-            "{fact} could not be read from the fact script's output ({error})",
-            fact=fact,
-            error=f"{type(exc).__name__}: {str(exc)[:200]}",
+            "{fact} could not be read from the fact script's output ({error})", fact=fact, error=error
         )
         return None
 

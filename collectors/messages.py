@@ -8,7 +8,7 @@ catalogs: where a sentence must be text at collection time (an exception's messa
 line, a fact field that is still text), `english_text` writes it in English, the catalog's
 source language, exactly as the English catalog renders it.
 
-Only the standard library and the evidence model are imported here (Babel, for decimals and
+Only the standard library and the message model are imported here (Babel, for decimals and
 dates, when one is written): the hosts' command modules, which use `ReasonError`, are imported by
 a stand-in under a bare system Python.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from reports.evidence import SOURCE_ENGLISH, Message, msg
+from reports.message import SOURCE_ENGLISH, Message, msg
 
 Reason = Message | str
 """Words for a reader: a catalog message, or plain text (what a target said, or code that does not

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from reports.evidence import msg
+from reports.message import msg
 
 if TYPE_CHECKING:
     from collectors.messages import Reason

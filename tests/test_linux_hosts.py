@@ -58,7 +58,8 @@ from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_linux_patching as c12g
 from controls.framework import Verdict
 from demo.standins.sshd_server import HostBehaviour, SshdServer
-from reports.i18n.translation import english
+from reports.evidence import msg
+from reports.i18n.translation import english, translator
 from tests.control_calls import verdict, verdict_and_evidence
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linux"
@@ -685,7 +686,7 @@ def test_dnf_check_update_exit_100_means_updates_and_exit_0_none() -> None:
     facts = _dnf_host({"dnf-updateinfo": failed_info, "dnf-check-update": (100, "")})
     assert facts.linux_updates is None
     assert "exited 100 (updates available) but listed none" in english_text(
-        english_text(facts.section_errors["linux_updates"])
+        facts.section_errors["linux_updates"]
     )
 
 
@@ -706,7 +707,7 @@ def test_apt_line_that_cannot_be_read_is_an_error() -> None:
     )
     assert facts.linux_updates is None
     assert "unrecognised apt list line 'this is not apt output'" in english_text(
-        english_text(facts.section_errors["linux_updates"])
+        facts.section_errors["linux_updates"]
     )
 
 
@@ -1122,6 +1123,14 @@ def test_no_trusted_networks_means_every_sensitive_rule_fails() -> None:
 def test_port_scope_without_firewall_facts_is_an_error() -> None:
     host = HostFacts("lin-01", "192.0.2.10", (), OperatingSystem("linux", "Debian", "12"))
     assert scope_verdict(host) == Verdict("error", "firewall was not collected from lin-01")
+
+
+def test_a_section_never_collected_is_a_catalog_message_naming_the_host() -> None:
+    host = HostFacts("lin-01", "192.0.2.10", (), OperatingSystem("linux", "Debian", "12"))
+    reason = host.missing("firewall")
+    assert reason == msg("{section} was not collected from {host}", section="firewall", host="lin-01")
+    assert english_text(reason) == "firewall was not collected from lin-01"
+    assert translator("nl").render(reason) == "firewall is niet verzameld van lin-01"
 
 
 # 12c.host-admins

@@ -1469,6 +1469,8 @@ def test_a_section_error_is_a_message_that_reads_in_dutch() -> None:
     reason = from_document(doc).section_errors["schannel"]
     assert isinstance(reason, Message)
     assert reason.params["reason"] == "Access is denied"  # what the host said stays as it said it
+    assert reason.params["host"] == "web01"  # the host is a parameter, not baked into the text
+    assert "web01" not in reason.id
     assert english_text(reason) == "the SCHANNEL protocol keys could not be read on web01: Access is denied"
     assert translator("nl").render(reason) == (
         "lezen van de SCHANNEL-protocolsleutels op web01 is mislukt: Access is denied"

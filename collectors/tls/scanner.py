@@ -84,6 +84,7 @@ from collectors.tls.facts import (
     hostname_matches,
     normalise_name,
 )
+from collectors.tls.first_handshake import silent_targets
 from reports.evidence import Source, msg, msg_n, utc_now
 
 __all__ = [
@@ -657,11 +658,17 @@ def scan_endpoints(
 ) -> list[Subject[object]]:
     """Scan every target (at most `max_concurrency` servers at once); one subject per target, in order.
 
-    `timeout` bounds each network connection (sslyze's network_timeout, the plain-HTTP check).
+    `timeout` bounds each network connection (sslyze's network_timeout, the plain-HTTP check, the
+    first handshake). A server that accepts TCP but does not answer a first handshake is `error`
+    after one timeout instead of after sslyze's retries (collectors/tls/first_handshake.py).
     """
 
     started = utc_now()
     by_uuid, requests, failed = _scan_requests(targets, timeout)
+    silent = silent_targets([by_uuid[str(r.uuid)] for r in requests], timeout, max_concurrency)
+    if silent:
+        requests = [r for r in requests if by_uuid[str(r.uuid)].id not in silent]
+        failed.update(silent)
     https_targets = [
         t for t in targets if t.scheme == "https" and t.http_port is not None and t.id not in failed
     ]

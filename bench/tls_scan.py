@@ -209,7 +209,7 @@ def our_verdict(endpoint: TlsEndpoint | None, error: str | None) -> Verdict:
         certificate.not_after < now,
         certificate.hostname_matches,
         now <= certificate.not_after < now + timedelta(days=SOON_DAYS),
-        certificate.validation_error or "",
+        english_text(certificate.validation_error) if certificate.validation_error else "",
     )
 
 

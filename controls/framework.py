@@ -99,6 +99,17 @@ DATA_FIELD = "\x00{}\x00"
 """Stands for the n-th message inside a value while its text form is built (never in a value itself)."""
 
 
+class _DataField:
+    """Stands for the n-th message inside a value: its repr is the bare marker, so a list or dict
+    holding it (whose text form repr()s its items) keeps the marker unquoted and unescaped."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        return DATA_FIELD.format(self.index)
+
+
 def _data_text(value: Any) -> Message | str:
     """Return a recorded value as it reads in a pass line (Python's text form of the data); a value
     holding messages becomes a message of that text whose fields are the messages, so they read in
@@ -108,7 +119,7 @@ def _data_text(value: Any) -> Message | str:
     def mark(item: Any) -> Any:
         if isinstance(item, Message):
             words.append(item)
-            return DATA_FIELD.format(len(words) - 1)
+            return _DataField(len(words) - 1)
         if isinstance(item, dict):
             return {k: mark(v) for k, v in item.items()}
         if isinstance(item, list):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from collectors.azure.facts import SqlServer, StorageAccount, WebApp
 from collectors.config.policy import Policy
 from collectors.databases.facts import SQLSERVER_SERVERS, DatabaseServer
 from collectors.hosts.facts import HostFacts, SchannelProtocol
-from collectors.tls.facts import TlsEndpoint, classify_tls12_suite
+from collectors.messages import Reason, english_text
+from collectors.tls.facts import KeyExchange, TlsEndpoint, classify_tls12_suite
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.versions import tls_version
 from reports.evidence import N_, Message, as_message, msg, verbatim
@@ -368,6 +371,23 @@ def certificate_key_findings(endpoint: TlsEndpoint) -> tuple[list[Message], list
     return [], [msg("certificate key type '{key_type}' cannot be judged", key_type=key_type)]
 
 
+def key_exchanges_observed(exchanges: Iterable[KeyExchange]) -> list[Reason]:
+    """Return each distinct key exchange seen, e.g. "TLS 1.3 ECDH X25519 (253 bits)", in the order of its English text.
+
+    A known group is data (plain text); an exchange whose key could not be read is a message.
+    """
+    seen: dict[str, Reason] = {}
+    for exchange in exchanges:
+        described = exchange.describe()
+        item: Reason = (
+            f"{exchange.protocol} {described}"
+            if isinstance(described, str)
+            else msg("{protocol} {key_exchange}", protocol=exchange.protocol, key_exchange=described)
+        )
+        seen.setdefault(english_text(item), item)
+    return [seen[text] for text in sorted(seen)]
+
+
 @control("12f.endpoint-tls", over="tls.endpoints")
 def test_endpoint_speaks_only_strong_tls(endpoint: TlsEndpoint, policy: Policy, evidence: Evidence) -> None:
     required = tls_version(policy.min_tls)
@@ -391,7 +411,7 @@ def test_endpoint_speaks_only_strong_tls(endpoint: TlsEndpoint, policy: Policy, 
         else None,
         key_exchanges=None
         if endpoint.key_exchanges is None
-        else sorted({f"{e.protocol} {e.describe()}" for e in endpoint.key_exchanges}),
+        else key_exchanges_observed(endpoint.key_exchanges),
         supported_curves=None
         if endpoint.supported_curves is None
         else [f"{c.name} ({c.bits} bits)" for c in endpoint.supported_curves],

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from collectors.config.policy import Policy
 from collectors.tls.facts import TlsEndpoint, hostname_matches
 from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
-from reports.evidence import Message, msg, verbatim
+from reports.evidence import Message, as_message, msg
 
 SECONDS_PER_DAY = 86400
 
@@ -59,7 +59,7 @@ def test_endpoint_certificate_is_valid(
             msg(
                 "the chain does not validate to {trust_store}: {reason}",
                 trust_store=cert.trust_store,
-                reason=verbatim(cert.validation_error)
+                reason=as_message(cert.validation_error)
                 if cert.validation_error
                 else msg("no reason recorded"),
             )

@@ -12,8 +12,10 @@ port) and record/replay go through the real CLI (`pytest controls/`).
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from collectors.tls.scanner import (
     collect_tls,
     endpoints_to_scan,
     hostname_matches,
+    plain_http_check,
     replayed_subject,
     scan_endpoints,
     unscanned_note,
@@ -60,6 +63,7 @@ from demo.standins.tls_servers import (
     openssl_accepts,
     self_signed_cert,
 )
+from reports.evidence import Message, msg
 from tests.control_calls import verdict, verdict_and_evidence
 
 HOST = "localhost"
@@ -391,6 +395,7 @@ def test_certificate_expiring_in_5_days_fails_6f(scanned: Scanned) -> None:
 def test_no_hsts_fails_https_enforced(scanned: Scanned) -> None:
     assert verdicts(scanned, "no_hsts") == ("pass", "pass", "fail")
     assert "no HSTS" in message(https_control, scanned, "no_hsts")
+    assert fact(scanned, "no_hsts").hsts_observation == msg("no Strict-Transport-Security header")
     assert verdicts(scanned, "short_hsts")[2] == "fail"
     assert "max-age=86400 is below" in message(https_control, scanned, "short_hsts")
 
@@ -398,6 +403,7 @@ def test_no_hsts_fails_https_enforced(scanned: Scanned) -> None:
 def test_http_without_redirect_fails_https_enforced(scanned: Scanned) -> None:
     endpoint = fact(scanned, "no_redirect")
     assert endpoint.http_redirects_to_https is False
+    assert endpoint.http_observation == msg("{status} (no redirect)", status="200")
     assert verdicts(scanned, "no_redirect") == ("pass", "pass", "fail")
     assert "does not redirect to HTTPS" in message(https_control, scanned, "no_redirect")
 
@@ -548,15 +554,19 @@ def test_a_leaf_without_authority_key_id_validates_with_the_deviation_observed(
     certificate = subject.fact.certificate
     assert certificate is not None
     assert (certificate.chain_valid, certificate.validation_error) == (True, None)
-    assert certificate.profile_deviations == ("the leaf has no Authority Key Identifier extension",)
+    assert [english_text(d) for d in certificate.profile_deviations] == [
+        "the leaf has no Authority Key Identifier extension"
+    ]
+    assert all(isinstance(d, Message) for d in certificate.profile_deviations), "our words, translated"
     result, evidence = verdict_and_evidence(
         certificate_control, subject.fact, policy=Policy(), run_date=datetime.now(UTC).date()
     )
     assert result.status == "pass"
-    assert evidence.observations["profile_deviations"] == [
+    assert [english_text(d) for d in evidence.observations["profile_deviations"]] == [
         "the leaf has no Authority Key Identifier extension"
     ]
-    assert "Authority Key Identifier" in result.message, "a pass message shows the observation too"
+    # That the pass message shows the deviation too: tests/test_tls_verdict_edges.py
+    # (test_a_pass_line_shows_a_profile_deviation_in_words).
 
 
 def test_ca_profile_deviations_are_observations_and_rejections_keep_their_reason(
@@ -568,15 +578,18 @@ def test_ca_profile_deviations_are_observations_and_rejections_keep_their_reason
         assert fact.certificate is not None
         return fact.certificate
 
-    assert certificate_of("ca_without_key_usage").profile_deviations == (
-        "CA CN=internal-no-ku has no keyUsage extension",
-    )
-    assert certificate_of("ca_basic_constraints_not_critical").profile_deviations == (
-        "CA CN=internal-soft-bc does not mark basicConstraints critical",
-    )
+    no_key_usage = certificate_of("ca_without_key_usage").profile_deviations
+    assert no_key_usage == (msg("CA {ca} has no keyUsage extension", ca="CN=internal-no-ku"),)
+    assert [english_text(d) for d in no_key_usage] == ["CA CN=internal-no-ku has no keyUsage extension"]
+    assert [
+        english_text(d) for d in certificate_of("ca_basic_constraints_not_critical").profile_deviations
+    ] == ["CA CN=internal-soft-bc does not mark basicConstraints critical"]
     assert certificate_of("internal_ca").profile_deviations == ()
-    assert "EKU" in (certificate_of("leaf_for_client_auth_only").validation_error or "")
-    assert "basicConstraints.cA" in (certificate_of("issuer_not_a_ca").validation_error or "")
+    # The verifier's own reason (cryptography's text) stays plain text, as the library wrote it.
+    for case, said in (("leaf_for_client_auth_only", "EKU"), ("issuer_not_a_ca", "basicConstraints.cA")):
+        error = certificate_of(case).validation_error
+        assert isinstance(error, str), (case, error)
+        assert said in error, (case, error)
     assert certificate_of("untrusted_root").chain_valid is False
 
 
@@ -787,3 +800,48 @@ def test_tls_scan_recorded_and_replayed_gives_the_live_verdicts(tmp_path: Path) 
         assert "TLS 1.2 DH 1024 bits" in weak["observed"]["key_exchanges"]
     kept = json.loads(recording.read_text(encoding="utf-8"))["tls"]
     assert all(item["fact"]["key_exchanges"] for item in kept), "the recording keeps the key exchanges"
+
+
+# --- what the plain-HTTP check saw: a message, the target's status line as a plain parameter -------
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """Answers GET / with the status and Location header the test sets on the server."""
+
+    def do_GET(self) -> None:
+        status, location = self.server.answer  # type: ignore[attr-defined]
+        self.send_response(status)
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_plain_http_observation_is_a_message_with_the_status_as_parameter() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    port = server.server_address[1]
+    target = TlsTarget(HOST, 443, address="127.0.0.1", http_port=port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        server.answer = (200, None)  # type: ignore[attr-defined]
+        redirects, seen, refused = plain_http_check(target, timeout=3)
+        assert (redirects, seen, refused) == (False, msg("{status} (no redirect)", status="200"), False)
+        assert english_text(seen) == "200 (no redirect)"
+        server.answer = (301, None)  # type: ignore[attr-defined]
+        redirects, seen, _ = plain_http_check(target, timeout=3)
+        assert (redirects, seen) == (False, msg("{status} -> (no Location header)", status="301"))
+        assert english_text(seen) == "301 -> (no Location header)"
+        server.answer = (308, "https://localhost/")  # type: ignore[attr-defined]
+        assert plain_http_check(target, timeout=3) == (True, "308 -> https://localhost/", False), (
+            "a redirect is data: status and the target's Location as received"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    closed = TlsTarget(HOST, 443, address="127.0.0.1", http_port=free_port())
+    redirects, seen, refused = plain_http_check(closed, timeout=3)
+    assert (redirects, refused) == (None, True)
+    assert seen == msg("port {port} refused the connection (no plain HTTP served)", port=closed.http_port)

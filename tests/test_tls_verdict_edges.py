@@ -30,7 +30,7 @@ from collectors.tls.facts import (
 from controls import test_6f_certificates as c6f
 from controls import test_12f_encryption_in_transit as c12f
 from controls.framework import Verdict
-from reports.evidence import Message, msg
+from reports.evidence import Message, as_message, msg
 from reports.i18n.translation import english, translator
 from tests.control_calls import verdict, verdict_and_evidence
 
@@ -868,3 +868,79 @@ def test_a_tls_observation_message_survives_a_recording() -> None:
     assert back.fact == fact
     assert isinstance(back.fact.http_observation, Message)
     assert back.fact.http_observation.params == {"port": 80}
+
+
+def test_a_recording_of_certificate_reasons_keeps_the_messages_and_their_parameters() -> None:
+    cert = certificate(
+        chain_valid=False,
+        validation_error=msg("the leaf certificate has no subjectAltName"),
+        profile_deviations=(msg("CA {ca} has no keyUsage extension", ca="CN=Example CA"),),
+    )
+    fact = endpoint(
+        certificate=cert,
+        supported_curves=None,
+        key_exchange_observation=msg(
+            "the supported elliptic curves could not be tested ({reason}: {detail})",
+            reason="timeout",
+            detail="TimeoutError: timed out",
+        ),
+    )
+    back = subject_from_json(TlsEndpoint, subject_to_json(observed(fact.target.id, fact, ())))
+    assert back.fact == fact
+    assert back.fact.certificate is not None
+    assert back.fact.certificate.profile_deviations[0].params == {"ca": "CN=Example CA"}
+    assert isinstance(back.fact.key_exchange_observation, Message)
+    assert back.fact.key_exchange_observation.params["detail"] == "TimeoutError: timed out"
+    result = certificate_verdict(back.fact.certificate)
+    assert result.message.endswith(
+        "the chain does not validate to system: the leaf certificate has no subjectAltName"
+    )
+
+
+def test_an_old_recording_with_observations_as_text_reads_back_and_says_the_same_in_english() -> None:
+    said_as_messages = endpoint(
+        hsts_max_age=None,
+        hsts_observation=msg("no Strict-Transport-Security header"),
+        http_redirects_to_https=False,
+        http_observation=msg("{status} (no redirect)", status="200"),
+    )
+    recorded = subject_to_json(observed(said_as_messages.target.id, said_as_messages, ()))
+    recorded["fact"]["hsts_observation"] = "no Strict-Transport-Security header"
+    recorded["fact"]["http_observation"] = "200 (no redirect)"
+    old = subject_from_json(TlsEndpoint, recorded).fact
+    assert isinstance(old, TlsEndpoint)
+    assert (old.hsts_observation, old.http_observation) == (
+        "no Strict-Transport-Security header",
+        "200 (no redirect)",
+    )
+    assert https_verdict(old) == https_verdict(said_as_messages)
+    assert https_verdict(old).message == (
+        f"{ID}: plain HTTP on port 80 does not redirect to HTTPS (200 (no redirect)); "
+        "no HSTS: no Strict-Transport-Security header"
+    )
+
+
+def test_a_key_exchange_whose_key_was_not_readable_is_observed_in_words_among_the_groups() -> None:
+    fact = endpoint(
+        key_exchanges=(
+            KeyExchange("TLS 1.3", TLS13_SUITE, "unknown", "", None),
+            KeyExchange("TLS 1.2", ECDHE_GCM, "ECDH", "secp256r1", 256),
+            KeyExchange("TLS 1.2", DHE_GCM, "ECDH", "secp256r1", 256),
+        )
+    )
+    _, evidence = verdict_and_evidence(c12f.test_endpoint_speaks_only_strong_tls, fact, policy=Policy())
+    seen = evidence.observations["key_exchanges"]
+    assert seen[0] == "TLS 1.2 ECDH secp256r1 (256 bits)", "a known group is data, each once"
+    assert isinstance(seen[1], Message)
+    assert seen[1].params["protocol"] == "TLS 1.3"
+    assert [english(as_message(item)) for item in seen] == [
+        "TLS 1.2 ECDH secp256r1 (256 bits)",
+        "TLS 1.3 unknown (the ephemeral key could not be read)",
+    ]
+
+
+def test_a_pass_line_shows_a_profile_deviation_in_words() -> None:
+    deviation = msg("the leaf has no Authority Key Identifier extension")
+    result = certificate_verdict(certificate(profile_deviations=(deviation,)))
+    assert result.status == "pass"
+    assert "profile_deviations = [the leaf has no Authority Key Identifier extension]" in result.message

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from collectors.messages import Reason
+from reports.message import msg
 
 TLS_ENDPOINTS = "tls.endpoints"
 """One subject per configured endpoint, id `https://host:port/` or `tls://host:port` (see `TlsTarget.id`)."""
@@ -84,13 +85,13 @@ class KeyExchange:
     bits: int | None
     """The group's size: the DH prime's bits, the curve's bits (X25519: 253, as OpenSSL reports); None when unknown."""
 
-    def describe(self) -> str:
-        """Return e.g. "DH 1024 bits" or "ECDH secp256r1 (256 bits)" or "unknown (key not readable)"."""
+    def describe(self) -> Reason:
+        """Return e.g. "DH 1024 bits" or "ECDH secp256r1 (256 bits)" (data), or a message saying the key was not readable."""
         if self.kind == "DH":
             return f"DH {self.bits} bits"
         if self.kind == "ECDH":
             return f"ECDH {self.group} ({self.bits} bits)"
-        return "unknown (the ephemeral key could not be read)"
+        return msg("unknown (the ephemeral key could not be read)")
 
 
 @dataclass(frozen=True)
@@ -128,11 +129,13 @@ class CertificateFact:
     """The chain builds to the trust store as TLS clients (OpenSSL, browsers) build it; judged at a
     time inside the leaf's validity, so expiry and host name are reported separately (not_after,
     hostname_matches)."""
-    validation_error: str | None
+    validation_error: Reason | None
+    """Why the chain does not validate: the verifier's own text (cryptography/OpenSSL, plain text), or
+    a message where this code found the reason (no subjectAltName, an unusable trust store)."""
     hostname_matches: bool
     trust_store: str
     chain_length: int
-    profile_deviations: tuple[str, ...] = ()
+    profile_deviations: tuple[Reason, ...] = ()
     """Where the chain departs from the CA/Browser Forum web-PKI profile in ways TLS clients accept
     (e.g. a leaf without an Authority Key Identifier): observations, not a chain failure."""
 
@@ -157,11 +160,13 @@ class TlsEndpoint:
     hsts_max_age: int | None
     """max-age of the Strict-Transport-Security header; None when absent or not fetched."""
     hsts_observation: Reason
-    """What the HTTPS header check saw, e.g. "max-age=31536000", "no Strict-Transport-Security header"."""
+    """What the HTTPS header check saw: the header's value ("max-age=31536000", plain text) or a
+    message ("no Strict-Transport-Security header", headers not readable with the error as detail)."""
     http_redirects_to_https: bool | None
     """True/False from a plain GET on http_port; None when no HTTP answer came (see http_observation)."""
     http_observation: Reason
-    """What the plain-HTTP check saw: "301 -> https://...", "200 (no redirect)", "refused", "timed out"."""
+    """What the plain-HTTP check saw: a redirect as data ("301 -> https://..."), or a message with the
+    status or error as a plain parameter ("200 (no redirect)", refused, timed out)."""
     http_refused: bool
     """Port http_port actively refused the connection: nothing is served over plain HTTP there."""
     key_exchanges: tuple[KeyExchange, ...] | None = None

@@ -282,28 +282,30 @@ def _extension(certificate: x509.Certificate, kind: type[x509.ExtensionType]) ->
         return None
 
 
-def profile_deviations(path: Sequence[x509.Certificate]) -> list[str]:
+def profile_deviations(path: Sequence[x509.Certificate]) -> list[Reason]:
     """Return where a validated path departs from the web-PKI profile in ways TLS clients accept."""
-    found: list[str] = []
+    found: list[Reason] = []
     leaf, issuers = path[0], path[1:]
     if _extension(leaf, x509.AuthorityKeyIdentifier) is None:
-        found.append("the leaf has no Authority Key Identifier extension")
+        found.append(msg("the leaf has no Authority Key Identifier extension"))
     for issuer in issuers:
         who = issuer.subject.rfc4514_string()
         if _extension(issuer, x509.SubjectKeyIdentifier) is None:
-            found.append(f"CA {who} has no Subject Key Identifier extension")
+            found.append(msg("CA {ca} has no Subject Key Identifier extension", ca=who))
         if _extension(issuer, x509.KeyUsage) is None:
-            found.append(f"CA {who} has no keyUsage extension")
+            found.append(msg("CA {ca} has no keyUsage extension", ca=who))
         constraints = _extension(issuer, x509.BasicConstraints)
         if constraints is not None and not constraints.critical:
-            found.append(f"CA {who} does not mark basicConstraints critical")
+            found.append(msg("CA {ca} does not mark basicConstraints critical", ca=who))
     return found
 
 
 def verify_chain(
     chain: Sequence[x509.Certificate], subject: VerificationSubject, store: Store, moment: datetime
-) -> tuple[str | None, tuple[str, ...]]:
+) -> tuple[Reason | None, tuple[Reason, ...]]:
     """Return (why the chain does not validate or None, the profile deviations of a valid chain).
+
+    Why a chain does not validate is the verifier's own text (cryptography's, kept as plain text).
 
     The verdict is the TLS clients' (`client_extension_policies`); when the strict web-PKI
     profile would also refuse the chain for a reason the deviation list does not name, its
@@ -318,13 +320,15 @@ def verify_chain(
             .verify(chain[0], list(chain[1:]))
         )
     except VerificationError as exc:
-        return (str(exc.args[0]) if exc.args else "verification failed"), ()
+        return (str(exc.args[0]) if exc.args else msg("verification failed")), ()
     deviations = profile_deviations(path)
     try:
         builder.build_server_verifier(subject).verify(chain[0], list(chain[1:]))
     except VerificationError as exc:
         if not deviations:
-            deviations.append(f"the web-PKI profile check says: {exc.args[0] if exc.args else exc}")
+            deviations.append(
+                msg("the web-PKI profile check says: {detail}", detail=str(exc.args[0] if exc.args else exc))
+            )
     return None, tuple(deviations)
 
 
@@ -340,10 +344,10 @@ def certificate_fact(chain: list[x509.Certificate], server_name: str, trust_stor
     not_before, not_after = leaf.not_valid_before_utc, leaf.not_valid_after_utc
     now = datetime.now(UTC)
     moment = now if not_before <= now <= not_after else not_before + (not_after - not_before) / 2
-    error: str | None = None
-    deviations: tuple[str, ...] = ()
+    error: Reason | None = None
+    deviations: tuple[Reason, ...] = ()
     if not names:
-        error = "the leaf certificate has no subjectAltName"
+        error = msg("the leaf certificate has no subjectAltName")
     else:
         subject: VerificationSubject
         try:
@@ -356,7 +360,7 @@ def certificate_fact(chain: list[x509.Certificate], server_name: str, trust_stor
             store = Store(x509.load_pem_x509_certificates(trust_store.read_bytes()))
             error, deviations = verify_chain(chain, subject, store, moment)
         except (ValueError, OSError) as exc:
-            error = f"trust store {trust_store} unusable: {exc}"
+            error = msg("trust store {path} unusable: {detail}", path=str(trust_store), detail=str(exc))
     return CertificateFact(
         subject=leaf.subject.rfc4514_string(),
         issuer=leaf.issuer.rfc4514_string(),
@@ -405,20 +409,22 @@ def plain_http_check(target: TlsTarget, timeout: float) -> tuple[bool | None, Re
         connection.close()
     if response.status in (301, 302, 303, 307, 308):
         redirects = location.lower().startswith("https://")
-        return redirects, f"{response.status} -> {location or '(no Location header)'}", False
+        if not location:
+            return False, msg("{status} -> (no Location header)", status=str(response.status)), False
+        return redirects, f"{response.status} -> {location}", False
     return False, msg("{status} (no redirect)", status=str(response.status)), False
 
 
 # --- the scan -------------------------------------------------------------------------------------
 
 
-def _trace_text(trace: object) -> str:
-    """Return the last line of an sslyze TracebackException (the exception itself)."""
+def _trace_text(trace: object) -> Reason:
+    """Return the last line of an sslyze TracebackException (the exception itself, plain text)."""
     format_only = getattr(trace, "format_exception_only", None)
     if format_only is None:
         return str(trace)
     lines = [line.strip() for line in format_only() if line.strip()]
-    return lines[-1] if lines else "unknown error"
+    return lines[-1] if lines else msg("unknown error")
 
 
 def _raw_digest(result: object) -> bytes:
@@ -522,7 +528,7 @@ def supported_curves_of(
     """Return the elliptic curves the server accepted (empty: no ECDH), or None and why not."""
     attempt = scan.elliptic_curves
     if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
-        reason = attempt.error_reason.value if attempt.error_reason else "no result"
+        reason: Reason = attempt.error_reason.value if attempt.error_reason else msg("no result")
         return (
             None,
             msg(

@@ -27,6 +27,7 @@ from reports.history.indexing import index_run
 from reports.history.settings import HISTORY_FILE, HistorySettings, default_history_file
 from reports.history.trends import night_trends
 from reports.manifest import EVIDENCE_NAME, MANIFEST_NAME, TIMESTAMP_NAME
+from reports.setting_types import redacted_url
 
 
 def open_store(config: AuditConfig, settings: ArchiveSettings, environ: Mapping[str, str]) -> ArchiveStore:
@@ -184,7 +185,9 @@ def _timestamp(config: AuditConfig, settings: ArchiveSettings, directory: Path) 
         roots = config.resolve(settings.tsa_ca_file.expanduser()).read_bytes()
         check = verify_timestamp(token, manifest, [roots])
         if not check.ok:
-            raise TimestampError(f"the timestamp from {settings.tsa_url} does not verify: {check.problem}")
+            raise TimestampError(
+                f"the timestamp from {redacted_url(settings.tsa_url)} does not verify: {check.problem}"
+            )
         (directory / TIMESTAMP_NAME).write_bytes(token)
         return check.time
     (directory / TIMESTAMP_NAME).write_bytes(token)

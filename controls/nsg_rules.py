@@ -21,7 +21,7 @@ from controls.networks import (
     service_tag_trusted,
     unreadable_reason,
 )
-from reports.evidence import Message, msg, msg_n, verbatim
+from reports.evidence import Message, as_message, msg, msg_n
 from reports.i18n.translation import english
 
 NSG_ANY_SOURCES = ANY_ADDRESS_WORDS
@@ -46,8 +46,8 @@ def nsg_protocols(protocol: str) -> tuple[str, ...]:
 
 def _nsg_gap(rule: SecurityRule, arm_field: str) -> Message:
     """Return why a field the control needs is missing, with the collector's account when it has one."""
-    detail = next((u for u in rule.unreadable if u.startswith(arm_field)), None)
-    return verbatim(detail) if detail else msg("{field} is absent", field=arm_field)
+    detail = next((u.reason for u in rule.unreadable if u.field == arm_field), None)
+    return msg("{field} is absent", field=arm_field) if detail is None else as_message(detail)
 
 
 def nsg_rule_kind(rule: SecurityRule) -> Message:
@@ -97,7 +97,7 @@ def nsg_rule_gaps(rule: SecurityRule) -> list[Message]:
 def nsg_unreadable_rules(nsg: NetworkSecurityGroup) -> list[tuple[SecurityRule | None, Message]]:
     """Return the rules (and rule lists) the control cannot fully read, each with what is missing."""
     found: list[tuple[SecurityRule | None, Message]] = [
-        (None, verbatim(problem)) for problem in nsg.rules_unreadable
+        (None, as_message(problem.reason)) for problem in nsg.rules_unreadable
     ]
     for rule in nsg.rules:
         gaps = nsg_rule_gaps(rule)
@@ -350,11 +350,6 @@ def nsg_offending_rules(
     return offending, shadowed, unreadable
 
 
-def _nsg_rule_list(problem: str) -> str:
-    """Return the ARM rule list a collector's problem names ("securityRules[3]: ..." -> securityRules)."""
-    return problem.split(" ", 1)[0].split("[", 1)[0].rstrip(":")
-
-
 def _nsg_possible_denies(
     nsg: NetworkSecurityGroup, gaps: list[tuple[SecurityRule | None, Message]], priority: int
 ) -> Message | None:
@@ -364,13 +359,13 @@ def _nsg_possible_denies(
     An offence is only certain when nothing the control could not read may come first and block it.
     """
     if nsg.rules_unreadable:
-        lists = {_nsg_rule_list(problem) for problem in nsg.rules_unreadable}
+        lists = {problem.field for problem in nsg.rules_unreadable}
         return msg_n(
             "unless the unreadable rule list ({problems}) denies it first",
             "unless the unreadable rule lists ({problems}) deny it first",
             "n",
             n=len(lists),
-            problems=[verbatim(problem) for problem in nsg.rules_unreadable],
+            problems=[as_message(problem.reason) for problem in nsg.rules_unreadable],
         )
     names = [
         rule.name

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from collectors.azure import fields
 from collectors.azure.arm import ArmReader, StaticTokenCredential
 from collectors.azure.base import AzureContext
 from collectors.azure.compute import ComputeCollector
@@ -40,6 +41,7 @@ from collectors.azure.facts import (
     SqlServerFirewall,
     StorageAccount,
     StorageIpRule,
+    UnreadableField,
     VirtualMachine,
 )
 from collectors.azure.network import NetworkCollector
@@ -57,6 +59,7 @@ from controls import test_12c_authorised_access as c12c
 from controls import test_12g_azure_vm_patching as c12g
 from controls.framework import Verdict
 from demo.standins.arm_emulator import ArmEmulator, load_estate
+from reports.evidence import Message, msg
 from tests.audit_runs import DEMO, ROOT, SUB_DEV, SUB_PROD, run_audit
 from tests.control_calls import verdict, verdict_and_evidence
 from tests.nsg_facts import network_security_group, security_rule
@@ -89,7 +92,7 @@ DENY_ALL = rule(
 )
 
 
-def nsg(*rules: SecurityRule, rules_unreadable: tuple[str, ...] = ()) -> NetworkSecurityGroup:
+def nsg(*rules: SecurityRule, rules_unreadable: tuple[UnreadableField, ...] = ()) -> NetworkSecurityGroup:
     return network_security_group(
         *rules,
         DENY_ALL,
@@ -188,7 +191,8 @@ def test_outbound_rule_with_missing_fields_is_not_needed() -> None:
 
 
 def test_missing_rule_list_is_error_not_no_rules() -> None:
-    result = nsg_verdict(nsg(rules_unreadable=("securityRules is absent",)))
+    absent = UnreadableField("securityRules", msg("{field} is absent", field="securityRules"))
+    result = nsg_verdict(nsg(rules_unreadable=(absent,)))
     assert result.status == "error"
     assert "securityRules is absent" in result.message
 
@@ -267,7 +271,14 @@ def test_nsg_collector_reads_a_rule_field_of_the_wrong_type_as_unreadable() -> N
 
     read = legacy_rule(collect(network_estate(mutate), NetworkCollector), "allow-sql-vendor-range")
     assert read.direction is None
-    assert any("direction is a number (5), not text" in u for u in read.unreadable)
+    [unreadable] = read.unreadable
+    assert unreadable.field == "direction"
+    assert unreadable.reason == msg(
+        "{field} is {shown}, not text",
+        field="direction",
+        shown=msg("{kind} ({value})", kind=msg("a number"), value="5"),
+    )
+    assert english_text(unreadable.reason) == "direction is a number (5), not text"
 
 
 def test_nsg_without_its_rule_list_names_it() -> None:
@@ -277,7 +288,89 @@ def test_nsg_without_its_rule_list_names_it() -> None:
     store = collect(network_estate(mutate), NetworkCollector)
     [subject] = [s for s in store.population(NSGS).subjects if s.id == LEGACY_NSG]
     assert isinstance(subject.fact, NetworkSecurityGroup)
-    assert subject.fact.rules_unreadable == ("securityRules is absent",)
+    assert subject.fact.rules_unreadable == (
+        UnreadableField("securityRules", msg("{field} is absent", field="securityRules")),
+    )
+    assert english_text(subject.fact.rules_unreadable[0].reason) == "securityRules is absent"
+
+
+def test_nsg_collector_names_an_absent_rule_field_as_data_with_a_message() -> None:
+    read = legacy_rule(
+        collect(network_estate(without("direction")), NetworkCollector), "allow-sql-vendor-range"
+    )
+    assert read.unreadable == (UnreadableField("direction", msg("{field} is absent", field="direction")),)
+
+
+def test_nsg_collector_names_a_rule_without_ports_by_its_field_with_a_message() -> None:
+    read = legacy_rule(
+        collect(network_estate(without("destinationPortRange")), NetworkCollector), "allow-sql-vendor-range"
+    )
+    assert read.unreadable == (
+        UnreadableField(
+            "destinationPortRange", msg("no destination port: destinationPortRange(s) are absent")
+        ),
+    )
+
+
+def test_nsg_rule_list_entry_that_is_not_an_object_is_a_message_naming_the_entry() -> None:
+    def mutate(resource: dict[str, Any]) -> None:
+        resource["properties"]["securityRules"].insert(0, "broken")
+
+    store = collect(network_estate(mutate), NetworkCollector)
+    [subject] = [s for s in store.population(NSGS).subjects if s.id == LEGACY_NSG]
+    assert isinstance(subject.fact, NetworkSecurityGroup)
+    [gap] = subject.fact.rules_unreadable
+    assert gap.field == "securityRules"
+    assert isinstance(gap.reason, Message)
+    assert gap.reason.id == "{field}: {problem}"
+    assert gap.reason.params["field"] == "securityRules[0]"
+    assert isinstance(gap.reason.params["problem"], Message)
+    assert english_text(gap.reason) == "securityRules[0]: a security rule is text 'broken', not an object"
+    assert subject.fact.rules, "the readable rules are kept"
+
+
+def messages_in(message: Message) -> list[Message]:
+    """Return `message` and every message among its parameters (in lists too), depth first."""
+    found = [message]
+    for value in message.params.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Message):
+                found.extend(messages_in(item))
+    return found
+
+
+def test_nsg_finding_carries_the_collectors_reason_as_a_message_not_its_text() -> None:
+    mistyped = msg("{field} is {shown}, not text", field="protocol", shown=msg("a list"))
+    broken = rule("broken", protocol=None, unreadable=(UnreadableField("protocol", mistyped),))
+    result = nsg_verdict(nsg(broken))
+    assert result.status == "error"
+    assert "rule broken (custom): protocol is a list, not text" in result.message
+    assert mistyped in messages_in(result.finding)
+    assert not any(m.verbatim for m in messages_in(result.finding))
+
+
+def test_nsg_gap_is_matched_by_field_never_by_the_reasons_words() -> None:
+    # the account of another field that happens to start with "protocol" is not the protocol's
+    other = UnreadableField("sourcePortRange", "protocol-specific port list is malformed")
+    result = nsg_verdict(nsg(rule("broken", protocol=None, unreadable=(other,))))
+    assert "rule broken (custom): protocol is absent" in result.message
+    assert "malformed" not in result.message
+
+
+def test_two_unreadable_entries_of_one_rule_list_are_one_list_that_may_deny_first() -> None:
+    entries = tuple(
+        UnreadableField(
+            "securityRules",
+            msg("{field}: {problem}", field=f"securityRules[{index}]", problem=msg("a security rule")),
+        )
+        for index in (3, 4)
+    )
+    result = nsg_verdict(nsg(rule("allow-sql"), rules_unreadable=entries))
+    assert result.status == "error"
+    assert (
+        "unless the unreadable rule list (securityRules[3]: a security rule; securityRules[4]: a security rule) "
+        "denies it first" in result.message
+    )
 
 
 # --- the demo, replayed with the failing rule of nsg-legacy mutated ------------------------------------------
@@ -509,6 +602,33 @@ def test_sql_firewall_collector_keeps_an_absent_address_absent() -> None:
     assert office.start_ip is None
 
 
+def test_unreadable_sql_firewall_list_is_a_message_naming_the_server_with_the_detail() -> None:
+    def mutate(resource: dict[str, Any]) -> None:
+        if resource["id"].endswith("/sql-prod-weu/firewallRules/office-rivium"):
+            resource["properties"] = "broken"
+
+    store = collect(sql_estate(mutate), SqlCollector)
+    [subject] = [s for s in store.population(SQL_FIREWALLS).subjects if s.id.endswith("/sql-prod-weu")]
+    assert isinstance(subject.fact, SqlServerFirewall)
+    error = subject.fact.rules_error
+    assert subject.fact.rules is None
+    assert isinstance(error, Message)
+    assert error.params["what"] == msg(
+        "firewall rules of server {server} could not be read", server="sql-prod-weu"
+    )
+    assert error.params["problem"] == fields.not_an_object("properties", "broken")
+    assert english_text(error).startswith(
+        "firewall rules of server sql-prod-weu could not be read: properties is text 'broken', not an object (GET "
+    )
+    result = verdict(
+        c12b.test_sql_server_accepts_only_trusted_networks,
+        subject.fact,
+        policy=Policy(trusted_networks=TRUSTED),
+    )
+    assert result.status == "error"
+    assert result.finding == error, "the control passes the collector's message on"
+
+
 def test_long_term_retention_period_absent_is_none_not_unset() -> None:
     def mutate(resource: dict[str, Any]) -> None:
         if resource["id"].endswith("/databases/emma/backupLongTermRetentionPolicies/default"):
@@ -586,6 +706,46 @@ def test_patch_summary_without_counts_is_error_not_complete() -> None:
     )
     assert result.status == "error"
     assert "availablePatchCountByClassification" in result.message
+
+
+def web_01_assessment_with_error(details: dict[str, Any]) -> PatchAssessment:
+    def mutate(resource: dict[str, Any]) -> None:
+        if resource["id"].endswith("/vm-web-01/patchAssessmentResults/latest"):
+            resource["properties"]["status"] = "Failed"
+            resource["properties"]["errorDetails"] = details
+
+    store = collect(compute_estate(mutate), ComputeCollector)
+    [subject] = [s for s in store.population(PATCH_ASSESSMENTS).subjects if s.id.endswith("/vm-web-01")]
+    assert isinstance(subject.fact, PatchAssessment)
+    return subject.fact
+
+
+def test_patch_error_is_a_message_with_azures_text_and_code_as_plain_parameters() -> None:
+    said = "Assessment timed out: repository 'contoso' returned HTTP 503"
+    assessment = web_01_assessment_with_error({"code": "AssessmentTimeout", "message": said})
+    assert assessment.error == msg("{message} (code {code})", message=said, code="AssessmentTimeout")
+    result = verdict(
+        c12g.test_vm_is_assessed_and_has_no_overdue_security_patches,
+        assessment,
+        policy=Policy(),
+        run_date=RUN_DATE,
+    )
+    assert result.status == "fail"
+    assert (
+        f"the latest patch assessment has status Failed ({said} (code AssessmentTimeout))" in result.message
+    )
+    assert assessment.error in messages_in(result.finding), "the reason stays a message in the finding"
+
+
+def test_patch_error_with_only_a_code_is_a_message_naming_the_code() -> None:
+    assessment = web_01_assessment_with_error({"code": "PackageManagerFailure", "message": ""})
+    assert assessment.error == msg("error code {code}", code="PackageManagerFailure")
+    assert english_text(assessment.error) == "error code PackageManagerFailure"
+
+
+def test_patch_error_with_only_azures_message_stays_its_plain_text() -> None:
+    assessment = web_01_assessment_with_error({"code": "0", "message": "Reboot pending"})
+    assert assessment.error == "Reboot pending"
 
 
 def test_patch_without_classifications_counts_as_critical_or_security() -> None:

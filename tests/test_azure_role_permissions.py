@@ -29,6 +29,7 @@ from controls import test_12c_authorised_access as c12c
 from controls.framework import Verdict
 from controls.role_permissions import operation_matches, privileges
 from demo.standins.arm_emulator import ArmEmulator, load_estate
+from reports.evidence import msg
 from tests.audit_runs import DEMO, POLICY, SUB_PROD, azure_section, run_audit
 from tests.control_calls import verdict
 
@@ -317,6 +318,10 @@ def test_role_definition_whose_permissions_cannot_be_read_makes_its_assignment_e
     fact = read_custom(collect(estate))
     assert fact.permissions is None
     assert problem in english_text(fact.permissions_problem or "")
+    assert fact.permissions_problem == msg(
+        "its permissions cannot be read: {detail}",
+        detail=msg("{field} is absent", field=problem.removesuffix(" is absent")),
+    ), "the detail is a message of its own, the ARM field a parameter"
     result = role_verdict(fact)
     assert result.status == "error"
     assert problem in result.message

@@ -7,6 +7,7 @@ every resource is located for clause 8, and that the Resource Graph path gives t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -39,8 +40,10 @@ from controls import test_12b_trusted_networks as c12b
 from controls import test_12e_encryption_at_rest as c12e
 from controls import test_12g_azure_vm_patching as c12g
 from demo.standins.arm_emulator import ArmEmulator, Fault
+from reports.evidence import Message, msg
 from tests.audit_runs import DEMO, SUB_DEV, SUB_PROD
 from tests.control_calls import verdict
+from tests.test_azure_fail_closed import messages_in
 
 pytestmark = pytest.mark.integration
 
@@ -213,9 +216,11 @@ def test_patch_assessments_separate_summaries_from_patches(demo_store: FactStore
     assert assessments["vm-test-02"].assessment_mode == "ImageDefault"
     failed = assessments["vm-legacy-02"]
     assert failed.status == "Failed"
-    assert failed.error is not None
-    assert "Package manager on machine is not healthy" in english_text(failed.error)
-    assert "PackageManagerFailure" in english_text(failed.error)
+    assert failed.error == msg(
+        "{message} (code {code})",
+        message="Package manager on machine is not healthy: repository 'rhel-8-appstream' returned HTTP 403",
+        code="PackageManagerFailure",
+    ), "Azure's own words and code are plain parameters of the catalog's"
     linux = assessments["vm-synda-01"]
     assert [p.published for p in linux.patches] == [None, None]
     assert [p.version for p in linux.patches] == ["2.39-0ubuntu8.7", "2026c-0ubuntu0.24.04"]
@@ -323,7 +328,11 @@ def test_forbidden_nic_list_keeps_the_rules_but_makes_attachments_unknown() -> N
     web = nsgs["nsg-web"]
     assert web.interfaces is None
     assert web.virtual_machine_ids is None
-    assert "could not be listed" in (web.interfaces_error or "")
+    assert web.interfaces_error == msg(
+        "network interfaces of subscription {subscription} could not be listed, so the VMs "
+        "and public IPs behind this NSG are unknown",
+        subscription=SUB_PROD,
+    )
     assert web.subnet_ids, "the NSG's own back-references are still known"
     assert (
         status(c12b.test_nsg_admits_sensitive_ports_only_from_trusted_networks, web, policy=DEMO_POLICY)
@@ -333,6 +342,26 @@ def test_forbidden_nic_list_keeps_the_rules_but_makes_attachments_unknown() -> N
     assert [s.id for s in store.population(AZURE_RESOURCES).subjects if s.error] == [
         f"/subscriptions/{SUB_PROD}/providers/Microsoft.Network/networkInterfaces"
     ]
+
+
+def test_unreadable_nic_makes_the_nsgs_attachments_incomplete_with_a_message_naming_the_subscription() -> (
+    None
+):
+    estate = demo_estate()
+    [nic] = [
+        r
+        for r in estate["resources"]
+        if r["type"] == "Microsoft.Network/networkInterfaces" and r["id"].endswith("/nic-vm-web-01")
+    ]
+    nic["properties"]["ipConfigurations"] = "broken"
+    store, _ = collect(estate)
+    web: NetworkSecurityGroup = facts(store, NSGS)["nsg-web"]
+    assert web.interfaces is not None
+    assert web.interfaces_error == msg(
+        "a network interface of subscription {subscription} could not be read, so the VMs "
+        "and public IPs behind this NSG may be incomplete",
+        subscription=SUB_PROD,
+    )
 
 
 def test_forbidden_vm_list_errors_the_vms_and_patch_assessments_of_that_subscription() -> None:
@@ -354,6 +383,12 @@ def test_forbidden_disk_list_makes_disk_encryption_unknown_not_passing() -> None
     vms: dict[str, VirtualMachine] = facts(store, VMS)
     synda = vms["vm-synda-01"]
     assert all(d.missing and "HTTP 403" in english_text(d.missing) for d in synda.disks)
+    reason = synda.disks[0].missing
+    assert all(d.missing == reason for d in synda.disks)
+    assert isinstance(reason, Message), (
+        "the disks' reason is a catalog message, Azure's answer a parameter of it"
+    )
+    assert SUB_PROD in english_text(reason)
     cmk = DEMO_POLICY.model_copy(update={"vm_disk_encryption": "cmk"})
     check = c12e.test_vm_disks_are_encrypted_as_policy_requires
     assert status(check, synda, policy=cmk) == "error"
@@ -368,7 +403,20 @@ def test_disk_missing_from_the_disk_list_is_recorded_on_its_vm() -> None:
     store, _ = collect(demo_estate(drop=lambda r: r["name"] == "vm-web-01_data_0"))
     web: VirtualMachine = facts(store, VMS)["vm-web-01"]
     assert web.disks[0].missing is None
-    assert "not in the disk list" in english_text(web.disks[1].missing or "")
+    data_disk = web.disks[1]
+    assert data_disk.missing == msg(
+        "{role} {disk} is not in the disk list of its subscription",
+        role="data disk (LUN 0)",
+        disk=data_disk.id,
+    )
+    only_missing = dataclasses.replace(web, disks=(data_disk,))
+    cmk_only = verdict(
+        c12e.test_vm_disks_are_encrypted_as_policy_requires,
+        only_missing,
+        policy=DEMO_POLICY.model_copy(update={"vm_disk_encryption": "cmk"}),
+    )
+    assert cmk_only.status == "error"
+    assert data_disk.missing in messages_in(cmk_only.finding), "the finding keeps the collector's message"
     cmk = DEMO_POLICY.model_copy(update={"vm_disk_encryption": "cmk"})
     assert status(c12e.test_vm_disks_are_encrypted_as_policy_requires, web, policy=cmk) == "fail", (
         "the OS disk is platform-managed: a known failure beats the missing disk"

@@ -19,6 +19,7 @@ from collectors.azure.facts import (
     SecurityRule,
     SqlServer,
     SqlServerFirewall,
+    UnreadableField,
 )
 from collectors.config.policy import Policy
 from collectors.hosts.facts import (
@@ -152,7 +153,7 @@ def test_storage_account_without_public_network_access_is_reported_as_enabled() 
 
 
 def nsg_verdict(
-    *rules: SecurityRule, policy: Policy = POLICY, rules_unreadable: tuple[str, ...] = ()
+    *rules: SecurityRule, policy: Policy = POLICY, rules_unreadable: tuple[UnreadableField, ...] = ()
 ) -> Verdict:
     group = nsg(*rules, rules_unreadable=rules_unreadable)
     return verdict(c12b.test_nsg_admits_sensitive_ports_only_from_trusted_networks, group, policy=policy)
@@ -170,7 +171,9 @@ ALLOW_RDP = rule("allow-rdp")
 
 
 def test_rule_gap_quotes_the_collectors_account_of_an_unreadable_field() -> None:
-    odd = rule("odd", priority=None, unreadable=("priority: 'high' is not an integer",))
+    odd = rule(
+        "odd", priority=None, unreadable=(UnreadableField("priority", "priority: 'high' is not an integer"),)
+    )
     result = nsg_verdict(odd)
     assert result.status == "error"
     assert "rule odd (custom): priority: 'high' is not an integer" in result.message
@@ -231,7 +234,10 @@ def test_allow_needs_no_destination_or_source_port_to_be_judged() -> None:
 
 
 def test_offence_behind_an_unreadable_rule_list_is_error_naming_the_list() -> None:
-    lists = ("securityRules is not a list", "defaultSecurityRules is absent")
+    lists = (
+        UnreadableField("securityRules", "securityRules is not a list"),
+        UnreadableField("defaultSecurityRules", msg("{field} is absent", field="defaultSecurityRules")),
+    )
     result = nsg_verdict(ALLOW_RDP, rules_unreadable=lists)
     assert result.status == "error"
     assert (

@@ -99,15 +99,18 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _error_text(details: Any) -> str | None:
-    """Return the message of a patch summary's errorDetails, None when it reports no error."""
+def _error_text(details: Any) -> Reason | None:
+    """Return the message of a patch summary's errorDetails, None when it reports no error.
+
+    Azure's own message and code are plain text; only the words around them are the catalog's.
+    """
     if not isinstance(details, Mapping):
         return _text(details)
     message = _text(details.get("message"))
     code = _text(details.get("code"))
     if message:
-        return f"{message} (code {code})" if code and code != "0" else message
-    return f"error code {code}" if code and code != "0" else None
+        return msg("{message} (code {code})", message=message, code=code) if code and code != "0" else message
+    return msg("error code {code}", code=code) if code and code != "0" else None
 
 
 def _disk_state(model: Any) -> _DiskState:

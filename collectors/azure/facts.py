@@ -249,6 +249,17 @@ class WebApp:
 
 
 @dataclass(frozen=True)
+class UnreadableField:
+    """An ARM field the answer lacks or holds in the wrong type, and why: data a control matches by
+    `field`, words (`reason`) it shows as they are."""
+
+    field: str
+    """The ARM field as the answer spells it ("direction", "securityRules"); a name, never translated."""
+    reason: Reason
+    """Why it cannot be read, naming the field ("direction is a number (5), not text")."""
+
+
+@dataclass(frozen=True)
 class SecurityRule:
     """One NSG rule, custom or default, with the singular and plural fields merged.
 
@@ -273,7 +284,7 @@ class SecurityRule:
     destination_application_security_groups: tuple[str, ...]
     destination_port_ranges: tuple[str, ...] | None
     is_default: bool
-    unreadable: tuple[str, ...] = ()
+    unreadable: tuple[UnreadableField, ...] = ()
     """ARM fields of this rule that were absent or of the wrong type, each with why."""
 
 
@@ -307,9 +318,10 @@ class NetworkSecurityGroup:
     subnet_ids: tuple[str, ...]
     network_interface_ids: tuple[str, ...]
     interfaces: tuple[AttachedInterface, ...] | None
-    interfaces_error: str | None = None
-    rules_unreadable: tuple[str, ...] = ()
-    """Why the rule lists are incomplete (securityRules or defaultSecurityRules absent or unreadable)."""
+    interfaces_error: Reason | None = None
+    rules_unreadable: tuple[UnreadableField, ...] = ()
+    """Why the rule lists are incomplete: the list (securityRules or defaultSecurityRules) absent or
+    unreadable, or a rule of it that is not an object; `field` names the list."""
 
     @property
     def virtual_machine_ids(self) -> tuple[str, ...] | None:
@@ -391,7 +403,8 @@ class PatchAssessment:
     critical_count: int | None = None
     """None when the summary does not report it (availablePatchCountByClassification.critical)."""
     security_count: int | None = None
-    error: str | None = None
+    error: Reason | None = None
+    """The summary's errorDetails: Azure's own message (plain text) and code, None when it reports none."""
     patches: tuple[AvailablePatch, ...] = ()
 
 

@@ -9,7 +9,8 @@ plural prefix/port fields merged) but never judged: 12b.azure-nsg-admin-ports do
 A rule field that is absent (or of the wrong type) is None, never "" or (): an Allow rule whose
 direction, ports or sources the answer does not give cannot be dropped as harmless, and the
 control reports the NSG `error` naming the rule and the field. `unreadable` says which ARM
-fields were missing and why.
+fields were missing and why, each an `UnreadableField`: the field's name (which the control
+matches) and the reason as a message (which it shows).
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from collectors.azure.facts import (
     AttachedInterface,
     NetworkSecurityGroup,
     SecurityRule,
+    UnreadableField,
 )
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import observed
-from collectors.messages import english_text
+from collectors.messages import Reason
 from collectors.regions import normalise_region
 from reports.evidence import Source, msg
 
@@ -56,39 +58,46 @@ class _RuleReader:
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        self.unreadable: list[str] = []
+        self.unreadable: list[UnreadableField] = []
 
-    def _safely(self, read: Callable[[], T]) -> T | None:
+    def note(self, arm_name: str, reason: Reason) -> None:
+        """Note that the ARM field `arm_name` cannot be read, and why."""
+        self.unreadable.append(UnreadableField(arm_name, reason))
+
+    def _safely(self, arm_name: str, read: Callable[[], T]) -> T | None:
         try:
             return read()
         except fields.FieldUnreadable as exc:
-            self.unreadable.append(str(exc))
+            self.note(arm_name, exc.reason)
             return None
 
     def required_text(self, name: str, arm_name: str) -> str | None:
         """Return a text field the rule must have; absent, empty or mistyped is noted and None."""
         noted = len(self.unreadable)
-        found = self._safely(lambda: fields.text(self.model, name, arm_name))
+        found = self._safely(arm_name, lambda: fields.text(self.model, name, arm_name))
         if found is not None and found.strip():
             return found.strip()
         if len(self.unreadable) == noted:
-            self.unreadable.append(f"{arm_name} is {'absent' if found is None else 'empty'}")
+            if found is None:
+                self.note(arm_name, msg("{field} is absent", field=arm_name))
+            else:
+                self.note(arm_name, msg("{field} is empty", field=arm_name))
         return None
 
     def priority(self) -> int | None:
         """Return the rule's priority; absent or mistyped is noted and None."""
         noted = len(self.unreadable)
-        found = self._safely(lambda: fields.integer(self.model, "priority", "priority"))
+        found = self._safely("priority", lambda: fields.integer(self.model, "priority", "priority"))
         if found is None and len(self.unreadable) == noted:
-            self.unreadable.append("priority is absent")
+            self.note("priority", msg("{field} is absent", field="priority"))
         return found
 
     def merged(
         self, singular: str, plural: str, arm_singular: str, arm_plural: str
     ) -> tuple[str, ...] | None:
         """Return the union of a singular field and its plural list; None when neither holds a value."""
-        one = self._safely(lambda: fields.text(self.model, singular, arm_singular))
-        many = self._safely(lambda: fields.texts(self.model, plural, arm_plural))
+        one = self._safely(arm_singular, lambda: fields.text(self.model, singular, arm_singular))
+        many = self._safely(arm_plural, lambda: fields.texts(self.model, plural, arm_plural))
         found: list[str] = []
         for value in (one, *(many or ())):
             if value is not None and value.strip() and value.strip() not in found:
@@ -97,7 +106,7 @@ class _RuleReader:
 
     def ids(self, name: str, arm_name: str) -> tuple[str, ...]:
         """Return the ids of a list of references (application security groups); () when absent."""
-        return self._safely(lambda: fields.references(self.model, name, arm_name)) or ()
+        return self._safely(arm_name, lambda: fields.references(self.model, name, arm_name)) or ()
 
 
 def security_rule(model: Any, *, is_default: bool) -> SecurityRule:
@@ -118,8 +127,9 @@ def security_rule(model: Any, *, is_default: bool) -> SecurityRule:
     )
     source_groups = rule.ids("source_application_security_groups", "sourceApplicationSecurityGroups")
     if sources is None and not source_groups:
-        rule.unreadable.append(
-            "no source: sourceAddressPrefix(es) and sourceApplicationSecurityGroups are absent"
+        rule.note(
+            "sourceAddressPrefix",
+            msg("no source: sourceAddressPrefix(es) and sourceApplicationSecurityGroups are absent"),
         )
     source_ports = rule.merged(
         "source_port_range", "source_port_ranges", "sourcePortRange", "sourcePortRanges"
@@ -137,7 +147,7 @@ def security_rule(model: Any, *, is_default: bool) -> SecurityRule:
         "destination_port_range", "destination_port_ranges", "destinationPortRange", "destinationPortRanges"
     )
     if ports is None:
-        rule.unreadable.append("no destination port: destinationPortRange(s) are absent")
+        rule.note("destinationPortRange", msg("no destination port: destinationPortRange(s) are absent"))
     return SecurityRule(
         name=name,
         direction=direction,
@@ -180,7 +190,7 @@ def network_security_group(
     subscription_id: str,
     model: Any,
     interfaces: list[_Interface] | None,
-    interfaces_error: str | None,
+    interfaces_error: Reason | None,
 ) -> NetworkSecurityGroup:
     """Return the fact of one NSG with every rule, custom and default, and what it is attached to.
 
@@ -190,23 +200,25 @@ def network_security_group(
     """
     nsg_id = fields.resource_id(model, msg("the network security group"))
     rules: list[SecurityRule] = []
-    unreadable: list[str] = []
+    unreadable: list[UnreadableField] = []
     for name, arm_name, is_default in (
         ("security_rules", "securityRules", False),
         ("default_security_rules", "defaultSecurityRules", True),
     ):
         listed = fields.raw(model, name, arm_name)
         if listed is None:
-            unreadable.append(f"{arm_name} is absent")
+            unreadable.append(UnreadableField(arm_name, msg("{field} is absent", field=arm_name)))
             continue
         if not isinstance(listed, list | tuple):
-            unreadable.append(english_text(fields.not_a_list(arm_name, listed)))
+            unreadable.append(UnreadableField(arm_name, fields.not_a_list(arm_name, listed)))
             continue
         for index, entry in enumerate(listed):
             try:
                 rules.append(security_rule(entry, is_default=is_default))
             except fields.FieldUnreadable as exc:
-                unreadable.append(f"{arm_name}[{index}]: {exc}")
+                entry = arm_name + "[" + str(index) + "]"
+                entry_reason = msg("{field}: {problem}", field=entry, problem=exc.reason)
+                unreadable.append(UnreadableField(arm_name, entry_reason))
     nic_ids = fields.references(model, "network_interfaces", "networkInterfaces") or ()
     subnet_ids = fields.references(model, "subnets", "subnets") or ()
     return NetworkSecurityGroup(
@@ -275,7 +287,7 @@ class NetworkCollector(AzureCollector):
 
     def _subscription(self, subscription: AzureSubscription) -> None:
         interfaces: list[_Interface] | None = None
-        interfaces_error: str | None = None
+        interfaces_error: Reason | None = None
         nic_sources: tuple[Source, ...] = ()
         found_nics = self.read_items_in(
             subscription,
@@ -287,9 +299,10 @@ class NetworkCollector(AzureCollector):
             populations=(),
         )
         if found_nics is None:
-            interfaces_error = (
-                f"network interfaces of subscription {subscription.id} could not be listed, so the VMs "
-                "and public IPs behind this NSG are unknown"
+            interfaces_error = msg(
+                "network interfaces of subscription {subscription} could not be listed, so the VMs "
+                "and public IPs behind this NSG are unknown",
+                subscription=subscription.id,
             )
         else:
             read, fetched_nics = found_nics
@@ -298,9 +311,10 @@ class NetworkCollector(AzureCollector):
             for interface, location in read:
                 self.locate(interface.id, NIC_TYPE, location, nic_sources)
             if len(read) != len(fetched_nics.value):
-                interfaces_error = (
-                    f"a network interface of subscription {subscription.id} could not be read, so the VMs "
-                    "and public IPs behind this NSG may be incomplete"
+                interfaces_error = msg(
+                    "a network interface of subscription {subscription} could not be read, so the VMs "
+                    "and public IPs behind this NSG may be incomplete",
+                    subscription=subscription.id,
                 )
         found = self.read_items_in(
             subscription,

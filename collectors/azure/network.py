@@ -216,8 +216,8 @@ def network_security_group(
             try:
                 rules.append(security_rule(entry, is_default=is_default))
             except fields.FieldUnreadable as exc:
-                entry = arm_name + "[" + str(index) + "]"
-                entry_reason = msg("{field}: {problem}", field=entry, problem=exc.reason)
+                position = arm_name + "[" + str(index) + "]"
+                entry_reason = msg("{field}: {problem}", field=position, problem=exc.reason)
                 unreadable.append(UnreadableField(arm_name, entry_reason))
     nic_ids = fields.references(model, "network_interfaces", "networkInterfaces") or ()
     subnet_ids = fields.references(model, "subnets", "subnets") or ()

@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from reports.archive.archiver import archive_bundle, chain_link
 from reports.archive.chain import CHAIN_NAME, RunKey, run_id_of
 from reports.archive.store import FolderStore
+from reports.command_line import iso_date, positive_int
 from reports.evidence import Message, iso_utc, msg, msg_n, verbatim
 from reports.i18n.translation import Translator, translator
 from reports.manifest import EVIDENCE_NAME, SIGNING_KEY_ENV, write_manifest
@@ -1225,23 +1226,6 @@ def _describe(
     )
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 generated, 2 a usage or template problem)."""
     parser = argparse.ArgumentParser(
@@ -1252,10 +1236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, required=True, help="folder to create: OUT/archive and OUT/planted.json"
     )
     parser.add_argument(
-        "--nights", type=_positive, default=DEFAULT_NIGHTS, help="nights in the period (default 120)"
+        "--nights", type=positive_int, default=DEFAULT_NIGHTS, help="nights in the period (default 120)"
     )
     parser.add_argument(
-        "--start", type=_date, default=DEFAULT_START, help="the first night (default 2026-06-01)"
+        "--start", type=iso_date, default=DEFAULT_START, help="the first night (default 2026-06-01)"
     )
     parser.add_argument(
         "--template",
@@ -1264,7 +1248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--results-per-night",
-        type=_positive,
+        type=positive_int,
         help="multiply the template's results up to N per night (scale)",
     )
     parser.add_argument(

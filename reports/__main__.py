@@ -18,13 +18,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 from reports.archive.opening import named_store
 from reports.archive.store import ArchiveError, ArchiveStore, FolderStore
 from reports.archive.verify_chain import verify_chain
 from reports.bundle import REPO_ROOT
+from reports.command_line import iso_date, positive_int
 from reports.history.database import HistoryDatabase, HistoryError, open_postgresql, open_sqlite
 from reports.history.reindex import reindex
 from reports.history.settings import default_history_file
@@ -96,11 +96,15 @@ def _parser() -> argparse.ArgumentParser:
         "--from",
         dest="start",
         metavar="YYYY-MM-DD",
-        type=_date,
+        type=iso_date,
         help="first night (default: the first archived)",
     )
     chain.add_argument(
-        "--to", dest="end", metavar="YYYY-MM-DD", type=_date, help="last night (default: the last archived)"
+        "--to",
+        dest="end",
+        metavar="YYYY-MM-DD",
+        type=iso_date,
+        help="last night (default: the last archived)",
     )
     chain.add_argument(
         "--public-key",
@@ -140,10 +144,10 @@ def _parser() -> argparse.ArgumentParser:
         "--archive", required=True, metavar="ARCHIVE", help="the archive (as for verify-chain)"
     )
     period.add_argument(
-        "--from", dest="start", required=True, metavar="YYYY-MM-DD", type=_date, help="first night"
+        "--from", dest="start", required=True, metavar="YYYY-MM-DD", type=iso_date, help="first night"
     )
     period.add_argument(
-        "--to", dest="end", required=True, metavar="YYYY-MM-DD", type=_date, help="last night"
+        "--to", dest="end", required=True, metavar="YYYY-MM-DD", type=iso_date, help="last night"
     )
     period.add_argument(
         "--out", required=True, metavar="DIR", type=Path, help="folder for period.html, period.json, manifest"
@@ -152,10 +156,10 @@ def _parser() -> argparse.ArgumentParser:
         "--lang", choices=LANGUAGES, default="en", help="language of period.html (period.json holds both)"
     )
     period.add_argument(
-        "--sample", type=_positive, default=0, metavar="N", help="sample N nights for the auditor"
+        "--sample", type=positive_int, default=0, metavar="N", help="sample N nights for the auditor"
     )
     period.add_argument(
-        "--items", type=_positive, default=5, metavar="M", help="sample M results per sampled night (5)"
+        "--items", type=positive_int, default=5, metavar="M", help="sample M results per sampled night (5)"
     )
     period.add_argument(
         "--seed", type=int, default=None, metavar="S", help="the auditor's seed (required with --sample)"
@@ -216,16 +220,6 @@ def _history_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="for an Azure Blob archive: the environment variable holding a connection string",
     )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
 
 
 _PERIOD_HELP = """\
@@ -359,13 +353,6 @@ a link stated by the signed bundle after it.
 exit codes: 0 every night verified and none missing; 1 a finding (each on its own line); 2 usage
 error or an archive that cannot be listed.
 """
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _open_archive(spec: str, connection_string_env: str | None) -> ArchiveStore:

@@ -200,8 +200,8 @@ class VerificationResult:
             and self.signature_valid is not False
         )
 
-    def lines(self) -> list[str]:
-        """Return the human-readable verdict, one finding per line (OK or what is wrong)."""
+    def problems(self) -> list[str]:
+        """Return what is wrong, one finding per line (empty when the bundle verifies)."""
         out: list[str] = []
         if self.manifest_error is not None:
             out.append(f"NOT VERIFIED: {self.manifest_error}")
@@ -210,12 +210,18 @@ class VerificationResult:
         out += [f"ADDED: {name} (not in {MANIFEST_NAME})" for name in self.added]
         if self.signature_error is not None:
             out.append(f"SIGNATURE: {self.signature_error}")
-        elif self.signature_valid is True:
-            out.append(f"signature: valid ({SIGNATURE_NAME})")
-        elif self.signature_present:
-            out.append(f"signature: present, not checked (give --public-key to check {SIGNATURE_NAME})")
-        else:
-            out.append("signature: none")
+        return out
+
+    def lines(self) -> list[str]:
+        """Return the human-readable verdict, one finding per line (OK or what is wrong)."""
+        out = self.problems()
+        if self.signature_error is None:
+            if self.signature_valid is True:
+                out.append(f"signature: valid ({SIGNATURE_NAME})")
+            elif self.signature_present:
+                out.append(f"signature: present, not checked (give --public-key to check {SIGNATURE_NAME})")
+            else:
+                out.append("signature: none")
         if self.ok:
             out.insert(0, f"OK: {self.checked} files match {MANIFEST_NAME} in {self.directory}")
         return out

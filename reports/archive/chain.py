@@ -61,9 +61,9 @@ class RunKey:
             return None
 
 
-def runs_in(keys: list[str]) -> tuple[list[RunKey], list[str]]:
-    """Return the run keys found among archive keys (sorted), and the keys outside any run prefix."""
-    runs: set[RunKey] = set()
+def keys_by_run(keys: list[str]) -> tuple[dict[RunKey, list[str]], list[str]]:
+    """Return the archive keys grouped by the run whose prefix holds them (runs sorted), and the keys outside any run."""
+    grouped: dict[RunKey, list[str]] = {}
     strays: list[str] = []
     for key in keys:
         parts = key.split("/")
@@ -71,8 +71,14 @@ def runs_in(keys: list[str]) -> tuple[list[RunKey], list[str]]:
         if found is None:
             strays.append(key)
         else:
-            runs.add(found)
-    return sorted(runs), strays
+            grouped.setdefault(found, []).append(key)
+    return dict(sorted(grouped.items())), strays
+
+
+def runs_in(keys: list[str]) -> tuple[list[RunKey], list[str]]:
+    """Return the run keys found among archive keys (sorted), and the keys outside any run prefix."""
+    grouped, strays = keys_by_run(keys)
+    return list(grouped), strays
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from reports.archive.chain import CHAIN_NAME, ChainLink, RunKey, runs_in
+from reports.archive.chain import CHAIN_NAME, ChainLink, RunKey, keys_by_run
 from reports.archive.store import ArchiveError, ArchiveStore, FolderStore
 from reports.manifest import MANIFEST_NAME, TIMESTAMP_NAME, verify_bundle
 
@@ -197,9 +197,8 @@ def _check_run(
     with _bundle_folder(store, run.prefix, keys) as folder:
         result = verify_bundle(folder, public_key)
         check.files = result.checked
-        for line in result.lines():
-            if not line.startswith(("OK:", "signature:")):
-                check.problem("altered", line)
+        for line in result.problems():
+            check.problem("altered", line)
         check.signed = True if result.signature_valid else None
         if public_key is None and result.signature_present:
             check.notes.append("signature present, not checked (give --public-key)")
@@ -238,13 +237,8 @@ def verify_chain(
     Every night of the window without a run is missing (the window defaults to the first and last
     archived night). Raises ArchiveError when the archive cannot be listed at all.
     """
-    listed = store.list("")
-    runs, strays = runs_in(listed)
-    by_run: dict[RunKey, list[str]] = {run: [] for run in runs}
-    for key in listed:
-        found = RunKey.parse("/".join(key.split("/")[:4]) + "/")
-        if found is not None and found in by_run:
-            by_run[found].append(key)
+    by_run, strays = keys_by_run(store.list(""))
+    runs = list(by_run)
     manifests: dict[RunKey, str] = {}
     for run in runs:
         if run.prefix + MANIFEST_NAME in by_run[run]:
@@ -252,9 +246,9 @@ def verify_chain(
                 manifests[run] = hashlib.sha256(store.get(run.prefix + MANIFEST_NAME)).hexdigest()
     report = ChainReport(store=store.describe(), start=start, end=end, strays=strays)
     in_window = [r for r in runs if (start is None or r.night >= start) and (end is None or r.night <= end)]
+    position = {run: index for index, run in enumerate(runs)}
     for run in in_window:
-        index = runs.index(run)
-        before = runs[index - 1] if index > 0 else None
+        before = runs[position[run] - 1] if position[run] > 0 else None
         try:
             report.runs.append(_check_run(store, run, by_run[run], before, manifests, public_key, tsa_roots))
         except ArchiveError as exc:

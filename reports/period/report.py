@@ -337,7 +337,7 @@ def _tickets(counted: Mapping[date, _Run], controls: Mapping[str, ControlPeriod]
         return
     for entry in controls.values():
         for interval in entry.exceptions:
-            end = interval.fixed or interval.end_reference
+            end = interval.end_reference
             during = [a for night, a in actions if interval.first <= night <= end]
             action = ticket_action_for(during, entry.control, interval.resource)
             if action is not None:

@@ -166,6 +166,26 @@ def test_night_copied_in_is_found_by_its_own_link_and_the_next(archive_copy: tup
     assert "was archived right before it (a run inserted or removed in between)" in run.stdout
 
 
+def test_night_forged_between_two_nights_is_inserted_even_unsigned(archive_copy: tuple[Path, Path]) -> None:
+    archive, _ = archive_copy
+    runs = run_prefixes(archive)
+    honest = runs[1]
+    forged = honest.parent / "20991231T235959Z"  # sorts after the honest run of that night
+    forged.mkdir()
+    (forged / "evidence.json").write_bytes((honest / "evidence.json").read_bytes())
+    key = forged.relative_to(archive).as_posix() + "/"
+    previous = PreviousRun(
+        honest.relative_to(archive).as_posix() + "/",
+        hashlib.sha256((honest / MANIFEST_NAME).read_bytes()).hexdigest(),
+    )
+    (forged / CHAIN_NAME).write_bytes(ChainLink(key, previous).dumps())
+    write_manifest(forged)  # a sealed-looking bundle whose own link is right
+    run = verify_chain(archive)  # without --public-key: signatures are not what catches it
+    assert run.returncode == 1
+    assert f"{key}: not in the chain: {runs[2].relative_to(archive).as_posix()}/ names" in run.stdout
+    assert f"ok: {key}" not in run.stdout
+
+
 def test_upload_cut_short_is_named(archive_copy: tuple[Path, Path]) -> None:
     archive, _ = archive_copy
     (run_prefixes(archive)[3] / MANIFEST_NAME).unlink()

@@ -37,6 +37,8 @@ class RunCheck:
     """True: valid signature checked; None: no public key given or no signature."""
     timestamp: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    follows: RunKey | None = None
+    """The run this run's chain.json names as archived right before it."""
 
     @property
     def ok(self) -> bool:
@@ -138,6 +140,7 @@ def _check_link(
             )
         return
     stated = RunKey.parse(link.previous.key)
+    check.follows = stated
     if before is None or stated != before:
         if stated not in manifests:
             check.problem(
@@ -215,6 +218,27 @@ def _check_run(
     return check
 
 
+def _mark_unchained(checks: Sequence[RunCheck], runs: Sequence[RunKey], position: dict[RunKey, int]) -> None:
+    """Mark as inserted every run that the chain skips: one after it names a run before it as its predecessor.
+
+    Such a run sits where no sealed link puts it. Without this, a bundle made later and placed
+    between two nights (unsigned, or signed with a stolen key) would count as that night's evidence,
+    while only the honest night after it showed a broken link.
+    """
+    by_run = {check.run: check for check in checks}
+    for check in checks:
+        named = check.follows
+        if named is None or named not in position or position[named] >= position[check.run]:
+            continue
+        for skipped in runs[position[named] + 1 : position[check.run]]:
+            if skipped in by_run:
+                by_run[skipped].problem(
+                    "inserted",
+                    f"not in the chain: {check.run.prefix} names {named.prefix} as the run archived right "
+                    "before it, so this run was placed here afterwards",
+                )
+
+
 def _nights(start: date, end: date) -> Iterator[date]:
     night = start
     while night <= end:
@@ -255,6 +279,7 @@ def verify_chain(
             unreadable = RunCheck(run)
             unreadable.problem("unverifiable", f"unreadable: {exc}")
             report.runs.append(unreadable)
+    _mark_unchained(report.runs, runs, position)
     first = start or (in_window[0].night if in_window else None)
     last = end or (in_window[-1].night if in_window else None)
     if first is not None and last is not None:

@@ -135,6 +135,7 @@ def test_period_json_follows_its_schema_and_the_folder_verifies(tmp_path: Path) 
     assert "werkte op 5 van 8 nachten" in html
     assert DB_CONTROL in html
     assert "binnen termijn hersteld" in html
+    assert "een nacht zonder gecontroleerde handtekening kan achteraf zijn gemaakt" in html  # no --public-key
 
 
 def _generated(document: dict[str, object]) -> datetime:

@@ -252,3 +252,11 @@ def test_report_without_an_archive_has_no_trend_line() -> None:
     html = render_html(sample)
     assert 'class="spark"' not in html
     assert "failing since" not in html
+
+
+def test_a_password_in_a_command_line_history_url_is_never_echoed(postgres: PostgresServer) -> None:
+    url = f"postgresql://{SUPERUSER}:wrong-secret-5c2e@{postgres.host}:{postgres.port}/history"
+    with pytest.raises(HistoryError) as caught:
+        open_postgresql(url, None)
+    assert "wrong-secret-5c2e" not in str(caught.value)
+    assert "cannot connect" in str(caught.value)

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from reports.setting_types import redacted_url
+
 SCHEMA_VERSION = 1
 
 _TABLES = """
@@ -182,7 +184,7 @@ def open_postgresql(url: str, password: str | None) -> HistoryDatabase:
     """
     import psycopg
 
-    where = f"PostgreSQL history {url}"
+    where = f"PostgreSQL history {redacted_url(url)}"  # a URL given on a command line may hold a password
     try:
         connection = psycopg.connect(url, password=password, connect_timeout=10)
     except psycopg.Error as exc:

@@ -17,6 +17,7 @@ from collectors.hosts.collect import HostsScope, collect_hosts
 from collectors.hosts.facts import HOST_POPULATIONS
 from collectors.probes.collect import NOTHING_TO_PROBE, collect_probes, discovered_endpoints, probe_targets
 from collectors.probes.facts import PROBE_POPULATION
+from collectors.probes.observations import runs_json
 from collectors.recording import Recording
 from collectors.tls.scanner import collect_tls
 from reports.evidence import Message, msg, to_json
@@ -151,7 +152,7 @@ def _probe(
                 [PROBE_POPULATION], msg("the replayed recording holds no exposure probes")
             )
         return
-    run = collect_probes(
+    runs = collect_probes(
         config,
         store,
         max_concurrency=settings.max_concurrency,
@@ -159,8 +160,8 @@ def _probe(
         replay=replay.probes if replay is not None else None,
         include_azure_sql=settings.include_azure_sql,
     )
-    if recording is not None and run is not None:
-        recording.probes = run.as_json()
+    if recording is not None and runs:
+        recording.probes = runs_json(runs)
 
 
 def collect_estate(

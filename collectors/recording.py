@@ -118,39 +118,61 @@ def _base64(data: dict[str, Any], key: str, where: str) -> bytes:
 
 
 def check_probes_part(value: Any) -> None:
-    """Raise RecordingShapeError unless `value` is a recorded probe run's structure.
+    """Raise RecordingShapeError unless `value` is a recorded probe run, or a list of them (one per site).
 
     The structure is what names the items: the vantage point, the timeout, and each
     observation's address, port and origins. What each connect attempt saw is the target's
     answer and is read by `collectors.probes` (a malformed one is an `error` for its port).
     """
-    run = _object(value, "probes")
-    vantage = _object(run.get("vantage"), "probes.vantage")
-    _text(vantage, "host", "probes.vantage")
+    if isinstance(value, list):
+        if not value:
+            raise RecordingShapeError("probes: an empty list (a recorded probe part holds at least one run)")
+        sites: dict[str, int] = {}
+        for index, run in enumerate(value):
+            _check_probe_run(run, f"probes[{index}]")
+            site = run["vantage"].get("site", "local")
+            if site in sites:
+                raise RecordingShapeError(
+                    f"probes[{index}].vantage.site: a second run from site {site!r} (probes[{sites[site]}])"
+                )
+            sites[site] = index
+        return
+    _check_probe_run(value, "probes")
+
+
+def _check_probe_run(value: Any, where: str) -> None:
+    run = _object(value, where)
+    vantage = _object(run.get("vantage"), f"{where}.vantage")
+    _text(vantage, "host", f"{where}.vantage")
+    _text(vantage, "site", f"{where}.vantage", optional=True)
+    trust = _text(vantage, "trust", f"{where}.vantage", optional=True)
+    if trust is not None and trust not in ("trusted", "untrusted"):
+        raise _shape(f"{where}.vantage.trust", "trusted or untrusted", trust)
     for index, address in enumerate(
-        _list(vantage.get("source_addresses"), "probes.vantage.source_addresses")
+        _list(vantage.get("source_addresses"), f"{where}.vantage.source_addresses")
     ):
         if not isinstance(address, str):
-            raise _shape(f"probes.vantage.source_addresses[{index}]", "a string", address)
-    _timestamp(vantage, "started_at", "probes.vantage")
+            raise _shape(f"{where}.vantage.source_addresses[{index}]", "a string", address)
+    _timestamp(vantage, "started_at", f"{where}.vantage")
+    _reason(run, "unanswered", where)
     timeout = run.get("timeout_s")
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < 3600:
-        raise _shape("probes.timeout_s", "a number of seconds above 0", timeout)
-    observations = _list(run.get("observations"), "probes.observations")
+        raise _shape(f"{where}.timeout_s", "a number of seconds above 0", timeout)
+    observations = _list(run.get("observations"), f"{where}.observations")
     if not observations:
         # A run with nothing to probe is not recorded at all (the part is null).
-        raise RecordingShapeError("probes.observations: empty (a recorded probe run probed something)")
+        raise RecordingShapeError(f"{where}.observations: empty (a recorded probe run probed something)")
     for index, item in enumerate(observations):
-        where = f"probes.observations[{index}]"
-        observation = _object(item, where)
-        if not _text(observation, "address", where):
-            raise _shape(f"{where}.address", "a non-empty string", observation["address"])
-        _integer(observation, "port", where, 1, 65535)
-        origins = _list(observation.get("origins"), f"{where}.origins")
+        at = f"{where}.observations[{index}]"
+        observation = _object(item, at)
+        if not _text(observation, "address", at):
+            raise _shape(f"{at}.address", "a non-empty string", observation["address"])
+        _integer(observation, "port", at, 1, 65535)
+        origins = _list(observation.get("origins"), f"{at}.origins")
         if not origins or not all(isinstance(o, str) for o in origins):
-            raise _shape(f"{where}.origins", "a non-empty list of strings", origins)
+            raise _shape(f"{at}.origins", "a non-empty list of strings", origins)
         if "judged" in observation and not isinstance(observation["judged"], bool):
-            raise _shape(f"{where}.judged", "true or false", observation["judged"])
+            raise _shape(f"{at}.judged", "true or false", observation["judged"])
 
 
 def check_tls_part(value: Any) -> None:
@@ -340,8 +362,8 @@ class Recording:
         self.host_runs: dict[str, HostRun] = {}
         self.tls: list[dict[str, Any]] | None = None
         """The TLS scan results of the run (`collectors.fact_json.subject_to_json` per endpoint), if any."""
-        self.probes: dict[str, Any] | None = None
-        """The exposure probes of the run (`collectors.probes.observations.ProbeRun.as_json()`), if any."""
+        self.probes: dict[str, Any] | list[dict[str, Any]] | None = None
+        """The exposure probes of the run (`ProbeRun.as_json()`, or a list of them: one per site), if any."""
         self.databases: dict[str, Any] | None = None
         """The database catalog reads of the run (catalog rows and reduced counts, never values), if any."""
         self.azure_principal: dict[str, str] | None = None

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collectors.azure.facts import NetworkSecurityGroup, SqlServerFirewall, StorageAccount
 from collectors.config.policy import Policy
+from collectors.config.sites import LOCAL_SITE
 from collectors.hosts.facts import HostFacts
 from collectors.probes.facts import PortProbe
-from controls.framework import Evidence, EvidenceMissing, control
+from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
 from controls.host_firewall import host_firewall_gaps, host_port_scope_findings
 from controls.networks import (
     UnreadableValue,
@@ -305,6 +306,8 @@ def test_sensitive_port_is_not_reachable_from_the_vantage_point(probe: PortProbe
         if probe.vantage_source
         else msg("{host} (source address unknown)", host=probe.vantage_host)
     )
+    if probe.vantage_site != LOCAL_SITE:
+        vantage = msg("site {site}: {vantage}", site=probe.vantage_site, vantage=vantage)
     evidence.observed(
         address=probe.address,
         port=probe.port,
@@ -316,6 +319,16 @@ def test_sensitive_port_is_not_reachable_from_the_vantage_point(probe: PortProbe
         elapsed_ms=probe.elapsed_ms,
         host_seen=probe.host_seen or None,
     )
+    if probe.vantage_trust != "untrusted":
+        raise NotApplicable(
+            msg(
+                "probed from the trusted vantage point {vantage}: the statement allows trusted networks to reach "
+                "port {port} of {address}, so this is shown as evidence and not judged",
+                vantage=vantage,
+                port=probe.port,
+                address=probe.address,
+            )
+        )
     evidence.expected(
         state=msg("refused or filtered: a TCP connect from this (untrusted) vantage point fails"),
         host_seen=msg("the host answered on some probed port (else a silent port proves nothing)"),

@@ -264,8 +264,7 @@ def test_a_host_whose_ssh_port_answers_is_there_and_its_dropped_ports_are_filter
     namespace.drop_ports("3389")
     host = HostEntry(name="db1", address=namespace.address, port=2222, user="audit")
     store = FactStore()
-    run = collect_probes(_config(hosts=[host], ports=[1433, 3389]), store, timeout=TIMEOUT)
-    assert run is not None
+    (run,) = collect_probes(_config(hosts=[host], ports=[1433, 3389]), store, timeout=TIMEOUT)
     assert [(o.target.port, o.target.judged) for o in run.observations] == [
         (1433, True),
         (3389, True),
@@ -382,8 +381,7 @@ def test_collect_probes_fills_the_population_with_sql_fqdns_and_records_the_vant
     endpoint = DiscoveredEndpoint("localhost", 1433, "azure-sql", "/subscriptions/s/sql1")
     store.population(AZURE_ENDPOINTS).add(observed("localhost:1433", endpoint))
     config = _config(probes=[ProbeEntry(address="127.0.0.1", ports=[listener])])
-    run = collect_probes(config, store, timeout=TIMEOUT)
-    assert run is not None
+    (run,) = collect_probes(config, store, timeout=TIMEOUT)
     population = store.population(PROBE_POPULATION)
     by_id = {s.id: s for s in population.subjects}
     assert set(by_id) == {f"tcp://127.0.0.1:{listener}", "tcp://localhost:1433"}
@@ -406,8 +404,7 @@ def test_a_recorded_run_replays_to_the_same_subjects_without_probing(
         ports=[22],
     )
     live_store = FactStore()
-    run = collect_probes(config, live_store, timeout=TIMEOUT)
-    assert run is not None
+    (run,) = collect_probes(config, live_store, timeout=TIMEOUT)
     recorded = json.loads(json.dumps(run.as_json()))
     replay_store = FactStore()
     monkeypatch.setattr(probing, "connect_once", _no_network)
@@ -525,7 +522,7 @@ def test_a_recorded_attempt_that_cannot_be_read_is_an_error_for_its_port_only(
 
 def test_nothing_to_probe_leaves_an_explained_empty_population() -> None:
     store = FactStore()
-    assert collect_probes(_config(), store) is None
+    assert collect_probes(_config(), store) == []
     population = store.population(PROBE_POPULATION)
     assert population.subjects == []
     assert "nothing to probe" in english_text(population.empty_reason)

@@ -45,6 +45,8 @@ class DatabaseServerEntry(ConfigSection):
     admin_login: str | None = None
     """The server's administrator login (Azure SQL administratorLogin); default sa / postgres."""
     timeout_seconds: Seconds = 15.0
+    site: str = "local"
+    """The `[[sites]]` entry this server is read from (default "local": the run's own machine)."""
 
     @model_validator(mode="after")
     def _credentials_for_engine(self) -> DatabaseServerEntry:

@@ -24,6 +24,7 @@ from collectors.config.inventory import (
     ProbingSettings,
 )
 from collectors.config.policy import Policy
+from collectors.config.sites import LOCAL_SITE, DistributedSettings, SiteEntry, Vantage
 from collectors.config.waivers import Waiver
 from reports.setting_types import normalise_host
 
@@ -59,6 +60,8 @@ class EstateConfig(BaseModel):
     waivers: list[Waiver] = Field(default_factory=list)
     databases: list[DatabaseServerEntry] = Field(default_factory=list)
     applications: list[ApplicationEntry] = Field(default_factory=list)
+    sites: list[SiteEntry] = Field(default_factory=list)
+    distributed: DistributedSettings | None = None
 
     @model_validator(mode="after")
     def _identities_unique(self) -> EstateConfig:
@@ -146,6 +149,47 @@ class EstateConfig(BaseModel):
                 seen.add(hop)
                 hop = next((h.jump for h in self.hosts if h.name == hop), None)
         return self
+
+    @model_validator(mode="after")
+    def _sites_known(self) -> EstateConfig:
+        """Refuse an entry at a site no `[[sites]]` declares: its items would have no worker to read them."""
+        names = [site.name for site in self.sites]
+        repeat = first_repeat(names, lambda name: name)
+        if repeat is not None:
+            index, first = repeat
+            raise ValueError(f"sites[{index}].name: {names[index]!r} repeats sites[{first}]")
+        known = {LOCAL_SITE, *names}
+        entries: list[tuple[str, Sequence[Any]]] = [
+            ("hosts", self.hosts),
+            ("endpoints", self.endpoints),
+            ("probes", self.probes),
+            ("databases", self.databases),
+        ]
+        for section, items in entries:
+            for index, entry in enumerate(items):
+                if entry.site not in known:
+                    raise ValueError(
+                        f"{section}[{index}].site: no [[sites]] entry is named {entry.site!r} "
+                        f"(known: {', '.join(sorted(known))})"
+                    )
+        if self.azure is not None and self.azure.site not in known:
+            raise ValueError(f"azure.site: no [[sites]] entry is named {self.azure.site!r}")
+        site_of = {host.name: host.site for host in self.hosts}
+        for index, host in enumerate(self.hosts):
+            if host.jump is not None and site_of.get(host.jump, host.site) != host.site:
+                raise ValueError(
+                    f"hosts[{index}].jump: the bastion {host.jump!r} is at site {site_of[host.jump]!r}, "
+                    f"but {host.name!r} is at site {host.site!r} (a host is reached through a bastion of its own site)"
+                )
+        return self
+
+    def vantage_of(self, site: str) -> Vantage:
+        """Return what a site's network is to the estate; "local" is untrusted unless declared."""
+        return next((s.vantage for s in self.sites if s.name == site), "untrusted")
+
+    def site_names(self) -> list[str]:
+        """Return every site of the config: "local" first, then the declared ones in order."""
+        return list(dict.fromkeys([LOCAL_SITE, *(site.name for site in self.sites)]))
 
     @model_validator(mode="after")
     def _trust_is_bounded(self) -> EstateConfig:

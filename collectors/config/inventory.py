@@ -55,11 +55,16 @@ def _auto_or_bool(value: object) -> object:
 class AzureSource(ConfigSection):
     """Where and how the auditor reads Azure Resource Manager."""
 
+    site: str = "local"
+    """The `[[sites]]` entry whose worker reads Azure (with [distributed]); default "local"."""
     subscriptions: list[str] = Field(default_factory=list)
     endpoint: str = PUBLIC_ARM_ENDPOINT
     ca_bundle: ConfigPath | None = None
     credential: Literal["default", "static-token"] = "default"
     max_concurrency: int = Field(default=8, ge=1, le=64)
+    """ARM requests in flight at once per subscription (ARM meters reads per subscription)."""
+    max_concurrency_total: int = Field(default=64, ge=1, le=512)
+    """ARM requests in flight at once over all subscriptions: the run's threads and connections."""
     timeout_seconds: Seconds = 30.0
     retries: int = Field(default=3, ge=0, le=10)
     retry_backoff_seconds: float = Field(default=0.8, ge=0, le=SECONDS_MAX)
@@ -145,6 +150,8 @@ class HostEntry(ConfigSection):
     tags: list[str] = Field(default_factory=list)
     connect_timeout_seconds: Seconds = 10.0
     command_timeout_seconds: Seconds = 900.0
+    site: str = "local"
+    """The `[[sites]]` entry this host is reached from (default "local": the run's own machine)."""
 
     @field_validator("host_key_sha256")
     @classmethod
@@ -170,6 +177,8 @@ class EndpointEntry(ConfigSection):
     sni: str | None = None
     starttls: Literal["smtp", "postgres", "imap", "pop3", "ftp", "xmpp", "ldap", "rdp", "mysql"] | None = None
     ca_bundle: ConfigPath | None = None
+    site: str = "local"
+    """The `[[sites]]` entry this endpoint is reached from (default "local": the run's own machine)."""
 
     @field_validator("url")
     @classmethod
@@ -208,6 +217,9 @@ class ProbeEntry(ConfigSection):
     address: HostName
     ports: list[Port] = Field(default_factory=list)
     """Default: policy.sensitive_ports."""
+    site: str = "local"
+    """The `[[sites]]` entry the address lives at (shown in its origin); it is probed from every
+    untrusted site all the same, since exposure is judged from where an attacker is."""
 
     @field_validator("ports")
     @classmethod
@@ -226,6 +238,9 @@ class ProbingSettings(ConfigSection):
     """Also probe port 1433 of the SQL server FQDNs discovered in Azure."""
     timeout_seconds: Seconds = 3.0
     max_concurrency: int = Field(default=64, ge=1, le=1024)
+    from_trusted_sites: bool = False
+    """With [distributed], also probe from the `trusted` sites: what they see is never a finding, but
+    a host that answers there shows that a port filtered from an untrusted site is a firewall's doing."""
 
 
 class HostsSettings(ConfigSection):

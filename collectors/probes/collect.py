@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config.estate import EstateConfig
+from collectors.config.sites import LOCAL_SITE, Vantage
 from collectors.facts import FactStore, Subject
 from collectors.probes.connect import connect_once, resolve, vantage_point
 from collectors.probes.facts import PROBE_POPULATION
-from collectors.probes.observations import ProbeRun, ProbeTarget, TargetObservation, VantagePoint
-from reports.evidence import msg
+from collectors.probes.observations import (
+    ProbeRun,
+    ProbeTarget,
+    TargetObservation,
+    VantagePoint,
+    recorded_runs,
+)
+from reports.evidence import Message, msg
 from reports.setting_types import normalise_host
 
 NOTHING_TO_PROBE = msg(
@@ -78,6 +86,8 @@ def observe_probes(
     *,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    site: str = LOCAL_SITE,
+    trust: Vantage = "untrusted",
 ) -> ProbeRun:
     """Probe every target concurrently (at most `max_concurrency` lookups or connects at once).
 
@@ -86,7 +96,7 @@ def observe_probes(
     """
     if max_concurrency < 1:
         raise ValueError("max_concurrency must be at least 1")
-    vantage = vantage_point()
+    vantage = replace(vantage_point(), site=site, trust=trust)
     names = list(dict.fromkeys(t.address for t in targets))
     port_of = {t.address: t.port for t in targets}
 
@@ -132,45 +142,74 @@ def collect_probes(
     *,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    replay: Mapping[str, Any] | None = None,
+    replay: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     include_azure_sql: bool = True,
-) -> ProbeRun | None:
+) -> list[ProbeRun]:
     """Fill `probes.ports` from the config and the Azure endpoints already in `store`.
 
-    Run after the Azure collectors, so their SQL FQDNs are probed too. With `replay` (a
-    recorded `ProbeRun.as_json()`), nothing is sent: the recorded observations become the
-    subjects, and a target the recording lacks is an error. Returns the run (keep
-    `run.as_json()` in a recording), or None when nothing is to be probed (the population
-    then says why it is empty).
+    Run after the Azure collectors, so their SQL FQDNs are probed too. Live, the probes go out
+    from this machine, the "local" site (its `vantage` from `[[sites]]`, untrusted unless
+    declared). With `replay` (a recorded `ProbeRun.as_json()`, or a list of them, one per site),
+    nothing is sent: the recorded observations become the subjects. Returns the runs (keep
+    them in a recording), or [] when nothing is to be probed (the population then says why).
     """
     population = store.population(PROBE_POPULATION)
     population.empty_reason = NOTHING_TO_PROBE
     if replay is None:
         targets = probe_targets(config, discovered_endpoints(store) if include_azure_sql else [])
         if not targets:
-            return None
-        run = observe_probes(targets, max_concurrency=max_concurrency, timeout=timeout)
-        subjects = run.subjects()
+            return []
+        runs = [
+            observe_probes(
+                targets,
+                max_concurrency=max_concurrency,
+                timeout=timeout,
+                site=LOCAL_SITE,
+                trust=config.vantage_of(LOCAL_SITE),
+            )
+        ]
     else:
         # A replay judges what was observed: the recorded probes, whatever the addresses in the config.
-        run = ProbeRun.from_json(replay)
-        subjects = run.subjects()
+        runs = recorded_runs(replay)
+    for run in runs:
+        population.notes.append(_vantage_note(run, replayed=replay is not None))
+        for subject in run.subjects():
+            population.add(subject)
+    if not any(run.vantage.trust == "untrusted" for run in runs):
+        population.notes.append(
+            msg(
+                "no untrusted vantage point probed the estate: what a trusted site reaches is allowed, so no "
+                "item here shows that a port is closed to untrusted networks (declare an untrusted site)"
+            )
+        )
+    return runs
+
+
+def _vantage_note(run: ProbeRun, *, replayed: bool) -> Message:
+    """Return the population note that says where (and when) one run's probes were sent from."""
     when = run.vantage.started_at.isoformat().replace("+00:00", "Z")
-    population.notes.append(
-        msg(
+    if run.unanswered is not None:
+        return msg(
+            "site {site} did not probe: {reason}",
+            site=run.vantage.site,
+            reason=run.unanswered,
+        )
+    if run.vantage.trust == "trusted":
+        return msg(
+            "probed from the trusted vantage point {vantage} at {time}: shown as evidence, never judged",
+            vantage=run.vantage.describe(),
+            time=when,
+        )
+    if replayed:
+        return msg(
             "probed from {vantage} at {time} (replayed from the recording): a port that is refused or "
             "filtered here may still be open from elsewhere",
             vantage=run.vantage.describe(),
             time=when,
         )
-        if replay is not None
-        else msg(
-            "probed from {vantage} at {time}: a port that is refused or filtered here may still be open "
-            "from elsewhere",
-            vantage=run.vantage.describe(),
-            time=when,
-        )
+    return msg(
+        "probed from {vantage} at {time}: a port that is refused or filtered here may still be open "
+        "from elsewhere",
+        vantage=run.vantage.describe(),
+        time=when,
     )
-    for subject in subjects:
-        population.add(subject)
-    return run

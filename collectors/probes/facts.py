@@ -32,3 +32,7 @@ class PortProbe:
     """How the state was told: 'connected', 'ECONNREFUSED', 'no answer in 3.0 s', ..."""
     host_seen: str = ""
     """For a filtered port, what showed that the host is there, e.g. "198.51.100.7 port 22: refused"."""
+    vantage_site: str = "local"
+    """The `[[sites]]` entry the probe was sent from ("local": the run's own machine)."""
+    vantage_trust: Literal["trusted", "untrusted"] = "untrusted"
+    """Only an untrusted vantage point's view is judged; a trusted one's is shown as evidence."""

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from collectors.config.sites import LOCAL_SITE, Vantage
 from collectors.facts import Subject, observed, unobservable
-from collectors.messages import Reason, semicolon_list
+from collectors.messages import Reason, reason_from_json, reason_json, semicolon_list
 from collectors.probes.facts import PortProbe, PortState
 from reports.evidence import Source, msg, sha256_hex, utc_now
 
@@ -56,11 +57,21 @@ class VantagePoint:
     source_addresses: tuple[str, ...]
     """The source address the OS's default route would use, per address family it has a route for."""
     started_at: datetime
+    site: str = LOCAL_SITE
+    """The `[[sites]]` entry the probes were sent from ("local": the run's own machine)."""
+    trust: Vantage = "untrusted"
+    """What the site's network is to the estate: only an untrusted vantage point's view is judged."""
 
     def describe(self, source: str | None = None) -> str:
-        """Return e.g. 'auditor-01 (192.0.2.2)', with the connection's own source when known."""
+        """Return e.g. 'auditor-01 (192.0.2.2)', or 'site rivium: probe-01 (10.0.0.5)' away from "local"."""
         shown = source or ", ".join(self.source_addresses) or "no default route"
-        return f"{self.host} ({shown})"
+        where = f"{self.host} ({shown})"
+        return where if self.site == LOCAL_SITE else f"site {self.site}: {where}"
+
+    def subject_id(self, target: ProbeTarget) -> str:
+        """Return the id of a target's item seen from here: tcp://address:port, plus ' from <site>' away from "local"."""
+        own = target.subject_id
+        return own if self.site == LOCAL_SITE else f"{own} from {self.site}"
 
 
 @dataclass(frozen=True)
@@ -213,10 +224,11 @@ class TargetObservation:
         this target's own attempts count.
         """
         target = self.target
+        subject_id = vantage.subject_id(target)
         origin = ", ".join(target.origins)
         if self.unreadable is not None:
             return unobservable(
-                target.subject_id,
+                subject_id,
                 msg(
                     "the recorded probe of port {port} of {address} cannot be read: {error}",
                     port=target.port,
@@ -227,14 +239,14 @@ class TargetObservation:
         if self.resolve_error is not None or not self.attempts:
             reason = self.resolve_error or "no address"
             raw: dict[str, object] = {
-                "target": target.subject_id,
+                "target": subject_id,
                 "vantage": vantage.describe(),
                 "resolve_error": reason,
             }
             text = f"resolve {target.address} from {vantage.describe()}: {reason}"
             said: Reason = self.resolve_error or msg("no address")
             return unobservable(
-                target.subject_id,
+                subject_id,
                 msg(
                     "{address} does not resolve from {vantage} ({error}); port {port} was not probed "
                     "(origin: {origin})",
@@ -250,7 +262,7 @@ class TargetObservation:
         sources = []
         for attempt in self.attempts:
             raw = {
-                "target": target.subject_id,
+                "target": subject_id,
                 "port": target.port,
                 "vantage_host": vantage.host,
                 "timeout_s": timeout,
@@ -283,7 +295,7 @@ class TargetObservation:
                 reasons += [f"{a.peer}: {a.detail}" for a in unsent]
                 where = vantage.describe(next((a.source for a in self.attempts if a.source), None))
                 return unobservable(
-                    target.subject_id,
+                    subject_id,
                     msg(
                         "host unreachable from {vantage}: {reasons}; port {port} of {address} proves nothing "
                         "(origin: {origin})",
@@ -298,7 +310,7 @@ class TargetObservation:
             if unsent:
                 why = "; ".join(f"{a.peer}: {a.detail}" for a in unsent)
                 return unobservable(
-                    target.subject_id,
+                    subject_id,
                     msg(
                         "port {port} of {address} could not be probed from {vantage}: {error}",
                         port=target.port,
@@ -318,6 +330,8 @@ class TargetObservation:
             state=state,
             origin=origin,
             vantage_host=vantage.host,
+            vantage_site=vantage.site,
+            vantage_trust=vantage.trust,
             vantage_source=worst.source or ", ".join(vantage.source_addresses),
             elapsed_ms=max(a.elapsed_ms for a in self.attempts),
             peers=tuple(a.peer for a in self.attempts),
@@ -328,7 +342,7 @@ class TargetObservation:
                 if peer in seen
             ),
         )
-        return observed(target.subject_id, fact, sources)
+        return observed(subject_id, fact, sources)
 
 
 def presence(observations: Iterable[TargetObservation]) -> dict[str, str]:
@@ -352,6 +366,9 @@ class ProbeRun:
     vantage: VantagePoint
     timeout: float
     observations: tuple[TargetObservation, ...]
+    unanswered: Reason | None = None
+    """Why this vantage point's probes never came back (a site that did not answer in time): every
+    target is then an `error` from here, never absent and never a pass."""
 
     def subjects(self) -> list[Subject[object]]:
         """Return one subject per judged target, in probing order (presence probes make none).
@@ -359,37 +376,83 @@ class ProbeRun:
         A refused or filtered port counts only when its host showed it is there on some port
         of this run (`presence`); otherwise the host is unreachable from here: an `error`.
         """
+        if self.unanswered is not None:
+            return [
+                unobservable(
+                    self.vantage.subject_id(o.target),
+                    msg(
+                        "port {port} of {address} was not probed from site {site}: {reason}",
+                        port=o.target.port,
+                        address=o.target.address,
+                        site=self.vantage.site,
+                        reason=self.unanswered,
+                    ),
+                )
+                for o in self.observations
+                if o.target.judged
+            ]
         seen = presence(self.observations)
         return [o.subject(self.vantage, self.timeout, seen) for o in self.observations if o.target.judged]
 
     def as_json(self) -> dict[str, object]:
         """Return the JSON form kept in a recording (replayed with `ProbeRun.from_json`)."""
-        return {
+        document: dict[str, object] = {
             "vantage": {
                 "host": self.vantage.host,
                 "source_addresses": list(self.vantage.source_addresses),
                 "started_at": self.vantage.started_at.isoformat(),
+                "site": self.vantage.site,
+                "trust": self.vantage.trust,
             },
             "timeout_s": self.timeout,
             "observations": [o.as_json() for o in self.observations],
         }
+        if self.unanswered is not None:
+            document["unanswered"] = reason_json(self.unanswered)
+        return document
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ProbeRun:
         """Return a recorded run; ValueError naming the problem when its structure is malformed.
 
         (`collectors.recording.check_probes_part` refuses such a recording at load already.)
+        A recording made before sites existed has no site or trust: it was "local", untrusted.
         """
         try:
             vantage = data["vantage"]
+            trust = vantage.get("trust", "untrusted")
+            if trust not in ("trusted", "untrusted"):
+                raise ValueError(f"vantage.trust: expected trusted or untrusted, got {trust!r}")
+            unanswered = data.get("unanswered")
             return cls(
                 vantage=VantagePoint(
                     host=str(vantage["host"]),
                     source_addresses=tuple(str(a) for a in vantage["source_addresses"]),
                     started_at=datetime.fromisoformat(str(vantage["started_at"])),
+                    site=str(vantage.get("site", LOCAL_SITE)),
+                    trust=trust,
                 ),
                 timeout=float(data["timeout_s"]),
                 observations=tuple(TargetObservation.from_json(o) for o in data["observations"]),
+                unanswered=reason_from_json(unanswered) if unanswered is not None else None,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"recorded probe run is malformed: {type(exc).__name__}: {exc}") from None
+
+
+def recorded_runs(part: Any) -> list[ProbeRun]:
+    """Return the probe runs of a recording's `probes` part: one run (an object) or one per vantage point (a list).
+
+    ValueError when a run is malformed, or when two runs claim the same site (one would hide the other).
+    """
+    runs = [ProbeRun.from_json(item) for item in (part if isinstance(part, list) else [part])]
+    sites = [run.vantage.site for run in runs]
+    for index, site in enumerate(sites):
+        if site in sites[:index]:
+            raise ValueError(f"recorded probe runs: a second run from site {site!r}")
+    return runs
+
+
+def runs_json(runs: list[ProbeRun]) -> dict[str, object] | list[dict[str, object]]:
+    """Return the `probes` part of a recording: one run as an object (as before sites), several as a list."""
+    return runs[0].as_json() if len(runs) == 1 else [run.as_json() for run in runs]

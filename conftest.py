@@ -23,6 +23,7 @@ from controls.harness.config_file import AuditConfig, ConfigError, load_config
 from controls.harness.credentials import check_credentials
 from controls.harness.exit_codes import exit_codes_help
 from controls.harness.output_paths import file_problem, folder_problem
+from controls.harness.sites_run import BrokerUnavailable, collect_at_sites
 from reports.changes import BaselineError, load_bundle
 from reports.manifest import SigningKeyError, check_signing_key
 from reports.pdf import chromium_missing_reason
@@ -245,15 +246,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             reporter.write_line(line)
 
     try:
-        audit.estate = collect_estate(
-            audit.config,
-            run_date=audit.run_date,
-            record=audit.recording_path,
-            replay=audit.replay,
-            progress=progress,
-        )
+        if audit.config.distributed is not None and audit.replay is None:
+            audit.estate = collect_at_sites(audit.config, audit.run_date, audit.recording_path, progress)
+        else:
+            audit.estate = collect_estate(
+                audit.config,
+                run_date=audit.run_date,
+                record=audit.recording_path,
+                replay=audit.replay,
+                progress=progress,
+            )
     except ArmUnavailable as exc:
         raise pytest.UsageError(f"{audit.config.path}: [azure]: {exc}") from None
+    except BrokerUnavailable as exc:
+        raise pytest.UsageError(f"{audit.config.path}: {exc}") from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -12,6 +12,7 @@ from collectors.attestations import collect_attestations
 from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure
 from collectors.config.estate import EstateConfig
 from collectors.databases.collect import DatabasesScope, collect_databases
+from collectors.distributed.merging import MergedRecording, sites_json
 from collectors.facts import FactStore
 from collectors.hosts.collect import HostsScope, collect_hosts
 from collectors.hosts.facts import HOST_POPULATIONS
@@ -75,6 +76,9 @@ class Estate:
     hosts: HostsScope | None = None
     databases: DatabasesScope | None = None
     tls_discovery: DiscoveredTlsDecision | None = None
+    sites: MergedRecording | None = None
+    """With [distributed]: what every site was sent and what it returned (the cover lists it)."""
+    config: EstateConfig | None = None
 
     def scope_json(self, render: Callable[[Message], str]) -> dict[str, object]:
         """Return what was in scope, per source and population: evidence.json's `run.scope`.
@@ -101,6 +105,11 @@ class Estate:
             "databases": self.databases.as_json() if self.databases else None,
             "tls_discovery": to_json(self.tls_discovery),
             "populations": populations,
+            **(
+                {"sites": sites_json(self.config, self.sites.accounts, render)}
+                if self.sites is not None and self.config is not None
+                else {}
+            ),
         }
 
 

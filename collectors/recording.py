@@ -368,6 +368,10 @@ class Recording:
         """The database catalog reads of the run (catalog rows and reduced counts, never values), if any."""
         self.azure_principal: dict[str, str] | None = None
         """Who the auditor was in Azure (the token's principal claims, never the token), if known."""
+        self.azure_unanswered: Reason | None = None
+        """Why no Azure observation exists at all (a distributed run whose Azure site did not answer)."""
+        self.unanswered_subscriptions: dict[str, Reason] = {}
+        """Subscriptions whose observations never came back (their site did not answer in time), and why."""
         self._lock = threading.Lock()
 
     def put_host(self, run: HostRun) -> None:
@@ -384,12 +388,17 @@ class Recording:
         """Return the recorded answer to a request, or None if the run never made it."""
         return self._exchanges.get(exchange_key(method, url, body))
 
+    def exchanges(self) -> list[Exchange]:
+        """Return every recorded exchange, in key order (what a worker sends back to the coordinator)."""
+        with self._lock:
+            return [self._exchanges[key] for key in sorted(self._exchanges)]
+
     def __len__(self) -> int:
         return len(self._exchanges)
 
     def save(self, path: Path) -> None:
         """Write the recording as JSON (sorted, so two recordings of one estate diff cleanly)."""
-        document = {
+        document: dict[str, Any] = {
             "version": RECORDING_VERSION,
             "kind": "auditor",
             "endpoint": self.endpoint,
@@ -401,6 +410,13 @@ class Recording:
             "azure_principal": self.azure_principal,
             "tls": self.tls,
         }
+        if self.azure_unanswered is not None or self.unanswered_subscriptions:
+            document["unanswered"] = {
+                "azure": reason_json(self.azure_unanswered) if self.azure_unanswered is not None else None,
+                "subscriptions": {
+                    key: reason_json(reason) for key, reason in sorted(self.unanswered_subscriptions.items())
+                },
+            }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -433,6 +449,14 @@ class Recording:
             for name, check in parts:
                 if document.get(name) is not None:
                     check(document[name])
+            unanswered = _object(document.get("unanswered") or {}, "unanswered")
+            recording.azure_unanswered = _reason(unanswered, "azure", "unanswered")
+            subscriptions = _object(unanswered.get("subscriptions") or {}, "unanswered.subscriptions")
+            for key in subscriptions:
+                reason = _reason(subscriptions, key, "unanswered.subscriptions")
+                if reason is None:
+                    raise RecordingShapeError(f"unanswered.subscriptions.{key}: expected a reason, got null")
+                recording.unanswered_subscriptions[key] = reason
         except RecordingShapeError as exc:
             raise RecordingError(f"{path}: malformed recording: {exc}") from None
         recording.tls = document.get("tls")

@@ -131,7 +131,11 @@ def _pop(d: Any, *path: Any) -> None:
 STRUCTURAL: list[tuple[str, Callable[[Document], None], str]] = [
     ("tls not a list", lambda d: d.update(tls={"id": "x"}), "tls: expected a list, got dict"),
     ("probes not an object", lambda d: d.update(probes="x"), "probes: expected an object, got str"),
-    ("probe run in a list not an object", lambda d: d.update(probes=["x"]), "probes[0]: expected an object, got str"),
+    (
+        "probe run in a list not an object",
+        lambda d: d.update(probes=["x"]),
+        "probes[0]: expected an object, got str",
+    ),
     ("probes an empty list", lambda d: d.update(probes=[]), "probes: an empty list"),
     ("databases not an object", lambda d: d.update(databases="x"), "databases: expected an object"),
     ("exchanges missing", lambda d: _pop(d, "exchanges"), "exchanges: expected a list, got null"),

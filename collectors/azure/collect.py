@@ -124,6 +124,41 @@ def _inventory(arm: ArmReader, subscriptions: list[AzureSubscription]) -> GraphI
     return GraphInventory(types, outcome.value)
 
 
+def _unanswered(source: AzureSource, store: FactStore, reason: Reason, started: float) -> AzureScope:
+    """Return the scope of a run whose Azure observations never came back: every population is `error`.
+
+    One error subject per configured subscription (or one for all of them), so no Azure control
+    passes, and none is not applicable, on observations that were never made.
+    """
+    subjects = [f"/subscriptions/{sub}" for sub in source.subscriptions] or ["/subscriptions"]
+    for name in AZURE_POPULATIONS:
+        for subject in subjects:
+            store.population(name).add(unobservable(subject, reason))
+    return AzureScope(
+        endpoint=source.endpoint,
+        missing=list(source.subscriptions),
+        credential=msg("none (replayed from a recording)"),
+        seconds=time.monotonic() - started,
+    )
+
+
+def _mark_unanswered(
+    subscriptions: list[AzureSubscription], store: FactStore, unanswered: dict[str, Reason]
+) -> None:
+    """Take the subscriptions whose observations never came back out of `subscriptions`: each is `error`.
+
+    Their collectors are not run on what little was recorded (a list call made by another chunk
+    is no evidence of this subscription's resources).
+    """
+    by_id = {key.lower(): reason for key, reason in unanswered.items()}
+    for subscription in [s for s in subscriptions if s.id.lower() in by_id]:
+        subscriptions.remove(subscription)
+        for name in AZURE_POPULATIONS:
+            store.population(name).add(
+                unobservable(f"/subscriptions/{subscription.id}", by_id[subscription.id.lower()])
+            )
+
+
 def collect_azure(
     config: EstateConfig,
     source: AzureSource,
@@ -141,7 +176,11 @@ def collect_azure(
     try:
         for name in AZURE_POPULATIONS:
             store.population(name)
+        if replay is not None and replay.azure_unanswered is not None:
+            return _unanswered(source, store, replay.azure_unanswered, started)
         scope = subscriptions_in_scope(arm, source.subscriptions)
+        if replay is not None and replay.unanswered_subscriptions:
+            _mark_unanswered(scope.subscriptions, store, replay.unanswered_subscriptions)
         result = AzureScope(
             endpoint=arm.endpoint,
             subscriptions=scope.subscriptions,

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from collectors.config.sites import LOCAL_SITE
 from controls.harness.config_file import AuditConfig, ConfigError
 
 
@@ -43,11 +44,22 @@ def credential_problems(
     """Return one line per credential the config names that does not exist (empty when all do).
 
     `collecting`: the run reads targets (live or --record), so host, database and endpoint
-    credentials are needed. `tickets_mode`: the resolved --tickets / [tickets] mode.
+    credentials are needed. With [distributed], only those of the "local" site: every other
+    site's worker reads its own environment (and the broker's password must be set here).
+    `tickets_mode`: the resolved --tickets / [tickets] mode.
     """
     found: list[str | None] = []
+    distributed = config.distributed
+
+    def here(site: str) -> bool:
+        return distributed is None or site == LOCAL_SITE
+
+    if collecting and distributed is not None:
+        found.append(_variable_problem("distributed.password_env", distributed.password_env, environ))
     if collecting:
         for index, host in enumerate(config.hosts):
+            if not here(host.site):
+                continue
             where = f"hosts[{index}]"
             found.append(_file_problem(config, f"{where}.key_file", host.key_file))
             found.append(_variable_problem(f"{where}.passphrase_env", host.passphrase_env, environ))
@@ -55,14 +67,18 @@ def credential_problems(
             if "known_hosts" in host.model_fields_set:
                 found.append(_file_problem(config, f"{where}.known_hosts", host.known_hosts))
         for index, server in enumerate(config.databases):
+            if not here(server.site):
+                continue
             where = f"databases[{index}]"
             found.append(_variable_problem(f"{where}.password_env", server.password_env, environ))
             found.append(_file_problem(config, f"{where}.client_cert", server.client_cert))
             found.append(_file_problem(config, f"{where}.client_key", server.client_key))
             found.append(_file_problem(config, f"{where}.ca_bundle", server.ca_bundle))
         for index, endpoint in enumerate(config.endpoints):
+            if not here(endpoint.site):
+                continue
             found.append(_file_problem(config, f"endpoints[{index}].ca_bundle", endpoint.ca_bundle))
-        if config.azure is not None:
+        if config.azure is not None and here(config.azure.site):
             found.append(_file_problem(config, "azure.ca_bundle", config.azure.ca_bundle))
     tickets = config.tickets
     if tickets is not None and tickets_mode != "off":

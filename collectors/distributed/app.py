@@ -1,0 +1,24 @@
+"""The module a site's worker is started with: `celery -A collectors.distributed.app worker -Q <site>`.
+
+The broker comes from AUDITOR_BROKER_URL (and AUDITOR_BROKER_PASSWORD); the targets'
+credentials from the worker's own environment, as the config names them. The worker only
+reads: it carries out work orders (`collectors.distributed.work.carry_out`) and answers with
+what it observed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from collectors.distributed.broker import TASK_NAME, celery_app, worker_broker_url
+from collectors.distributed.orders import WorkOrder
+from collectors.distributed.work import carry_out
+
+app = celery_app(worker_broker_url(os.environ))
+
+
+@app.task(name=TASK_NAME, acks_late=True)
+def collect(order: dict[str, Any]) -> dict[str, Any]:
+    """Carry out one work order and return the answer (the recording part it observed)."""
+    return carry_out(WorkOrder.from_json(order))

@@ -23,6 +23,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # The Linux fact script (collectors/hosts/linux/gather.sh) is linted with Debian's shellcheck.
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+# The scheduling templates' systemd units are checked with systemd-analyze (Debian's systemd).
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 # The distributed-run tests start a real Redis broker (Debian's redis-server) and Celery workers.
 { command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server; } || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from celery import Task
+
 from collectors.distributed.broker import TASK_NAME, celery_app, worker_broker_url
 from collectors.distributed.orders import WorkOrder
 from collectors.distributed.work import carry_out
@@ -18,7 +20,7 @@ from collectors.distributed.work import carry_out
 app = celery_app(worker_broker_url(os.environ))
 
 
-@app.task(name=TASK_NAME, acks_late=True)
-def collect(order: dict[str, Any]) -> dict[str, Any]:
-    """Carry out one work order and return the answer (the recording part it observed)."""
-    return carry_out(WorkOrder.from_json(order))
+@app.task(name=TASK_NAME, acks_late=True, bind=True)
+def collect(task: Task[Any, Any], order: dict[str, Any]) -> dict[str, Any]:
+    """Carry out one work order and return the answer (the recording part it observed), naming this worker."""
+    return carry_out(WorkOrder.from_json(order), worker=str(task.request.hostname or ""))

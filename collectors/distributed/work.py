@@ -28,8 +28,13 @@ from reports.evidence import utc_now
 ANSWER_VERSION = 1
 
 
-def carry_out(order: WorkOrder, *, progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+def carry_out(
+    order: WorkOrder, *, worker: str = "", progress: Callable[[str], None] = lambda line: None
+) -> dict[str, Any]:
     """Return the answer to `order`: its recording part, the worker's name and when it finished.
+
+    `worker` is the Celery node name (e.g. rivium@db-probe-01); the coordinator's own answers
+    for the "local" site name this machine.
 
     An order past its deadline is not started: its answer would be refused anyway. ARM that
     cannot be read at all is an answer too (`azure_unavailable`), so the coordinator can say why.
@@ -40,7 +45,7 @@ def carry_out(order: WorkOrder, *, progress: Callable[[str], None] = lambda line
         "task_id": order.task_id,
         "site": order.site,
         "kind": order.kind,
-        "worker": socket.gethostname(),
+        "worker": worker or f"{order.site}@{socket.gethostname()}",
         "started_at": utc_now().isoformat(),
     }
     if utc_now() > order.deadline:

@@ -396,6 +396,14 @@ class Recording:
     def __len__(self) -> int:
         return len(self._exchanges)
 
+    def __bool__(self) -> bool:
+        """A recording is a replay even when it holds no ARM exchange (`len()` counts exchanges only).
+
+        Without this, `if replay:` on a recording of hosts only, or of an Azure site that never
+        answered, was false: the run went live instead of replaying (and called itself live).
+        """
+        return True
+
     def save(self, path: Path) -> None:
         """Write the recording as JSON (sorted, so two recordings of one estate diff cleanly)."""
         document: dict[str, Any] = {

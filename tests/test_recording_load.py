@@ -244,3 +244,11 @@ def test_the_demo_recording_loads_and_absent_parts_are_none(tmp_path: Path) -> N
         None,
         {},
     )
+
+
+def test_a_recording_without_exchanges_is_still_a_replay() -> None:
+    # `if replay:` once read a recording of hosts only (no ARM exchange) as "no replay": the run
+    # went live against Azure and called itself live.
+    empty = Recording(endpoint="", run_date="2026-11-29")
+    assert len(empty) == 0
+    assert empty

@@ -170,8 +170,8 @@ def collect_azure(
 ) -> AzureScope:
     """Collect every Azure population into `store`; raise ArmUnavailable if ARM cannot be read."""
     started = time.monotonic()
-    credential = PrincipalObservingCredential(ReplayCredential() if replay else build_credential(source))
-    ca_bundle = str(config.resolve(source.ca_bundle)) if source.ca_bundle and not replay else None
+    credential = PrincipalObservingCredential(ReplayCredential() if replay is not None else build_credential(source))
+    ca_bundle = str(config.resolve(source.ca_bundle)) if source.ca_bundle and replay is None else None
     arm = ArmReader(source, credential, ca_bundle=ca_bundle, recording=recording, replay=replay)
     try:
         for name in AZURE_POPULATIONS:
@@ -185,7 +185,7 @@ def collect_azure(
             endpoint=arm.endpoint,
             subscriptions=scope.subscriptions,
             missing=scope.missing,
-            credential=msg("none (replayed from a recording)") if replay else source.credential,
+            credential=msg("none (replayed from a recording)") if replay is not None else source.credential,
         )
         for missing in scope.missing:
             invisible = msg(

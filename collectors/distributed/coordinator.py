@@ -159,15 +159,12 @@ class Dispatch:
             )
             return
         except Exception as exc:  # a worker's failure is confined to its order's items
+            failure = type(exc).__name__ + ": " + str(exc)
             self._gap(
                 order,
                 config,
                 merged,
-                msg(
-                    "site {site} failed to collect: {error}",
-                    site=order.site,
-                    error=f"{type(exc).__name__}: {exc}",
-                ),
+                msg("site {site} failed to collect: {error}", site=order.site, error=failure),
                 outcome="failed",
             )
             return

@@ -41,7 +41,9 @@ def still_valid(token: str) -> bool:
 def test_expiring_token_is_refreshed_mid_run(demo_estate: dict[str, Any]) -> None:
     credential = ShortLivedTokens()
     with ArmEmulator(demo_estate, tokens=still_valid, latency=0.05) as emulator:
-        source = AzureSource(endpoint=emulator.url, credential="static-token", max_concurrency=1)
+        source = AzureSource(
+            endpoint=emulator.url, credential="static-token", max_concurrency=1, max_concurrency_total=1
+        )
         arm = ArmReader(source, credential, ca_bundle=str(emulator.ca_file))
         store = FactStore()
         started = time.monotonic()

@@ -3,14 +3,20 @@
 Every SDK client of a run shares one requests session (so record/replay and connection
 pooling see every request) and one retry policy. Each call returns its result together with
 the `Source` of every page that produced it.
+
+Concurrency follows ARM's limits, which are per subscription: each subscription may have
+`[azure] max_concurrency` requests in flight, subscriptions are read side by side, and the
+whole run has at most `max_concurrency_total` (its worker threads and pooled connections).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -32,7 +38,7 @@ from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.pipeline.transport import RequestsTransport
 
-from collectors.azure.pacing import Pacer
+from collectors.azure.pacing import Pacer, bucket_of
 from collectors.azure.recording import ObservingAdapter, RecordingAdapter, ReplayAdapter
 from collectors.config.inventory import AzureSource
 from collectors.messages import Reason, english_text
@@ -236,6 +242,32 @@ class Fetched:
     sources: tuple[Source, ...]
 
 
+def subscription_of(item: object) -> str | None:
+    """Return the subscription (lower-case id) an item of collector work reads from, or None.
+
+    `ArmReader.map` interleaves work by it, so that every subscription is read side by side
+    rather than one subscription's items queueing behind its own in-flight limit. Understands
+    what the collectors hand to `map`: a subscription (`resource_id`), a fact or listing with a
+    `subscription_id` or an ARM `id`, an ARM id itself, or a tuple whose first such member decides.
+    """
+    if isinstance(item, str):
+        return bucket_of(item) if item.lower().startswith("/subscriptions/") else None
+    if isinstance(item, tuple):
+        for member in item:
+            found = subscription_of(member)
+            if found is not None:
+                return found
+        return None
+    subscription_id = getattr(item, "subscription_id", None)
+    if isinstance(subscription_id, str) and subscription_id:
+        return subscription_id.lower()
+    for attribute in ("resource_id", "id"):
+        arm_id = getattr(item, attribute, None)
+        if isinstance(arm_id, str) and arm_id.lower().startswith("/subscriptions/"):
+            return bucket_of(arm_id)
+    return None
+
+
 class ArmReader:
     """The ARM side of one run: builds SDK clients and runs their calls with provenance."""
 
@@ -257,18 +289,32 @@ class ArmReader:
         self.replaying = replay is not None
         self._session = requests.Session()
         adapter: requests.adapters.HTTPAdapter
-        self.pacer = None if replay else Pacer(source.reads_burst, source.reads_per_second)
+        self.per_subscription = source.max_concurrency
+        self.in_flight_total = source.max_concurrency_total
+        self.pacer = (
+            None
+            if replay
+            else Pacer(source.reads_burst, source.reads_per_second, in_flight=self.per_subscription)
+        )
         if replay is not None:
             adapter = ReplayAdapter(replay)
         elif recording is not None:
-            adapter = RecordingAdapter(recording, pool_maxsize=source.max_concurrency, pacer=self.pacer)
+            adapter = RecordingAdapter(recording, pool_maxsize=self.in_flight_total, pacer=self.pacer)
         else:
-            adapter = ObservingAdapter(pool_maxsize=source.max_concurrency, pacer=self.pacer)
+            adapter = ObservingAdapter(pool_maxsize=self.in_flight_total, pacer=self.pacer)
         self.adapter = adapter
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._ca_bundle = ca_bundle
-        self._pool = ThreadPoolExecutor(max_workers=source.max_concurrency, thread_name_prefix="arm")
+        self._worker = threading.local()
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.in_flight_total,
+            thread_name_prefix="arm",
+            initializer=self._mark_worker,
+        )
+
+    def _mark_worker(self) -> None:
+        self._worker.inside = True
 
     def client_options(self) -> dict[str, Any]:
         """Return the keyword arguments every SDK management client of this run is built with."""
@@ -361,8 +407,59 @@ class ArmReader:
         )
 
     def map(self, work: Callable[[T], R], items: Sequence[T] | Iterable[T]) -> list[R]:
-        """Run `work` over `items` with the run's bounded concurrency, keeping their order."""
-        return list(self._pool.map(work, items))
+        """Run `work` over `items`, subscriptions side by side; return the results in the items' order.
+
+        At most `max_concurrency` items of one subscription (`subscription_of`) run at once, and
+        at most `max_concurrency_total` overall; subscriptions take turns for free workers, so a
+        large subscription does not hold the run's workers waiting on its own in-flight limit
+        while the others idle. Items whose subscription is unknown are limited by the total only
+        (their requests still wait for their subscription's slots in the adapter). When items
+        fail, the rest already running finish, none is started, and the first failure in the
+        items' order is raised. Called from inside a worker, it runs the items one by one (a
+        nested fan-out must not wait for the workers it occupies).
+        """
+        items = list(items)
+        if getattr(self._worker, "inside", False):
+            return [work(item) for item in items]
+        pending: dict[str | None, deque[int]] = {}
+        for index, item in enumerate(items):
+            pending.setdefault(subscription_of(item), deque()).append(index)
+        ready: deque[str | None] = deque(pending)  # subscriptions with an item to start and a free slot
+        queued: set[str | None] = set(pending)
+        busy: Counter[str | None] = Counter()
+        running: dict[Future[R], tuple[str | None, int]] = {}
+        results: dict[int, R] = {}
+        failures: dict[int, BaseException] = {}
+
+        def limit(key: str | None) -> int:
+            return self.per_subscription if key is not None else self.in_flight_total
+
+        def take_turn(key: str | None) -> None:
+            if pending[key] and busy[key] < limit(key) and key not in queued:
+                ready.append(key)
+                queued.add(key)
+
+        while running or (ready and not failures):
+            while ready and len(running) < self.in_flight_total and not failures:
+                key = ready.popleft()
+                queued.discard(key)
+                index = pending[key].popleft()
+                running[self._pool.submit(work, items[index])] = (key, index)
+                busy[key] += 1
+                take_turn(key)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                key, index = running.pop(future)
+                busy[key] -= 1
+                failure = future.exception()
+                if failure is not None:
+                    failures[index] = failure
+                else:
+                    results[index] = future.result()
+                take_turn(key)
+        if failures:
+            raise failures[min(failures)]
+        return [results[index] for index in range(len(items))]
 
     def requests_sent(self) -> int:
         """Return how many HTTP requests this run sent (0 on replay)."""

@@ -358,7 +358,7 @@ class ConnectionStringCollector(AzureCollector):
         if not self.arm.replaying:
             self._session = requests.Session()
             adapter = RedactingRecordingAdapter(
-                self.arm.recording, pool_maxsize=self.arm.source.max_concurrency, pacer=self.arm.pacer
+                self.arm.recording, pool_maxsize=self.arm.in_flight_total, pacer=self.arm.pacer
             )
             self._session.mount("https://", adapter)
             self._session.mount("http://", adapter)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +49,7 @@ class ObservingAdapter(HTTPAdapter):
     """
 
     def __init__(self, pool_maxsize: int, pacer: Pacer | None = None) -> None:
+        """Keep up to `pool_maxsize` connections per host: the run's overall concurrency cap."""
         super().__init__(pool_connections=4, pool_maxsize=pool_maxsize)
         self.pacer = pacer
         self.sent = 0
@@ -55,16 +57,20 @@ class ObservingAdapter(HTTPAdapter):
         self._count_lock = threading.Lock()
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        """Send the request (paced) and return its answer, read in full and stamped."""
-        if self.pacer is not None:
-            self.pacer.acquire(urlsplit(request.url or "").path)
-        with self._count_lock:
-            self.sent += 1
-        response = super().send(request, *args, **kwargs)
-        if response.status_code == 429:
+        """Send the request (paced) and return its answer, read in full and stamped.
+
+        With a pacer, the request holds one of its subscription's in-flight slots and one of its
+        tokens until the answer is read, so a subscription never has more requests out than allowed.
+        """
+        admitted = self.pacer.admit(urlsplit(request.url or "").path) if self.pacer else nullcontext()
+        with admitted:
             with self._count_lock:
-                self.throttled += 1
-        response.content  # noqa: B018 - read now (requests caches it for the SDK)
+                self.sent += 1
+            response = super().send(request, *args, **kwargs)
+            if response.status_code == 429:
+                with self._count_lock:
+                    self.throttled += 1
+            response.content  # noqa: B018 - read now (requests caches it for the SDK)
         response.headers[RECORDED_AT_HEADER] = utc_now().isoformat()
         return response
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from collectors.attestations import collect_attestations
-from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure
+from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure, collect_azure_in_chunks
 from collectors.config.estate import EstateConfig
 from collectors.databases.collect import DatabasesScope, collect_databases
 from collectors.distributed.merging import MergedRecording, sites_json
@@ -192,9 +192,14 @@ def collect_estate(
     else:
         if recording is not None:
             recording.endpoint = config.azure.endpoint
-        azure_scope = collect_azure(
-            config, config.azure, store, recording=recording, replay=replay, progress=progress
-        )
+        if replay is not None and replay.azure_chunks:
+            azure_scope = collect_azure_in_chunks(
+                config, config.azure, store, replay=replay, progress=progress
+            )
+        else:
+            azure_scope = collect_azure(
+                config, config.azure, store, recording=recording, replay=replay, progress=progress
+            )
     hosts_scope = None
     if not config.hosts:
         store.mark_out_of_scope(HOST_POPULATIONS, msg("hosts are out of scope: the config has no [[hosts]]"))

@@ -372,6 +372,8 @@ class Recording:
         """Why no Azure observation exists at all (a distributed run whose Azure site did not answer)."""
         self.unanswered_subscriptions: dict[str, Reason] = {}
         """Subscriptions whose observations never came back (their site did not answer in time), and why."""
+        self.azure_chunks: list[tuple[str, ...]] = []
+        """The chunks of subscriptions a distributed run read Azure in (each replays on its own)."""
         self._lock = threading.Lock()
 
     def put_host(self, run: HostRun) -> None:
@@ -418,6 +420,8 @@ class Recording:
             "azure_principal": self.azure_principal,
             "tls": self.tls,
         }
+        if self.azure_chunks:
+            document["azure_chunks"] = [list(chunk) for chunk in self.azure_chunks]
         if self.azure_unanswered is not None or self.unanswered_subscriptions:
             document["unanswered"] = {
                 "azure": reason_json(self.azure_unanswered) if self.azure_unanswered is not None else None,
@@ -457,6 +461,10 @@ class Recording:
             for name, check in parts:
                 if document.get(name) is not None:
                     check(document[name])
+            for index, chunk in enumerate(_list(document.get("azure_chunks") or [], "azure_chunks")):
+                if not _list(chunk, f"azure_chunks[{index}]") or not all(isinstance(s, str) for s in chunk):
+                    raise _shape(f"azure_chunks[{index}]", "a non-empty list of subscription ids", chunk)
+                recording.azure_chunks.append(tuple(chunk))
             unanswered = _object(document.get("unanswered") or {}, "unanswered")
             recording.azure_unanswered = _reason(unanswered, "azure", "unanswered")
             subscriptions = _object(unanswered.get("subscriptions") or {}, "unanswered.subscriptions")

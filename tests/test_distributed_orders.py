@@ -273,3 +273,37 @@ def test_unanswered_hosts_databases_tls_and_probes_are_exactly_their_items_error
     assert all(subject.endswith(" from amsterdam") for subject in probes)
     assert all(f"site amsterdam {said}" in text for text in probes.values())
     assert len(probes) == len(estate.store.population("probes.ports").subjects), "every probe item is error"
+
+
+def test_azure_read_in_chunks_gives_the_facts_of_one_read(
+    tmp_path: Path, emulator: ArmEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Resource Graph's patch-assessment query names its chunk's subscriptions in its body: replayed
+    # as one whole list it asked what no site asked (every VM was an error). Chunks replay apart.
+    monkeypatch.setenv("AUDIT_AZURE_TOKEN", TOKEN)
+    config = _estate_config(tmp_path, emulator)
+    book = OrderBook(config, config.distributed, "run-1", (tmp_path / "audit.toml").read_text())
+    book.settings = config.distributed.model_copy(update={"subscriptions_per_task": 1})
+    merged = MergedRecording(Recording(endpoint=emulator.url, run_date="2026-11-29"))
+    for order in book.phase_one(DEADLINE + timedelta(days=3650)):
+        assert merge_part(merged, order, check_answer(order, carry_out(order))) is None
+        merged.accounts.append(OrderAccount(order, "answered"))
+    finish(config, merged)
+    assert merged.recording.azure_chunks == [(SUB_PROD,), (SUB_DEV,)]
+    saved = tmp_path / "merged.json"
+    merged.recording.save(saved)
+    chunked = collect_estate(config, run_date=date(2026, 11, 29), replay=Recording.load(saved))
+    whole = collect_estate(config, run_date=date(2026, 11, 29))
+    for name in whole.store.names():
+        if not name.startswith("azure."):
+            continue
+        ones = {
+            s.id: (s.fact, english_text(s.error) if s.error else None)
+            for s in whole.store.population(name).subjects
+        }
+        chunks = {
+            s.id: (s.fact, english_text(s.error) if s.error else None)
+            for s in chunked.store.population(name).subjects
+        }
+        assert chunks == ones, name
+    assert [s.id for s in chunked.azure.subscriptions] == [s.id for s in whole.azure.subscriptions]

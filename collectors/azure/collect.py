@@ -124,6 +124,59 @@ def _inventory(arm: ArmReader, subscriptions: list[AzureSubscription]) -> GraphI
     return GraphInventory(types, outcome.value)
 
 
+def collect_azure_in_chunks(
+    config: EstateConfig,
+    source: AzureSource,
+    store: FactStore,
+    *,
+    replay: Recording,
+    progress: Callable[[str], None],
+) -> AzureScope:
+    """Replay Azure chunk by chunk, as the sites collected it, into `store`; return the whole scope.
+
+    A distributed run reads Azure in chunks of subscriptions, and a bulk query (Resource Graph's
+    patch assessments) names its chunk's subscriptions in its body: replaying the whole list at
+    once would ask what no site asked. So each chunk is replayed with its own subscriptions into a
+    store of its own, and the stores are merged: a subject two chunks hold alike is kept once, two
+    different ones under one id are both `error` (`Population.add`).
+    """
+    if replay.azure_unanswered is not None or not replay.azure_chunks:
+        return collect_azure(config, source, store, recording=None, replay=replay, progress=progress)
+    whole: AzureScope | None = None
+    for chunk in replay.azure_chunks:
+        part = FactStore()
+        scope = collect_azure(
+            config,
+            source.model_copy(update={"subscriptions": list(chunk)}),
+            part,
+            recording=None,
+            replay=replay,
+            progress=progress,
+        )
+        for name in part.names():
+            population, into = part.population(name), store.population(name)
+            for subject in population.subjects:
+                into.add(subject)
+            into.notes += [note for note in population.notes if note not in into.notes]
+            if population.out_of_scope is not None:
+                into.out_of_scope = population.out_of_scope
+        if whole is None:
+            whole = scope
+            continue
+        known = {s.id for s in whole.subscriptions}
+        whole.subscriptions += [s for s in scope.subscriptions if s.id not in known]
+        whole.missing += [m for m in scope.missing if m not in whole.missing]
+        whole.requests += scope.requests
+        whole.throttled += scope.throttled
+        whole.seconds += scope.seconds
+        whole.resource_graph = whole.resource_graph and scope.resource_graph
+    assert whole is not None
+    names = [s.name for s in whole.subscriptions]
+    for name in AZURE_POPULATIONS:
+        store.population(name).empty_reason = found_nothing(name, names)
+    return whole
+
+
 def _unanswered(source: AzureSource, store: FactStore, reason: Reason, started: float) -> AzureScope:
     """Return the scope of a run whose Azure observations never came back: every population is `error`.
 
@@ -144,19 +197,23 @@ def _unanswered(source: AzureSource, store: FactStore, reason: Reason, started: 
 
 def _mark_unanswered(
     subscriptions: list[AzureSubscription], store: FactStore, unanswered: dict[str, Reason]
-) -> None:
+) -> int:
     """Take the subscriptions whose observations never came back out of `subscriptions`: each is `error`.
+
+    Returns how many were taken out.
 
     Their collectors are not run on what little was recorded (a list call made by another chunk
     is no evidence of this subscription's resources).
     """
     by_id = {key.lower(): reason for key, reason in unanswered.items()}
-    for subscription in [s for s in subscriptions if s.id.lower() in by_id]:
+    taken = [s for s in subscriptions if s.id.lower() in by_id]
+    for subscription in taken:
         subscriptions.remove(subscription)
         for name in AZURE_POPULATIONS:
             store.population(name).add(
                 unobservable(f"/subscriptions/{subscription.id}", by_id[subscription.id.lower()])
             )
+    return len(taken)
 
 
 def collect_azure(
@@ -170,7 +227,9 @@ def collect_azure(
 ) -> AzureScope:
     """Collect every Azure population into `store`; raise ArmUnavailable if ARM cannot be read."""
     started = time.monotonic()
-    credential = PrincipalObservingCredential(ReplayCredential() if replay is not None else build_credential(source))
+    credential = PrincipalObservingCredential(
+        ReplayCredential() if replay is not None else build_credential(source)
+    )
     ca_bundle = str(config.resolve(source.ca_bundle)) if source.ca_bundle and replay is None else None
     arm = ArmReader(source, credential, ca_bundle=ca_bundle, recording=recording, replay=replay)
     try:
@@ -179,8 +238,9 @@ def collect_azure(
         if replay is not None and replay.azure_unanswered is not None:
             return _unanswered(source, store, replay.azure_unanswered, started)
         scope = subscriptions_in_scope(arm, source.subscriptions)
+        unanswered = 0
         if replay is not None and replay.unanswered_subscriptions:
-            _mark_unanswered(scope.subscriptions, store, replay.unanswered_subscriptions)
+            unanswered = _mark_unanswered(scope.subscriptions, store, replay.unanswered_subscriptions)
         result = AzureScope(
             endpoint=arm.endpoint,
             subscriptions=scope.subscriptions,
@@ -197,7 +257,7 @@ def collect_azure(
         for index, reason in enumerate(scope.unreadable):
             for name in AZURE_POPULATIONS:
                 store.population(name).add(unobservable(f"/subscriptions[{index}]", reason, scope.sources))
-        if not scope.subscriptions and not scope.missing and not scope.unreadable:
+        if not scope.subscriptions and not scope.missing and not scope.unreadable and not unanswered:
             nothing = msg(
                 "the credential can see no enabled subscription at {endpoint}: nothing could be audited",
                 endpoint=arm.endpoint,

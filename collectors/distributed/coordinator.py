@@ -140,8 +140,8 @@ class Dispatch:
             else:
                 assert result is not None
                 if not result.successful():
-                    failure = result.result
-                    raise RuntimeError(f"{type(failure).__name__}: {failure}")
+                    raised = result.result
+                    raise RuntimeError(f"{type(raised).__name__}: {raised}")
                 answer = result.get(timeout=30, propagate=True)
                 result.forget()
             part = check_answer(order, answer)
@@ -159,12 +159,12 @@ class Dispatch:
             )
             return
         except Exception as exc:  # a worker's failure is confined to its order's items
-            failure = type(exc).__name__ + ": " + str(exc)
+            failed = type(exc).__name__ + ": " + str(exc)
             self._gap(
                 order,
                 config,
                 merged,
-                msg("site {site} failed to collect: {error}", site=order.site, error=failure),
+                msg("site {site} failed to collect: {error}", site=order.site, error=failed),
                 outcome="failed",
             )
             return

@@ -218,6 +218,7 @@ def finish(config: EstateConfig, merged: MergedRecording) -> None:
     """
     recording = merged.recording
     azure_orders = [a for a in merged.accounts if a.order.kind == "azure"]
+    recording.azure_chunks = [a.order.subscriptions for a in azure_orders if a.order.subscriptions]
     if azure_orders and not any(a.outcome == "answered" for a in azure_orders):
         first = next(a.reason for a in azure_orders if a.reason is not None)
         recording.azure_unanswered = first

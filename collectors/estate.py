@@ -143,7 +143,12 @@ def configured_sources(config: EstateConfig) -> list[str]:
 
 
 def _probe(
-    config: EstateConfig, store: FactStore, *, recording: Recording | None, replay: Recording | None
+    config: EstateConfig,
+    store: FactStore,
+    *,
+    recording: Recording | None,
+    replay: Recording | None,
+    at_sites: bool = False,
 ) -> None:
     """Probe the sensitive ports from this vantage point (after Azure, whose SQL FQDNs are probed too)."""
     settings = config.probing
@@ -168,6 +173,7 @@ def _probe(
         timeout=settings.timeout_seconds,
         replay=replay.probes if replay is not None else None,
         include_azure_sql=settings.include_azure_sql,
+        at_sites=at_sites,
     )
     if recording is not None and runs:
         recording.probes = runs_json(runs)
@@ -180,8 +186,13 @@ def collect_estate(
     record: Path | None = None,
     replay: Recording | None = None,
     progress: Callable[[str], None] = lambda line: None,
+    at_sites: bool = False,
 ) -> Estate:
-    """Return every fact the controls need; sources the config leaves out are marked out of scope."""
+    """Return every fact the controls need; sources the config leaves out are marked out of scope.
+
+    `at_sites`: `replay` is the merged answer of this run's sites ([distributed]), not an old
+    recording, and the scope says so.
+    """
     store = FactStore()
     recording = Recording(endpoint="", run_date=run_date.isoformat()) if record else None
     azure_scope = None
@@ -200,6 +211,12 @@ def collect_estate(
             azure_scope = collect_azure(
                 config, config.azure, store, recording=recording, replay=replay, progress=progress
             )
+        if at_sites:
+            azure_scope.credential = msg(
+                "read at site {site} with the credential there ({credential})",
+                site=config.azure.site,
+                credential=config.azure.credential,
+            )
     hosts_scope = None
     if not config.hosts:
         store.mark_out_of_scope(HOST_POPULATIONS, msg("hosts are out of scope: the config has no [[hosts]]"))
@@ -215,7 +232,7 @@ def collect_estate(
         record=(lambda items: setattr(recording, "tls", items)) if recording is not None else None,
         progress=progress,
     )
-    _probe(config, store, recording=recording, replay=replay)
+    _probe(config, store, recording=recording, replay=replay, at_sites=at_sites)
     collect_attestations(config, store)
     databases_scope = collect_databases(config, store, recording=recording, replay=replay, progress=progress)
     return Estate(

@@ -83,7 +83,9 @@ site = "rivium"
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; return the audit run's exit code (1: the demo estate has findings on purpose)."""
     parser = argparse.ArgumentParser(prog="python -m demo.sites", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "evidence" / "sites-demo", help="evidence folder (replaced)")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "evidence" / "sites-demo", help="evidence folder (replaced)"
+    )
     parser.add_argument("--lang", choices=("en", "nl"), default="en", help="the report's language")
     options = parser.parse_args(argv)
     shutil.rmtree(options.out, ignore_errors=True)
@@ -98,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         ):
             try:
                 print(f"== broker {broker.url} (redis-server, password from ${BROKER_VARIABLE})")
-                rivium = SiteWorker("rivium", broker.url, broker_password, folder, environment={TOKEN_VARIABLE: token})
+                rivium = SiteWorker(
+                    "rivium", broker.url, broker_password, folder, environment={TOKEN_VARIABLE: token}
+                )
                 workers.append(rivium.start())
                 print("== worker rivium started (trusted; holds the Azure token)")
                 amsterdam = SiteWorker(
@@ -108,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
                 print("== worker amsterdam started (untrusted; no Azure credential)")
                 config = folder / "audit.toml"
                 config.write_text(config_text(emulator, broker), encoding="utf-8")
-                environment = {**os.environ, BROKER_VARIABLE: broker_password, "NO_PROXY": "127.0.0.1,localhost"}
+                environment = {
+                    **os.environ,
+                    BROKER_VARIABLE: broker_password,
+                    "NO_PROXY": "127.0.0.1,localhost",
+                }
                 environment.pop(TOKEN_VARIABLE, None)  # the coordinator reads no Azure: rivium does
                 print("== pytest controls/ (the coordinator)")
                 run = subprocess.run(
@@ -117,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
                      "--report-lang", options.lang, "--as-of", "2026-11-29"],
                     cwd=ROOT, env=environment, check=False,
                 )  # fmt: skip
-                print(f"== report: {options.out / 'report.html'} (the cover's Sites card lists what each site returned)")
+                print(
+                    f"== report: {options.out / 'report.html'} (the cover's Sites card lists what each site returned)"
+                )
                 return run.returncode
             finally:
                 for worker in workers:

@@ -306,4 +306,6 @@ def test_azure_read_in_chunks_gives_the_facts_of_one_read(
             for s in chunked.store.population(name).subjects
         }
         assert chunks == ones, name
+    assert chunked.azure is not None
+    assert whole.azure is not None
     assert [s.id for s in chunked.azure.subscriptions] == [s.id for s in whole.azure.subscriptions]

@@ -12,6 +12,7 @@ from collectors.azure.authorization import RoleAssignmentCollector
 from collectors.azure.base import AzureCollector, AzureContext
 from collectors.azure.compute import ComputeCollector
 from collectors.azure.connection_strings import ConnectionStringCollector
+from collectors.azure.facts import AZURE_ENDPOINTS
 from collectors.azure.network import NetworkCollector
 from collectors.azure.principal import PrincipalObservingCredential
 from collectors.azure.reading import Unreadable
@@ -156,7 +157,11 @@ def collect_azure_in_chunks(
         for name in part.names():
             population, into = part.population(name), store.population(name)
             for subject in population.subjects:
-                into.add(subject)
+                # The endpoints are a work list, first subject per host:port (as `publish_endpoint` adds them).
+                if name == AZURE_ENDPOINTS:
+                    into.add_first(subject)
+                else:
+                    into.add(subject)
             into.notes += [note for note in population.notes if note not in into.notes]
             if population.out_of_scope is not None:
                 into.out_of_scope = population.out_of_scope

@@ -144,13 +144,15 @@ def collect_probes(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     replay: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     include_azure_sql: bool = True,
+    at_sites: bool = False,
 ) -> list[ProbeRun]:
     """Fill `probes.ports` from the config and the Azure endpoints already in `store`.
 
     Run after the Azure collectors, so their SQL FQDNs are probed too. Live, the probes go out
     from this machine, the "local" site (its `vantage` from `[[sites]]`, untrusted unless
     declared). With `replay` (a recorded `ProbeRun.as_json()`, or a list of them, one per site),
-    nothing is sent: the recorded observations become the subjects. Returns the runs (keep
+    nothing is sent: the recorded observations become the subjects (`at_sites`: they are the
+    sites' answers of this very run, not a recording replayed). Returns the runs (keep
     them in a recording), or [] when nothing is to be probed (the population then says why).
     """
     population = store.population(PROBE_POPULATION)
@@ -172,7 +174,7 @@ def collect_probes(
         # A replay judges what was observed: the recorded probes, whatever the addresses in the config.
         runs = recorded_runs(replay)
     for run in runs:
-        population.notes.append(_vantage_note(run, replayed=replay is not None))
+        population.notes.append(_vantage_note(run, replayed=replay is not None and not at_sites))
         for subject in run.subjects():
             population.add(subject)
     if not any(run.vantage.trust == "untrusted" for run in runs):

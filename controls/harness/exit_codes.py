@@ -45,8 +45,9 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(
         EXIT_USAGE,
         "the run cannot be trusted to start or found nothing to audit: a bad option, config, "
-        "credential, signing key or output path, assertions switched off (python -O), or nothing "
-        "in scope; one line names the option, file or key. Refused before collecting, no bundle; "
+        "credential, signing key or output path, assertions switched off (python -O), a [distributed] "
+        "broker that cannot be reached (before or while the sites collect), or nothing in scope; "
+        "one line names the option, file or key. Refused before collecting, no bundle; "
         "only 'nothing in scope' found after collecting (every item not applicable) writes the "
         "bundle first, so its not-applicable reasons show why (--allow-empty-scope accepts it)",
     ),

@@ -47,7 +47,9 @@ class RedisBroker:
         """Start redis-server and wait until it accepts connections."""
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not Path(binary).exists():
-            raise BrokerMissing("redis-server is not installed: run `bash tests/run.sh` (it installs redis-server)")
+            raise BrokerMissing(
+                "redis-server is not installed: run `bash tests/run.sh` (it installs redis-server)"
+            )
         self.port = free_port(self.bind[0])
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.folder / "redis.conf"
@@ -57,7 +59,9 @@ class RedisBroker:
             encoding="utf-8",
         )
         config.chmod(0o600)
-        self._process = subprocess.Popen([binary, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._process = subprocess.Popen(
+            [binary, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

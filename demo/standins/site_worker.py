@@ -66,7 +66,12 @@ class SiteWorker:
         }
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(
-                self.command(), cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(),
+                cwd=ROOT,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -78,6 +83,11 @@ class SiteWorker:
         text = self.log_text()
         self.kill()
         raise RuntimeError(f"the worker of site {self.site} did not start:\n{text[-3000:]}")
+
+    @property
+    def pid(self) -> int | None:
+        """Return the worker's main process id while it runs (its pool children are below it)."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
 
     def received(self) -> int:
         """Return how many orders the worker has received so far (from its log)."""

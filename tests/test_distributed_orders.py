@@ -27,7 +27,10 @@ from collectors.distributed.orders import OrderError, WorkOrder
 from collectors.distributed.planning import OrderBook
 from collectors.distributed.work import carry_out
 from collectors.estate import collect_estate
+from collectors.fact_json import subject_to_json
+from collectors.facts import unobservable
 from collectors.messages import english_text
+from collectors.probes.facts import PortProbe
 from collectors.recording import Recording
 from controls.harness.config_file import ConfigError, load_config
 from controls.harness.credentials import credential_problems
@@ -206,7 +209,7 @@ def test_an_unanswered_azure_chunk_makes_exactly_its_subscriptions_error(
     prod, dev = book.phase_one(DEADLINE + timedelta(days=3650))
     assert (prod.subscriptions, dev.subscriptions) == ((SUB_PROD,), (SUB_DEV,))
     merged = MergedRecording(Recording(endpoint=emulator.url, run_date="2026-11-29"))
-    assert merge_part(merged, prod, check_answer(prod, carry_out(prod))) is None
+    assert merge_part(config, merged, prod, check_answer(prod, carry_out(prod))) is None
     merged.accounts.append(OrderAccount(prod, "answered"))
     reason = deadline_reason("rivium", DEADLINE)
     fill_gap(config, merged, dev, reason)
@@ -286,7 +289,7 @@ def test_azure_read_in_chunks_gives_the_facts_of_one_read(
     book.settings = config.distributed.model_copy(update={"subscriptions_per_task": 1})
     merged = MergedRecording(Recording(endpoint=emulator.url, run_date="2026-11-29"))
     for order in book.phase_one(DEADLINE + timedelta(days=3650)):
-        assert merge_part(merged, order, check_answer(order, carry_out(order))) is None
+        assert merge_part(config, merged, order, check_answer(order, carry_out(order))) is None
         merged.accounts.append(OrderAccount(order, "answered"))
     finish(config, merged)
     assert merged.recording.azure_chunks == [(SUB_PROD,), (SUB_DEV,)]
@@ -309,3 +312,101 @@ def test_azure_read_in_chunks_gives_the_facts_of_one_read(
     assert chunked.azure is not None
     assert whole.azure is not None
     assert [s.id for s in chunked.azure.subscriptions] == [s.id for s in whole.azure.subscriptions]
+
+
+# --- an answer is taken for what the order asked, no more and no less ------------------------------
+
+
+def _sites_config(tmp_path: Path) -> Any:
+    return load_config(
+        _write(
+            tmp_path,
+            POLICY
+            + SITES
+            + BROKER
+            + '[[hosts]]\nname = "db-rivium"\naddress = "10.0.0.5"\nuser = "u"\nsite = "rivium"\n'
+            + '[[hosts]]\nname = "web-rivium"\naddress = "10.0.0.6"\nuser = "u"\nsite = "rivium"\n'
+            + '[[hosts]]\nname = "shop-ams"\naddress = "10.0.1.5"\nuser = "u"\nsite = "amsterdam"\n'
+            + '[[endpoints]]\nurl = "https://shop.example/"\nsite = "amsterdam"\n'
+            + '[[probes]]\naddress = "192.0.2.10"\nports = [5432]\n',
+        )
+    )
+
+
+def _answer(order: WorkOrder, part: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": order.run_id,
+        "task_id": order.task_id,
+        "site": order.site,
+        "kind": order.kind,
+        "part": part,
+    }
+
+
+def test_a_worker_calling_itself_trusted_cannot_hide_an_open_port(tmp_path: Path) -> None:
+    config = _sites_config(tmp_path)
+    book = OrderBook(config, config.distributed, "run-1", "")
+    (order,) = [
+        o for o in book.phase_two(DEADLINE, [], False) if o.site == "amsterdam" and o.kind == "probes"
+    ]
+    target = next(t for t in order.targets if t["address"] == "192.0.2.10")
+    attempt = {
+        "peer": "192.0.2.10", "state": "open", "detail": "connected", "source": "198.51.100.9",
+        "elapsed_ms": 1.0, "started_at": "2026-11-29T02:00:00+00:00", "answered_by": "192.0.2.10",
+    }  # fmt: skip
+    run = {
+        "vantage": {
+            "host": "probe-01", "source_addresses": ["198.51.100.9"], "started_at": "2026-11-29T02:00:00+00:00",
+            "site": "rivium", "trust": "trusted",
+        },
+        "timeout_s": 3.0,
+        "observations": [{**target, "resolve_error": None, "attempts": [attempt]}],
+    }  # fmt: skip
+    merged = MergedRecording(Recording(endpoint="", run_date="2026-11-29"))
+    assert merge_part(config, merged, order, check_answer(order, _answer(order, {"probes": run}))) is None
+    estate = collect_estate(
+        config.model_copy(update={"azure": None}), run_date=date(2026, 11, 29), replay=merged.recording
+    )
+    subjects = {s.id: s for s in estate.store.population("probes.ports").subjects}
+    opened = subjects["tcp://192.0.2.10:5432 from amsterdam"].fact
+    assert isinstance(opened, PortProbe)
+    assert (opened.vantage_site, opened.vantage_trust, opened.state) == ("amsterdam", "untrusted", "open")
+    left_out = [s for s in subjects.values() if s.id != "tcp://192.0.2.10:5432 from amsterdam"]
+    assert left_out, "the answer probed one target of several"
+    assert all(
+        s.error is not None and "site amsterdam answered without this item" in english_text(s.error)
+        for s in left_out
+    )
+
+
+def test_an_answer_leaving_out_a_host_or_answering_for_another_sites_host_is_taken_as_asked(
+    tmp_path: Path,
+) -> None:
+    config = _sites_config(tmp_path)
+    book = OrderBook(config, config.distributed, "run-1", "")
+    (order,) = [o for o in book.phase_one(DEADLINE) if o.kind == "hosts" and o.site == "rivium"]
+    assert order.names == ("db-rivium", "web-rivium")
+    forged = {
+        "host": "shop-ams", "os": "linux", "command_sha256": "", "exit_code": 0, "stdout_base64": "",
+        "stderr_base64": "", "recorded_at": "2026-11-29T02:00:00+00:00", "error": None, "host_key": None,
+    }  # fmt: skip
+    answered = {**forged, "host": "db-rivium", "error": "connection refused"}
+    merged = MergedRecording(Recording(endpoint="", run_date="2026-11-29"))
+    part = check_answer(order, _answer(order, {"hosts": [answered, forged]}))
+    assert merge_part(config, merged, order, part) is None
+    assert "shop-ams" not in merged.recording.host_runs, "rivium does not answer for amsterdam's host"
+    assert merged.recording.host_runs["db-rivium"].error == "connection refused"
+    left_out = merged.recording.host_runs["web-rivium"].error
+    assert left_out is not None
+    assert english_text(left_out) == "site rivium answered without this item"
+
+
+def test_an_answer_leaving_out_a_tls_endpoint_makes_it_error(tmp_path: Path) -> None:
+    config = _sites_config(tmp_path)
+    book = OrderBook(config, config.distributed, "run-1", "")
+    (order,) = [o for o in book.phase_two(DEADLINE, [], False) if o.kind == "tls"]
+    foreign = subject_to_json(unobservable("https://elsewhere.example:443/", "x"))
+    merged = MergedRecording(Recording(endpoint="", run_date="2026-11-29"))
+    assert merge_part(config, merged, order, check_answer(order, _answer(order, {"tls": [foreign]}))) is None
+    assert merged.recording.tls is not None
+    assert [item["id"] for item in merged.recording.tls] == ["https://shop.example:443/"]

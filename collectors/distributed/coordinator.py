@@ -168,7 +168,7 @@ class Dispatch:
                 outcome="failed",
             )
             return
-        problem = merge_part(merged, order, part)
+        problem = merge_part(config, merged, order, part)
         if problem is not None:
             self._gap(order, config, merged, problem, outcome="failed")
             return

@@ -9,16 +9,18 @@ replays like any other, so an unanswered order's items are `error`: never absent
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from collectors.azure.facts import DiscoveredEndpoint
+from collectors.azure.pacing import TENANT_BUCKET, bucket_of
 from collectors.config.estate import EstateConfig
 from collectors.distributed.orders import WorkOrder, narrowed
 from collectors.fact_json import subject_to_json
 from collectors.facts import unobservable
-from collectors.messages import Reason, reason_json
+from collectors.messages import Reason, english_text, reason_json
 from collectors.probes.observations import ProbeRun, ProbeTarget, TargetObservation, VantagePoint
 from collectors.recording import (
     Exchange,
@@ -29,6 +31,7 @@ from collectors.recording import (
     check_probes_part,
     check_tls_part,
 )
+from collectors.tls.facts import TlsTarget
 from collectors.tls.scanner import endpoints_to_scan
 from reports.evidence import Message, msg, utc_now
 
@@ -105,9 +108,18 @@ def check_answer(order: WorkOrder, answer: Any) -> dict[str, Any]:
     return part
 
 
-def merge_part(merged: MergedRecording, order: WorkOrder, part: dict[str, Any]) -> Reason | None:
-    """Add an answered order's observations to the merged recording; return why it is still a gap, if so."""
+def merge_part(
+    config: EstateConfig, merged: MergedRecording, order: WorkOrder, part: dict[str, Any]
+) -> Reason | None:
+    """Add an answered order's observations to the merged recording; return why it is all a gap, if so.
+
+    Only what the order asked for is taken, and everything it asked for is there afterwards: an
+    item the answer leaves out becomes an `error` (never absent), an item it was not asked for
+    is dropped (a site never answers for another's), and a probe run's site and trust are the
+    coordinator's, never the worker's word (a worker calling itself trusted would hide an open port).
+    """
     recording = merged.recording
+    omitted = msg("site {site} answered without this item", site=order.site)
     try:
         if order.kind == "azure":
             if part.get("azure_unavailable"):
@@ -116,33 +128,81 @@ def merge_part(merged: MergedRecording, order: WorkOrder, part: dict[str, Any]) 
                     site=order.site,
                     error=str(part["azure_unavailable"]),
                 )
-            recording.endpoint = str(part.get("endpoint") or recording.endpoint)
+            chunk = {s.lower() for s in order.subscriptions}
             for index, item in enumerate(part.get("exchanges") or []):
                 exchange = Exchange.from_json(item, f"exchanges[{index}]")
+                bucket = bucket_of(urlsplit(exchange.url).path)
+                if chunk and bucket != TENANT_BUCKET and bucket not in chunk:
+                    continue  # another chunk's subscription: not this order's to answer
                 if recording.get(exchange.method, exchange.url, exchange.request_body) is None:
                     recording.put(exchange)
             if part.get("azure_principal") and recording.azure_principal is None:
-                recording.azure_principal = dict(part["azure_principal"])
+                recording.azure_principal = {str(k): str(v) for k, v in dict(part["azure_principal"]).items()}
         elif order.kind == "hosts":
-            for index, item in enumerate(part.get("hosts") or []):
-                run = HostRun.from_json(item, f"hosts[{index}]")
-                if run.host not in order.names and run.host in recording.host_runs:
-                    continue  # a bastion read along with its hosts, answered by its own order
-                recording.put_host(run)
+            host_runs = {
+                run.host: run
+                for run in (
+                    HostRun.from_json(item, f"hosts[{i}]") for i, item in enumerate(part.get("hosts") or [])
+                )
+            }
+            for name in order.names:
+                if name in host_runs:
+                    recording.put_host(host_runs[name])
+                else:
+                    fill_gap(config, merged, replace(order, names=(name,)), omitted)
         elif order.kind == "databases":
-            recording.databases = {**(recording.databases or {}), **dict(part.get("databases") or {})}
+            reads = dict(part.get("databases") or {})
+            kept = {name: reads[name] for name in order.names if name in reads}
+            recording.databases = {**(recording.databases or {}), **kept}
+            missing = tuple(name for name in order.names if name not in reads)
+            if missing:
+                fill_gap(config, merged, replace(order, names=missing), omitted)
         elif order.kind == "tls":
-            recording.tls = [*(recording.tls or []), *list(part.get("tls") or [])]
+            expected = {t.id for t in _tls_targets(config, order)}
+            answered = [item for item in part.get("tls") or [] if item.get("id") in expected]
+            recording.tls = [*(recording.tls or []), *answered]
+            seen = {item["id"] for item in answered}
+            for target_id in sorted(expected - seen):
+                recording.tls = [*recording.tls, subject_to_json(unobservable(target_id, omitted))]
         elif order.kind == "probes":
+            run = ProbeRun.from_json(part["probes"])
+            observed = {(o.target.address, o.target.port): o for o in run.observations}
+            observations = []
+            for wanted in _probe_targets(order):
+                found = observed.get((wanted.address, wanted.port))
+                observations.append(
+                    TargetObservation(wanted, found.resolve_error, found.attempts, found.unreadable)
+                    if found is not None
+                    else TargetObservation(wanted, None, unreadable=english_text(omitted))
+                )
+            vantage = replace(run.vantage, site=order.site, trust=config.vantage_of(order.site))
             runs = recording.probes if isinstance(recording.probes, list) else []
-            recording.probes = [*runs, dict(part["probes"])]
-    except (RecordingShapeError, KeyError, TypeError, ValueError) as exc:
+            recording.probes = [
+                *runs,
+                replace(run, vantage=vantage, observations=tuple(observations)).as_json(),
+            ]
+    except (RecordingShapeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         return msg(
             "the answer of site {site} is not in the recording format: {error}",
             site=order.site,
             error=str(exc),
         )
     return None
+
+
+def _tls_targets(config: EstateConfig, order: WorkOrder) -> list[TlsTarget]:
+    discovered = [
+        DiscoveredEndpoint(str(d["host"]), int(d["port"]), str(d["kind"]), str(d["resource_id"]))
+        for d in order.discovered
+    ]
+    return endpoints_to_scan(narrowed(config, order), discovered)
+
+
+def _probe_targets(order: WorkOrder) -> list[ProbeTarget]:
+    return [
+        ProbeTarget(str(t["address"]), int(t["port"]), tuple(str(o) for o in t["origins"]), bool(t["judged"]))
+        for t in order.targets
+    ]
 
 
 def fill_gap(config: EstateConfig, merged: MergedRecording, order: WorkOrder, reason: Reason) -> None:

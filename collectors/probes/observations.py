@@ -173,8 +173,8 @@ class TargetObservation:
     """Why the recorded observation cannot be read (replay only): the target is an `error`."""
 
     def as_json(self) -> dict[str, object]:
-        """Return the JSON form kept in a recording."""
-        return {
+        """Return the JSON form kept in a recording (with why it is unreadable, when it is)."""
+        document: dict[str, object] = {
             "address": self.target.address,
             "port": self.target.port,
             "origins": list(self.target.origins),
@@ -182,6 +182,9 @@ class TargetObservation:
             "resolve_error": self.resolve_error,
             "attempts": [a.as_json() for a in self.attempts],
         }
+        if self.unreadable is not None:
+            document["unreadable"] = self.unreadable
+        return document
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TargetObservation:
@@ -197,6 +200,9 @@ class TargetObservation:
         target = ProbeTarget(
             str(data["address"]), int(data["port"]), tuple(str(o) for o in data["origins"]), judged
         )
+        unreadable = data.get("unreadable")
+        if unreadable is not None:
+            return cls(target, None, (), unreadable=str(unreadable))
         try:
             error = data.get("resolve_error")
             if error is not None and not isinstance(error, str):

@@ -64,16 +64,25 @@ def config_text(url: str, ca_file: str, subscriptions: list[str], broker: str | 
 
 def measure(config_file: Path) -> dict[str, Any]:
     """Make the run's facts ready as `pytest controls/` would, in this process; return the figures."""
-    from collectors.estate import collect_estate
+    from collectors.distributed.coordinator import collect_distributed
+    from collectors.estate import collect_estate, discovered_tls_decision
     from controls.harness.config_file import load_config
-    from controls.harness.sites_run import collect_at_sites
 
     config = load_config(config_file)
     started = time.monotonic()
+    evaluation = 0.0
     if config.distributed is not None:
-        estate = collect_at_sites(config, date.today(), None, lambda line: None)
-        assert estate.sites is not None
-        requests = sum(1 for _ in estate.sites.recording.exchanges())
+        merged = collect_distributed(
+            config,
+            config_toml=config_file.read_text(encoding="utf-8"),
+            run_date=date.today(),
+            scan_discovered=discovered_tls_decision(config).scanned,
+            environ=os.environ,
+        )
+        collected = time.monotonic()
+        estate = collect_estate(config, run_date=date.today(), replay=merged.recording, at_sites=True)
+        evaluation = time.monotonic() - collected
+        requests = len(merged.recording)
     else:
         estate = collect_estate(config, run_date=date.today())
         assert estate.azure is not None
@@ -84,6 +93,7 @@ def measure(config_file: Path) -> dict[str, Any]:
     throttled = estate.azure.throttled if estate.azure is not None else 0
     return {
         "wall_seconds": wall,
+        "evaluation_seconds": evaluation,
         "requests": requests,
         "requests_per_second": requests / wall if wall else 0.0,
         "errors": errors,
@@ -222,6 +232,7 @@ def main() -> int:
     print(f"{'':32s}" + "".join(f"{name:>14s}" for name, _, _ in columns))
     for key, label, digits in (
         ("wall_seconds", "facts ready (s, median)", 1),
+        ("evaluation_seconds", "of which evaluating the merge (s)", 1),
         ("requests", "ARM requests", 0),
         ("requests_per_second", "requests per second", 1),
         ("resources", "ARM resources", 0),

@@ -244,7 +244,8 @@ def collect_distributed(
     try:
         dispatch = Dispatch(app, pool, progress)
         dispatch.run(book.phase_one(utc_now() + window), config, merged)
-        discovered = _published(config, merged.recording)
+        wanted = scan_discovered or (config.probing.enabled and config.probing.include_azure_sql)
+        discovered = _published(config, merged.recording) if wanted else []
         dispatch.run(book.phase_two(utc_now() + window, discovered, scan_discovered), config, merged)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -298,6 +298,7 @@ class ArmReader:
         )
         if replay is not None:
             adapter = ReplayAdapter(replay)
+            self._session.trust_env = False  # a replay reaches no network: no proxy or netrc lookups
         elif recording is not None:
             adapter = RecordingAdapter(recording, pool_maxsize=self.in_flight_total, pacer=self.pacer)
         else:

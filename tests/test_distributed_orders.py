@@ -7,6 +7,9 @@ Every gap must come back as exactly its order's items `error`, never absent, nev
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -410,3 +413,20 @@ def test_an_answer_leaving_out_a_tls_endpoint_makes_it_error(tmp_path: Path) -> 
     assert merge_part(config, merged, order, check_answer(order, _answer(order, {"tls": [foreign]}))) is None
     assert merged.recording.tls is not None
     assert [item["id"] for item in merged.recording.tls] == ["https://shop.example:443/"]
+
+
+def test_a_worker_started_without_its_broker_says_so_in_one_line() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_BROKER")}
+    started = subprocess.run(
+        [sys.executable, "-c", "import collectors.distributed.app"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=60,
+    )
+    assert started.returncode == 1
+    assert started.stderr.strip().splitlines() == [
+        "collectors.distributed.app: AUDITOR_BROKER_URL is not set: a site's worker needs the broker's URL, e.g. "
+        "AUDITOR_BROKER_URL=redis://broker.example:6379/0 (password in AUDITOR_BROKER_PASSWORD)"
+    ]

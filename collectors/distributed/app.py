@@ -13,11 +13,14 @@ from typing import Any
 
 from celery import Task
 
-from collectors.distributed.broker import TASK_NAME, celery_app, worker_broker_url
+from collectors.distributed.broker import TASK_NAME, BrokerSettingError, celery_app, worker_broker_url
 from collectors.distributed.orders import WorkOrder
 from collectors.distributed.work import carry_out
 
-app = celery_app(worker_broker_url(os.environ))
+try:
+    app = celery_app(worker_broker_url(os.environ))
+except BrokerSettingError as exc:  # one line, no traceback: the worker cannot know its broker
+    raise SystemExit(f"collectors.distributed.app: {exc}") from None
 
 
 @app.task(name=TASK_NAME, acks_late=True, bind=True)

@@ -44,4 +44,6 @@ def test_the_two_site_demo_runs_both_sites_and_stops_what_it_started(tmp_path: P
     assert not any("did not answer" in r["message"] for r in bundle["results"])
     assert "Databarn Rivium" in (out / "report.html").read_text(encoding="utf-8")
     assert not _processes("collectors.distributed.app"), "a worker was left running"
-    assert not _processes("sites-demo-"), "the broker (its config in the demo's scratch folder) was left running"
+    assert not _processes("sites-demo-"), (
+        "the broker (its config in the demo's scratch folder) was left running"
+    )

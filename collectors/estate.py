@@ -12,6 +12,7 @@ from collectors.attestations import collect_attestations
 from collectors.azure.collect import AZURE_POPULATIONS, AzureScope, collect_azure, collect_azure_in_chunks
 from collectors.config.estate import EstateConfig
 from collectors.databases.collect import DatabasesScope, collect_databases
+from collectors.databases.termination import collect_terminated_applications
 from collectors.distributed.merging import MergedRecording, sites_json
 from collectors.facts import FactStore
 from collectors.hosts.collect import HostsScope, collect_hosts
@@ -21,6 +22,8 @@ from collectors.probes.facts import PROBE_POPULATION
 from collectors.probes.observations import runs_json
 from collectors.recording import Recording
 from collectors.tls.scanner import collect_tls
+from collectors.trackers.collect import collect_trackers
+from collectors.tracking.pages import collect_tracking
 from reports.evidence import Message, msg, to_json
 
 DiscoveryRule = Literal["no-azure", "on", "off", "auto-public-cloud", "auto-not-public-cloud"]
@@ -138,6 +141,8 @@ def configured_sources(config: EstateConfig) -> list[str]:
         "[[databases]]": bool(config.databases),
         "[[attestations]]": bool(config.attestations),
         "[[subprocessors]]": bool(config.subprocessors),
+        "[data_subject_requests]": config.data_subject_requests is not None,
+        "[breach_notifications]": config.breach_notifications is not None,
     }
     return [name for name, present in sections.items() if present]
 
@@ -232,9 +237,19 @@ def collect_estate(
         record=(lambda items: setattr(recording, "tls", items)) if recording is not None else None,
         progress=progress,
     )
+    collect_tracking(
+        config,
+        store,
+        replaying=replay is not None,
+        recorded=replay.tracking if replay is not None else None,
+        record=(lambda items: setattr(recording, "tracking", items)) if recording is not None else None,
+        progress=progress,
+    )
     _probe(config, store, recording=recording, replay=replay, at_sites=at_sites)
     collect_attestations(config, store)
     databases_scope = collect_databases(config, store, recording=recording, replay=replay, progress=progress)
+    collect_terminated_applications(config, store)
+    collect_trackers(config, store, recording=recording, replay=replay, progress=progress)
     return Estate(
         store=store,
         azure=azure_scope,

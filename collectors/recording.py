@@ -175,25 +175,38 @@ def _check_probe_run(value: Any, where: str) -> None:
             raise _shape(f"{at}.judged", "true or false", observation["judged"])
 
 
+def _check_subjects(value: Any, part: str, what: str) -> None:
+    """Raise RecordingShapeError unless `value` is a non-empty list of recorded subjects with distinct ids."""
+    items = _list(value, part)
+    if not items:
+        # A run with nothing of this kind records no such part at all (null).
+        raise RecordingShapeError(f"{part}: empty (a recorded {part} part holds at least one {what})")
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            check_subject_json(item)
+        except FactDecodeError as exc:
+            raise RecordingShapeError(f"{part}[{index}]: {exc}") from None
+        if item["id"] in seen:
+            raise RecordingShapeError(f"{part}[{index}]: a second result for {item['id']}")
+        seen.add(item["id"])
+
+
 def check_tls_part(value: Any) -> None:
     """Raise RecordingShapeError unless `value` is a list of recorded subjects (id, fact or error, sources).
 
     Each scan result itself is rebuilt strictly on replay (`collectors.fact_json`); a result
     missing a field is an `error` for that endpoint, not a refused recording.
     """
-    items = _list(value, "tls")
-    if not items:
-        # A run with nothing to scan records no TLS part at all (null).
-        raise RecordingShapeError("tls: empty (a recorded TLS part holds at least one scanned endpoint)")
-    seen: set[str] = set()
-    for index, item in enumerate(items):
-        try:
-            check_subject_json(item)
-        except FactDecodeError as exc:
-            raise RecordingShapeError(f"tls[{index}]: {exc}") from None
-        if item["id"] in seen:
-            raise RecordingShapeError(f"tls[{index}]: a second result for {item['id']}")
-        seen.add(item["id"])
+    _check_subjects(value, "tls", "scanned endpoint")
+
+
+def check_tracking_part(value: Any) -> None:
+    """Raise RecordingShapeError unless `value` is a list of recorded page visits (id, fact or error, sources).
+
+    Each visit is rebuilt strictly on replay (`collectors.tracking.pages.replayed_subject`).
+    """
+    _check_subjects(value, "tracking", "page visit")
 
 
 def check_databases_part(value: Any) -> None:
@@ -216,6 +229,22 @@ def check_databases_part(value: Any) -> None:
             for result_set, result_rows in _object(rows, f"{where}.rows").items():
                 for row_index, row in enumerate(_list(result_rows, f"{where}.rows.{result_set}")):
                     _object(row, f"{where}.rows.{result_set}[{row_index}]")
+
+
+def check_trackers_part(value: Any) -> None:
+    """Raise RecordingShapeError unless `value` maps tracker sections to reads: {register, observed_at,
+    error or tickets}, each ticket an object with a string key. The times inside are the tracker's
+    answers, read by `collectors.trackers.records` (an unreadable one is an `error` for that ticket)."""
+    for section, item in _object(value, "trackers").items():
+        where = f"trackers[{section!r}]"
+        read = _object(item, where)
+        _text(read, "register", where)
+        _timestamp(read, "observed_at", where)
+        _reason(read, "error", where)
+        for index, ticket in enumerate(_list(read.get("tickets"), f"{where}.tickets")):
+            at = f"{where}.tickets[{index}]"
+            if not _text(_object(ticket, at), "key", at):
+                raise _shape(f"{at}.key", "a ticket key", ticket["key"])
 
 
 def check_principal_part(value: Any) -> None:
@@ -368,6 +397,10 @@ class Recording:
         """The database catalog reads of the run (catalog rows and reduced counts, never values), if any."""
         self.azure_principal: dict[str, str] | None = None
         """Who the auditor was in Azure (the token's principal claims, never the token), if known."""
+        self.tracking: list[dict[str, Any]] | None = None
+        """The page visits of the run (`collectors.tracking`): cookies by name and request hosts, never values."""
+        self.trackers: dict[str, Any] | None = None
+        """The tracker registers read (`collectors.trackers`): keys and times per ticket, never its text."""
         self.azure_unanswered: Reason | None = None
         """Why no Azure observation exists at all (a distributed run whose Azure site did not answer)."""
         self.unanswered_subscriptions: dict[str, Reason] = {}
@@ -420,6 +453,10 @@ class Recording:
             "azure_principal": self.azure_principal,
             "tls": self.tls,
         }
+        if self.trackers is not None:
+            document["trackers"] = self.trackers
+        if self.tracking is not None:
+            document["tracking"] = self.tracking
         if self.azure_chunks:
             document["azure_chunks"] = [list(chunk) for chunk in self.azure_chunks]
         if self.azure_unanswered is not None or self.unanswered_subscriptions:
@@ -457,6 +494,8 @@ class Recording:
                 ("probes", check_probes_part),
                 ("databases", check_databases_part),
                 ("azure_principal", check_principal_part),
+                ("trackers", check_trackers_part),
+                ("tracking", check_tracking_part),
             )
             for name, check in parts:
                 if document.get(name) is not None:
@@ -479,6 +518,8 @@ class Recording:
         recording.probes = document.get("probes")
         recording.databases = document.get("databases")
         recording.azure_principal = document.get("azure_principal")
+        recording.trackers = document.get("trackers")
+        recording.tracking = document.get("tracking")
         return recording
 
 

@@ -49,10 +49,26 @@ CLAUSES: dict[str, Clause] = {
             "Our web solutions hold only hashed passwords, never passwords in readable or decodable form.",
         ),
         Clause(
+            "6c",
+            "Wij ontvangen geen betaal- of creditcardgegevens. Deze wisselt de bezoeker direct uit met de "
+            "door opdrachtgever gekozen paymentprovider.",
+            "We receive no payment or credit card data: the visitor exchanges them directly with the "
+            "payment provider the client chose.",
+        ),
+        Clause(
+            "6d",
+            "Gebruikerstracking wordt alleen op verzoek van opdrachtgever geïmplementeerd en alleen "
+            "geactiveerd als bezoeker daar expliciet toestemming voor heeft gegeven.",
+            "User tracking is implemented only at the client's request and activated only when the visitor "
+            "has explicitly consented.",
+        ),
+        Clause(
             "6e",
             "Na succesvolle overdracht worden berichten na 7 dagen verwijdert. Bij mislukte overdracht "
-            "worden berichten na 30 dagen verwijdert.",
-            "After successful delivery messages are deleted after 7 days; after failed delivery after 30 days.",
+            "worden berichten na 30 dagen verwijdert. [...] Gebruiker wordt alleen voor een nieuwsbrief "
+            "ingeschreven als deze de opt-in actief heeft aangevinkt.",
+            "After successful delivery messages are deleted after 7 days; after failed delivery after 30 days. "
+            "[...] A user is subscribed to a newsletter only after actively ticking the opt-in.",
         ),
         Clause(
             "6f",
@@ -72,9 +88,20 @@ CLAUSES: dict[str, Clause] = {
             "a valid transfer basis.",
         ),
         Clause(
+            "10",
+            "In geval van een inzage, correctie- of verwijderverzoek [...] zullen wij deze binnen 5 werkdagen "
+            "verwerken en bevestigen/opleveren.",
+            "A request for access, correction or erasure is processed and confirmed or delivered within 5 "
+            "working days.",
+        ),
+        Clause(
             "11",
-            "Retentie in backups zorgt ervoor dat na 3 maanden de data daadwerkelijk verwijderd is.",
-            "Backup retention ensures that data is actually deleted after 3 months.",
+            "Na beëindiging van de overeenkomst met een opdrachtgever verwijdert Lucrasoft Digital de "
+            "applicatie specifieke databases, inclusief persoonsgegevens, op moment van eindigen van de "
+            "overeenkomst. [...] Retentie in backups zorgt ervoor dat na 3 maanden de data daadwerkelijk "
+            "verwijderd is.",
+            "When the agreement ends, the application's own databases, personal data included, are deleted. "
+            "[...] Backup retention ensures that data is actually deleted after 3 months.",
         ),
         Clause(
             "12a",
@@ -566,6 +593,73 @@ CONTROLS: dict[str, ControlSpec] = {
                 "every examined value of a configured password column is a recognised password hash (bcrypt, "
                 "argon2, scrypt, PBKDF2 incl. ASP.NET Identity v2/v3, Django and passlib formats, SHA-crypt); "
                 "empty values and anything else fail; evidence holds counts per format only"
+            ),
+        ),
+        ControlSpec(
+            "6c.no-card-data",
+            "6c",
+            N_("Application databases hold no payment card numbers"),
+            "high",
+            ("A.5.34", "A.8.11"),
+            N_(
+                "no configured column (or sampled text column of the configured tables) holds a digit run of "
+                "13-19 digits that passes the Luhn check in a real issuer range; evidence holds counts per "
+                "column and card brand only"
+            ),
+        ),
+        ControlSpec(
+            "6d.tracking-after-consent",
+            "6d",
+            N_("Web pages set no tracking cookie and call no tracker before consent"),
+            "high",
+            ("A.5.34",),
+            N_(
+                "opened in a fresh browser profile with no consent given, a page sets no cookie outside the "
+                "declared strictly necessary ones and sends no request to a host in the tracker database"
+            ),
+        ),
+        ControlSpec(
+            "6e.newsletter-opt-in",
+            "6e",
+            N_("Every newsletter subscription has an opt-in record"),
+            "medium",
+            ("A.5.34",),
+            N_(
+                "every row of each configured subscriber table has its opt-in record; evidence holds counts only"
+            ),
+        ),
+        ControlSpec(
+            "10.data-subject-requests",
+            "10",
+            N_("Data-subject requests are resolved within 5 working days"),
+            "medium",
+            ("A.5.34",),
+            N_(
+                "every data-subject request in the tracker was resolved within policy.dsr_working_days (5) Dutch "
+                "working days of its creation, and none still open is older; evidence holds keys and dates only"
+            ),
+        ),
+        ControlSpec(
+            "11.terminated-data-removed",
+            "11",
+            N_("A terminated application's databases are gone after the agreed period"),
+            "high",
+            ("A.8.10", "A.5.34"),
+            N_(
+                "an application with terminated_on has no database left on its server "
+                "policy.termination_delete_days (0) after that date; how long its backups outlive it is "
+                "11.azure-sql-backup-retention's (at most policy.backup_max_retention)"
+            ),
+        ),
+        ControlSpec(
+            "13.breach-notification-sla",
+            "13",
+            N_("Customers are notified of a breach within 24 hours"),
+            "high",
+            ("A.5.24", "A.5.26"),
+            N_(
+                "every incident in the tracker that requires customer notification records a notification at "
+                "most policy.breach_notification_hours (24) after detection; evidence holds keys and times only"
             ),
         ),
         ControlSpec(

@@ -1,5 +1,9 @@
 """11: "Retentie in backups zorgt ervoor dat na 3 maanden de data daadwerkelijk verwijderd is."
 
+And "Na beëindiging van de overeenkomst [...] verwijdert Lucrasoft Digital de applicatie specifieke
+databases": an application with terminated_on has no database left on its server once
+policy.termination_delete_days have passed (11.terminated-data-removed).
+
 (Backup retention ensures that data is actually deleted after 3 months.) Azure SQL long-term
 retention keeps weekly, monthly and yearly full backups for as long as its policy says; each of
 those periods must end within policy.backup_max_retention, and no yearly backup may be kept.
@@ -7,11 +11,14 @@ those periods must end within policy.backup_max_retention, and no yearly backup 
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import isodate
 
 from collectors.azure.facts import LongTermRetention, SqlBackupRetention
 from collectors.config.policy import Policy
-from controls.framework import Evidence, EvidenceMissing, control
+from collectors.databases.termination import TerminatedApplication
+from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
 from reports.evidence import N_, Message, msg, verbatim
 from reports.i18n.translation import english
 
@@ -166,3 +173,51 @@ def test_sql_database_backups_are_gone_after_three_months(
         raise EvidenceMissing(
             unreadable[0] if len(unreadable) == 1 else msg("{problems}", problems=unreadable)
         )
+
+
+# --- 11.terminated-data-removed -----------------------------------------------------------------
+
+
+@control("11.terminated-data-removed", over="databases.terminated_applications")
+def test_terminated_application_has_no_database_left(
+    application: TerminatedApplication, evidence: Evidence, policy: Policy, run_date: date
+) -> None:
+    due = application.terminated_on + timedelta(days=policy.termination_delete_days)
+    evidence.observed(
+        application=application.name,
+        server=application.server,
+        database=application.database,
+        terminated_on=application.terminated_on.isoformat(),
+        deletion_due=due.isoformat(),
+        databases_on_server=len(application.server_databases),
+        database_left=application.database_left(),
+    )
+    evidence.expected(
+        database=msg(
+            "no database {database} on {server} from {due} (terminated_on + policy.termination_delete_days)",
+            database=application.database,
+            server=application.server,
+            due=due.isoformat(),
+        )
+    )
+    if run_date < due:
+        raise NotApplicable(
+            msg(
+                "the agreement of {application} ended on {ended}; its databases must be gone by {due}, after "
+                "this run's date {today}",
+                application=application.name,
+                ended=application.terminated_on.isoformat(),
+                due=due.isoformat(),
+                today=run_date.isoformat(),
+            )
+        )
+    assert not application.database_left(), evidence.fails(
+        "database {database} of {application} is still on {server}, {days} day(s) after its deletion was due "
+        "({due}; the agreement ended on {ended})",
+        database=application.database,
+        application=application.name,
+        server=application.server,
+        days=(run_date - due).days,
+        due=due.isoformat(),
+        ended=application.terminated_on.isoformat(),
+    )

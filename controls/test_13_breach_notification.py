@@ -8,9 +8,12 @@ audit trail to analyse them (SQL auditing kept long enough).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from collectors.azure.facts import SecurityContact, SqlAuditing, SubscriptionSecurityContacts
 from collectors.config.policy import Policy
-from controls.framework import Evidence, EvidenceMissing, control
+from collectors.trackers.facts import BREACH_POPULATION, BreachIncident
+from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
 from reports.evidence import Message, msg
 from reports.i18n.translation import english
 
@@ -152,4 +155,55 @@ def test_sql_server_keeps_an_audit_trail(auditing: SqlAuditing, policy: Policy, 
         server=server,
         days=auditing.retention_days,
         minimum=minimum,
+    )
+
+
+@control("13.breach-notification-sla", over=BREACH_POPULATION)
+def test_customers_are_notified_of_a_breach_in_time(
+    incident: BreachIncident, policy: Policy, evidence: Evidence
+) -> None:
+    """Incidents whose analysis needs no notification are not_applicable items (the population stays complete)."""
+    allowed = policy.breach_notification_hours
+    delay = (
+        round((incident.notified - incident.detected).total_seconds() / 3600, 1)
+        if incident.notified is not None and incident.detected is not None
+        else None
+    )
+    evidence.observed(
+        key=incident.key,
+        detected=incident.detected.isoformat() if incident.detected is not None else None,
+        detected_from=incident.detected_from,
+        notification_required=incident.notification_required,
+        notified=incident.notified.isoformat() if incident.notified is not None else None,
+        notified_from=incident.notified_from,
+        hours=delay,
+    )
+    evidence.expected(hours=msg("at most {hours} hours from detection to notification", hours=allowed))
+    if not incident.notification_required:
+        raise NotApplicable(
+            msg("incident {key}: the analysis says customers need not be notified", key=incident.key)
+        )
+    if incident.detected is None:
+        raise EvidenceMissing(msg("incident {key}: the detection time cannot be read", key=incident.key))
+    if incident.notified is None:
+        open_hours = round((incident.observed_at - incident.detected).total_seconds() / 3600, 1)
+        raise AssertionError(
+            evidence.fails(
+                "incident {key} requires customer notification, but the tracker records none ({where}) "
+                "{hours} hours after detection",
+                key=incident.key,
+                where=incident.notified_from,
+                hours=open_hours,
+            )
+        )
+    if incident.notified < incident.detected:
+        raise EvidenceMissing(
+            msg("incident {key} records its notification before its detection", key=incident.key)
+        )
+    late = incident.notified - incident.detected > timedelta(hours=allowed)
+    assert not late, evidence.fails(
+        "customers were notified of incident {key} {hours} hours after detection (at most {allowed})",
+        key=incident.key,
+        hours=delay,
+        allowed=allowed,
     )

@@ -158,3 +158,18 @@ def test_jira_without_user_env_is_refused(tmp_path: Path) -> None:
     path.write_text(TICKETS.replace('user_env = "AUDIT_TEST_JIRA_USER"\n', ""), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"tickets\.user_env: required for backend 'jira'"):
         load_config(path)
+
+
+def test_a_tracker_registers_token_must_exist_before_collecting(tmp_path: Path) -> None:
+    config_file = tmp_path / "audit.toml"
+    config_file.write_text(
+        '[data_subject_requests]\ntracker = "jira"\nurl = "https://jira.example"\nproject = "SEC"\n'
+        'token_env = "DSR_TOKEN"\nuser_env = "DSR_USER"\nlabel = "avg-verzoek"\n',
+        encoding="utf-8",
+    )
+    config = load_config(config_file)
+    problems = credential_problems(config, {"DSR_USER": "ops@example"}, collecting=True, tickets_mode="off")
+    assert problems == [
+        f"{config_file.resolve()}: data_subject_requests.token_env: the environment variable DSR_TOKEN is not set (or is empty)"
+    ]
+    assert credential_problems(config, {}, collecting=False, tickets_mode="off") == []

@@ -1,9 +1,11 @@
 """The database servers the auditor reads catalogs from (`[[databases]]`) and the applications
-meant to use them (`[[applications]]`), with where each keeps its messages (clause 6e).
+meant to use them (`[[applications]]`), with where each keeps its messages and newsletter
+subscriptions (clause 6e) and which columns may not hold payment card numbers (6c).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -101,6 +103,59 @@ class MessageRetention(ConfigSection):
         return self
 
 
+def _dotted(value: str, parts: int, example: str) -> str:
+    """Return `value` when it has `parts` non-empty dot-separated names; raise naming the form otherwise."""
+    names = value.split(".")
+    if len(names) != parts or not all(name.strip() for name in names):
+        raise ValueError(f"{value!r}: expected {example}")
+    return value
+
+
+class NewsletterOptIn(ConfigSection):
+    """Where an application keeps its newsletter subscriptions and their opt-in (clause 6e).
+
+    Either a table and its opt-in column (a boolean flag that must be true, or a timestamp that
+    must be set; the auditor counts with a bounded aggregate and quoted identifiers), or one
+    query that returns one row of one column: the number of subscriptions without an opt-in.
+    """
+
+    table: str | None = None
+    """schema.table of the subscriptions, e.g. public.subscribers."""
+    opt_in_column: str | None = None
+    """Its opt-in column: boolean (true = opted in) or a timestamp (set = opted in)."""
+    without_opt_in_query: str | None = None
+    """SELECT count(*) ... of the subscriptions that lack an opt-in."""
+
+    @field_validator("table")
+    @classmethod
+    def _qualified_table(cls, value: str | None) -> str | None:
+        return None if value is None else _dotted(value, 2, "schema.table, e.g. public.subscribers")
+
+    @field_validator("opt_in_column")
+    @classmethod
+    def _plain_column(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "." in value):
+            raise ValueError(f"{value!r}: expected a column name of the table, e.g. opted_in_at")
+        return value
+
+    @field_validator("without_opt_in_query")
+    @classmethod
+    def _a_query(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("the query is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> NewsletterOptIn:
+        by_table = self.table is not None or self.opt_in_column is not None
+        by_query = self.without_opt_in_query is not None
+        if by_table == by_query:
+            raise ValueError("expected either table and opt_in_column, or without_opt_in_query")
+        if by_table and (self.table is None or self.opt_in_column is None):
+            raise ValueError("table: set both table and opt_in_column")
+        return self
+
+
 class ApplicationEntry(ConfigSection):
     """One application and the database it is meant to use (`[[applications]]`)."""
 
@@ -115,6 +170,14 @@ class ApplicationEntry(ConfigSection):
     password_columns: list[str] = Field(default_factory=list)
     """Columns holding password hashes, as schema.table.column (e.g. dbo.Users.PasswordHash)."""
     retention: MessageRetention | None = None
+    card_scan: list[str] = Field(default_factory=list)
+    """6c: columns to scan for payment card numbers, as schema.table.column (e.g. public.orders.note)."""
+    card_scan_tables: list[str] = Field(default_factory=list)
+    """6c: tables whose every text column is scanned, as schema.table (e.g. public.support_tickets)."""
+    newsletter: NewsletterOptIn | None = None
+    """6e: where the newsletter subscriptions and their opt-in are kept."""
+    terminated_on: date | None = None
+    """11: the day the client's agreement for this application ended (its databases must then go)."""
 
     @field_validator("password_columns")
     @classmethod
@@ -122,6 +185,24 @@ class ApplicationEntry(ConfigSection):
         for column in value:
             if len([part for part in column.split(".") if part]) != 3:
                 raise ValueError(f"{column!r}: expected schema.table.column, e.g. dbo.Users.PasswordHash")
+        return value
+
+    @field_validator("card_scan")
+    @classmethod
+    def _qualified_scan_columns(cls, value: list[str]) -> list[str]:
+        for column in value:
+            _dotted(column, 3, "schema.table.column, e.g. public.orders.note")
+        if len(set(value)) != len(value):
+            raise ValueError("a column is listed twice")
+        return value
+
+    @field_validator("card_scan_tables")
+    @classmethod
+    def _qualified_scan_tables(cls, value: list[str]) -> list[str]:
+        for table in value:
+            _dotted(table, 2, "schema.table, e.g. public.support_tickets")
+        if len(set(value)) != len(value):
+            raise ValueError("a table is listed twice")
         return value
 
     @model_validator(mode="after")

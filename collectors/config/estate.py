@@ -25,6 +25,7 @@ from collectors.config.inventory import (
 )
 from collectors.config.policy import Policy
 from collectors.config.sites import LOCAL_SITE, DistributedSettings, SiteEntry, Vantage
+from collectors.config.trackers import BreachNotificationSettings, DataSubjectRequestSettings
 from collectors.config.waivers import Waiver
 from reports.setting_types import normalise_host
 
@@ -62,6 +63,8 @@ class EstateConfig(BaseModel):
     applications: list[ApplicationEntry] = Field(default_factory=list)
     sites: list[SiteEntry] = Field(default_factory=list)
     distributed: DistributedSettings | None = None
+    data_subject_requests: DataSubjectRequestSettings | None = None
+    breach_notifications: BreachNotificationSettings | None = None
 
     @model_validator(mode="after")
     def _identities_unique(self) -> EstateConfig:

@@ -179,6 +179,41 @@ class EndpointEntry(ConfigSection):
     ca_bundle: ConfigPath | None = None
     site: str = "local"
     """The `[[sites]]` entry this endpoint is reached from (default "local": the run's own machine)."""
+    pages: list[str] = Field(default_factory=list)
+    """Paths of this web solution's pages ("/", "/contact") opened in headless Chromium with no
+    consent given (6d.tracking-after-consent); https:// endpoints only."""
+    allowed_cookies: list[str] = Field(default_factory=list)
+    """The strictly necessary cookies these pages may set before consent: exact names, or a
+    prefix ending in `*` ("wp-settings-*")."""
+
+    @field_validator("pages")
+    @classmethod
+    def _page_paths(cls, value: list[str]) -> list[str]:
+        for index, page in enumerate(value):
+            if not page.startswith("/") or page.startswith("//") or any(c.isspace() for c in page):
+                raise ValueError(f'[{index}] {page!r}: expected a path on this endpoint, such as "/contact"')
+            if "#" in page:
+                raise ValueError(f"[{index}] {page!r}: a fragment never reaches the server; leave it out")
+            if page in value[:index]:
+                raise ValueError(f"[{index}] {page!r} is listed twice")
+        return value
+
+    @field_validator("allowed_cookies")
+    @classmethod
+    def _cookie_names(cls, value: list[str]) -> list[str]:
+        for index, name in enumerate(value):
+            stem = name.removesuffix("*")
+            if not stem or any(c in stem for c in ' \t;,="*'):
+                raise ValueError(f"[{index}] {name!r}: expected a cookie name, or a prefix ending in *")
+        return value
+
+    @model_validator(mode="after")
+    def _pages_on_web_endpoints(self) -> EndpointEntry:
+        if self.pages and (self.starttls is not None or not self.url.startswith("https://")):
+            raise ValueError("pages: only an https:// endpoint without starttls serves web pages")
+        if self.allowed_cookies and not self.pages:
+            raise ValueError("allowed_cookies: no pages are listed, so no cookie is looked at")
+        return self
 
     @field_validator("url")
     @classmethod

@@ -141,6 +141,14 @@ class Policy(ConfigSection):
     delivered_message_max_days: int = Field(default=7, ge=0, le=DAYS_MAX)
     failed_message_max_days: int = Field(default=30, ge=0, le=DAYS_MAX)
     password_sample_limit: int = Field(default=10000, ge=1, le=10_000_000)
+    card_sample_limit: int = Field(default=10000, ge=1, le=10_000_000)
+    """6c: rows read per scanned column (the newest first where the table says which)."""
+    dsr_working_days: int = Field(default=5, ge=1, le=DAYS_MAX)
+    """10: Dutch working days within which a data-subject request is resolved."""
+    breach_notification_hours: int = Field(default=24, ge=1, le=DAYS_MAX * 24)
+    """13: hours from an incident's detection to the customers' notification."""
+    termination_delete_days: int = Field(default=0, ge=0, le=DAYS_MAX)
+    """11: days after an application's terminated_on by which its databases are gone."""
     remediation_days: int = Field(default=30, gt=0, le=DAYS_MAX)
     """The period report's remediation SLA: a failing interval longer than this is late."""
     remediation_days_by_clause: dict[str, int] = Field(default_factory=dict)

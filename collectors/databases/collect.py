@@ -9,6 +9,7 @@ their password columns and message stores), and only for those.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -29,8 +30,10 @@ from collectors.databases.applications import (
 )
 from collectors.databases.facts import (
     APPLICATIONS,
+    CARD_COLUMNS,
     DATABASE_POPULATIONS,
     MESSAGE_STORES,
+    NEWSLETTER_SUBSCRIPTIONS,
     PASSWORD_COLUMNS,
     RAVENDB_DATABASES,
     SERVERS,
@@ -206,6 +209,10 @@ def _declare(store: FactStore, config: EstateConfig) -> None:
     store.population(APPLICATIONS).empty_reason = msg("no [[applications]] in the config and none discovered")
     store.population(PASSWORD_COLUMNS).empty_reason = msg("no [[applications]] entry sets password_columns")
     store.population(MESSAGE_STORES).empty_reason = msg("no [[applications]] entry sets retention")
+    store.population(CARD_COLUMNS).empty_reason = msg(
+        "no [[applications]] entry sets card_scan or card_scan_tables"
+    )
+    store.population(NEWSLETTER_SUBSCRIPTIONS).empty_reason = msg("no [[applications]] entry sets newsletter")
     engines = sorted({entry.engine for entry in config.databases})
     for name in (SERVERS, SQLSERVER_DATABASES, RAVENDB_DATABASES, APPLICATIONS):
         store.population(name).notes.extend(
@@ -246,6 +253,14 @@ def _file_server(
                 store.population(MESSAGE_STORES).add(
                     unobservable(f"{entry.name}/{app.database}/{app.name}", reason, sources)
                 )
+            for scanned in (*app.card_scan, *app.card_scan_tables):
+                store.population(CARD_COLUMNS).add(
+                    unobservable(f"{entry.name}/{app.database}/{scanned}", reason, sources)
+                )
+            if app.newsletter is not None:
+                store.population(NEWSLETTER_SUBSCRIPTIONS).add(
+                    unobservable(f"{entry.name}/{app.database}/{app.name}", reason, sources)
+                )
         return
     server = reading.server
     store.population(SERVERS).add(observed(entry.name, server, sources))
@@ -283,6 +298,56 @@ def _file_server(
                 if isinstance(store_fact, Message | str)
                 else observed(subject_id, store_fact, sources)
             )
+        _file_privacy_scans(store, entry, app, reading, sources)
+
+
+def _not_measured(entry: DatabaseServerEntry) -> Message:
+    """Return why a reader left a 6c or 6e measurement out: a gap of its engine, or a damaged reading."""
+    if entry.engine != "postgresql":
+        return msg(
+            "the {engine} reader does not yet scan for card numbers or count newsletter opt-ins",
+            engine=entry.engine,
+        )
+    return msg("the reader returned no measurement")
+
+
+def _file_privacy_scans(
+    store: FactStore,
+    entry: DatabaseServerEntry,
+    app: ApplicationEntry,
+    reading: ServerReading,
+    sources: list[Source],
+) -> None:
+    """File one application's card-number scans (6c) and newsletter counts (6e) of a server that was read."""
+
+    def add(population: str, subject_id: str, measured: object) -> None:
+        store.population(population).add(
+            unobservable(subject_id, msg("{server}: {error}", server=entry.name, error=measured), sources)
+            if isinstance(measured, Message | str)
+            else observed(subject_id, measured, sources)
+        )
+
+    prefix = f"{entry.name}/{app.database}/"
+    for column in app.card_scan:
+        add(CARD_COLUMNS, prefix + column, reading.card_columns.get((app.name, column), _not_measured(entry)))
+    for table in app.card_scan_tables:
+        found = sorted(
+            column
+            for name, column in reading.card_columns
+            if name == app.name and column.startswith(f"{table}.") and column not in app.card_scan
+        )
+        if (app.name, table) in reading.card_columns:
+            add(CARD_COLUMNS, prefix + table, reading.card_columns[(app.name, table)])
+        elif not found:
+            add(CARD_COLUMNS, prefix + table, _not_measured(entry))
+        for column in found:
+            add(CARD_COLUMNS, prefix + column, reading.card_columns[(app.name, column)])
+    if app.newsletter is not None:
+        add(
+            NEWSLETTER_SUBSCRIPTIONS,
+            prefix + app.name,
+            reading.newsletters.get(app.name, _not_measured(entry)),
+        )
 
 
 def collect_databases(
@@ -381,7 +446,7 @@ def collect_databases(
             server_errors[entry.name] = reading
         else:
             server = with_applications(reading.server, planned)
-            reading = ServerReading(server, reading.password_columns, reading.message_stores)
+            reading = dataclasses.replace(reading, server=server)
             servers[entry.name] = server
         _file_server(store, entry, apps, reading, source)
         scope.servers.append(

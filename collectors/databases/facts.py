@@ -1,8 +1,8 @@
 """What the auditor knows about database servers and the applications that use them.
 
 These are the facts of clauses 12d (one database per application, least-privilege logins),
-12e/12f (encryption of databases and their connections), 6b (hashed passwords) and 6e
-(message retention). Collectors of every engine reduce their catalog rows to these types;
+12e/12f (encryption of databases and their connections), 6b (hashed passwords), 6c (no
+payment card data) and 6e (message retention, newsletter opt-in). Collectors of every engine reduce their catalog rows to these types;
 the controls never see an engine's raw rows, and no fact ever holds a password or a value
 read from an application's table.
 """
@@ -28,6 +28,10 @@ PASSWORD_COLUMNS = "databases.password_columns"
 """Every configured password column: 6b.hashed-passwords."""
 MESSAGE_STORES = "databases.message_stores"
 """Every application with a `retention` setting: 6e.message-retention."""
+CARD_COLUMNS = "databases.card_columns"
+"""Every column scanned for payment card numbers (`card_scan`, `card_scan_tables`): 6c.no-card-data."""
+NEWSLETTER_SUBSCRIPTIONS = "databases.newsletter_subscriptions"
+"""Every application with a `newsletter` setting: 6e.newsletter-opt-in."""
 
 DATABASE_POPULATIONS = (
     SERVERS,
@@ -37,6 +41,8 @@ DATABASE_POPULATIONS = (
     APPLICATIONS,
     PASSWORD_COLUMNS,
     MESSAGE_STORES,
+    CARD_COLUMNS,
+    NEWSLETTER_SUBSCRIPTIONS,
 )
 
 
@@ -207,3 +213,42 @@ class MessageStore:
     def age(self, kind: str) -> MessageAge | None:
         """Return the measurement of delivered or failed messages."""
         return next((a for a in self.ages if a.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class CardColumn:
+    """How many payment card numbers one sampled column holds, per card brand; never a value (6c)."""
+
+    application: str
+    server: str
+    database: str
+    column: str
+    """schema.table.column; for a configured table without any text column, schema.table."""
+    rows_examined: int
+    total_rows: int | None
+    brands: tuple[tuple[str, int], ...] = ()
+    """(card brand, how many card numbers of that brand), e.g. ('Visa', 2); only brands found."""
+    values_with_cards: int = 0
+    """How many of the examined values hold at least one card number."""
+    sampled: bool = False
+    """True when more rows existed than policy.card_sample_limit allowed to read."""
+    no_text_columns: bool = False
+    """A configured table (`card_scan_tables`) that has no text column: nothing to scan."""
+
+    def card_numbers(self) -> int:
+        """Return how many card numbers were found, of every brand."""
+        return sum(count for _brand, count in self.brands)
+
+
+@dataclass(frozen=True)
+class NewsletterSubscriptions:
+    """How many newsletter subscriptions an application holds and how many lack an opt-in (6e)."""
+
+    application: str
+    server: str
+    database: str
+    measured_by: str
+    """'table public.subscribers, opt-in flag opted_in', '... opt-in timestamp opted_in_at' or 'configured query'."""
+    without_opt_in: int
+    total: int | None = None
+    """None when a configured query counts only the subscriptions without an opt-in."""

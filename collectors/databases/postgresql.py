@@ -2,13 +2,15 @@
 
 `fetch` connects with the auditor's login in a read-only session with a statement timeout,
 reads the cluster catalog from the maintenance database, then opens one connection per
-application database (PostgreSQL cannot query across databases) to measure password columns
-and message tables. Those measurements are reduced inside `fetch` to counts per hash format
-and (count, oldest timestamp): no value read from an application table leaves this module.
+application database (PostgreSQL cannot query across databases) to measure password columns,
+message tables, columns that may not hold card numbers and newsletter subscriptions. Those
+measurements are reduced inside `fetch` to counts per hash format, (count, oldest timestamp),
+card numbers per brand and (subscriptions, without opt-in): no value read from an
+application table leaves this module.
 
 `parse` turns the rows, live or replayed, into `ServerReading` facts.
 
-One module of ~520 lines, like sqlserver.py: the catalog queries, the measurements and the parser
+One module of ~750 lines, like sqlserver.py: the catalog queries, the measurements and the parser
 of their rows change together (a column added to a query is read in `parse`).
 """
 
@@ -18,16 +20,24 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from collectors.config.databases import ApplicationEntry, DatabaseServerEntry, MessageRetention
+from collectors.config.databases import (
+    ApplicationEntry,
+    DatabaseServerEntry,
+    MessageRetention,
+    NewsletterOptIn,
+)
 from collectors.config.policy import Policy
+from collectors.databases.card_numbers import CardCount
 from collectors.databases.facts import Database, DatabaseAccess, DatabaseServer, Login
 from collectors.databases.measurements import message_stores, password_columns
 from collectors.databases.password_formats import classify
+from collectors.databases.privacy_scans import card_columns, newsletter_subscriptions
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
 from collectors.databases.rows import CatalogRow, CatalogRowSet
 from collectors.messages import Reason
@@ -120,9 +130,17 @@ class PostgresReader:
                     ) from None
         password_rows: list[dict[str, Any]] = []
         retention_rows: list[dict[str, Any]] = []
+        card_rows: list[dict[str, Any]] = []
+        newsletter_rows: list[dict[str, Any]] = []
         by_database: dict[str, list[ApplicationEntry]] = {}
         for app in applications:
-            if app.password_columns or app.retention is not None:
+            if (
+                app.password_columns
+                or app.retention is not None
+                or app.card_scan
+                or app.card_scan_tables
+                or app.newsletter is not None
+            ):
                 by_database.setdefault(app.database, []).append(app)
         for database, apps in sorted(by_database.items()):
             try:
@@ -132,6 +150,9 @@ class PostgresReader:
                         password_rows.extend(_measure_columns(conn, app, policy.password_sample_limit))
                         if app.retention is not None:
                             retention_rows.extend(_measure_retention(conn, app, app.retention))
+                        card_rows.extend(_measure_cards(conn, app, policy.card_sample_limit))
+                        if app.newsletter is not None:
+                            newsletter_rows.append(_measure_newsletter(conn, app, app.newsletter))
             except CatalogError as exc:
                 for app in apps:
                     password_rows.extend(
@@ -140,8 +161,20 @@ class PostgresReader:
                     )
                     if app.retention is not None:
                         retention_rows.append({"application": app.name, "error": str(exc)})
+                    card_rows.extend(
+                        {"application": app.name, "column": column, "error": str(exc)}
+                        for column in app.card_scan
+                    )
+                    card_rows.extend(
+                        {"application": app.name, "table": table, "error": str(exc)}
+                        for table in app.card_scan_tables
+                    )
+                    if app.newsletter is not None:
+                        newsletter_rows.append({"application": app.name, "error": str(exc)})
         rows["password_columns"] = password_rows
         rows["message_ages"] = retention_rows
+        rows["card_scans"] = card_rows
+        rows["newsletter_opt_ins"] = newsletter_rows
         return rows
 
     def parse(
@@ -169,6 +202,10 @@ class PostgresReader:
                 collected_at,
                 age_of=_age_days,
                 measured_by=lambda app: _measured_by(app.retention) if app.retention else "",
+            ),
+            card_columns=card_columns(entry.name, catalog.optional("card_scans"), applications),
+            newsletters=newsletter_subscriptions(
+                entry.name, catalog.optional("newsletter_opt_ins"), applications
             ),
         )
 
@@ -346,6 +383,173 @@ def _measure_retention(
         count, oldest = measured
         out.append({"application": app.name, "kind": kind, "count": count, "oldest": oldest})
     return out
+
+
+TEXT_COLUMNS_QUERY = (
+    "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
+    "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+    "AND t.typcategory = 'S' ORDER BY a.attnum"
+)
+"""The text columns (type category S: text, varchar, char, citext, ...) of one table, in order."""
+TABLE_EXISTS_QUERY = (
+    "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+)
+COLUMN_TYPE_QUERY = (
+    "SELECT t.typname, t.typcategory FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
+    "WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s AND a.attnum > 0 AND NOT a.attisdropped"
+)
+"""The type of an opt-in column: category B (boolean) is a flag, D (date/time) a timestamp."""
+
+
+def _scan_column(
+    conn: psycopg.Connection[tuple[Any, ...]], app: ApplicationEntry, column: str, limit: int
+) -> dict[str, Any]:
+    """Return the card numbers per brand in a sample of one column; each value is classified and dropped."""
+    schema, table, name = column.split(".")
+    step = f"card scan of column {column} in database {app.database}"
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(sql.SQL("SELECT count(*) FROM {table}").format(table=sql.Identifier(schema, table)))
+            total_row = cur.fetchone()
+            total = int(total_row[0]) if total_row else 0
+            cur.execute(
+                sql.SQL("SELECT {column}::text FROM {table} LIMIT %s").format(
+                    column=sql.Identifier(name), table=sql.Identifier(schema, table)
+                ),
+                (limit,),
+            )
+            counted = CardCount()
+            for (value,) in cur:
+                counted.add(value)
+    except psycopg.Error as exc:
+        return {"application": app.name, "column": column, "error": _item_error(step, exc)}
+    return {
+        "application": app.name,
+        "column": column,
+        "rows_examined": counted.examined,
+        "total_rows": total,
+        "values_with_cards": counted.values_with_cards,
+        "brands": dict(sorted(counted.brands.items())),
+    }
+
+
+def _measure_cards(
+    conn: psycopg.Connection[tuple[Any, ...]], app: ApplicationEntry, limit: int
+) -> list[dict[str, Any]]:
+    """Return card-number counts of the configured columns and of every text column of the configured tables.
+
+    A configured table that cannot be listed is one error row (`table`); one without text
+    columns is a row saying so. No value read leaves this function.
+    """
+    out = [_scan_column(conn, app, column, limit) for column in app.card_scan]
+    scanned = set(app.card_scan)
+    for table in app.card_scan_tables:
+        schema, name = table.split(".")
+        step = f"text columns of table {table} in database {app.database}"
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(TABLE_EXISTS_QUERY, (schema, name))
+                exists = cur.fetchone() is not None
+                cur.execute(TEXT_COLUMNS_QUERY, (schema, name))
+                columns = [str(row[0]) for row in cur.fetchall()]
+        except psycopg.Error as exc:
+            out.append({"application": app.name, "table": table, "error": _item_error(step, exc)})
+            continue
+        if not exists:
+            out.append(
+                {
+                    "application": app.name,
+                    "table": table,
+                    "error": f"{step}: no such table, or the auditor's login cannot see it",
+                }
+            )
+            continue
+        if not columns:
+            out.append({"application": app.name, "table": table, "no_text_columns": True})
+            continue
+        for column in columns:
+            qualified = f"{table}.{column}"
+            if qualified not in scanned:
+                scanned.add(qualified)
+                out.append({**_scan_column(conn, app, qualified, limit), "table": table})
+    return out
+
+
+def _measure_newsletter(
+    conn: psycopg.Connection[tuple[Any, ...]], app: ApplicationEntry, newsletter: NewsletterOptIn
+) -> dict[str, Any]:
+    """Return (total, without opt-in) of an application's subscriptions: counts only, never a row."""
+    row: dict[str, Any] = {"application": app.name, "measured_by": _newsletter_measured_by(newsletter)}
+    step = f"newsletter subscriptions in database {app.database}"
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            if newsletter.without_opt_in_query is not None:
+                cur.execute(sql.SQL(newsletter.without_opt_in_query))
+                counted = _one_count(cur.fetchall())
+                if isinstance(counted, str):
+                    return {**row, "error": f"{step}: {counted}"}
+                return {**row, "total": None, "without_opt_in": counted}
+            assert newsletter.table is not None
+            assert newsletter.opt_in_column is not None
+            schema, table = newsletter.table.split(".")
+            cur.execute(COLUMN_TYPE_QUERY, (schema, table, newsletter.opt_in_column))
+            found = cur.fetchone()
+            if found is None:
+                return {
+                    **row,
+                    "error": f"{step}: table {newsletter.table} has no column {newsletter.opt_in_column} "
+                    "(or the auditor's login cannot see it)",
+                }
+            type_name, category = str(found[0]), str(found[1])
+            if category not in ("B", "D"):
+                return {
+                    **row,
+                    "error": f"{step}: opt_in_column {newsletter.opt_in_column} is of type {type_name}, "
+                    "not a boolean flag or a timestamp",
+                }
+            lacking = sql.SQL("{column} IS NOT TRUE" if category == "B" else "{column} IS NULL").format(
+                column=sql.Identifier(newsletter.opt_in_column)
+            )
+            cur.execute(
+                sql.SQL("SELECT count(*), count(*) FILTER (WHERE {lacking}) FROM {table}").format(
+                    lacking=lacking, table=sql.Identifier(schema, table)
+                )
+            )
+            counts = cur.fetchone()
+    except psycopg.Error as exc:
+        return {**row, "error": _item_error(step, exc)}
+    if counts is None:
+        return {**row, "error": f"{step}: the count query returned no row"}
+    kind = "flag" if category == "B" else "timestamp"
+    return {
+        **row,
+        "measured_by": f"{row['measured_by']} ({kind})",
+        "total": int(counts[0]),
+        "without_opt_in": int(counts[1]),
+    }
+
+
+def _one_count(result: list[tuple[Any, ...]]) -> int | str:
+    """Return the one whole number a count query answered, or why its answer is unusable (never the answer)."""
+    if len(result) != 1 or len(result[0]) != 1:
+        return "the query must return one row of one column (the number of subscriptions without an opt-in)"
+    value = result[0][0]
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "the query's answer is not a whole number"
+    if value < 0:
+        return "the query's answer is a negative number"
+    return value
+
+
+def _newsletter_measured_by(newsletter: NewsletterOptIn) -> str:
+    if newsletter.table is not None:
+        return f"table {newsletter.table}, opt-in column {newsletter.opt_in_column}"
+    return "configured query"
 
 
 def _count_and_oldest(result: list[tuple[Any, ...]]) -> tuple[int, str | None] | str:

@@ -19,7 +19,13 @@ from typing import Any, Protocol
 
 from collectors.config.databases import ApplicationEntry, DatabaseServerEntry
 from collectors.config.policy import Policy
-from collectors.databases.facts import DatabaseServer, MessageStore, PasswordColumn
+from collectors.databases.facts import (
+    CardColumn,
+    DatabaseServer,
+    MessageStore,
+    NewsletterSubscriptions,
+    PasswordColumn,
+)
 from collectors.messages import Reason, ReasonError
 
 CatalogRows = dict[str, list[dict[str, Any]]]
@@ -42,6 +48,12 @@ class ServerReading:
     """(application, schema.table.column) -> counts, or why that column could not be measured."""
     message_stores: dict[str, MessageStore | Reason] = field(default_factory=dict)
     """application -> measured message ages, or why they could not be measured."""
+    card_columns: dict[tuple[str, str], CardColumn | Reason] = field(default_factory=dict)
+    """(application, schema.table.column) -> card numbers per brand, or why that column could not be
+    scanned; (application, schema.table) for a configured table that could not be listed or has no
+    text column."""
+    newsletters: dict[str, NewsletterSubscriptions | Reason] = field(default_factory=dict)
+    """application -> its subscriptions with and without an opt-in, or why they could not be counted."""
 
 
 class EngineReader(Protocol):

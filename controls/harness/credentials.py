@@ -78,6 +78,14 @@ def credential_problems(
             if not here(endpoint.site):
                 continue
             found.append(_file_problem(config, f"endpoints[{index}].ca_bundle", endpoint.ca_bundle))
+        for key, register in (
+            ("data_subject_requests", config.data_subject_requests),
+            ("breach_notifications", config.breach_notifications),
+        ):
+            if register is not None:  # read by this process, also with [distributed]
+                found.append(_variable_problem(f"{key}.token_env", register.token_env, environ))
+                found.append(_variable_problem(f"{key}.user_env", register.user_env, environ))
+                found.append(_file_problem(config, f"{key}.ca_bundle", register.ca_bundle))
         if config.azure is not None and here(config.azure.site):
             found.append(_file_problem(config, "azure.ca_bundle", config.azure.ca_bundle))
     tickets = config.tickets

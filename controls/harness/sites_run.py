@@ -14,6 +14,9 @@ from pathlib import Path
 from collectors.config.estate import EstateConfig
 from collectors.distributed.coordinator import BrokerUnavailable, collect_distributed
 from collectors.estate import Estate, collect_estate, discovered_tls_decision
+from collectors.facts import FactStore
+from collectors.trackers.collect import collect_trackers
+from collectors.tracking.pages import collect_tracking
 
 __all__ = ["BrokerUnavailable", "collect_at_sites"]
 
@@ -29,6 +32,14 @@ def collect_at_sites(
         scan_discovered=discovered_tls_decision(config).scanned,
         environ=os.environ,
         progress=progress,
+    )
+    # The ticket trackers and the web pages are read here, by the coordinator ("local"), as one
+    # process would: a register or a page is no site's to read, and leaving them out of the merge
+    # would make their controls "not in the recording" instead of judged.
+    scratch = FactStore()
+    collect_trackers(config, scratch, recording=merged.recording, replay=None, progress=progress)
+    collect_tracking(
+        config, scratch, record=lambda items: setattr(merged.recording, "tracking", items), progress=progress
     )
     estate = collect_estate(
         config, run_date=run_date, record=None, replay=merged.recording, progress=progress

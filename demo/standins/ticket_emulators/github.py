@@ -3,7 +3,10 @@
 Endpoints: `GET /repos/{o}/{r}/issues` (`labels`, `state`, `per_page`, `page`, `sort`,
 `direction`; pull requests mixed in, marked by a `pull_request` key; pagination by the `Link`
 header), `POST /repos/{o}/{r}/issues`, `GET|PATCH /repos/{o}/{r}/issues/{n}` (`state_reason` is
-ignored unless `state` changes), `POST /repos/{o}/{r}/issues/{n}/comments`.
+ignored unless `state` changes), `POST /repos/{o}/{r}/issues/{n}/comments`,
+`GET /repos/{o}/{r}/issues/{n}/events` (`per_page`, `page`, `Link`; issue events such as
+`labeled` with `label.name`, `actor` and `created_at`). `add_issue` seeds an issue as a person
+made it (any creation and close time, labels added later with `add_label_event`).
 
 Authentication: `Authorization: Bearer <token>` (401 "Bad credentials" otherwise) and an
 `X-GitHub-Api-Version` of 2022-11-28 (400 otherwise). `throttle_once=True` answers the first
@@ -21,7 +24,11 @@ from demo.standins.ticket_emulators.base import HttpsEmulator, Reply, Request
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _time(datetime.now(UTC))
+
+
+def _time(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class GitHubEmulator(HttpsEmulator):
@@ -40,6 +47,7 @@ class GitHubEmulator(HttpsEmulator):
         self.throttled = 0
         self.items: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, list[str]] = {}
+        self.events: dict[int, list[dict[str, Any]]] = {}
         self.page_size = 3
 
     def check_auth(self, request: Request) -> Reply | None:
@@ -83,6 +91,50 @@ class GitHubEmulator(HttpsEmulator):
             item = self.items[number]
             item.update(state="closed", state_reason=reason, closed_at=_now())
 
+    def add_issue(
+        self,
+        *,
+        title: str,
+        body: str,
+        labels: list[str],
+        created: datetime,
+        closed: datetime | None = None,
+        actor: str = "ops-person",
+    ) -> int:
+        """Add an issue made by a person at `created` (closed as completed at `closed`); return its number."""
+        with self.lock:
+            number = self._next_number()
+            item = self._issue(number, title, body, labels)
+            item["created_at"] = _time(created)
+            if closed is not None:
+                item.update(state="closed", state_reason="completed", closed_at=_time(closed))
+            self.items[number] = item
+            self.events[number] = []
+            for name in labels:
+                self._label_event(number, name, created, actor)
+            return number
+
+    def add_label_event(self, number: int, name: str, when: datetime, actor: str = "ops-person") -> None:
+        """Add label `name` to issue `number` at `when`, as a person would (a `labeled` event)."""
+        with self.lock:
+            self.items[number]["labels"].append({"name": name})
+            self._label_event(number, name, when, actor)
+
+    def _label_event(self, number: int, name: str, when: datetime, actor: str) -> None:
+        events = self.events.setdefault(number, [])
+        events.append(
+            {
+                "id": 5000 + sum(len(e) for e in self.events.values()),
+                "url": f"{self.url}/repos/{self.repository}/issues/events/{len(events) + 1}",
+                "actor": {"login": actor, "id": 42, "type": "User"},
+                "event": "labeled",
+                "commit_id": None,
+                "commit_url": None,
+                "created_at": _time(when),
+                "label": {"name": name, "color": "d73a4a"},
+            }
+        )
+
     def issues(self) -> list[dict[str, Any]]:
         """Return the issues (not pull requests), oldest first."""
         with self.lock:
@@ -118,6 +170,9 @@ class GitHubEmulator(HttpsEmulator):
                 )
                 self.comments[number] = []
                 return Reply(201, self.items[number])
+        events = re.fullmatch(re.escape(base) + r"/(\d+)/events", request.path)
+        if events and request.method == "GET":
+            return self._events(request, int(events.group(1)))
         match = re.fullmatch(re.escape(base) + r"/(\d+)(/comments)?", request.path)
         if not match:
             return Reply(404, {"message": "Not Found"})
@@ -146,6 +201,18 @@ class GitHubEmulator(HttpsEmulator):
                     item["closed_at"] = _now() if state == "closed" else None
                 return Reply(200, item)
         return Reply(404, {"message": "Not Found"})
+
+    def _events(self, request: Request, number: int) -> Reply:
+        per_page = min(int(request.param("per_page", "30") or 30), self.page_size)
+        page = int(request.param("page", "1") or 1)
+        with self.lock:
+            if number not in self.items:
+                return Reply(404, {"message": "Not Found"})
+            events = list(self.events.get(number, []))
+        headers: dict[str, str] = {}
+        if page * per_page < len(events):
+            headers["Link"] = f'<{self.url}{request.path}?per_page={per_page}&page={page + 1}>; rel="next"'
+        return Reply(200, events[(page - 1) * per_page : page * per_page], headers)
 
     def _list(self, request: Request) -> Reply:
         wanted = [name for name in (request.param("labels") or "").split(",") if name]

@@ -1,11 +1,16 @@
 """A Jira Cloud REST v3 emulator: the documented endpoints and payloads the ticket backend uses.
 
-Endpoints: `POST /rest/api/3/search/jql` (jql `project = "X" AND labels = "L" ORDER BY created
-DESC`, `fields`, `properties`, `maxResults`, `nextPageToken` paging; no `startAt`/`total`), the
+Endpoints: `POST /rest/api/3/search/jql` (jql: `project = "X"` AND-ed with `labels = "L"`,
+`issuetype = "T"`, `created >= "YYYY-MM-DD"`, then `ORDER BY created DESC`; `fields` (only those
+are returned), `properties`, `maxResults`, `nextPageToken` paging; no `startAt`/`total`), the
 removed `GET|POST /rest/api/3/search` (410 Gone with Atlassian's message), `POST /rest/api/3/issue`
 (ADF description validated, labels without spaces, `properties`), `GET /rest/api/3/issue/{key}`,
 `POST /rest/api/3/issue/{key}/comment`, `GET|POST /rest/api/3/issue/{key}/transitions`,
-`PUT|GET /rest/api/3/issue/{key}/properties/{prop}`, `POST /rest/api/3/issueLink`.
+`PUT|GET /rest/api/3/issue/{key}/properties/{prop}`, `POST /rest/api/3/issueLink`,
+`GET /rest/api/3/issue/{key}/changelog` (`startAt`, `maxResults`; a PageBeanChangelog:
+`values` of {id, author, created, items: [{field, fieldtype, fieldId, from, fromString, to,
+toString}]}, `isLast`, `total`). `add_issue` seeds an issue as the ops team would have made it
+(any creation time, custom fields, a changelog with authors' e-mail addresses).
 
 Authentication is Basic e-mail:API token (401 otherwise). Search is eventually consistent: a new
 issue shows up in search only after `search_lag` further searches. `close_by_person` and
@@ -36,7 +41,8 @@ TRANSITIONS = [
     {"id": "21", "name": "In Progress", "to": "In Progress"},
     {"id": "31", "name": "Done", "to": "Done"},
 ]
-_JQL = re.compile(r'^project = "([^"]+)" AND labels = "([^"]+)" ORDER BY created DESC$')
+_JQL_ORDER = " ORDER BY created DESC"
+_JQL_CLAUSE = re.compile(r'^(project|labels|issuetype) = "([^"]+)"$|^created >= "(\d{4}-\d{2}-\d{2})"$')
 _ADF_NODES = {
     "doc", "paragraph", "text", "table", "tableRow", "tableHeader", "tableCell",
     "bulletList", "listItem", "heading", "hardBreak",
@@ -80,6 +86,7 @@ class Issue:
     comments: list[dict[str, Any]] = field(default_factory=list)
     visible_after: int = 0
     links: list[str] = field(default_factory=list)
+    changelog: list[dict[str, Any]] = field(default_factory=list)
 
 
 class JiraEmulator(HttpsEmulator):
@@ -135,6 +142,59 @@ class JiraEmulator(HttpsEmulator):
         with self.lock:
             return [adf_plain(c["body"]) for c in self.issues[key].comments]
 
+    def add_issue(
+        self,
+        *,
+        summary: str,
+        created: datetime,
+        labels: list[str] | None = None,
+        issue_type: str = "Task",
+        description: str = "",
+        resolved: datetime | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> str:
+        """Add an issue as a person made it (`created` any time; Done with `resolved`); return its key."""
+        with self.lock:
+            number = len(self.issues) + 1
+            key = f"{self.project}-{number}"
+            doc = {"type": "doc", "version": 1, "content": []}
+            if description:
+                doc["content"] = [{"type": "paragraph", "content": [{"type": "text", "text": description}]}]
+            self.issues[key] = Issue(
+                id=str(10000 + number),
+                key=key,
+                fields={
+                    "summary": summary,
+                    "description": doc,
+                    "labels": list(labels or []),
+                    "issuetype": {"name": issue_type},
+                    "status": STATUSES["Done" if resolved else "To Do"],
+                    "resolution": {"name": "Done"} if resolved else None,
+                    "resolutiondate": _jira_time(resolved) if resolved else None,
+                    "created": _jira_time(created),
+                    **(fields or {}),
+                },
+            )
+            return key
+
+    def add_history(self, key: str, when: datetime, items: list[dict[str, Any]], author_email: str) -> None:
+        """Append a changelog entry to `key` made by a person (`items` as Jira writes them)."""
+        with self.lock:
+            issue = self.issues[key]
+            issue.changelog.append(
+                {
+                    "id": str(20000 + sum(len(i.changelog) for i in self.issues.values())),
+                    "author": {
+                        "accountId": "5b10a2844c20165700ede21g",
+                        "emailAddress": author_email,
+                        "displayName": author_email.split("@")[0],
+                        "active": True,
+                    },
+                    "created": _jira_time(when),
+                    "items": items,
+                }
+            )
+
     # -- endpoints
     def handle(self, request: Request) -> Reply:
         """Route one request to the documented endpoint it targets."""
@@ -173,6 +233,8 @@ class JiraEmulator(HttpsEmulator):
             with self.lock:
                 issue.comments.append({"id": str(len(issue.comments) + 1), "body": body})
             return Reply(201, {"id": str(len(issue.comments))})
+        if rest == "/changelog" and method == "GET":
+            return self._changelog(issue, request)
         if rest == "/transitions" and method == "GET":
             return Reply(200, {"transitions": self._transitions(issue)})
         if rest == "/transitions" and method == "POST":
@@ -235,17 +297,18 @@ class JiraEmulator(HttpsEmulator):
     def _search(self, body: dict[str, Any]) -> Reply:
         if "startAt" in body:
             return Reply(400, {"errorMessages": ["startAt is not supported; use nextPageToken"]})
-        match = _JQL.match(str(body.get("jql", "")))
-        if not match:
+        wanted = _parse_jql(str(body.get("jql", "")))
+        if wanted is None:
             return Reply(400, {"errorMessages": [f"Unsupported JQL in this emulator: {body.get('jql')!r}"]})
-        project, label = match.groups()
         with self.lock:
             self.searches += 1
             hits = [
                 i
                 for i in self.issues.values()
-                if project == self.project
-                and label in i.fields["labels"]
+                if wanted.get("project") == self.project
+                and ("labels" not in wanted or wanted["labels"] in i.fields["labels"])
+                and ("issuetype" not in wanted or wanted["issuetype"] == i.fields["issuetype"]["name"])
+                and ("created" not in wanted or i.fields["created"][:10] >= wanted["created"])
                 and i.visible_after <= self.searches
             ]
         hits.sort(key=lambda i: int(i.id), reverse=True)
@@ -261,6 +324,26 @@ class JiraEmulator(HttpsEmulator):
         }
         if start + size < len(hits):
             reply["nextPageToken"] = str(start + size)
+        return Reply(200, reply)
+
+    def _changelog(self, issue: Issue, request: Request) -> Reply:
+        start = int(request.param("startAt", "0") or 0)
+        size = min(int(request.param("maxResults", "100") or 100), self.page_size)
+        with self.lock:
+            values = issue.changelog[start : start + size]
+            total = len(issue.changelog)
+        reply: dict[str, Any] = {
+            "self": f"{self.url}/rest/api/3/issue/{issue.key}/changelog?startAt={start}&maxResults={size}",
+            "maxResults": size,
+            "startAt": start,
+            "total": total,
+            "isLast": start + size >= total,
+            "values": values,
+        }
+        if start + size < total:
+            reply["nextPage"] = (
+                f"{self.url}/rest/api/3/issue/{issue.key}/changelog?startAt={start + size}&maxResults={size}"
+            )
         return Reply(200, reply)
 
     def _create(self, body: dict[str, Any]) -> Reply:
@@ -313,6 +396,22 @@ class JiraEmulator(HttpsEmulator):
                 return Reply(404, {"errorMessages": ["Issue does not exist"]})
             self.issues[inward].links.append(outward)
         return Reply(201)
+
+
+def _parse_jql(jql: str) -> dict[str, str] | None:
+    """Return {project, labels, issuetype, created} of the JQL this emulator understands, else None."""
+    if not jql.endswith(_JQL_ORDER):
+        return None
+    wanted: dict[str, str] = {}
+    for clause in jql[: -len(_JQL_ORDER)].split(" AND "):
+        match = _JQL_CLAUSE.match(clause)
+        if not match:
+            return None
+        if match.group(3):
+            wanted["created"] = match.group(3)
+        else:
+            wanted[match.group(1)] = match.group(2)
+    return wanted if "project" in wanted else None
 
 
 def _jira_time(when: datetime) -> str:

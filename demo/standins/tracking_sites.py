@@ -29,7 +29,7 @@ from types import TracebackType
 import trustme
 
 from demo.standins.loopback import free_ports
-from demo.standins.tls_servers import issue_cert, wait_for_port
+from demo.standins.tls_servers import MODERN_CIPHERS, CertFiles, issue_cert, wait_for_port
 
 TRACKER_HOST = "www.google-analytics.com"
 ANALYTICS_SCRIPT = f"https://{TRACKER_HOST}/analytics.js"
@@ -77,8 +77,23 @@ def _nginx_string(text: str) -> str:
 class TrackingSites:
     """Starts one nginx serving the shop and the analytics stand-in; stops it (by pid) on exit."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        shop_cert: CertFiles | None = None,
+        host: str = "127.0.0.1",
+        hsts: str | None = None,
+        modern_tls: bool = False,
+    ) -> None:
+        """The keywords serve the demo, whose shop is also judged by 6f and 12f: the shop's certificate
+        (default: its own CA's, for shop.example), the host name of its URLs, a Strict-Transport-Security
+        value, and TLS 1.2+ with forward-secret AEAD suites only (default: nginx's own settings)."""
         self.folder = folder
+        self.shop_cert = shop_cert
+        self.host = host
+        self.hsts = hsts
+        self.modern_tls = modern_tls
         self.process: subprocess.Popen[bytes] | None = None
         self.shop_port, self.tracker_port = free_ports(2)
 
@@ -93,7 +108,7 @@ class TrackingSites:
 
     def page_url(self, path: str) -> str:
         """Return the shop's URL of `path` ("/tracks-at-once.html")."""
-        return f"https://127.0.0.1:{self.shop_port}{path}"
+        return f"https://{self.host}:{self.shop_port}{path}"
 
     @property
     def shop_url(self) -> str:
@@ -115,12 +130,15 @@ class TrackingSites:
         temp = prefix / "tmp"
         temp.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA()
-        shop_cert = issue_cert(prefix, ca, "shop", "shop.example")
+        shop_cert = self.shop_cert or issue_cert(prefix, ca, "shop", "shop.example")
         tracker_cert = issue_cert(prefix, ca, "tracker", TRACKER_HOST)
         shop_pages = "".join(
             f"location = /{name} {{ default_type text/html; return 200 {_nginx_string(text)}; }}\n        "
             for name, text in PAGES.items()
         )
+        hsts = f'add_header Strict-Transport-Security "{self.hsts}" always;' if self.hsts else ""
+        if self.modern_tls:
+            hsts += f"\n        ssl_protocols TLSv1.2 TLSv1.3;\n        ssl_ciphers {MODERN_CIPHERS};"
         config = prefix / "nginx.conf"
         config.write_text(
             f"""daemon off;
@@ -141,6 +159,7 @@ http {{
         ssl_certificate {shop_cert.cert};
         ssl_certificate_key {shop_cert.key};
         add_header Set-Cookie "PHPSESSID=3f9c2a; Path=/; HttpOnly; Secure; SameSite=Lax" always;
+        {hsts}
         {shop_pages}location / {{ return 404; }}
     }}
     server {{

@@ -154,14 +154,14 @@ STRUCTURAL: list[tuple[str, Callable[[Document], None], str]] = [
     ("host exit code", lambda d: d["hosts"][0].update(exit_code="0"), "hosts[0].exit_code"),
     ("host twice", lambda d: d["hosts"].append(copy.deepcopy(d["hosts"][0])), "a second run of host"),
     ("tls empty", lambda d: d.update(tls=[]), "tls: empty"),
-    ("tls item not an object", lambda d: d["tls"].append("x"), "tls[3]: subject: expected an object"),
+    ("tls item not an object", lambda d: d["tls"].append("x"), "tls[4]: subject: expected an object"),
     (
         "tls fact and error both set",
         lambda d: d["tls"][0].update(error="also failed"),
         "tls[0]: exactly one of fact and error must be set",
     ),
     ("tls fact a list", lambda d: d["tls"][0].update(fact=[1]), "tls[0]: fact: expected an object or null"),
-    ("tls twice", lambda d: d["tls"].append(copy.deepcopy(d["tls"][0])), "tls[3]: a second result for"),
+    ("tls twice", lambda d: d["tls"].append(copy.deepcopy(d["tls"][0])), "tls[4]: a second result for"),
     (
         "tls source time",
         lambda d: d["tls"][0]["sources"][0].update(collected_at="later"),

@@ -122,6 +122,10 @@ def _changes(directory: Path, bundle: dict[str, Any], baseline: Path | None) -> 
         return {"unusable_baseline": {"path": str(chosen), "reason": reason}}
 
 
+class ReportNotRendered(Exception):
+    """report.html could not be rendered (a bug of the report): the rest of the bundle is written and sealed."""
+
+
 def write_bundle(
     directory: Path,
     bundle: dict[str, Any],
@@ -158,7 +162,15 @@ def write_bundle(
     write_oscal(bundle, directory / "oscal-assessment-results.json")
     report = directory / "report.html"
     try:
-        write_html(bundle, report, lang=lang)
+        try:
+            write_html(bundle, report, lang=lang)
+        except OSError:
+            raise
+        except Exception as exc:  # a rendering bug must not cost the run its evidence.json and seal
+            raise ReportNotRendered(
+                f"{report}: the report could not be rendered ({type(exc).__name__}: {exc}); evidence.json "
+                "holds every result and the manifest seals what was written (please report this bug)"
+            ) from exc
         if pdf:
             write_pdf(report, directory / "report.pdf")
     finally:

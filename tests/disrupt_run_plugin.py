@@ -7,7 +7,8 @@ Loaded with `-p tests.disrupt_run_plugin`. After the facts and the control items
   writes (run the audit with `without_root_override` as preexec_fn, or root writes anyway);
 - `file:<folder>`: remove the folder and put a regular file in its place;
 - `interrupt`: raise KeyboardInterrupt (Ctrl-C);
-- `crash`: raise RuntimeError inside a pytest hook (an internal error of the auditor).
+- `crash`: raise RuntimeError inside a pytest hook (an internal error of the auditor);
+- `report-bug`: make the HTML report's rendering raise (a bug of the report, found at the end).
 """
 
 from __future__ import annotations
@@ -55,3 +56,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise KeyboardInterrupt
     elif action == "crash":
         raise RuntimeError("disrupt_run_plugin: a deliberate internal error")
+    elif action == "report-bug":
+        import reports.html
+
+        def broken(*args: object, **kwargs: object) -> str:
+            raise KeyError("disrupt_run_plugin: a deliberate rendering bug")
+
+        reports.html.render_html = broken

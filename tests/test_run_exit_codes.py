@@ -81,6 +81,19 @@ def test_exit_3_internal_error_writes_no_bundle(tmp_path: Path) -> None:
     assert not (tmp_path / "evidence" / "evidence.json").exists()
 
 
+def test_exit_6_a_report_rendering_bug_keeps_the_evidence_and_its_seal(tmp_path: Path) -> None:
+    run = audit(tmp_path, FAILING, "-p", "tests.disrupt_run_plugin", env={DISRUPT_ENV: "report-bug"})
+    assert run.returncode == 6, run.stdout + run.stderr
+    no_traceback(run)
+    assert "report.html: the report could not be rendered (KeyError:" in run.stdout + run.stderr
+    evidence = tmp_path / "evidence"
+    assert (evidence / "evidence.json").is_file()
+    assert not (evidence / "report.html").exists()
+    manifest = (evidence / "MANIFEST.sha256").read_text(encoding="utf-8")
+    assert "evidence.json" in manifest
+    assert "report.html" not in manifest
+
+
 # -- 5: nothing selected ---------------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from controls.harness import archiving
 from controls.harness.config_file import AuditConfig
 from controls.harness.exit_codes import EXIT_NOT_ARCHIVED, EXIT_OUTPUT_NOT_WRITTEN, EXIT_USAGE
 from controls.waivers import WaiverCoverage, apply_waivers, waiver_coverage
-from reports.bundle import RunFacts, build_bundle, write_bundle
+from reports.bundle import ReportNotRendered, RunFacts, build_bundle, write_bundle
 from reports.evidence import Message, ResultRecord, Status, WaiverUse, msg, to_json, utc_now
 from reports.i18n.translation import Language, english, translator
 from reports.manifest import SigningKeyError, file_sha256
@@ -266,6 +266,7 @@ class AuditSession:
             bundle["trends"] = archiving.trends(
                 self.config, self.evidence_dir, os.environ, self.run_date, bundle["results"]
             )
+        sealed = True
         try:
             self.report_path = write_bundle(
                 self.evidence_dir,
@@ -275,18 +276,22 @@ class AuditSession:
                 baseline=self.baseline,
                 sealed_files=self.archive.sealed_files() if self.archive is not None else None,
             )
+        except ReportNotRendered as exc:
+            self.report_path = None
+            self.output_problems.append(str(exc))
         except (PdfError, SigningKeyError) as exc:
             self.report_path = self.evidence_dir / "report.html"
             self.output_problems.append(f"{exc} (the rest of the bundle is written and sealed)")
         except OSError as exc:
             self.report_path = None
+            sealed = False
             where = exc.filename or self.evidence_dir
             self.output_problems.append(
                 f"--evidence-dir {self.evidence_dir}: the evidence bundle could not be written "
                 f"({where}: {exc.strerror or type(exc).__name__})"
             )
         if self.archive is not None:
-            if self.report_path is None:
+            if not sealed:
                 self.archive.problems.append("the bundle was not archived: it could not be written")
             else:
                 archiving.finish(self.config, self.archive, self.evidence_dir, os.environ)

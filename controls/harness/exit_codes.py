@@ -58,7 +58,8 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(
         EXIT_OUTPUT_NOT_WRITTEN,
         "the audit ran, but part of its output could not be written at the end (the --record "
-        "file, report.pdf, or the bundle itself: disk full, folder removed); everything that "
+        "file, report.pdf, report.html that could not be rendered, or the bundle itself: disk full, "
+        "folder removed); everything that "
         "could be written is, and one line names the file and the reason. Wins over 0, 1, 4 and 7",
     ),
     ExitCode(

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config.inventory import EndpointEntry
 from collectors.facts import FactStore, Subject
 from collectors.messages import english_text
@@ -34,7 +35,13 @@ from collectors.tracking.facts import (
     registrable_domain,
     set_cookie_names,
 )
-from collectors.tracking.pages import SUFFIX_LIST, collect_tracking, suffix_rules
+from collectors.tracking.pages import (
+    SUFFIX_LIST,
+    collect_tracking,
+    pages_to_visit,
+    published_endpoints,
+    suffix_rules,
+)
 from collectors.tracking.trackerdb import DATABASE, tracker_database
 from collectors.tracking.update_trackerdb import PACKAGE, PINNED_INTEGRITY, PINNED_VERSION
 from controls.harness.config_file import AuditConfig
@@ -279,3 +286,50 @@ def test_shipped_tracker_database_is_the_pinned_package() -> None:
         "site_analytics",
     ]
     assert len(data["domains"]) > 4000
+
+
+def _pages_config(tmp_path: Path, azure: str) -> Any:
+    from controls.harness.config_file import load_config
+
+    path = tmp_path / "audit.toml"
+    path.write_text(
+        '[[endpoints]]\nurl = "https://www.klant.nl/"\npages = ["/", "/contact"]\nallowed_cookies = ["PHPSESSID"]\n'
+        + azure,
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+PUBLISHED = [
+    DiscoveredEndpoint("shop.azurewebsites.net", 443, "app-service", "/subscriptions/s/sites/shop"),
+    DiscoveredEndpoint("shop.scm.azurewebsites.net", 443, "app-service-scm", "/subscriptions/s/sites/shop"),
+    DiscoveredEndpoint("www.klant.nl", 443, "app-service", "/subscriptions/s/sites/klant"),
+    DiscoveredEndpoint("sql1.database.windows.net", 1433, "azure-sql", "/subscriptions/s/servers/sql1"),
+]
+
+
+def test_app_service_home_pages_are_opened_only_when_asked(tmp_path: Path) -> None:
+    off = _pages_config(tmp_path, '[azure]\nendpoint = "https://management.azure.com"\n')
+    assert [t.url for t in pages_to_visit(off, PUBLISHED)] == [
+        "https://www.klant.nl/",
+        "https://www.klant.nl/contact",
+    ]
+    on = _pages_config(
+        tmp_path, '[azure]\nendpoint = "https://management.azure.com"\nopen_discovered_pages = true\n'
+    )
+    targets = pages_to_visit(on, PUBLISHED)
+    assert [t.url for t in targets] == [
+        "https://www.klant.nl/",
+        "https://www.klant.nl/contact",
+        "https://shop.azurewebsites.net/",
+    ], "the Kudu (.scm.) site and SQL endpoints are no web pages; a configured page keeps its allowed cookies"
+    assert targets[0].allowed_cookies == ("PHPSESSID",)
+    assert (targets[2].endpoint, targets[2].allowed_cookies) == ("/subscriptions/s/sites/shop", ())
+
+
+def test_the_published_endpoints_are_read_from_the_azure_population(tmp_path: Path) -> None:
+    store = FactStore()
+    for endpoint in PUBLISHED:
+        store.population(AZURE_ENDPOINTS).add(Subject(id=f"{endpoint.host}:{endpoint.port}", fact=endpoint))
+    assert published_endpoints(store) == PUBLISHED
+    assert published_endpoints(FactStore()) == []

@@ -81,6 +81,9 @@ class AzureSource(ConfigSection):
     """TLS-scan the endpoints Azure publishes (App Service host names): true, false, or "auto" =
     only when `endpoint` is a Microsoft cloud's Resource Manager (an emulator or proxy publishes
     names that may not exist)."""
+    open_discovered_pages: bool = False
+    """6d: also open the home page of every App Service host name Azure publishes (not the .scm. ones)
+    in headless Chromium, with no cookie declared allowed."""
 
     @field_validator("endpoint")
     @classmethod

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from collectors.azure.arm import ArmUnavailable
 from collectors.azure.collect import collect_azure
+from collectors.azure.facts import DiscoveredEndpoint
 from collectors.config.estate import EstateConfig
 from collectors.config.sites import LOCAL_SITE
 from collectors.distributed.broker import TASK_NAME, celery_app, coordinator_broker_url, shown_url
@@ -198,7 +199,7 @@ class Dispatch:
             result.revoke()
 
 
-def _published(config: EstateConfig, recording: Recording) -> list[Any]:
+def published(config: EstateConfig, recording: Recording) -> list[DiscoveredEndpoint]:
     """Return the endpoints Azure published, read back from the merged Azure observations."""
     if config.azure is None:
         return []
@@ -245,7 +246,7 @@ def collect_distributed(
         dispatch = Dispatch(app, pool, progress)
         dispatch.run(book.phase_one(utc_now() + window), config, merged)
         wanted = scan_discovered or (config.probing.enabled and config.probing.include_azure_sql)
-        discovered = _published(config, merged.recording) if wanted else []
+        discovered = published(config, merged.recording) if wanted else []
         dispatch.run(book.phase_two(utc_now() + window, discovered, scan_discovered), config, merged)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

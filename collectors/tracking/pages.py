@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
+from collectors.azure.web import APP_SERVICE_ENDPOINT
 from collectors.config.estate import EstateConfig
 from collectors.fact_json import subject_from_json, subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable
@@ -95,8 +97,12 @@ def suffix_rules(path: Path = SUFFIX_LIST) -> SuffixRules:
         return NO_SUFFIX_RULES
 
 
-def pages_to_visit(config: EstateConfig) -> list[PageTarget]:
-    """Return one target per configured endpoint x page, in config order (each URL once)."""
+def pages_to_visit(config: EstateConfig, discovered: Iterable[DiscoveredEndpoint] = ()) -> list[PageTarget]:
+    """Return one target per configured endpoint x page, in config order (each URL once).
+
+    With `[azure] open_discovered_pages`, the home page of every App Service host name Azure
+    published (not the Kudu `.scm.` ones) follows, with no cookie declared allowed.
+    """
     targets: dict[str, PageTarget] = {}
     for entry in config.endpoints:
         for page in entry.pages:
@@ -104,7 +110,20 @@ def pages_to_visit(config: EstateConfig) -> list[PageTarget]:
             targets.setdefault(
                 url, PageTarget(url=url, endpoint=entry.url, allowed_cookies=tuple(entry.allowed_cookies))
             )
+    if config.azure is not None and config.azure.open_discovered_pages:
+        for endpoint in discovered:
+            if endpoint.kind == APP_SERVICE_ENDPOINT:
+                url = f"https://{endpoint.host}/"
+                targets.setdefault(url, PageTarget(url=url, endpoint=endpoint.resource_id))
     return list(targets.values())
+
+
+def published_endpoints(store: FactStore) -> list[DiscoveredEndpoint]:
+    """Return the endpoints the Azure collectors published in `store` (none when Azure was not read)."""
+    population = store.get(AZURE_ENDPOINTS)
+    return [
+        s.fact for s in (population.subjects if population else []) if isinstance(s.fact, DiscoveredEndpoint)
+    ]
 
 
 def without_query(url: str) -> str:
@@ -341,14 +360,16 @@ def collect_tracking(
     load_timeout: float = LOAD_TIMEOUT_SECONDS,
     settle_timeout: float = SETTLE_TIMEOUT_SECONDS,
     progress: Callable[[str], None] = lambda line: None,
+    discovered: list[DiscoveredEndpoint] | None = None,
 ) -> list[PageTarget]:
     """Fill `web.pages`: open every configured page; returns the targets.
 
-    With no `pages` in any `[[endpoints]]` the population is out of scope (the control is
+    `discovered`: the endpoints Azure published (default: those in `store`, read by the Azure
+    collectors before this). With no `pages` in any `[[endpoints]]` the population is out of scope (the control is
     not_applicable, saying why). A replay judges the recorded visits, whatever the config lists now.
     """
     population = store.population(WEB_PAGES)
-    targets = pages_to_visit(config)
+    targets = pages_to_visit(config, published_endpoints(store) if discovered is None else discovered)
     if replaying and recorded is not None:
         for item in recorded:
             population.add(replayed_subject(item))

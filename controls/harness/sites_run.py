@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from collectors.config.estate import EstateConfig
-from collectors.distributed.coordinator import BrokerUnavailable, collect_distributed
+from collectors.distributed.coordinator import BrokerUnavailable, collect_distributed, published
 from collectors.estate import Estate, collect_estate, discovered_tls_decision
 from collectors.facts import FactStore
 from collectors.trackers.collect import collect_trackers
@@ -38,8 +38,13 @@ def collect_at_sites(
     # would make their controls "not in the recording" instead of judged.
     scratch = FactStore()
     collect_trackers(config, scratch, recording=merged.recording, replay=None, progress=progress)
+    wants_pages = config.azure is not None and config.azure.open_discovered_pages
     collect_tracking(
-        config, scratch, record=lambda items: setattr(merged.recording, "tracking", items), progress=progress
+        config,
+        scratch,
+        record=lambda items: setattr(merged.recording, "tracking", items),
+        progress=progress,
+        discovered=published(config, merged.recording) if wants_pages else [],
     )
     estate = collect_estate(
         config, run_date=run_date, record=None, replay=merged.recording, progress=progress

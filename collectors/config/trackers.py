@@ -1,6 +1,11 @@
 """Where the ops team's tracker is read for evidence: `[data_subject_requests]` (clause 10) and
 `[breach_notifications]` (clause 13).
 
+Trackers: Jira Cloud, GitHub Issues and Azure DevOps Boards. Azure DevOps uses its own words for
+the selection and the history: `tag` and `work_item_type` (not `label` / `issue_type`),
+`notify_tag`, `notified_tag` and `notified_state` (not `notify_label`, `notified_label`,
+`notified_status`); the other tracker's keys are refused with a message naming them.
+
 The connection keys follow `[tickets]` (url, ca_bundle, project / repository, token_env, user_env):
 credentials are named by environment variable only, never written in the file. What selects the
 tickets (a label, an issue type) and which field, label or status records a time is configured
@@ -12,16 +17,26 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from reports.setting_types import ConfigPath, ConfigSection, EnvName, Seconds, url_problem
 
-TrackerName = Literal["jira", "github"]
-"""The trackers that can be read for evidence (Azure DevOps: not yet)."""
+TrackerName = Literal["jira", "github", "azure-devops"]
+"""The trackers that can be read for evidence."""
 
 _SAFE = re.compile(r"^[^\"'\\\n\r]+$")
-"""A name placed inside a JQL string: no quotes, backslashes or line breaks (no query injection)."""
+"""A name placed inside a JQL or WIQL string: no quotes, backslashes or line breaks (no query injection)."""
+
+_ADO_INSTEAD = {
+    "label": "tag",
+    "issue_type": "work_item_type",
+    "notify_label": "notify_tag",
+    "notified_label": "notified_tag",
+    "notified_status": "notified_state",
+}
+"""Jira / GitHub keys and the Azure DevOps key that says the same."""
 
 
 def _safe_name(value: str | None, key: str) -> str | None:
@@ -35,10 +50,11 @@ class TrackerSource(ConfigSection):
 
     tracker: TrackerName
     url: str
-    """API base: a Jira site (https://example.atlassian.net) or https://api.github.com."""
+    """API base: a Jira site (https://example.atlassian.net), https://api.github.com or an Azure DevOps
+    organization (https://dev.azure.com/<org>)."""
     ca_bundle: ConfigPath | None = None
     project: str | None = None
-    """Jira project key."""
+    """Jira project key; Azure DevOps project name."""
     repository: str | None = None
     """GitHub: owner/name."""
     token_env: EnvName
@@ -49,6 +65,10 @@ class TrackerSource(ConfigSection):
     """The label (Jira, GitHub) every ticket of this register carries."""
     issue_type: str | None = Field(default=None, min_length=1)
     """Jira: the issue type of this register's tickets."""
+    tag: str | None = Field(default=None, min_length=1)
+    """Azure DevOps: the tag (`System.Tags`) every work item of this register carries."""
+    work_item_type: str | None = Field(default=None, min_length=1)
+    """Azure DevOps: the work item type of this register's items (e.g. "AVG-verzoek", "Incident")."""
     since: date | None = None
     """Only tickets created on or after this date (the start of the audited period)."""
     timeout_seconds: Seconds = 20.0
@@ -65,8 +85,14 @@ class TrackerSource(ConfigSection):
 
     @model_validator(mode="after")
     def _tracker_needs(self) -> TrackerSource:
-        for key in ("project", "label", "issue_type"):
+        for key in ("project", "label", "issue_type", "tag", "work_item_type"):
             _safe_name(getattr(self, key), key)
+        if self.tracker == "azure-devops":
+            self._azure_devops_needs()
+            return self
+        for key in ("tag", "work_item_type"):
+            if getattr(self, key) is not None:
+                raise ValueError(f"{key}: only for tracker 'azure-devops'")
         if self.tracker == "jira":
             for key in ("project", "user_env"):
                 if not getattr(self, key):
@@ -82,12 +108,35 @@ class TrackerSource(ConfigSection):
                 raise ValueError("issue_type: not supported for tracker 'github' (use a label)")
         return self
 
+    def _azure_devops_needs(self) -> None:
+        if not urlsplit(self.url).path.strip("/"):
+            raise ValueError(
+                "url: for tracker 'azure-devops', the organization URL (https://dev.azure.com/<org>)"
+            )
+        if not self.project:
+            raise ValueError("project: required for tracker 'azure-devops'")
+        for key in ("repository", "user_env"):
+            if getattr(self, key) is not None:
+                raise ValueError(
+                    f"{key}: not supported for tracker 'azure-devops' (the PAT in token_env is sent with an "
+                    "empty user)"
+                    if key == "user_env"
+                    else f"{key}: not supported for tracker 'azure-devops' (use project)"
+                )
+        for key, instead in _ADO_INSTEAD.items():
+            if getattr(self, key, None) is not None:
+                raise ValueError(f"{key}: not supported for tracker 'azure-devops' (use {instead})")
+        if self.tag is None and self.work_item_type is None:
+            raise ValueError("tag or work_item_type: one is required to select the register's work items")
+
     def register(self) -> str:
         """Return where the register is kept, e.g. "jira SEC label avg-verzoek" (no credential)."""
-        where = self.project if self.tracker == "jira" else self.repository
+        where = self.repository if self.tracker == "github" else self.project
         selection = [f"label {self.label}"] if self.label else []
-        if self.issue_type:
-            selection.append(f"type {self.issue_type}")
+        if self.tag:
+            selection.append(f"tag {self.tag}")
+        if self.issue_type or self.work_item_type:
+            selection.append(f"type {self.issue_type or self.work_item_type}")
         return f"{self.tracker} {where} {' '.join(selection)}"
 
 
@@ -103,6 +152,10 @@ class BreachNotificationSettings(TrackerSource):
     (a date-time field, Jira), `notified_label` (the time this label was added, from the history)
     or `notified_status` (the time of the first transition to this status, Jira). Detection: the
     ticket's creation, or `detected_field` (a date-time field, Jira).
+
+    Azure DevOps: `notify_tag` or `notify_field` + `notify_values`; `notified_field`,
+    `notified_tag` (when the tag was added, from the work item's updates) or `notified_state` (the
+    first update to this `System.State`); detection `System.CreatedDate` or `detected_field`.
     """
 
     notify_label: str | None = Field(default=None, min_length=1)
@@ -112,9 +165,18 @@ class BreachNotificationSettings(TrackerSource):
     notified_label: str | None = Field(default=None, min_length=1)
     notified_status: str | None = Field(default=None, min_length=1)
     detected_field: str | None = Field(default=None, min_length=1)
+    notify_tag: str | None = Field(default=None, min_length=1)
+    notified_tag: str | None = Field(default=None, min_length=1)
+    notified_state: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _notification_settings(self) -> BreachNotificationSettings:
+        if self.tracker == "azure-devops":
+            self._azure_devops_notification()
+            return self
+        for key in ("notify_tag", "notified_tag", "notified_state"):
+            if getattr(self, key) is not None:
+                raise ValueError(f"{key}: only for tracker 'azure-devops'")
         if (self.notify_label is None) == (self.notify_field is None):
             raise ValueError("notify_label or notify_field: exactly one says whether customers must be told")
         if self.notify_field is not None and not self.notify_values:
@@ -129,3 +191,29 @@ class BreachNotificationSettings(TrackerSource):
                 if getattr(self, key) is not None:
                     raise ValueError(f"{key}: not supported for tracker 'github' (use labels)")
         return self
+
+    def _azure_devops_notification(self) -> None:
+        if (self.notify_tag is None) == (self.notify_field is None):
+            raise ValueError("notify_tag or notify_field: exactly one says whether customers must be told")
+        if self.notify_field is not None and not self.notify_values:
+            raise ValueError("notify_values: required with notify_field (the values that mean 'notify')")
+        chosen = [k for k in ("notified_field", "notified_tag", "notified_state") if getattr(self, k)]
+        if len(chosen) != 1:
+            raise ValueError(
+                "notified_field, notified_tag or notified_state: exactly one says when customers were told"
+            )
+
+    def notified_event(self) -> tuple[str, str] | None:
+        """Return (kind, name) of the history event that records the notification, None for a field.
+
+        Kinds: "label" / "status" (Jira, GitHub), "tag" / "state" (Azure DevOps).
+        """
+        for kind, value in (
+            ("label", self.notified_label),
+            ("status", self.notified_status),
+            ("tag", self.notified_tag),
+            ("state", self.notified_state),
+        ):
+            if value:
+                return kind, value
+        return None

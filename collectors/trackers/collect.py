@@ -42,6 +42,10 @@ def reader_for(source: TrackerSource) -> Reader:
         from collectors.trackers.jira import JiraReader
 
         return JiraReader(source)
+    if source.tracker == "azure-devops":
+        from collectors.trackers.azure_devops import AzureDevOpsReader
+
+        return AzureDevOpsReader(source)
     from collectors.trackers.github import GitHubReader
 
     return GitHubReader(source)

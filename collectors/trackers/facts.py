@@ -40,5 +40,6 @@ class BreachIncident:
     notified: datetime | None
     """When customers were notified (None: the tracker records no notification)."""
     notified_from: str
-    """Where the notification time is read: "field <id>", "label <name> added" or "status <name>"."""
+    """Where the notification time is read: "field <id>", "label <name> added", "status <name>",
+    "tag <name> added" or "state <name>" (Azure DevOps)."""
     observed_at: datetime

@@ -1,6 +1,6 @@
 """Tickets reduced at the boundary, and the facts built from them (no I/O: live runs and replays share it).
 
-A reader (jira.py, github.py) keeps of every ticket only what a control needs, as a JSON
+A reader (jira.py, github.py, azure_devops.py) keeps of every ticket only what a control needs, as a JSON
 record: {"key", "created", "resolved", "done", "notify", "notified", "detected", "events",
 "sources"}. Times are kept as the tracker wrote them when they parse, and as UNREADABLE when
 they do not (so that no free text typed into a date field reaches a recording). Titles,
@@ -112,15 +112,14 @@ def incident_subject(
                 field=str(settings.notify_field),
             )
         )
-    if settings.notified_field:
+    event = settings.notified_event()
+    if event is None:
         notified_from = f"field {settings.notified_field}"
         notified, readable = _time(record, "notified")
-    elif settings.notified_label:
-        notified_from = f"label {settings.notified_label} added"
-        notified, readable = _first_event(record, "label", settings.notified_label)
     else:
-        notified_from = f"status {settings.notified_status}"
-        notified, readable = _first_event(record, "status", str(settings.notified_status))
+        kind, name = event
+        notified_from = f"{kind} {name} added" if kind in ("label", "tag") else f"{kind} {name}"
+        notified, readable = _first_event(record, kind, name)
     if not readable:
         problems.append(msg("the notification time ({where}) cannot be read", where=notified_from))
     if notify is False:

@@ -514,8 +514,8 @@ CONTROLS: dict[str, ControlSpec] = {
             "high",
             ("A.8.3", "A.8.2"),
             N_(
-                "each application uses exactly one database (inventory and discovered connection strings) and "
-                "no database is used by two applications"
+                "each application uses exactly one database (inventory and discovered connection strings), "
+                "which the server's catalog lists, and no database is used by two applications"
             ),
         ),
         ControlSpec(
@@ -647,8 +647,9 @@ CONTROLS: dict[str, ControlSpec] = {
             ("A.8.10", "A.5.34"),
             N_(
                 "an application with terminated_on has no database left on its server "
-                "policy.termination_delete_days (0) after that date; how long its backups outlive it is "
-                "11.azure-sql-backup-retention's (at most policy.backup_max_retention)"
+                "policy.termination_delete_days (0) after that date; on Azure SQL, no long-term retention "
+                "backup of it is kept policy.backup_max_retention (P3M) after that, none expires later and "
+                "none is under legal hold"
             ),
         ),
         ControlSpec(

@@ -4,13 +4,23 @@
 verwerken en bevestigen/opleveren." Every request of the tracker's register was resolved within
 policy.dsr_working_days Dutch working days of its creation (weekends and Dutch public holidays
 do not count); a request still open when the tracker was read fails once its deadline has passed.
-Evidence holds the ticket key, the dates and the working-day count: never the request's text.
+Evidence holds the ticket key, the dates, the working-day count and the resolution the tracker
+records (`resolution=`, a short workflow word): never the request's text.
+
+A request closed as not planned, won't do or duplicate counts as handled: refusing a request (for
+instance one that cannot be verified) or merging it into another is also processing and
+confirming it, and the statement promises an answer in time, not a granted request. Its
+resolution is in the evidence so that an auditor can sample those tickets. A ticket that is not
+done is open, even when it still carries an old resolution time (reopened).
+
+Times that cannot be true are not judged (`error`): a resolution before the creation, or a
+creation or resolution later than the tracker's answer (beyond `CLOCK_SKEW`).
 """
 
 from __future__ import annotations
 
 from collectors.config.policy import Policy
-from collectors.trackers.facts import DSR_POPULATION, DataSubjectRequest
+from collectors.trackers.facts import CLOCK_SKEW, DSR_POPULATION, DataSubjectRequest
 from controls.framework import Evidence, EvidenceMissing, control
 from controls.working_days import local_date, working_day_deadline, working_days_between
 from reports.evidence import msg
@@ -29,6 +39,7 @@ def test_data_subject_request_is_resolved_within_working_days(
         key=dsr.key,
         created=dsr.created.isoformat(),
         resolved=dsr.resolved.isoformat() if dsr.resolved is not None else None,
+        resolution=dsr.resolution,
         open_at=dsr.observed_at.isoformat() if dsr.resolved is None else None,
         working_days=days,
         deadline=deadline.isoformat(),
@@ -36,6 +47,27 @@ def test_data_subject_request_is_resolved_within_working_days(
     evidence.expected(
         working_days=msg("at most {days} Dutch working days after the day of creation", days=allowed)
     )
+    latest = dsr.observed_at + CLOCK_SKEW
+    if dsr.created > latest:
+        raise EvidenceMissing(
+            msg(
+                "request {key} was created at {created}, later than the tracker's answer ({answered}): "
+                "its times cannot be judged",
+                key=dsr.key,
+                created=dsr.created.isoformat(),
+                answered=dsr.observed_at.isoformat(),
+            )
+        )
+    if dsr.resolved is not None and dsr.resolved > latest:
+        raise EvidenceMissing(
+            msg(
+                "request {key} was resolved at {resolved}, later than the tracker's answer ({answered}): "
+                "its times cannot be judged",
+                key=dsr.key,
+                resolved=dsr.resolved.isoformat(),
+                answered=dsr.observed_at.isoformat(),
+            )
+        )
     if dsr.resolved is not None and dsr.resolved < dsr.created:
         raise EvidenceMissing(
             msg("request {key} was resolved before it was created: its times cannot be judged", key=dsr.key)

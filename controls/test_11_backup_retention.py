@@ -11,11 +11,11 @@ those periods must end within policy.backup_max_retention, and no yearly backup 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import isodate
 
-from collectors.azure.facts import LongTermRetention, SqlBackupRetention
+from collectors.azure.facts import LongTermRetention, LtrBackup, SqlBackupRetention
 from collectors.config.policy import Policy
 from collectors.databases.termination import TerminatedApplication
 from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
@@ -178,11 +178,56 @@ def test_sql_database_backups_are_gone_after_three_months(
 # --- 11.terminated-data-removed -----------------------------------------------------------------
 
 
+def backups_gone_by(deletion_due: date, limit: str) -> date:
+    """Return the day by which a terminated application's long-term backups must be gone: the
+    database's deletion date plus policy.backup_max_retention, counted on the calendar (P3M: three months)."""
+    duration = isodate.parse_duration(limit)
+    gone_by = deletion_due + duration
+    return gone_by if isinstance(gone_by, date) else deletion_due
+
+
+def backup_problems(
+    backups: tuple[LtrBackup, ...], gone_by: date, run_date: date
+) -> tuple[list[Message], list[Message]]:
+    """Return (problems, unknowns) of the long-term backups Azure keeps of a terminated application's database.
+
+    From `gone_by` on, any backup still kept is a problem. Before it, a backup whose expiry lies
+    after `gone_by` or that is under legal hold (kept past its expiry) is already one: its
+    retention does not make the data go in time. A backup whose expiry ARM does not report is unknown.
+    """
+    problems: list[Message] = []
+    unknowns: list[Message] = []
+    for backup in backups:
+        taken = (
+            backup.backup_time.date().isoformat() if backup.backup_time is not None else msg("an unknown day")
+        )
+        if (backup.legal_hold or "").lower() == "enabled":
+            problems.append(
+                msg("the backup of {taken} is under legal hold: Azure keeps it past its expiry", taken=taken)
+            )
+        elif run_date >= gone_by:
+            problems.append(msg("the backup of {taken} is still kept", taken=taken))
+        elif backup.expiration_time is None:
+            unknowns.append(msg("the backup of {taken} reports no backupExpirationTime", taken=taken))
+        elif backup.expiration_time.astimezone(UTC).date() > gone_by:
+            problems.append(
+                msg(
+                    "the backup of {taken} expires on {expires}",
+                    taken=taken,
+                    expires=backup.expiration_time.astimezone(UTC).date().isoformat(),
+                )
+            )
+    return problems, unknowns
+
+
 @control("11.terminated-data-removed", over="databases.terminated_applications")
 def test_terminated_application_has_no_database_left(
     application: TerminatedApplication, evidence: Evidence, policy: Policy, run_date: date
 ) -> None:
+    """The database must be gone by its due date; on Azure SQL its long-term backups by three months later."""
     due = application.terminated_on + timedelta(days=policy.termination_delete_days)
+    backups = application.long_term_backups
+    gone_by = backups_gone_by(due, policy.backup_max_retention)
     evidence.observed(
         application=application.name,
         server=application.server,
@@ -192,14 +237,72 @@ def test_terminated_application_has_no_database_left(
         databases_on_server=len(application.server_databases),
         database_left=application.database_left(),
     )
-    evidence.expected(
-        database=msg(
+    expected: dict[str, object] = {
+        "database": msg(
             "no database {database} on {server} from {due} (terminated_on + policy.termination_delete_days)",
             database=application.database,
             server=application.server,
             due=due.isoformat(),
         )
-    )
+    }
+    if application.engine == "azuresql":
+        evidence.observed(
+            backups_gone_by=gone_by.isoformat(),
+            long_term_backups=None
+            if backups is None
+            else [
+                {
+                    "backup_time": b.backup_time.isoformat() if b.backup_time is not None else None,
+                    "expires": b.expiration_time.isoformat() if b.expiration_time is not None else None,
+                    "legal_hold": b.legal_hold,
+                    "database_deleted": b.database_deletion_time.isoformat()
+                    if b.database_deletion_time is not None
+                    else None,
+                }
+                for b in backups
+            ],
+        )
+        expected["long_term_backups"] = msg(
+            "none kept from {gone_by} (deletion due + policy.backup_max_retention {limit}); none expiring later "
+            "or under legal hold before then",
+            gone_by=gone_by.isoformat(),
+            limit=policy.backup_max_retention,
+        )
+    evidence.expected(**expected)
+    if run_date >= due:
+        assert not application.database_left(), evidence.fails(
+            "database {database} of {application} is still on {server}, {days} day(s) after its deletion was due "
+            "({due}; the agreement ended on {ended})",
+            database=application.database,
+            application=application.name,
+            server=application.server,
+            days=(run_date - due).days,
+            due=due.isoformat(),
+            ended=application.terminated_on.isoformat(),
+        )
+    if application.engine == "azuresql":
+        if backups is None:
+            raise EvidenceMissing(
+                application.long_term_backups_error
+                or msg("the long-term backups of {database} were not listed", database=application.database)
+            )
+        problems, unknowns = backup_problems(backups, gone_by, run_date)
+        assert not problems, evidence.fails(
+            "Azure still keeps long-term backups of database {database} of {application} that must be gone by "
+            "{gone_by}: {problems}",
+            database=application.database,
+            application=application.name,
+            gone_by=gone_by.isoformat(),
+            problems=problems,
+        )
+        if unknowns:
+            raise EvidenceMissing(
+                msg(
+                    "the long-term backups of database {database} cannot all be judged: {problems}",
+                    database=application.database,
+                    problems=unknowns,
+                )
+            )
     if run_date < due:
         raise NotApplicable(
             msg(
@@ -211,13 +314,3 @@ def test_terminated_application_has_no_database_left(
                 today=run_date.isoformat(),
             )
         )
-    assert not application.database_left(), evidence.fails(
-        "database {database} of {application} is still on {server}, {days} day(s) after its deletion was due "
-        "({due}; the agreement ended on {ended})",
-        database=application.database,
-        application=application.name,
-        server=application.server,
-        days=(run_date - due).days,
-        due=due.isoformat(),
-        ended=application.terminated_on.isoformat(),
-    )

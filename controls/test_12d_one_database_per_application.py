@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collectors.databases.facts import APPLICATIONS, SERVERS, Application, DatabaseServer, Engine, Login
-from controls.framework import Evidence, EvidenceMissing, control
+from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
 from reports.evidence import Message, msg, msg_n, verbatim
 
 OWNER_ROLES = frozenset({"db_owner", "owner"})
@@ -23,7 +23,22 @@ def _same(engine: Engine, left: str, right: str) -> bool:
 
 
 def _catalog_login(app: Application) -> Login:
-    """Return the application's login as the server's catalog has it; missing evidence otherwise."""
+    """Return the application's login as the server's catalog has it; missing evidence otherwise.
+
+    An application whose agreement ended may have lost its login with its database: then it is
+    not_applicable (11.terminated-data-removed judges the removal).
+    """
+    if app.login is None and app.terminated_on is not None:
+        raise NotApplicable(
+            msg(
+                "the agreement of {application} ended on {ended} and server {server}'s catalog has no login "
+                "{login} any more",
+                application=app.name,
+                ended=app.terminated_on.isoformat(),
+                server=app.server,
+                login=app.identity,
+            )
+        )
     if app.login is None:
         raise EvidenceMissing(
             msg(
@@ -44,6 +59,47 @@ def _joined_with_and(names: list[str]) -> Message | str:
     return msg("{names} and {last}", names=names[:-1], last=names[-1])
 
 
+def _own_database_listed(app: Application) -> None:
+    """Raise unless the server's catalog lists the application's own database.
+
+    An inventory naming a database the server does not have proves nothing about the database
+    the application really uses: `error`. Once the agreement ended and the database is gone,
+    not_applicable (11.terminated-data-removed judges that).
+    """
+    if app.database_exists is None:
+        raise EvidenceMissing(
+            msg(
+                "application {application}: server {server} is read only for its configured databases list, "
+                "which leaves {database} out",
+                application=app.name,
+                server=app.server,
+                database=app.database,
+            )
+        )
+    if app.database_exists:
+        return
+    if app.terminated_on is not None:
+        raise NotApplicable(
+            msg(
+                "the agreement of {application} ended on {ended} and its database {database} is gone from server "
+                "{server}",
+                application=app.name,
+                ended=app.terminated_on.isoformat(),
+                database=app.database,
+                server=app.server,
+            )
+        )
+    raise EvidenceMissing(
+        msg(
+            "application {application}: server {server}'s catalog has no database {database} (it does not exist, "
+            "or the auditor's login cannot see it)",
+            application=app.name,
+            server=app.server,
+            database=app.database,
+        )
+    )
+
+
 @control("12d.app-own-database", over=APPLICATIONS)
 def test_application_uses_one_database_of_its_own(app: Application, evidence: Evidence) -> None:
     evidence.observed(
@@ -53,6 +109,7 @@ def test_application_uses_one_database_of_its_own(app: Application, evidence: Ev
         discovered_from=app.discovered_from,
     )
     evidence.expected(databases_used=msg("exactly one ({database})", database=app.database), shared_with=[])
+    _own_database_listed(app)
     problems: list[Message] = []
     if len(app.databases_used) != 1:
         problems.append(

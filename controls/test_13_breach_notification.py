@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from collectors.azure.facts import SecurityContact, SqlAuditing, SubscriptionSecurityContacts
 from collectors.config.policy import Policy
-from collectors.trackers.facts import BREACH_POPULATION, BreachIncident
+from collectors.trackers.facts import BREACH_POPULATION, CLOCK_SKEW, BreachIncident
 from controls.framework import Evidence, EvidenceMissing, NotApplicable, control
 from reports.evidence import Message, msg
 from reports.i18n.translation import english
@@ -162,7 +162,14 @@ def test_sql_server_keeps_an_audit_trail(auditing: SqlAuditing, policy: Policy, 
 def test_customers_are_notified_of_a_breach_in_time(
     incident: BreachIncident, policy: Policy, evidence: Evidence
 ) -> None:
-    """Incidents whose analysis needs no notification are not_applicable items (the population stays complete)."""
+    """Customers are told within policy.breach_notification_hours of detection when the analysis says so.
+
+    Incidents whose analysis needs no notification are not_applicable items (the population stays
+    complete). An incident with no recorded analysis is pending (not_applicable, saying until when)
+    within the hours of its detection and fails after them: the absence of the analysis is never
+    read as "no notification needed". Times later than the tracker's answer (beyond CLOCK_SKEW), or
+    a notification before the detection, are not judged (error).
+    """
     allowed = policy.breach_notification_hours
     delay = (
         round((incident.notified - incident.detected).total_seconds() / 3600, 1)
@@ -174,26 +181,79 @@ def test_customers_are_notified_of_a_breach_in_time(
         detected=incident.detected.isoformat() if incident.detected is not None else None,
         detected_from=incident.detected_from,
         notification_required=incident.notification_required,
+        analysis_from=incident.analysis_from or None,
         notified=incident.notified.isoformat() if incident.notified is not None else None,
         notified_from=incident.notified_from,
         hours=delay,
     )
-    evidence.expected(hours=msg("at most {hours} hours from detection to notification", hours=allowed))
-    if not incident.notification_required:
+    evidence.expected(
+        analysis=msg("recorded within {hours} hours of detection", hours=allowed),
+        hours=msg("at most {hours} hours from detection to notification", hours=allowed),
+    )
+    if incident.notification_required is False:
         raise NotApplicable(
             msg("incident {key}: the analysis says customers need not be notified", key=incident.key)
         )
     if incident.detected is None:
         raise EvidenceMissing(msg("incident {key}: the detection time cannot be read", key=incident.key))
+    latest = incident.observed_at + CLOCK_SKEW
+    if incident.detected > latest:
+        raise EvidenceMissing(
+            msg(
+                "incident {key} was detected at {detected}, later than the tracker's answer ({answered}): "
+                "its times cannot be judged",
+                key=incident.key,
+                detected=incident.detected.isoformat(),
+                answered=incident.observed_at.isoformat(),
+            )
+        )
+    since_detection = round((incident.observed_at - incident.detected).total_seconds() / 3600, 1)
+    if incident.notification_required is None:
+        deadline = incident.detected + timedelta(hours=allowed)
+        if incident.observed_at <= deadline:
+            raise NotApplicable(
+                msg(
+                    "incident {key}: the analysis whether customers must be notified is pending until {deadline}",
+                    key=incident.key,
+                    deadline=deadline.isoformat(),
+                )
+            )
+        raise AssertionError(
+            evidence.fails(
+                "incident {key} has no recorded analysis {hours} hours after detection: whether customers "
+                "had to be notified in time cannot be shown",
+                key=incident.key,
+                hours=since_detection,
+            )
+        )
     if incident.notified is None:
-        open_hours = round((incident.observed_at - incident.detected).total_seconds() / 3600, 1)
+        deadline = incident.detected + timedelta(hours=allowed)
+        if incident.observed_at <= deadline:
+            raise NotApplicable(
+                msg(
+                    "incident {key} requires customer notification, due by {deadline}: not yet recorded, and not "
+                    "yet late",
+                    key=incident.key,
+                    deadline=deadline.isoformat(),
+                )
+            )
         raise AssertionError(
             evidence.fails(
                 "incident {key} requires customer notification, but the tracker records none ({where}) "
                 "{hours} hours after detection",
                 key=incident.key,
                 where=incident.notified_from,
-                hours=open_hours,
+                hours=since_detection,
+            )
+        )
+    if incident.notified > latest:
+        raise EvidenceMissing(
+            msg(
+                "incident {key} records its notification at {notified}, later than the tracker's answer "
+                "({answered}): its times cannot be judged",
+                key=incident.key,
+                notified=incident.notified.isoformat(),
+                answered=incident.observed_at.isoformat(),
             )
         )
     if incident.notified < incident.detected:

@@ -366,3 +366,46 @@ def test_the_documented_example_config_is_valid() -> None:
     assert config.hosts
     assert config.endpoints
     assert config.probes
+
+
+SCAN_SERVERS = """
+[[databases]]
+name = "sql1"
+engine = "sqlserver"
+host = "sql1.example"
+user = "audit_reader"
+password_env = "PW"
+
+[[databases]]
+name = "raven1"
+engine = "ravendb"
+host = "raven1.example"
+client_cert = "auditor.pem"
+"""
+
+
+@pytest.mark.parametrize(
+    ("application", "key", "words"),
+    [
+        ('server = "sql1"\nlogin = "a"\ncard_scan_tables = ["Tickets"]', "card_scan_tables", "schema.table"),
+        ('server = "sql1"\nlogin = "a"\ncard_scan = ["dbo.Tickets"]', "card_scan", "schema.table.column"),
+        (
+            'server = "raven1"\ncertificate = "AB"\ncard_scan_tables = ["dbo.Tickets"]',
+            "card_scan_tables",
+            "collection",
+        ),
+        (
+            'server = "raven1"\ncertificate = "AB"\nnewsletter = { table = "dbo.Subs", opt_in_column = "OptIn" }',
+            "newsletter.table",
+            "collection",
+        ),
+    ],
+)
+def test_a_scan_name_that_does_not_fit_its_servers_engine_is_refused_at_load(
+    tmp_path: Path, application: str, key: str, words: str
+) -> None:
+    (tmp_path / "auditor.pem").write_text("not read at load\n", encoding="utf-8")
+    text = SCAN_SERVERS + f'\n[[applications]]\nname = "shop"\ndatabase = "shop"\n{application}\n'
+    message = config_error(write(tmp_path, text))
+    assert f"applications[0].{key}" in message
+    assert words in message

@@ -7,6 +7,7 @@ collect them here as tests.
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ def app(engine: Engine = "postgresql", **changes: object) -> Application:
         databases_used=("shop_db",),
         login=login(),
         admin_login="postgres",
+        database_exists=True,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
@@ -60,6 +62,36 @@ def app(engine: Engine = "postgresql", **changes: object) -> Application:
 
 def test_application_with_one_database_of_its_own_passes() -> None:
     assert verdict(c12d.test_application_uses_one_database_of_its_own, app()).status == "pass"
+
+
+def test_an_inventory_database_the_server_does_not_have_is_error_not_a_pass() -> None:
+    result = verdict(c12d.test_application_uses_one_database_of_its_own, app(database_exists=False))
+    assert result.status == "error"
+    assert "catalog has no database shop_db" in result.message
+
+
+def test_an_own_database_left_out_of_a_narrowed_read_is_error_not_a_pass() -> None:
+    result = verdict(c12d.test_application_uses_one_database_of_its_own, app(database_exists=None))
+    assert result.status == "error"
+    assert "leaves shop_db out" in result.message
+
+
+def test_a_terminated_application_whose_database_is_gone_is_not_applicable() -> None:
+    gone = app(database_exists=False, terminated_on=date(2026, 8, 31), login=None)
+    result = verdict(c12d.test_application_uses_one_database_of_its_own, gone)
+    assert result.status == "not_applicable"
+    assert "ended on 2026-08-31" in result.message
+    assert verdict(c12d.test_application_login_reaches_its_own_database_only, gone).status == "not_applicable"
+    assert verdict(c12d.test_application_does_not_connect_as_server_admin, gone).status == "not_applicable"
+
+
+def test_a_terminated_application_whose_login_still_reaches_other_databases_fails() -> None:
+    leftover = app(
+        database_exists=False,
+        terminated_on=date(2026, 8, 31),
+        login=login("shop_app", DatabaseAccess("crm_db", "CONNECT granted to PUBLIC")),
+    )
+    assert verdict(c12d.test_application_login_reaches_its_own_database_only, leftover).status == "fail"
 
 
 def test_application_using_two_databases_fails() -> None:

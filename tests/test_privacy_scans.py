@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from collectors.databases.card_numbers import cards_in, count_cards
+from collectors.config.databases import ApplicationEntry, NewsletterOptIn
+from collectors.databases.card_numbers import CardCount, cards_in, count_cards
 from collectors.databases.collect import collect_databases
 from collectors.databases.facts import CARD_COLUMNS, NEWSLETTER_SUBSCRIPTIONS, CardColumn
 from collectors.facts import FactStore
@@ -81,6 +82,16 @@ def test_values_that_are_no_text_count_nothing() -> None:
     assert (counted.examined, counted.values_with_cards, dict(counted.brands)) == (4, 1, {"Visa": 1})
 
 
+def test_a_row_of_several_values_is_one_value_examined() -> None:
+    """A document's values of one field (a list, say) count like one column value."""
+    counted = CardCount()
+    counted.add_row(["4111 1111 1111 1111", "amex 378282246310005"])
+    counted.add_row([])
+    counted.add_row(["NL91ABNA0417164300"])
+    assert (counted.examined, counted.values_with_cards) == (3, 1)
+    assert dict(counted.brands) == {"Visa": 1, "American Express": 1}
+
+
 # --- the config -------------------------------------------------------------------------------
 
 CONFIG = """
@@ -106,10 +117,63 @@ def config_error(tmp_path: Path, extra: str) -> str:
     return str(raised.value)
 
 
-def test_card_scan_column_without_schema_is_refused_naming_the_key(tmp_path: Path) -> None:
-    message = config_error(tmp_path, 'card_scan = ["orders.note"]\n')
+def test_card_scan_column_without_table_is_refused_naming_the_key(tmp_path: Path) -> None:
+    message = config_error(tmp_path, 'card_scan = ["note"]\n')
     assert "applications[0].card_scan" in message
     assert "schema.table.column" in message
+    assert "Collection.Field" in message
+
+
+def test_card_scan_name_with_an_empty_part_is_refused(tmp_path: Path) -> None:
+    assert "applications[0].card_scan" in config_error(tmp_path, 'card_scan = ["public..note"]\n')
+
+
+@pytest.mark.parametrize(
+    ("engine", "column", "table", "subscribers", "misfits"),
+    [
+        ("postgresql", "public.orders.note", "public.tickets", "public.subscribers", ([], [], None)),
+        ("sqlserver", "dbo.Orders.Note", "dbo.Tickets", "dbo.Subscribers", ([], [], None)),
+        ("ravendb", "Orders.Note", "Tickets", "Subscribers", ([], [], None)),
+        ("ravendb", "Orders.Payment.Note", "Tickets", "Subscribers", ([], [], None)),
+        (
+            "postgresql",
+            "orders.note",
+            "tickets",
+            "subscribers",
+            (["orders.note"], ["tickets"], "subscribers"),
+        ),
+        ("azuresql", "Orders.Note", "Tickets", "Subscribers", (["Orders.Note"], ["Tickets"], "Subscribers")),
+        (
+            "ravendb",
+            "dbo.Orders.Note",
+            "dbo.Tickets",
+            "dbo.Subscribers",
+            ([], ["dbo.Tickets"], "dbo.Subscribers"),
+        ),
+    ],
+)
+def test_scan_names_are_checked_against_the_engine(
+    engine: str, column: str, table: str, subscribers: str, misfits: tuple[list[str], list[str], str | None]
+) -> None:
+    """The config accepts both shapes; the collector makes a name that does not fit its engine an error."""
+    app = ApplicationEntry(
+        name="shop",
+        server="db",
+        database="shop_db",
+        login="shop_app",
+        card_scan=[column],
+        card_scan_tables=[table],
+        newsletter=NewsletterOptIn(table=subscribers, opt_in_column="opted_in"),
+    )
+    problems = app.scan_shape_problems(engine)
+    columns, tables, newsletter = misfits
+    assert (sorted(problems.columns), sorted(problems.tables)) == (columns, tables)
+    assert (problems.newsletter is not None) == (newsletter is not None)
+    if newsletter is not None:
+        assert problems.newsletter is not None
+        assert repr(newsletter) in problems.newsletter
+        assert engine in problems.newsletter
+    assert bool(problems) == bool(columns or tables or newsletter)
 
 
 def test_card_scan_table_with_a_column_is_refused_naming_the_key(tmp_path: Path) -> None:

@@ -66,8 +66,19 @@ def ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 
 
-def close(ado: AzureDevOpsEmulator, item_id: int, at: datetime, state: str = "Afgehandeld") -> None:
-    ado.plant_update(item_id, at, {"System.State": state, CLOSED: ado_time(at)}, author_email=CANARY)
+def close(
+    ado: AzureDevOpsEmulator,
+    item_id: int,
+    at: datetime,
+    state: str = "Afgehandeld",
+    reason: str = "Completed",
+) -> None:
+    ado.plant_update(
+        item_id,
+        at,
+        {"System.State": state, "System.Reason": reason, CLOSED: ado_time(at)},
+        author_email=CANARY,
+    )
 
 
 def seed_requests(ado: AzureDevOpsEmulator) -> dict[str, int]:
@@ -165,7 +176,8 @@ def test_notification_from_a_state_reached_in_the_updates(
     monkeypatch.setattr(azure_devops, "UPDATES_PAGE", 2)  # updates paging with $top / $skip
     detected = ago(5)
     on_time, late, never = (incident(ado, detected, ["klant-informeren"]) for _ in range(3))
-    not_needed = incident(ado, detected, [])
+    not_needed = incident(ado, detected, ["Klant-Niet-Informeren"])  # tags compare case-insensitively
+    unanalysed = incident(ado, detected, [])
     for item_id, hours in ((on_time, 23), (late, 30)):
         for index in range(3):  # other changes first
             ado.plant_update(
@@ -182,7 +194,11 @@ def test_notification_from_a_state_reached_in_the_updates(
         )
     cfg = config(
         breach_notifications=section(
-            ado, work_item_type="Incident", notify_tag="klant-informeren", notified_state="Klant geïnformeerd"
+            ado,
+            work_item_type="Incident",
+            notify_tag="klant-informeren",
+            no_notify_tag="klant-niet-informeren",
+            notified_state="Klant geïnformeerd",
         )
     )
     recording = Recording(endpoint="", run_date="2026-01-01")
@@ -192,6 +208,7 @@ def test_notification_from_a_state_reached_in_the_updates(
         key(late): "fail",
         key(never): "fail",
         key(not_needed): "not_applicable",
+        key(unanalysed): "fail",
     }
     updates = [r for r in ado.requests if r.path.endswith("/updates")]
     assert {r.param("$skip") for r in updates} >= {"0", "2", "4"}
@@ -238,7 +255,11 @@ def test_notification_from_a_tag_added_in_the_updates(ado: AzureDevOpsEmulator) 
     store = collect(
         config(
             breach_notifications=section(
-                ado, tag="incident", notify_tag="klant-informeren", notified_tag="klant-geinformeerd"
+                ado,
+                tag="incident",
+                notify_tag="klant-informeren",
+                no_notify_tag="klant-niet-informeren",
+                notified_tag="klant-geinformeerd",
             )
         )
     )
@@ -262,7 +283,8 @@ def test_fields_for_detection_analysis_and_notification(ado: AzureDevOpsEmulator
             "Custom.Ontdekt": ado_time(created + timedelta(hours=20)),
         },
     )
-    unanalysed = incident(ado, created, [])
+    unanalysed = incident(ado, created, [], fields={"Custom.Ontdekt": ado_time(created)})
+    undetected = incident(ado, created, [])
     no = incident(ado, created, [], fields={"Custom.Melden": "Nee"})
     bad_time = incident(
         ado,
@@ -270,7 +292,12 @@ def test_fields_for_detection_analysis_and_notification(ado: AzureDevOpsEmulator
         [],
         fields={"Custom.Melden": "ja", "Custom.Gemeld": "morgen", "Custom.Ontdekt": ado_time(created)},
     )
-    person = incident(ado, created, [], fields={"Custom.Melden": {"uniqueName": CANARY}})
+    person = incident(
+        ado,
+        created,
+        [],
+        fields={"Custom.Melden": {"uniqueName": CANARY}, "Custom.Ontdekt": ado_time(created)},
+    )
     store = collect(
         config(
             breach_notifications=section(
@@ -278,6 +305,7 @@ def test_fields_for_detection_analysis_and_notification(ado: AzureDevOpsEmulator
                 work_item_type="Incident",
                 notify_field="Custom.Melden",
                 notify_values=["Ja"],
+                no_notify_values=["Nee"],
                 notified_field="Custom.Gemeld",
                 detected_field="Custom.Ontdekt",
             )
@@ -285,10 +313,11 @@ def test_fields_for_detection_analysis_and_notification(ado: AzureDevOpsEmulator
     )
     assert verdicts(store) == {
         key(ok): "pass",
-        key(unanalysed): "error",
+        key(unanalysed): "fail",  # no analysis five days after detection
+        key(undetected): "error",  # no analysis and no detection time: no deadline to judge it by
         key(no): "not_applicable",
         key(bad_time): "error",
-        key(person): "error",
+        key(person): "fail",  # an identity is not a value the analysis chose: not analysed
     }
     assert not [r for r in ado.requests if r.path.endswith("/updates")]
     fields = next(r for r in ado.requests if r.path.endswith("/workitemsbatch")).json()["fields"]
@@ -351,8 +380,22 @@ def test_request_register_settings_are_refused_by_key(
         ),
         ({"notify_field": "F", "notified_tag": "y"}, "notify_values: required with notify_field"),
         (
-            {"notify_tag": "x", "notified_tag": "y", "notified_state": "z"},
+            {"notify_tag": "x", "no_notify_tag": "n", "notified_tag": "y", "notified_state": "z"},
             "notified_field, notified_tag or notified_state: exactly one",
+        ),
+        ({"notify_tag": "x", "notified_tag": "y"}, "no_notify_tag: required with notify_tag"),
+        (
+            {"notify_tag": "x", "no_notify_label": "n", "notified_tag": "y"},
+            "no_notify_label: not supported for tracker 'azure-devops' (use no_notify_tag)",
+        ),
+        ({"notify_tag": "x", "no_notify_tag": "X", "notified_tag": "y"}, "no_notify_tag: must differ"),
+        (
+            {"notify_tag": "x", "no_notify_tag": "Incident", "notified_tag": "y"},
+            "no_notify_tag: must differ from tag",
+        ),
+        (
+            {"notify_field": "F", "notify_values": ["Ja"], "notified_tag": "y"},
+            "no_notify_values: required with notify_field",
         ),
     ],
 )
@@ -379,6 +422,7 @@ def test_azure_devops_keys_are_refused_for_jira() -> None:
                 **jira,
                 "label": "a",
                 "notify_label": "n",
+                "no_notify_label": "m",
                 "notified_status": "s",
                 "notified_state": "s",
             }
@@ -404,7 +448,7 @@ def test_personal_address_in_a_work_item_reaches_no_output(ado: AzureDevOpsEmula
     text = (
         f'[data_subject_requests]\n{connection}tag = "avg-verzoek"\n\n'
         f'[breach_notifications]\n{connection}work_item_type = "Incident"\nnotify_tag = "klant-informeren"\n'
-        'notified_state = "Klant geïnformeerd"\n'
+        'no_notify_tag = "klant-niet-informeren"\nnotified_state = "Klant geïnformeerd"\n'
     )
     recording = tmp_path / "recording.json"
     run = run_audit(tmp_path, text, "--allow-empty-scope", "--record", str(recording), env={"ADO_PAT": PAT})

@@ -48,7 +48,7 @@ def test_personal_address_in_a_ticket_reaches_no_output(tmp_path: Path) -> None:
         config = (
             f'[data_subject_requests]\n{connection}label = "avg-verzoek"\n\n'
             f'[breach_notifications]\n{connection}issue_type = "Incident"\nnotify_label = "klant-informeren"\n'
-            'notified_status = "Klant geïnformeerd"\n'
+            'no_notify_label = "klant-niet-informeren"\nnotified_status = "Klant geïnformeerd"\n'
         )
         recording = tmp_path / "recording.json"
         run = run_audit(

@@ -173,7 +173,11 @@ def test_recording_keeps_no_ticket_text_and_replays_to_the_same_verdicts(
     cfg = config(
         data_subject_requests=jira_section(jira, label="avg-verzoek"),
         breach_notifications=jira_section(
-            jira, label="incident", notify_label="klant-informeren", notified_label="klant-geinformeerd"
+            jira,
+            label="incident",
+            notify_label="klant-informeren",
+            no_notify_label="klant-niet-informeren",
+            notified_label="klant-geinformeerd",
         ),
     )
     recording = Recording(endpoint="", run_date="2026-01-01")
@@ -199,7 +203,10 @@ def test_jira_notification_time_from_a_status_transition(jira: JiraEmulator) -> 
     )
     late = jira.add_issue(summary="y", issue_type="Incident", labels=["klant-informeren"], created=detected)
     never = jira.add_issue(summary="z", issue_type="Incident", labels=["klant-informeren"], created=detected)
-    not_needed = jira.add_issue(summary="w", issue_type="Incident", labels=[], created=detected)
+    not_needed = jira.add_issue(
+        summary="w", issue_type="Incident", labels=["klant-niet-informeren"], created=detected
+    )
+    unanalysed = jira.add_issue(summary="v", issue_type="Incident", labels=[], created=detected)
     for key, hours in ((on_time, 23), (late, 30)):
         for index in range(3):  # changelog paging: other changes first
             jira.add_history(
@@ -222,9 +229,20 @@ def test_jira_notification_time_from_a_status_transition(jira: JiraEmulator) -> 
             author_email=CANARY,
         )
     store = collect(
-        incident_config(jira, notify_label="klant-informeren", notified_status="Klant geïnformeerd")
+        incident_config(
+            jira,
+            notify_label="klant-informeren",
+            no_notify_label="klant-niet-informeren",
+            notified_status="Klant geïnformeerd",
+        )
     )
-    assert verdicts(store) == {on_time: "pass", late: "fail", never: "fail", not_needed: "not_applicable"}
+    assert verdicts(store) == {
+        on_time: "pass",
+        late: "fail",
+        never: "fail",
+        not_needed: "not_applicable",
+        unanalysed: "fail",
+    }
 
 
 def test_jira_fields_for_detection_analysis_and_notification(jira: JiraEmulator) -> None:
@@ -244,10 +262,22 @@ def test_jira_fields_for_detection_analysis_and_notification(jira: JiraEmulator)
         },
     )
     unanalysed = jira.add_issue(
-        summary="b", issue_type="Incident", created=created, fields={"customfield_1": None}
+        summary="b",
+        issue_type="Incident",
+        created=created,
+        fields={"customfield_1": None, "customfield_3": jt(created)},
+    )
+    undetected = jira.add_issue(
+        summary="f", issue_type="Incident", created=created, fields={"customfield_1": None}
     )
     no = jira.add_issue(
         summary="c", issue_type="Incident", created=created, fields={"customfield_1": {"value": "Nee"}}
+    )
+    unrecognised = jira.add_issue(
+        summary="e",
+        issue_type="Incident",
+        created=created,
+        fields={"customfield_1": {"value": "Misschien"}, "customfield_3": jt(created)},
     )
     bad_time = jira.add_issue(
         summary="d",
@@ -260,11 +290,19 @@ def test_jira_fields_for_detection_analysis_and_notification(jira: JiraEmulator)
             jira,
             notify_field="customfield_1",
             notify_values=["Ja"],
+            no_notify_values=["Nee"],
             notified_field="customfield_2",
             detected_field="customfield_3",
         )
     )
-    assert verdicts(store) == {ok: "pass", unanalysed: "error", no: "not_applicable", bad_time: "error"}
+    assert verdicts(store) == {
+        ok: "pass",
+        unanalysed: "fail",  # an empty analysis field five days after detection
+        no: "not_applicable",
+        unrecognised: "fail",  # a value in neither list is no analysis
+        undetected: "error",  # no analysis and no detection time: no deadline to judge it by
+        bad_time: "error",
+    }
 
 
 def test_unreadable_register_is_one_error_item(jira: JiraEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -296,7 +334,10 @@ def test_github_requests_and_label_notifications(github: GitHubEmulator) -> None
         actor=CANARY,
     )
     github.add_label_event(incident, "klant-geinformeerd", base + timedelta(hours=5), actor=CANARY)
-    quiet = github.add_issue(title="Datalek", body="", labels=["incident"], created=base)
+    quiet = github.add_issue(
+        title="Datalek", body="", labels=["incident", "klant-niet-informeren"], created=base
+    )
+    unanalysed = github.add_issue(title="Datalek", body="", labels=["incident"], created=base)
     section = {
         "tracker": "github",
         "url": github.url,
@@ -311,6 +352,7 @@ def test_github_requests_and_label_notifications(github: GitHubEmulator) -> None
             **section,
             "label": "incident",
             "notify_label": "klant-informeren",
+            "no_notify_label": "klant-niet-informeren",
             "notified_label": "klant-geinformeerd",
         },
     )
@@ -321,5 +363,6 @@ def test_github_requests_and_label_notifications(github: GitHubEmulator) -> None
         f"lucrasoft/ops#{still_open}": "fail",
         f"lucrasoft/ops#{incident}": "pass",
         f"lucrasoft/ops#{quiet}": "not_applicable",
+        f"lucrasoft/ops#{unanalysed}": "fail",
     }
     assert CANARY not in json.dumps(recording.trackers)

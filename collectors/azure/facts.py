@@ -30,6 +30,8 @@ SQL_DATABASES = "azure.sql_databases"
 SQL_ENTRA_ADMINS = "azure.sql_entra_admins"
 SQL_AUDITING = "azure.sql_auditing"
 SQL_BACKUP_RETENTION = "azure.sql_backup_retention"
+SQL_LTR_BACKUPS = "azure.sql_ltr_backups"
+"""Per Azure SQL server: the long-term retention backups it still keeps, of live and deleted databases."""
 STORAGE_ACCOUNTS = "azure.storage_accounts"
 WEB_APPS = "azure.web_apps"
 NSGS = "azure.nsgs"
@@ -169,6 +171,33 @@ class SqlBackupRetention:
     database_name: str
     server_id: str
     policies: tuple[LongTermRetention, ...]
+
+
+@dataclass(frozen=True)
+class LtrBackup:
+    """One long-term retention backup: whose it is, when it was taken, when Azure deletes it."""
+
+    name: str
+    database_name: str
+    backup_time: datetime | None
+    expiration_time: datetime | None
+    """When Azure deletes the backup; None when ARM does not say (it cannot be judged)."""
+    database_deletion_time: datetime | None
+    """When the database was deleted; None while it lives."""
+    legal_hold: str | None
+    """`legalHoldImmutability`: "Enabled" keeps the backup past its expiry until the hold is removed."""
+    time_based_immutability: str | None
+
+
+@dataclass(frozen=True)
+class SqlLtrBackups:
+    """The long-term retention backups a logical server keeps (`longTermRetentionBackups`, all database states)."""
+
+    server_id: str
+    server_name: str
+    fqdn: str | None
+    location: str
+    backups: tuple[LtrBackup, ...]
 
 
 # ---------------------------------------------------- storage (collectors.azure.storage)

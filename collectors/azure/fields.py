@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from collectors.messages import Reason, english_text
@@ -143,6 +144,26 @@ def integer(model: Any, name: str, arm_name: str, *, nested: bool = True) -> int
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     raise FieldUnreadable(msg("{field} is {shown}, not a whole number", field=arm_name, shown=shown(value)))
+
+
+def timestamp(model: Any, name: str, arm_name: str, *, nested: bool = True) -> datetime | None:
+    """Return an ISO 8601 time field as an aware datetime (UTC when ARM leaves the zone out), None when
+    absent; text that is not a time is unreadable, never "no time"."""
+    value = raw(model, name, arm_name, nested=nested)
+    if value is None or isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise FieldUnreadable(
+                msg("{field} is {shown}, not a time", field=arm_name, shown=shown(value))
+            ) from None
+    else:
+        raise FieldUnreadable(msg("{field} is {shown}, not a time", field=arm_name, shown=shown(value)))
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def child(model: Any, name: str, arm_name: str, *, nested: bool = True) -> Any:

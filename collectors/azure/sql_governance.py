@@ -7,7 +7,9 @@ server or database that could not be listed is never silently missing from a con
 
 Per server (api-version 2025-01-01): `administrators` and `azureADOnlyAuthentications`
 (-> azure.sql_entra_admins), `auditingSettings/default` (-> azure.sql_auditing).
-Per server also `replicationLinks` (ReplicationLinks_ListByServer: every geo-replica link of
+Per server also `longTermRetentionBackups` (LongTermRetentionBackups_ListByServer with
+databaseState=All: the backups kept of live and of deleted databases; -> azure.sql_ltr_backups,
+which 11.terminated-data-removed reads for an application whose agreement ended), and `replicationLinks` (ReplicationLinks_ListByServer: every geo-replica link of
 the server's databases, one request per server), whose partner regions join azure.resources
 so that clause 8 covers geo-replicas. Per user database: `backupLongTermRetentionPolicies`
 (-> azure.sql_backup_retention).
@@ -32,17 +34,21 @@ from collectors.azure.facts import (
     SQL_BACKUP_RETENTION,
     SQL_DATABASES,
     SQL_ENTRA_ADMINS,
+    SQL_LTR_BACKUPS,
     SQL_SERVERS,
     EntraAdmin,
     LongTermRetention,
+    LtrBackup,
     SqlAuditing,
     SqlBackupRetention,
     SqlDatabase,
     SqlEntraAdministration,
+    SqlLtrBackups,
     SqlServer,
 )
 from collectors.azure.subscriptions import AzureSubscription
 from collectors.facts import Subject, observed, unobservable
+from collectors.regions import normalise_region
 from reports.evidence import msg
 
 REPLICATION_LINK_TYPE = "Microsoft.Sql/servers/databases/replicationLinks"
@@ -139,10 +145,43 @@ def retention_policies_of(models: Any) -> tuple[LongTermRetention, ...]:
     return tuple(policies)
 
 
+def ltr_backups_of(server: SqlServer, models: Any) -> SqlLtrBackups:
+    """Return the long-term backups a server keeps, from its `longTermRetentionBackups` list answer.
+
+    A backup that does not name its database cannot be attributed: the whole list is unreadable
+    (never a backup silently left out). An absent expiry stays None: unknown, judged as such.
+    """
+    backups = []
+    for index, model in enumerate(_list(models, "longTermRetentionBackups")):
+        label = f"longTermRetentionBackups[{index}]"
+        database_field = f"{label}.databaseName"
+        database = _text(model, "database_name", database_field)
+        if database is None:
+            raise fields.FieldUnreadable(msg("{field} is not reported", field=database_field))
+        backups.append(
+            LtrBackup(
+                name=fields.text(model, "name", f"{label}.name", nested=False) or label,
+                database_name=database,
+                backup_time=fields.timestamp(model, "backup_time", f"{label}.backupTime"),
+                expiration_time=fields.timestamp(
+                    model, "backup_expiration_time", f"{label}.backupExpirationTime"
+                ),
+                database_deletion_time=fields.timestamp(
+                    model, "database_deletion_time", f"{label}.databaseDeletionTime"
+                ),
+                legal_hold=_text(model, "legal_hold_immutability", f"{label}.legalHoldImmutability"),
+                time_based_immutability=_text(
+                    model, "time_based_immutability", f"{label}.timeBasedImmutability"
+                ),
+            )
+        )
+    return SqlLtrBackups(server.id, server.name, server.fqdn, server.location, tuple(backups))
+
+
 class SqlGovernanceCollector(AzureCollector):
     """Reads Entra admins, auditing, long-term retention and geo-replicas of the collected SQL estate."""
 
-    populations = (SQL_ENTRA_ADMINS, SQL_AUDITING, SQL_BACKUP_RETENTION, AZURE_RESOURCES)
+    populations = (SQL_ENTRA_ADMINS, SQL_AUDITING, SQL_BACKUP_RETENTION, SQL_LTR_BACKUPS, AZURE_RESOURCES)
     listed_types = ()
 
     def sql(self, subscription_id: str) -> SqlManagementClient:
@@ -167,7 +206,7 @@ class SqlGovernanceCollector(AzureCollector):
             if isinstance(subject.fact, SqlServer):
                 servers.append(subject.fact)
             else:
-                self._carry_error(subject, (SQL_ENTRA_ADMINS, SQL_AUDITING))
+                self._carry_error(subject, (SQL_ENTRA_ADMINS, SQL_AUDITING, SQL_LTR_BACKUPS))
         return servers
 
     def _databases(self, servers: dict[str, SqlServer]) -> list[_Database]:
@@ -194,6 +233,7 @@ class SqlGovernanceCollector(AzureCollector):
     def _server_settings(self, server: SqlServer) -> None:
         self._entra_admin_of(server)
         self._auditing_of(server)
+        self._ltr_backups_of(server)
         self._replicas_of(server)
 
     def _entra_admin_of(self, server: SqlServer) -> None:
@@ -241,6 +281,19 @@ class SqlGovernanceCollector(AzureCollector):
         if found is not None:
             fact, sources = found
             self.population(SQL_AUDITING).add(observed(server.id, fact, sources))
+
+    def _ltr_backups_of(self, server: SqlServer) -> None:
+        found = self.read_parsed(
+            msg("long-term retention backups of server {server} could not be listed", server=server.name),
+            lambda hook: self.sql(server.subscription_id).long_term_retention_backups.list_by_server(
+                normalise_region(server.location), server.name, database_state="All", raw_response_hook=hook
+            ),
+            lambda models: ltr_backups_of(server, models),
+            failed=self.errors_for(server.id, (SQL_LTR_BACKUPS,)),
+        )
+        if found is not None:
+            fact, sources = found
+            self.population(SQL_LTR_BACKUPS).add(observed(server.id, fact, sources))
 
     # ------------------------------------------------------------------ per database
     def _database_settings(self, database: _Database) -> None:

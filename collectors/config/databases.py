@@ -5,6 +5,8 @@ subscriptions (clause 6e) and which columns may not hold payment card numbers (6
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from typing import Literal
 
@@ -103,12 +105,20 @@ class MessageRetention(ConfigSection):
         return self
 
 
-def _dotted(value: str, parts: int, example: str) -> str:
-    """Return `value` when it has `parts` non-empty dot-separated names; raise naming the form otherwise."""
+def _dotted(value: str, parts: range, example: str) -> str:
+    """Return `value` when it has a number in `parts` of non-empty dot-separated names; raise naming the form."""
     names = value.split(".")
-    if len(names) != parts or not all(name.strip() for name in names):
+    if len(names) not in parts or not all(name.strip() for name in names):
         raise ValueError(f"{value!r}: expected {example}")
     return value
+
+
+SQL_ENGINES = ("sqlserver", "azuresql", "postgresql")
+"""Engines whose scans name schema.table(.column); RavenDB names Collection(.Field)."""
+TABLE_EXAMPLE = "schema.table (SQL, e.g. public.support_tickets) or a RavenDB collection (e.g. Tickets)"
+COLUMN_EXAMPLE = (
+    "schema.table.column (SQL, e.g. public.orders.note) or Collection.Field (RavenDB, e.g. Orders.Note)"
+)
 
 
 class NewsletterOptIn(ConfigSection):
@@ -117,19 +127,26 @@ class NewsletterOptIn(ConfigSection):
     Either a table and its opt-in column (a boolean flag that must be true, or a timestamp that
     must be set; the auditor counts with a bounded aggregate and quoted identifiers), or one
     query that returns one row of one column: the number of subscriptions without an opt-in.
+
+    On RavenDB `table` is a collection and `opt_in_column` a top-level field of its documents
+    (true, or an ISO 8601 date/time, = opted in; false, null or absent = not); every document's
+    field is read with a collection query (no index is created) and any other value is an error.
+    `without_opt_in_query` is then an RQL query matching the subscriptions without an opt-in,
+    counted by its TotalResults with a page size of 0 (a stale index is an error).
     """
 
     table: str | None = None
-    """schema.table of the subscriptions, e.g. public.subscribers."""
+    """schema.table of the subscriptions, e.g. public.subscribers; on RavenDB a collection, e.g. Subscribers."""
     opt_in_column: str | None = None
-    """Its opt-in column: boolean (true = opted in) or a timestamp (set = opted in)."""
+    """Its opt-in column: boolean (true = opted in) or a timestamp (set = opted in); RavenDB: a document field."""
     without_opt_in_query: str | None = None
-    """SELECT count(*) ... of the subscriptions that lack an opt-in."""
+    """SELECT count(*) ... of the subscriptions that lack an opt-in (RavenDB: an RQL query matching them)."""
 
     @field_validator("table")
     @classmethod
     def _qualified_table(cls, value: str | None) -> str | None:
-        return None if value is None else _dotted(value, 2, "schema.table, e.g. public.subscribers")
+        example = "schema.table (SQL, e.g. public.subscribers) or a RavenDB collection (e.g. Subscribers)"
+        return None if value is None else _dotted(value, range(1, 3), example)
 
     @field_validator("opt_in_column")
     @classmethod
@@ -156,6 +173,22 @@ class NewsletterOptIn(ConfigSection):
         return self
 
 
+@dataclass
+class ScanShapeProblems:
+    """The 6c/6e names of an application that do not fit its server's engine, each with why."""
+
+    columns: dict[str, str] = dataclass_field(default_factory=dict)
+    """card_scan name -> why it does not fit."""
+    tables: dict[str, str] = dataclass_field(default_factory=dict)
+    """card_scan_tables name -> why it does not fit."""
+    newsletter: str | None = None
+    """Why newsletter.table does not fit, if it does not."""
+
+    def __bool__(self) -> bool:
+        """Return True when any name does not fit."""
+        return bool(self.columns or self.tables or self.newsletter)
+
+
 class ApplicationEntry(ConfigSection):
     """One application and the database it is meant to use (`[[applications]]`)."""
 
@@ -171,9 +204,11 @@ class ApplicationEntry(ConfigSection):
     """Columns holding password hashes, as schema.table.column (e.g. dbo.Users.PasswordHash)."""
     retention: MessageRetention | None = None
     card_scan: list[str] = Field(default_factory=list)
-    """6c: columns to scan for payment card numbers, as schema.table.column (e.g. public.orders.note)."""
+    """6c: columns to scan for payment card numbers, as schema.table.column (e.g. public.orders.note);
+    on RavenDB Collection.Field (e.g. Orders.Note, or Orders.Payment.Note for a nested field)."""
     card_scan_tables: list[str] = Field(default_factory=list)
-    """6c: tables whose every text column is scanned, as schema.table (e.g. public.support_tickets)."""
+    """6c: tables whose every text column is scanned, as schema.table (e.g. public.support_tickets);
+    on RavenDB a collection (e.g. Tickets), whose every string value is scanned, per field path."""
     newsletter: NewsletterOptIn | None = None
     """6e: where the newsletter subscriptions and their opt-in are kept."""
     terminated_on: date | None = None
@@ -191,7 +226,7 @@ class ApplicationEntry(ConfigSection):
     @classmethod
     def _qualified_scan_columns(cls, value: list[str]) -> list[str]:
         for column in value:
-            _dotted(column, 3, "schema.table.column, e.g. public.orders.note")
+            _dotted(column, range(2, 64), COLUMN_EXAMPLE)
         if len(set(value)) != len(value):
             raise ValueError("a column is listed twice")
         return value
@@ -200,10 +235,31 @@ class ApplicationEntry(ConfigSection):
     @classmethod
     def _qualified_scan_tables(cls, value: list[str]) -> list[str]:
         for table in value:
-            _dotted(table, 2, "schema.table, e.g. public.support_tickets")
+            _dotted(table, range(1, 3), TABLE_EXAMPLE)
         if len(set(value)) != len(value):
             raise ValueError("a table is listed twice")
         return value
+
+    def scan_shape_problems(self, engine: str) -> ScanShapeProblems:
+        """Return which 6c/6e names do not fit `engine`, and why (nothing when all fit).
+
+        The config alone cannot tell schema.table from Collection.Field, so the databases
+        collector asks this once the server's engine is known: a misfit is an `error` of that
+        subject (never read as "nothing found"), and is never handed to a reader.
+        """
+        sql = engine in SQL_ENGINES
+        table_parts, table_form = (2, "schema.table") if sql else (1, "a collection name")
+        problems = ScanShapeProblems()
+        for column in self.card_scan:
+            if sql and len(column.split(".")) != 3:
+                problems.columns[column] = f"card_scan {column!r}: expected schema.table.column on {engine}"
+        for table in self.card_scan_tables:
+            if len(table.split(".")) != table_parts:
+                problems.tables[table] = f"card_scan_tables {table!r}: expected {table_form} on {engine}"
+        subscriptions = self.newsletter.table if self.newsletter is not None else None
+        if subscriptions is not None and len(subscriptions.split(".")) != table_parts:
+            problems.newsletter = f"newsletter table {subscriptions!r}: expected {table_form} on {engine}"
+        return problems
 
     @model_validator(mode="after")
     def _identity(self) -> ApplicationEntry:

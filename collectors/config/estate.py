@@ -129,12 +129,19 @@ class EstateConfig(BaseModel):
 
     @model_validator(mode="after")
     def _applications_consistent(self) -> EstateConfig:
-        servers = [server.name for server in self.databases]
+        engines = {server.name: server.engine for server in self.databases}
         for index, app in enumerate(self.applications):
-            if app.server not in servers:
+            if app.server not in engines:
                 raise ValueError(
                     f"applications[{index}].server: no [[databases]] entry is named {app.server!r}"
                 )
+            # 6c/6e names must fit the server's engine (schema.table on SQL, a collection on RavenDB).
+            misfit = app.scan_shape_problems(engines[app.server])
+            for key, problems in (("card_scan", misfit.columns), ("card_scan_tables", misfit.tables)):
+                if problems:
+                    raise ValueError(f"applications[{index}].{key}: {next(iter(problems.values()))}")
+            if misfit.newsletter is not None:
+                raise ValueError(f"applications[{index}].newsletter.table: {misfit.newsletter}")
         return self
 
     @model_validator(mode="after")

@@ -3,8 +3,9 @@
 
 Trackers: Jira Cloud, GitHub Issues and Azure DevOps Boards. Azure DevOps uses its own words for
 the selection and the history: `tag` and `work_item_type` (not `label` / `issue_type`),
-`notify_tag`, `notified_tag` and `notified_state` (not `notify_label`, `notified_label`,
-`notified_status`); the other tracker's keys are refused with a message naming them.
+`notify_tag`, `no_notify_tag`, `notified_tag` and `notified_state` (not `notify_label`,
+`no_notify_label`, `notified_label`, `notified_status`); the other tracker's keys are refused with
+a message naming them.
 
 The connection keys follow `[tickets]` (url, ca_bundle, project / repository, token_env, user_env):
 credentials are named by environment variable only, never written in the file. What selects the
@@ -33,6 +34,7 @@ _ADO_INSTEAD = {
     "label": "tag",
     "issue_type": "work_item_type",
     "notify_label": "notify_tag",
+    "no_notify_label": "no_notify_tag",
     "notified_label": "notified_tag",
     "notified_status": "notified_state",
 }
@@ -147,25 +149,46 @@ class DataSubjectRequestSettings(TrackerSource):
 class BreachNotificationSettings(TrackerSource):
     """`[breach_notifications]`: the incident register and how it records the customers' notification (clause 13).
 
-    Whether customers must be told: `notify_label` (the analysis adds this label) or
-    `notify_field` holding one of `notify_values` (Jira). When they were told: `notified_field`
-    (a date-time field, Jira), `notified_label` (the time this label was added, from the history)
-    or `notified_status` (the time of the first transition to this status, Jira). Detection: the
-    ticket's creation, or `detected_field` (a date-time field, Jira).
+    Whether customers must be told, as the analysis records it, in one of two ways:
 
-    Azure DevOps: `notify_tag` or `notify_field` + `notify_values`; `notified_field`,
-    `notified_tag` (when the tag was added, from the work item's updates) or `notified_state` (the
-    first update to this `System.State`); detection `System.CreatedDate` or `detected_field`.
+    * labels (Jira, GitHub): `notify_label` (the analysis adds it when customers must be told) and
+      `no_notify_label` (it adds this one when they need not be), both required;
+    * a field (Jira, Azure DevOps): `notify_field` holding one of `notify_values` (must be told) or
+      one of `no_notify_values` (need not be), both lists required.
+
+    An incident with neither label (an empty field, or a value in neither list) has not been
+    analysed: within `policy.breach_notification_hours` of its detection it is pending
+    (`not_applicable`), after that it fails. One with both labels (values of both lists) contradicts
+    itself: `error`. The absence of a label is never read as an outcome.
+
+    When they were told: `notified_field` (a date-time field, Jira), `notified_label` (the time this
+    label was added, from the history) or `notified_status` (the time of the first transition to this
+    status, Jira). Detection: the ticket's creation, or `detected_field` (a date-time field, Jira).
+
+    Azure DevOps: `notify_tag` + `no_notify_tag`, or `notify_field` + `notify_values` +
+    `no_notify_values`; `notified_field`, `notified_tag` (when the tag was added, from the work
+    item's updates) or `notified_state` (the first update to this `System.State`); detection
+    `System.CreatedDate` or `detected_field`. Tags are compared case-insensitively, as Azure DevOps
+    does.
     """
 
     notify_label: str | None = Field(default=None, min_length=1)
+    """The label the analysis adds when customers must be notified (Jira, GitHub)."""
+    no_notify_label: str | None = Field(default=None, min_length=1)
+    """The label the analysis adds when customers need not be notified; required with notify_label."""
     notify_field: str | None = Field(default=None, min_length=1)
     notify_values: list[str] = Field(default_factory=list)
+    """Values of notify_field that mean "customers must be notified"."""
+    no_notify_values: list[str] = Field(default_factory=list)
+    """Values of notify_field that mean "customers need not be notified"; required with notify_field."""
     notified_field: str | None = Field(default=None, min_length=1)
     notified_label: str | None = Field(default=None, min_length=1)
     notified_status: str | None = Field(default=None, min_length=1)
     detected_field: str | None = Field(default=None, min_length=1)
     notify_tag: str | None = Field(default=None, min_length=1)
+    """Azure DevOps: the tag the analysis adds when customers must be notified."""
+    no_notify_tag: str | None = Field(default=None, min_length=1)
+    """Azure DevOps: the tag the analysis adds when customers need not be notified; required with notify_tag."""
     notified_tag: str | None = Field(default=None, min_length=1)
     notified_state: str | None = Field(default=None, min_length=1)
 
@@ -174,13 +197,13 @@ class BreachNotificationSettings(TrackerSource):
         if self.tracker == "azure-devops":
             self._azure_devops_notification()
             return self
-        for key in ("notify_tag", "notified_tag", "notified_state"):
+        for key in ("notify_tag", "no_notify_tag", "notified_tag", "notified_state"):
             if getattr(self, key) is not None:
                 raise ValueError(f"{key}: only for tracker 'azure-devops'")
         if (self.notify_label is None) == (self.notify_field is None):
             raise ValueError("notify_label or notify_field: exactly one says whether customers must be told")
-        if self.notify_field is not None and not self.notify_values:
-            raise ValueError("notify_values: required with notify_field (the values that mean 'notify')")
+        self._analysis_pair("label", self.notify_label, self.no_notify_label, casefold=False)
+        self._analysis_values()
         chosen = [k for k in ("notified_field", "notified_label", "notified_status") if getattr(self, k)]
         if len(chosen) != 1:
             raise ValueError(
@@ -195,13 +218,68 @@ class BreachNotificationSettings(TrackerSource):
     def _azure_devops_notification(self) -> None:
         if (self.notify_tag is None) == (self.notify_field is None):
             raise ValueError("notify_tag or notify_field: exactly one says whether customers must be told")
-        if self.notify_field is not None and not self.notify_values:
-            raise ValueError("notify_values: required with notify_field (the values that mean 'notify')")
+        self._analysis_pair("tag", self.notify_tag, self.no_notify_tag, casefold=True)
+        self._analysis_values()
         chosen = [k for k in ("notified_field", "notified_tag", "notified_state") if getattr(self, k)]
         if len(chosen) != 1:
             raise ValueError(
                 "notified_field, notified_tag or notified_state: exactly one says when customers were told"
             )
+
+    def _analysis_pair(self, kind: str, notify: str | None, no_notify: str | None, *, casefold: bool) -> None:
+        """Refuse a notify_<kind> without no_notify_<kind> (and the reverse), and a no_notify_<kind> that
+        every ticket of the register, or every notified incident, would carry."""
+        if notify is not None and no_notify is None:
+            raise ValueError(
+                f"no_notify_{kind}: required with notify_{kind} (the {kind} the analysis adds when customers "
+                f"need not be told; without it an incident nobody analysed looks like one needing no notification)"
+            )
+        if no_notify is None:
+            return
+        if notify is None:
+            raise ValueError(f"no_notify_{kind}: only with notify_{kind}")
+
+        def same(other: str | None) -> bool:
+            if other is None:
+                return False
+            return other.casefold() == no_notify.casefold() if casefold else other == no_notify
+
+        for key in (f"notify_{kind}", kind, f"notified_{kind}"):
+            if same(getattr(self, key)):
+                raise ValueError(f"no_notify_{kind}: must differ from {key}")
+
+    def _analysis_values(self) -> None:
+        """Refuse notify_field without both value lists, value lists without notify_field, and shared values."""
+        if self.notify_field is None:
+            for key in ("notify_values", "no_notify_values"):
+                if getattr(self, key):
+                    raise ValueError(f"{key}: only with notify_field")
+            return
+        if not self.notify_values:
+            raise ValueError("notify_values: required with notify_field (the values that mean 'notify')")
+        if not self.no_notify_values:
+            raise ValueError(
+                "no_notify_values: required with notify_field (the values that mean 'no notification needed'; "
+                "any other value, or none, is an incident not yet analysed)"
+            )
+        shared = {v.casefold() for v in self.notify_values} & {v.casefold() for v in self.no_notify_values}
+        if shared:
+            raise ValueError(
+                f"no_notify_values: {', '.join(sorted(shared))} is also in notify_values (values are compared "
+                "case-insensitively)"
+            )
+
+    def analysis_from(self) -> str:
+        """Return where the analysis is read, as shown in the evidence (e.g. "label a / label b")."""
+        if self.notify_field is not None:
+            return (
+                f"field {self.notify_field} (notify: {', '.join(self.notify_values)}; "
+                f"no notification: {', '.join(self.no_notify_values)})"
+            )
+        kind = "tag" if self.notify_tag is not None else "label"
+        notify = self.notify_tag if self.notify_tag is not None else self.notify_label
+        no_notify = self.no_notify_tag if self.no_notify_tag is not None else self.no_notify_label
+        return f"{kind} {notify} / {kind} {no_notify}"
 
     def notified_event(self) -> tuple[str, str] | None:
         """Return (kind, name) of the history event that records the notification, None for a field.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from collectors.azure.facts import AppDatabaseLinks, as_application_links
 from collectors.config.databases import DatabaseServerEntry
@@ -58,6 +59,10 @@ class PlannedApplication:
     discovered_from: tuple[str, ...]
     error: Reason | None = None
     """Why this application cannot be judged (e.g. a discovered link to an unknown server)."""
+    terminated_on: date | None = None
+    """The day its agreement ended (`terminated_on`), None while it runs."""
+    database_read: bool = True
+    """False when its server's `databases` list leaves its own database out of the read."""
 
 
 def discovered_links(store: FactStore) -> tuple[list[DatabaseLink], list[Reason]]:
@@ -116,6 +121,8 @@ def plan_applications(config: EstateConfig, links: Iterable[DatabaseLink] = ()) 
             owner=app.owner,
             databases_used=(app.database,),
             discovered_from=(),
+            terminated_on=app.terminated_on,
+            database_read=entry.databases is None or app.database in entry.databases,
         )
     for link in links:
         linked = _server_of(link, config.databases)
@@ -195,6 +202,12 @@ def application_facts(
         others: set[str] = set()
         for database in plan.databases_used:
             others |= users[(plan.server, _fold(plan.engine, database))] - {plan.name}
+        wanted = _fold(plan.engine, plan.database)
+        exists = (
+            any(_fold(plan.engine, database.name) == wanted for database in server.databases)
+            if plan.database_read
+            else None
+        )
         facts.append(
             Application(
                 name=plan.name,
@@ -208,6 +221,8 @@ def application_facts(
                 login=server.login(plan.identity),
                 admin_login=server.admin_login,
                 discovered_from=plan.discovered_from,
+                terminated_on=plan.terminated_on,
+                database_exists=exists,
             )
         )
     return facts

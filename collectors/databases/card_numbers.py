@@ -9,8 +9,8 @@ Discover, JCB, Diners Club, UnionPay, ...). A Luhn-valid number outside every is
 (brand 'other') does not count: IBANs, phone numbers, dates and order numbers are not card
 numbers.
 
-The collectors pass every sampled value through `count_cards` inside their read loop and
-keep only the totals per brand. Nothing in this module logs, returns or raises with a value
+The collectors pass every sampled value through `count_cards` (or `CardCount.add` / `add_row`)
+inside their read loop and keep only the totals per brand. Nothing in this module logs, returns or raises with a value
 or a digit of one in it.
 """
 
@@ -96,8 +96,18 @@ class CardCount:
 
     def add(self, value: object) -> None:
         """Count one value and drop it."""
+        self.add_row((value,))
+
+    def add_row(self, values: Iterable[object]) -> None:
+        """Count one row that holds any number of values (a document's values of one field) and drop them.
+
+        The row is one value examined, and one value with cards when any of its values holds a
+        card number, so the totals of a document store read like those of a table's column.
+        """
         self.examined += 1
-        found = cards_in(value)
+        found: Counter[str] = Counter()
+        for value in values:
+            found.update(cards_in(value))
         if found:
             self.values_with_cards += 1
             self.brands.update(found)

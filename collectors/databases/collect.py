@@ -171,7 +171,8 @@ def _read_live(config: EstateConfig, entry: DatabaseServerEntry, apps: list[Appl
                 ),
             )
     try:
-        rows = reader.fetch(_resolved(config, entry), apps, config.policy, secret)
+        fitting = [_fitting(entry.engine, app) for app in apps]
+        rows = reader.fetch(_resolved(config, entry), fitting, config.policy, secret)
     except CatalogError as exc:
         return ServerRun(entry.engine, started, error=exc.reason)
     return ServerRun(entry.engine, started, rows=rows)
@@ -301,14 +302,27 @@ def _file_server(
         _file_privacy_scans(store, entry, app, reading, sources)
 
 
-def _not_measured(entry: DatabaseServerEntry) -> Message:
-    """Return why a reader left a 6c or 6e measurement out: a gap of its engine, or a damaged reading."""
-    if entry.engine != "postgresql":
-        return msg(
-            "the {engine} reader does not yet scan for card numbers or count newsletter opt-ins",
-            engine=entry.engine,
-        )
+def _not_measured() -> Message:
+    """Return why a 6c or 6e subject has no measurement although its server was read: a damaged reading."""
     return msg("the reader returned no measurement")
+
+
+def _fitting(engine: str, app: ApplicationEntry) -> ApplicationEntry:
+    """Return `app` without the 6c/6e names that do not fit `engine` (see `scan_shape_problems`).
+
+    Exists so a reader never gets a name of the wrong shape (schema.table on RavenDB, a
+    collection on SQL); `_file_privacy_scans` files those subjects as errors instead.
+    """
+    problems = app.scan_shape_problems(engine)
+    if not problems:
+        return app
+    return app.model_copy(
+        update={
+            "card_scan": [c for c in app.card_scan if c not in problems.columns],
+            "card_scan_tables": [t for t in app.card_scan_tables if t not in problems.tables],
+            "newsletter": None if problems.newsletter else app.newsletter,
+        }
+    )
 
 
 def _file_privacy_scans(
@@ -328,9 +342,16 @@ def _file_privacy_scans(
         )
 
     prefix = f"{entry.name}/{app.database}/"
+    misfits = app.scan_shape_problems(entry.engine)
     for column in app.card_scan:
-        add(CARD_COLUMNS, prefix + column, reading.card_columns.get((app.name, column), _not_measured(entry)))
+        measured = misfits.columns.get(column) or reading.card_columns.get(
+            (app.name, column), _not_measured()
+        )
+        add(CARD_COLUMNS, prefix + column, measured)
     for table in app.card_scan_tables:
+        if table in misfits.tables:
+            add(CARD_COLUMNS, prefix + table, misfits.tables[table])
+            continue
         found = sorted(
             column
             for name, column in reading.card_columns
@@ -339,14 +360,14 @@ def _file_privacy_scans(
         if (app.name, table) in reading.card_columns:
             add(CARD_COLUMNS, prefix + table, reading.card_columns[(app.name, table)])
         elif not found:
-            add(CARD_COLUMNS, prefix + table, _not_measured(entry))
+            add(CARD_COLUMNS, prefix + table, _not_measured())
         for column in found:
             add(CARD_COLUMNS, prefix + column, reading.card_columns[(app.name, column)])
     if app.newsletter is not None:
         add(
             NEWSLETTER_SUBSCRIPTIONS,
             prefix + app.name,
-            reading.newsletters.get(app.name, _not_measured(entry)),
+            misfits.newsletter or reading.newsletters.get(app.name, _not_measured()),
         )
 
 

@@ -10,6 +10,7 @@ read from an application's table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 Engine = Literal["sqlserver", "azuresql", "postgresql", "ravendb"]
@@ -166,6 +167,10 @@ class Application:
     """The server's administrator login, which no application may use."""
     discovered_from: tuple[str, ...] = ()
     """Where links were discovered (e.g. 'App Service connection string DefaultConnection'), never the string."""
+    terminated_on: date | None = None
+    """The day its agreement ended (`terminated_on`); None while it runs."""
+    database_exists: bool | None = None
+    """Whether the server's catalog lists its database; None when the server's read leaves it out."""
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,35 @@ AgeOf = Callable[[datetime, datetime], float]
 """(oldest, collected_at) -> age in days, as each engine reports it."""
 
 
-def _error_text(row: CatalogRow) -> Reason:
-    """Return a measurement row's error; an error that is not text is itself unreadable."""
+def error_text(row: CatalogRow) -> Reason:
+    """Return a measurement row's error; an error that is not text is itself unreadable.
+
+    Shared by every measurement (6b, 6c, 6e) so a damaged error row reads the same everywhere.
+    """
     try:
         return row.text("error")
     except CatalogError as exc:
         return msg("the measurement failed and its error is unreadable ({error})", error=exc.reason)
+
+
+def examined_of_total(row: CatalogRow) -> tuple[int, int | None]:
+    """Return (rows examined, rows in the table or None) of a sampled column's measurement row.
+
+    Raises CatalogError when either is not a count, or more rows were examined than the table
+    holds: a sample that does not add up is never read as a clean one (6b, 6c).
+    """
+    examined = row.integer("rows_examined", minimum=0)
+    total = row.optional_integer("total_rows", minimum=0)
+    if total is not None and total < examined:
+        raise CatalogError(
+            msg(
+                "{where}: {examined} rows examined of only {rows}",
+                where=row.where,
+                examined=examined,
+                rows=total,
+            )
+        )
+    return examined, total
 
 
 def _formats(row: CatalogRow) -> tuple[tuple[str, int], ...]:
@@ -70,8 +93,7 @@ def _formats(row: CatalogRow) -> tuple[tuple[str, int], ...]:
 
 
 def _password_column(row: CatalogRow, server: str, app: ApplicationEntry, column: str) -> PasswordColumn:
-    examined = row.integer("rows_examined", minimum=0)
-    total = row.optional_integer("total_rows", minimum=0)
+    examined, total = examined_of_total(row)
     formats = _formats(row)
     counted = sum(count for _name, count in formats)
     if counted != examined:
@@ -81,15 +103,6 @@ def _password_column(row: CatalogRow, server: str, app: ApplicationEntry, column
                 where=row.where,
                 counted=counted,
                 examined=examined,
-            )
-        )
-    if total is not None and total < examined:
-        raise CatalogError(
-            msg(
-                "{where}: {examined} rows examined of only {rows}",
-                where=row.where,
-                examined=examined,
-                rows=total,
             )
         )
     return PasswordColumn(
@@ -120,7 +133,7 @@ def password_columns(
             continue
         key = (name, column)
         if row.has("error"):
-            out[key] = _error_text(row)
+            out[key] = error_text(row)
             continue
         try:
             out[key] = _password_column(row, server, apps[name], column)
@@ -176,9 +189,9 @@ def message_stores(
             if row.has("error"):
                 kind = row.values.get("kind")
                 errors.append(
-                    msg("{kind}: {error}", kind=kind, error=_error_text(row))
+                    msg("{kind}: {error}", kind=kind, error=error_text(row))
                     if isinstance(kind, str) and kind
-                    else _error_text(row)
+                    else error_text(row)
                 )
                 continue
             try:

@@ -1,33 +1,110 @@
-"""Card-number scans and newsletter opt-in counts read back from catalog rows (6c, 6e).
+"""Card-number scans and newsletter opt-in counts: the rows the readers write, and the facts read back (6c, 6e).
 
-The readers reduce a scanned column to counts of card numbers per brand, and a subscriber
-table to (total, without opt-in), inside `fetch`; these functions turn those rows, live or
+Every reader (PostgreSQL, SQL Server / Azure SQL, RavenDB) reduces a scanned column to counts of
+card numbers per brand, and a subscriber table to (total, without opt-in), inside `fetch`; the
+row builders here give those rows one shape on every engine (result sets `card_scans` and
+`newsletter_opt_ins`), and `card_columns` / `newsletter_subscriptions` turn them, live or
 replayed, into facts. A row that cannot be read, or whose numbers do not add up (more values
-with a card number than rows examined, more subscriptions without an opt-in than there are),
-makes that one subject an `error` with the reason, never a pass. A row that names no
-configured application is left out, so what it should have measured is an error ("no
-measurement").
+with a card number than rows examined, more subscriptions without an opt-in than there are), or
+a subject measured twice, makes that one subject an `error` with the reason, never a pass. A row
+that names no configured application is left out, so what it should have measured is an error
+("no measurement").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
 
-from collectors.config.databases import ApplicationEntry
-from collectors.databases.card_numbers import BRANDS
+from collectors.config.databases import ApplicationEntry, NewsletterOptIn
+from collectors.databases.card_numbers import BRANDS, CardCount
 from collectors.databases.facts import CardColumn, NewsletterSubscriptions
+from collectors.databases.measurements import error_text, examined_of_total
 from collectors.databases.reading import CatalogError
 from collectors.databases.rows import CatalogRow
 from collectors.messages import Reason
 from reports.evidence import msg
 
+CARD_SCANS = "card_scans"
+"""The result set of the card-number scans, one row per column (or per table that has none)."""
+NEWSLETTER_OPT_INS = "newsletter_opt_ins"
+"""The result set of the newsletter counts, one row per application."""
+Row = dict[str, Any]
+"""One measurement row, as a recording stores it: JSON-safe counts and names, never a value read."""
 
-def _error_text(row: CatalogRow) -> Reason:
-    """Return a measurement row's error; an error that is not text is itself unreadable."""
-    try:
-        return row.text("error")
-    except CatalogError as exc:
-        return msg("the measurement failed and its error is unreadable ({error})", error=exc.reason)
+# --- the rows a reader writes -----------------------------------------------------------------
+
+
+def card_scan_row(application: str, column: str, counted: CardCount, total: int | None) -> Row:
+    """Return the row of one scanned column: rows examined of the total, and card numbers per brand.
+
+    Exists so every reader records a scan in the one shape `card_columns` reads; the counts are
+    all that is kept of the values `counted` has seen.
+    """
+    return {
+        "application": application,
+        "column": column,
+        "rows_examined": counted.examined,
+        "total_rows": total,
+        "values_with_cards": counted.values_with_cards,
+        "brands": dict(sorted(counted.brands.items())),
+    }
+
+
+def unmeasured_rows(app: ApplicationEntry, why: str) -> tuple[list[Row], list[Row]]:
+    """Return (card rows, newsletter rows) saying `why` for every 6c/6e subject of `app`.
+
+    Used when the application's database cannot be read at all, so each configured column,
+    table and count is its own `error` instead of a missing measurement.
+    """
+    cards: list[Row] = [{"application": app.name, "column": c, "error": why} for c in app.card_scan]
+    cards.extend({"application": app.name, "table": t, "error": why} for t in app.card_scan_tables)
+    newsletters: list[Row] = []
+    if app.newsletter is not None:
+        newsletters.append(
+            {"application": app.name, "measured_by": newsletter_measured_by(app.newsletter), "error": why}
+        )
+    return cards, newsletters
+
+
+def newsletter_measured_by(
+    newsletter: NewsletterOptIn, kind: str | None = None, *, table: str = "table", column: str = "column"
+) -> str:
+    """Return how an application's subscriptions are counted, e.g. 'table dbo.S, opt-in column X (flag)'.
+
+    `table` and `column` are the engine's words for them (RavenDB: collection, field); `kind` is
+    what the opt-in turned out to be. Shown in the evidence; never holds a value read.
+    """
+    if newsletter.table is None:
+        return "configured query"
+    described = f"{table} {newsletter.table}, opt-in {column} {newsletter.opt_in_column}"
+    return f"{described} ({kind})" if kind else described
+
+
+def count_answer(value: object) -> int | str:
+    """Return `value` as a count of subscriptions without an opt-in, or why it is none (never the value).
+
+    A whole-number Decimal (SQL Server's numeric) counts; a boolean, a fraction, text or a
+    negative number is an answer the auditor cannot trust.
+    """
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "the query's answer is not a whole number"
+    if value < 0:
+        return "the query's answer is a negative number"
+    return value
+
+
+def one_count(result: Sequence[Sequence[object]]) -> int | str:
+    """Return the one whole number a count query answered, or why its answer is unusable (never the answer)."""
+    if len(result) != 1 or len(result[0]) != 1:
+        return "the query must return one row of one column (the number of subscriptions without an opt-in)"
+    return count_answer(result[0][0])
+
+
+# --- the facts read back ----------------------------------------------------------------------
 
 
 def _brands(row: CatalogRow) -> tuple[tuple[str, int], ...]:
@@ -46,8 +123,7 @@ def _brands(row: CatalogRow) -> tuple[tuple[str, int], ...]:
 
 
 def _card_column(row: CatalogRow, server: str, app: ApplicationEntry, column: str) -> CardColumn:
-    examined = row.integer("rows_examined", minimum=0)
-    total = row.optional_integer("total_rows", minimum=0)
+    examined, total = examined_of_total(row)
     with_cards = row.integer("values_with_cards", minimum=0)
     brands = _brands(row)
     numbers = sum(count for _name, count in brands)
@@ -60,15 +136,6 @@ def _card_column(row: CatalogRow, server: str, app: ApplicationEntry, column: st
                 values=with_cards,
                 numbers=numbers,
                 examined=examined,
-            )
-        )
-    if total is not None and total < examined:
-        raise CatalogError(
-            msg(
-                "{where}: {examined} rows examined of only {rows}",
-                where=row.where,
-                examined=examined,
-                rows=total,
             )
         )
     return CardColumn(
@@ -84,9 +151,12 @@ def _card_column(row: CatalogRow, server: str, app: ApplicationEntry, column: st
     )
 
 
-def _dotted(value: object, parts: int) -> str | None:
-    if isinstance(value, str) and len(value.split(".")) == parts:
-        return value
+def _dotted(value: object, minimum: int) -> str | None:
+    """Return `value` when it is a name of at least `minimum` non-empty dot-separated parts, else None."""
+    if isinstance(value, str):
+        parts = value.split(".")
+        if len(parts) >= minimum and all(parts):
+            return value
     return None
 
 
@@ -95,9 +165,10 @@ def card_columns(
 ) -> dict[tuple[str, str], CardColumn | Reason]:
     """Return (application, column) -> card numbers per brand, or why that column is unreadable.
 
-    A row of a configured table as a whole (no column: it could not be listed, or has no text
-    column) is keyed (application, schema.table). Exists so a damaged scan errors its own 6c
-    item instead of passing it.
+    A column is schema.table.column (RavenDB: Collection.Field.Path). A row of a configured table
+    as a whole (no column: it could not be listed, or has no text column) is keyed (application,
+    schema.table) (RavenDB: the collection). Exists so a damaged scan, or a column scanned twice,
+    errors its own 6c item instead of passing it.
     """
     apps = {app.name: app for app in applications}
     out: dict[tuple[str, str], CardColumn | Reason] = {}
@@ -106,15 +177,17 @@ def card_columns(
         if not isinstance(name, str) or name not in apps:
             continue
         app = apps[name]
-        column = _dotted(row.values.get("column"), 3)
-        table = _dotted(row.values.get("table"), 2)
+        column = _dotted(row.values.get("column"), 2)
+        table = _dotted(row.values.get("table"), 1)
         if column is None and table is None:
             continue
         if column is None:
             assert table is not None
             key = (name, table)
-            if row.has("error"):
-                out[key] = _error_text(row)
+            if key in out:
+                out[key] = msg("{where}: {column} is scanned twice", where=row.where, column=table)
+            elif row.has("error"):
+                out[key] = error_text(row)
             elif row.values.get("no_text_columns") is True:
                 out[key] = CardColumn(
                     application=name,
@@ -131,8 +204,11 @@ def card_columns(
                 )
             continue
         key = (name, column)
+        if key in out:
+            out[key] = msg("{where}: {column} is scanned twice", where=row.where, column=column)
+            continue
         if row.has("error"):
-            out[key] = _error_text(row)
+            out[key] = error_text(row)
             continue
         try:
             out[key] = _card_column(row, server, app, column)
@@ -182,7 +258,7 @@ def newsletter_subscriptions(
             out[name] = msg("{where}: the subscriptions are counted twice", where=row.where)
             continue
         if row.has("error"):
-            out[name] = _error_text(row)
+            out[name] = error_text(row)
             continue
         try:
             out[name] = _newsletter(row, server, apps[name])

@@ -4,13 +4,15 @@
 user database): Azure SQL refuses `USE` (error 40508), and the same path on-prem keeps the two
 engines alike. Every statement is a plain read under `SET LOCK_TIMEOUT` and the driver's
 query timeout; every transaction is rolled back, nothing is ever committed. Password columns
-are classified and message tables aggregated inside `fetch`: only counts and timestamps
-leave it.
+are classified, message tables aggregated, columns sampled for card numbers (6c) and newsletter
+subscriptions counted (6e) inside `fetch`: only counts and timestamps leave it. Identifiers are
+bracket-quoted like QUOTENAME (`]` doubled); values (sample size, schema and table names in
+catalog lookups) are bound by the driver.
 
 The queries carry a `/* auditor:NAME */` tag so a recorded connection (tests) can answer
 them by name; `parse` turns the named result sets into `collectors.databases.facts`.
 
-One module of ~950 lines: the tagged queries, `fetch` that runs them and `parse_catalog` that reads
+One module of ~1200 lines: the tagged queries, `fetch` that runs them and `parse_catalog` that reads
 their result sets by tag and column name change together (a column added to a query is read in the
 parser, and a recording answers the same tags). `# --- parse` is the seam should it grow further.
 """
@@ -21,17 +23,35 @@ import contextlib
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
-from collectors.config.databases import ApplicationEntry, DatabaseServerEntry, MessageRetention
+from collectors.config.databases import (
+    ApplicationEntry,
+    DatabaseServerEntry,
+    MessageRetention,
+    NewsletterOptIn,
+)
 from collectors.config.policy import Policy
+from collectors.databases.card_numbers import CardCount, count_cards
 from collectors.databases.facts import ConnectionEncryption, Database, DatabaseAccess, DatabaseServer, Login
 from collectors.databases.measurements import message_stores, password_columns
 from collectors.databases.password_formats import classify
+from collectors.databases.privacy_scans import (
+    CARD_SCANS,
+    NEWSLETTER_OPT_INS,
+    Row,
+    card_columns,
+    card_scan_row,
+    count_answer,
+    newsletter_measured_by,
+    newsletter_subscriptions,
+    one_count,
+    unmeasured_rows,
+)
 from collectors.databases.reading import CatalogError, CatalogRows, ServerReading
 from collectors.databases.rows import CatalogRow, CatalogRowSet
 from collectors.messages import Reason
@@ -226,6 +246,36 @@ GUEST_CONNECT = _sql(
     "WHERE dp.name = N'guest' AND p.permission_name = 'CONNECT' AND p.state IN ('G','W')",
 )
 
+TEXT_TYPES = ("char", "varchar", "nchar", "nvarchar", "text", "ntext")
+"""INFORMATION_SCHEMA.COLUMNS.DATA_TYPE of the columns a `card_scan_tables` table is scanned in."""
+CARD_TABLE_COLUMNS = _sql(
+    "card_table_columns",
+    "SELECT c.COLUMN_NAME AS column_name FROM INFORMATION_SCHEMA.TABLES t "
+    "LEFT JOIN INFORMATION_SCHEMA.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME "
+    "AND c.DATA_TYPE IN (" + ", ".join(f"'{t}'" for t in TEXT_TYPES) + ") "
+    "WHERE t.TABLE_SCHEMA = %s AND t.TABLE_NAME = %s ORDER BY c.ORDINAL_POSITION",
+)
+"""The text columns of one table (schema, table bound): no row = no such table (or not visible to
+the auditor), one row with a NULL name = a table without text columns."""
+OPT_IN_COLUMN_TYPE = _sql(
+    "newsletter_column_type",
+    "SELECT DATA_TYPE AS data_type FROM INFORMATION_SCHEMA.COLUMNS "
+    "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+)
+OPT_IN_KINDS = {
+    "bit": "flag",
+    "date": "timestamp",
+    "datetime": "timestamp",
+    "datetime2": "timestamp",
+    "smalldatetime": "timestamp",
+    "datetimeoffset": "timestamp",
+}
+"""The opt-in column types the auditor counts with: a bit flag (1 = opted in) or a date/time (set = opted in)."""
+QUOTABLE_ERRORS = frozenset({102, 156, 207, 208, 229, 230, 916, 1222, 4104, 8120})
+"""Server errors whose message names only identifiers or the configured query text (syntax, invalid
+column or object, permission, lock timeout); any other message of a measurement may quote a value
+read (a failed conversion does), so only its number is kept."""
+
 
 # --- fetch ----------------------------------------------------------------------------------------
 
@@ -263,42 +313,58 @@ class _Session:
     connection: DbApiConnection
     database: str
 
-    def rows(self, sql: str, params: tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
+    @contextlib.contextmanager
+    def _cursor(self, sql: str, params: tuple[Any, ...] | None = None) -> Iterator[DbApiCursor]:
+        """Yield a cursor that has run `sql` (with `params` bound by the driver); close it afterwards."""
         cursor = self.connection.cursor()
         try:
             if params is None:
                 cursor.execute(sql)
             else:
                 cursor.execute(sql, params)
-            names = [str(column[0]) for column in cursor.description or ()]
-            out: list[dict[str, Any]] = []
-            while batch := cursor.fetchmany(FETCH_BATCH):
-                out.extend({n: _jsonable(v) for n, v in zip(names, row, strict=False)} for row in batch)
-            return out
+            yield cursor
         finally:
             cursor.close()
+
+    @staticmethod
+    def _each(cursor: DbApiCursor) -> Iterator[Sequence[Any]]:
+        """Yield the rows of a cursor's result, fetched in batches."""
+        while batch := cursor.fetchmany(FETCH_BATCH):
+            yield from batch
+
+    def rows(self, sql: str, params: tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
+        with self._cursor(sql, params) as cursor:
+            names = [str(column[0]) for column in cursor.description or ()]
+            return [{n: _jsonable(v) for n, v in zip(names, row, strict=False)} for row in self._each(cursor)]
+
+    def tuples(self, sql: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
+        """Return every row as the driver gave it (a count query's answer is checked, never kept)."""
+        with self._cursor(sql, params) as cursor:
+            return [tuple(row) for row in self._each(cursor)]
 
     def classify_column(self, sql: str) -> tuple[int, Counter[str]]:
         """Run a one-column query and return (rows, formats): each value is classified and dropped."""
-        cursor = self.connection.cursor()
         counts: Counter[str] = Counter()
         examined = 0
-        try:
-            cursor.execute(sql)
-            while batch := cursor.fetchmany(FETCH_BATCH):
-                for row in batch:
-                    counts[classify(row[0])] += 1
-                    examined += 1
-            return examined, counts
-        finally:
-            cursor.close()
+        with self._cursor(sql) as cursor:
+            for row in self._each(cursor):
+                counts[classify(row[0])] += 1
+                examined += 1
+        return examined, counts
+
+    def count_cards(self, sql: str, params: tuple[Any, ...]) -> CardCount:
+        """Run a one-column query and return its card numbers per brand: each value is classified and dropped."""
+        with self._cursor(sql, params) as cursor:
+            return count_cards(row[0] for row in self._each(cursor))
 
     def execute(self, sql: str) -> None:
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(sql)
-        finally:
-            cursor.close()
+        with self._cursor(sql):
+            pass
+
+    def forget_failure(self) -> None:
+        """Roll back after a failed measurement, so the next one starts clean (nothing is ever written)."""
+        with contextlib.suppress(Exception):
+            self.connection.rollback()
 
 
 @dataclass
@@ -470,6 +536,9 @@ def fetch_catalog(
                     "error": why,
                 }
                 run.put("message_stores", [failed], app.database)
+            cards, newsletters = unmeasured_rows(app, why)
+            run.put(CARD_SCANS, cards, app.database)
+            run.put(NEWSLETTER_OPT_INS, newsletters, app.database)
     return run.out
 
 
@@ -496,6 +565,9 @@ def _read_database(run: _Fetch, name: str, applications: list[ApplicationEntry])
                 run.put("password_columns", [measured], session.database)
             if app.retention is not None:
                 run.put("message_stores", _measure_retention(run, session, app, app.retention), name)
+            run.put(CARD_SCANS, _measure_cards(run, session, app), name)
+            if app.newsletter is not None:
+                run.put(NEWSLETTER_OPT_INS, [_measure_newsletter(run, session, app, app.newsletter)], name)
     finally:
         run.close(session)
 
@@ -570,6 +642,170 @@ def _measure_retention(
             continue
         out.append({**row, "count": int(count or 0), "oldest": _jsonable(oldest)})
     return out
+
+
+def _item_error(step: str, exc: BaseException, secret: str | None) -> str:
+    """Return why one 6c/6e measurement failed, without any text that may quote a value read.
+
+    A server error outside `QUOTABLE_ERRORS` keeps only its number; a driver error without a
+    number (a timeout, a lost connection) is kept, since it carries no row of the table.
+    """
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    if args and isinstance(args[0], int) and args[0] not in QUOTABLE_ERRORS:
+        return f"{step}: SQL Server error {args[0]} ({type(exc).__name__}; its message may quote a value)"
+    return f"{step}: {_driver_error(exc, secret)}"
+
+
+def _parts(name: str, count: int, form: str) -> list[str]:
+    """Return the dot-separated parts of a configured name; raise CatalogError when it is not `form`."""
+    parts = name.split(".")
+    if len(parts) != count or not all(parts):
+        raise CatalogError(f"{name!r} is not {form}")
+    return parts
+
+
+def _table(schema: str, table: str) -> str:
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
+
+
+def _scan_column(run: _Fetch, session: _Session, app: ApplicationEntry, column: str, parts: list[str]) -> Row:
+    """Return the card numbers per brand in a sample of one column (schema, table, column `parts`).
+
+    At most `policy.card_sample_limit` values are read, each classified and dropped; the row
+    holds counts only, or why the column could not be read.
+    """
+    step = f"card scan of column {column} in database {app.database}"
+    try:
+        schema, table, name = parts
+        source = _table(schema, table)
+        totals = session.tuples(_sql("card_total", f"SELECT COUNT_BIG(*) AS total FROM {source}"))
+        sample = f"SELECT TOP (%s) CAST({quote_identifier(name)} AS nvarchar(max)) AS value FROM {source}"
+        counted = session.count_cards(_sql("card_sample", sample), (int(run.policy.card_sample_limit),))
+    except CatalogError as exc:
+        return {"application": app.name, "column": column, "error": f"{step}: {exc}"}
+    except Exception as exc:
+        session.forget_failure()
+        return {"application": app.name, "column": column, "error": _item_error(step, exc, run.secret)}
+    total = one_count(totals)
+    if isinstance(total, str):
+        return {"application": app.name, "column": column, "error": f"{step}: the row count: {total}"}
+    return card_scan_row(app.name, column, counted, total)
+
+
+def _text_columns(run: _Fetch, session: _Session, app: ApplicationEntry, table: str) -> list[str] | str:
+    """Return the text columns of a configured table in order, or why they cannot be listed."""
+    step = f"text columns of table {table} in database {app.database}"
+    try:
+        listed = session.tuples(CARD_TABLE_COLUMNS, tuple(_parts(table, 2, "schema.table")))
+    except CatalogError as exc:
+        return f"{step}: {exc}"
+    except Exception as exc:
+        session.forget_failure()
+        return _item_error(step, exc, run.secret)
+    if not listed:
+        return f"{step}: no such table, or the auditor's login cannot see it"
+    names = [row[0] if len(row) == 1 else False for row in listed]
+    columns = [name for name in names if isinstance(name, str) and name]
+    if len(columns) != len(names) and names != [None]:
+        return f"{step}: the column list is unreadable"
+    return columns
+
+
+def _measure_cards(run: _Fetch, session: _Session, app: ApplicationEntry) -> list[Row]:
+    """Return card-number counts of the configured columns and of every text column of the configured tables.
+
+    A configured table that cannot be listed is one error row (`table`); one without text
+    columns is a row saying so. Names compare case-insensitively, as SQL Server's do, so a
+    column that is both configured and in a configured table is scanned once. No value read
+    leaves this function.
+    """
+    out: list[Row] = []
+    for column in app.card_scan:
+        try:
+            parts = _parts(column, 3, "schema.table.column")
+        except CatalogError as exc:
+            out.append({"application": app.name, "column": column, "error": str(exc)})
+            continue
+        out.append(_scan_column(run, session, app, column, parts))
+    scanned = {column.casefold() for column in app.card_scan}
+    for table in app.card_scan_tables:
+        columns = _text_columns(run, session, app, table)
+        if isinstance(columns, str):
+            out.append({"application": app.name, "table": table, "error": columns})
+            continue
+        if not columns:
+            out.append({"application": app.name, "table": table, "no_text_columns": True})
+            continue
+        for name in columns:
+            qualified = f"{table}.{name}"
+            if qualified.casefold() not in scanned:
+                scanned.add(qualified.casefold())
+                parts = [*table.split("."), name]
+                out.append({**_scan_column(run, session, app, qualified, parts), "table": table})
+    return out
+
+
+def _measure_newsletter(
+    run: _Fetch, session: _Session, app: ApplicationEntry, newsletter: NewsletterOptIn
+) -> Row:
+    """Return (total, without opt-in) of an application's subscriptions: counts only, never a row.
+
+    The opt-in column's type is read first: a bit is a flag (0 or NULL = no opt-in), a date/time
+    a timestamp (NULL = no opt-in), anything else an error. A configured query must answer one
+    row of one whole number; any other answer is an error that never quotes it.
+    """
+    row: Row = {"application": app.name, "measured_by": newsletter_measured_by(newsletter)}
+    step = f"newsletter subscriptions in database {app.database}"
+    try:
+        if newsletter.without_opt_in_query is not None:
+            counted = one_count(session.tuples(_sql("newsletter_query", newsletter.without_opt_in_query)))
+            if isinstance(counted, str):
+                return {**row, "error": f"{step}: {counted}"}
+            return {**row, "total": None, "without_opt_in": counted}
+        assert newsletter.table is not None
+        assert newsletter.opt_in_column is not None
+        schema, table = _parts(newsletter.table, 2, "schema.table")
+        column = newsletter.opt_in_column
+        found = session.tuples(OPT_IN_COLUMN_TYPE, (schema, table, column))
+        if not found:
+            return {
+                **row,
+                "error": f"{step}: table {newsletter.table} has no column {column} "
+                "(or the auditor's login cannot see it)",
+            }
+        type_name = found[0][0] if len(found) == 1 and len(found[0]) == 1 else None
+        if not isinstance(type_name, str):
+            return {**row, "error": f"{step}: the type of opt_in_column {column} is unreadable"}
+        kind = OPT_IN_KINDS.get(type_name.lower())
+        if kind is None:
+            return {
+                **row,
+                "error": f"{step}: opt_in_column {column} is of type {type_name}, "
+                "not a boolean flag or a timestamp",
+            }
+        quoted = quote_identifier(column)
+        lacking = f"{quoted} IS NULL" if kind == "timestamp" else f"({quoted} IS NULL OR {quoted} = 0)"
+        counts = session.tuples(
+            _sql(
+                "newsletter_counts",
+                f"SELECT COUNT_BIG(*) AS total, COUNT_BIG(CASE WHEN {lacking} THEN 1 END) AS without_opt_in "
+                f"FROM {_table(schema, table)}",
+            )
+        )
+    except CatalogError as exc:
+        return {**row, "error": f"{step}: {exc}"}
+    except Exception as exc:
+        session.forget_failure()
+        return {**row, "error": _item_error(step, exc, run.secret)}
+    answers = [count_answer(value) for value in counts[0]] if len(counts) == 1 and len(counts[0]) == 2 else []
+    if len(answers) != 2 or not all(isinstance(answer, int) for answer in answers):
+        return {**row, "error": f"{step}: the count query did not return one row of two counts"}
+    return {
+        **row,
+        "measured_by": newsletter_measured_by(newsletter, kind),
+        "total": answers[0],
+        "without_opt_in": answers[1],
+    }
 
 
 def pymssql_connector(entry: DatabaseServerEntry, secret: str | None) -> Opener:
@@ -920,6 +1156,8 @@ def parse_catalog(
             age_of=_age_days,
             measured_by=lambda app: retention_description(app.retention) if app.retention else "",
         ),
+        card_columns=card_columns(entry.name, catalog.optional(CARD_SCANS), applications),
+        newsletters=newsletter_subscriptions(entry.name, catalog.optional(NEWSLETTER_OPT_INS), applications),
     )
 
 

@@ -4,8 +4,11 @@ Calls, base `https://dev.azure.com/{organization}`:
 
 * `POST /{project}/_apis/wit/wiql` with a WIQL that selects `[System.Id]` only (ids, no text);
 * `POST /_apis/wit/workitemsbatch` with `{"ids", "fields"}`, at most 200 ids a call, asking only
-  for the fields a control needs (type, state, tags, created / closed / resolved dates and the
-  configured fields): never `System.Title`, `System.Description` or `System.History`;
+  for the fields a control needs (type, state, reason, tags, created / closed / resolved dates and
+  the configured fields): never `System.Title`, `System.Description` or `System.History`. The
+  answer must hold exactly the ids asked, each once; of a done item `System.Reason` (the reason of
+  its current state, from the process: "Completed", "Won't Fix", "Duplicate", "Obsolete", ...) is
+  kept as its resolution, as a short workflow word (`records.kept_resolution`);
 * `GET /{project}/_apis/wit/workitemtypes/{type}/states` (data-subject requests only): whether an
   item's state counts as done (categories Resolved, Completed, Removed);
 * `GET /{project}/_apis/wit/workItems/{id}/updates` (incidents, only with `notified_tag` or
@@ -28,7 +31,14 @@ import httpx
 
 from collectors.config.trackers import BreachNotificationSettings, TrackerSource
 from collectors.trackers.http import RawAnswer, TrackerClient, TrackerUnreadable, credentials
-from collectors.trackers.records import UNREADABLE, kept_time
+from collectors.trackers.records import (
+    NOT_ANALYSED,
+    UNREADABLE,
+    analysis_of,
+    field_analysis,
+    kept_resolution,
+    kept_time,
+)
 from reports.evidence import msg
 
 API_VERSION = "7.1"
@@ -39,6 +49,7 @@ MAX_PAGES = 1000
 CREATED = "System.CreatedDate"
 CLOSED = "Microsoft.VSTS.Common.ClosedDate"
 RESOLVED = "Microsoft.VSTS.Common.ResolvedDate"
+REASON = "System.Reason"
 OPEN_CATEGORIES = frozenset({"Proposed", "InProgress"})
 """State categories of an item still being worked on; any other category (or none known) is done."""
 
@@ -61,7 +72,7 @@ def wiql(source: TrackerSource) -> str:
 
 def fields(source: TrackerSource) -> list[str]:
     """Return the fields asked of every work item (never a title, description or person)."""
-    wanted = ["System.WorkItemType", "System.State", "System.Tags", CREATED, CLOSED, RESOLVED]
+    wanted = ["System.WorkItemType", "System.State", REASON, "System.Tags", CREATED, CLOSED, RESOLVED]
     if isinstance(source, BreachNotificationSettings):
         wanted += [f for f in (source.notify_field, source.notified_field, source.detected_field) if f]
     return list(dict.fromkeys(wanted))
@@ -78,20 +89,23 @@ def _cite(answer: RawAnswer) -> dict[str, str]:
     return {"call": answer.call, "sha256": answer.sha256, "collected_at": answer.collected_at.isoformat()}
 
 
-def _notify(source: BreachNotificationSettings, values: dict[str, Any]) -> bool | None:
+def _analysis(source: BreachNotificationSettings, values: dict[str, Any]) -> str:
+    """Return what the analysis recorded (records.ANALYSES): the two tags, or the notify field's value."""
     if source.notify_tag is not None:
-        return source.notify_tag.casefold() in tags(values.get("System.Tags"))
+        present = tags(values.get("System.Tags"))
+        return analysis_of(
+            source.notify_tag.casefold() in present, str(source.no_notify_tag).casefold() in present
+        )
     value = values.get(str(source.notify_field))
     if value is None or value == "" or isinstance(value, dict | list):
-        return None  # empty, or an identity / structure: not a value the analysis chose
-    wanted = {v.casefold() for v in source.notify_values}
-    return str(value).casefold() in wanted
+        return NOT_ANALYSED  # empty, or an identity / structure: not a value the analysis chose
+    return field_analysis(source, [str(value)])
 
 
 def reduce_item(source: TrackerSource, item: dict[str, Any], answer: RawAnswer) -> dict[str, Any] | None:
     """Return what the controls need of one work item (key and times), None when it lacks the tag.
 
-    `_id`, `_type` and `_state` are kept only until the reader has used them (see `_finish`).
+    `_id`, `_type`, `_state` and `_reason` are kept only until the reader has used them.
     """
     values = item.get("fields")
     if not isinstance(values, dict) or not isinstance(item.get("id"), int):
@@ -109,9 +123,10 @@ def reduce_item(source: TrackerSource, item: dict[str, Any], answer: RawAnswer) 
         "_id": item["id"],
         "_type": str(values.get("System.WorkItemType") or ""),
         "_state": str(values.get("System.State") or ""),
+        "_reason": values.get(REASON),
     }
     if isinstance(source, BreachNotificationSettings):
-        record["notify"] = _notify(source, values)
+        record["analysis"] = _analysis(source, values)
         if source.notified_field:
             record["notified"] = kept_time(values.get(source.notified_field))
         if source.detected_field:
@@ -201,7 +216,7 @@ class AzureDevOpsReader:
         else:
             self._done(records)
         for record in records:
-            for temporary in ("_id", "_type", "_state"):
+            for temporary in ("_id", "_type", "_state", "_reason"):
                 record.pop(temporary, None)
         return records
 
@@ -216,7 +231,13 @@ class AzureDevOpsReader:
         value = answer.data.get("value") if isinstance(answer.data, dict) else None
         if not isinstance(value, list) or len(value) != len(ids):
             raise TrackerUnreadable(msg("{call} answered no value list", call=answer.call))
-        reduced = [reduce_item(self.source, item, answer) for item in value if isinstance(item, dict)]
+        answered = [item.get("id") if isinstance(item, dict) else None for item in value]
+        numbers = [i for i in answered if isinstance(i, int) and not isinstance(i, bool)]
+        if len(numbers) != len(answered) or sorted(numbers) != sorted(ids):
+            raise TrackerUnreadable(
+                msg("{call} answered other work items than the ids asked", call=answer.call)
+            )
+        reduced = [reduce_item(self.source, item, answer) for item in value]
         return [record for record in reduced if record is not None]
 
     def _done(self, records: list[dict[str, Any]]) -> None:
@@ -226,6 +247,7 @@ class AzureDevOpsReader:
             if kind not in categories:
                 categories[kind] = self._categories(kind)
             record["done"] = categories[kind].get(record["_state"]) not in OPEN_CATEGORIES
+            record["resolution"] = kept_resolution(record["_reason"]) if record["done"] else None
 
     def _categories(self, work_item_type: str) -> dict[str, str]:
         url, shown = self._project_url(f"workitemtypes/{quote(work_item_type, safe='')}/states")

@@ -1,8 +1,10 @@
 """Read the tracker registers the config names (`[data_subject_requests]`, `[breach_notifications]`).
 
 Each register becomes one population, one subject per ticket (id = the ticket key). A register
-that cannot be read at all is one `error` subject naming the register; a section the config
-leaves out marks its population out of scope. `--record` keeps the reduced tickets (keys and
+that cannot be read at all is one `error` subject naming the register, and so is one whose pages
+answered a ticket key more than once (overlapping or repeated pages: tickets may be missing, so
+the register is not judged as if complete); a section the config leaves out marks its population
+out of scope. `--record` keeps the reduced tickets (keys and
 times, see records.py) under the recording's `trackers` part; `--replay` builds the same facts
 from them.
 """
@@ -20,7 +22,7 @@ from collectors.messages import reason_from_json, reason_json
 from collectors.recording import Recording
 from collectors.trackers.facts import BREACH_POPULATION, DSR_POPULATION
 from collectors.trackers.http import TrackerUnreadable
-from collectors.trackers.records import subjects
+from collectors.trackers.records import duplicate_keys, subjects
 from reports.evidence import Source, msg, utc_now
 
 REGISTERS = (
@@ -81,8 +83,17 @@ def _fill(
     population = store.population(population_name)
     register = str(read.get("register") or source.register())
     observed_at = datetime.fromisoformat(str(read["observed_at"]))
-    if read.get("error") is not None:
-        reason = reason_from_json(read["error"])
+    tickets = list(read.get("tickets") or [])
+    twice = duplicate_keys(tickets) if read.get("error") is None else []
+    if read.get("error") is not None or twice:
+        reason = (
+            reason_from_json(read["error"])
+            if read.get("error") is not None
+            else msg(
+                "its pages answered {keys} more than once, so other tickets may be missing",
+                keys=", ".join(twice),
+            )
+        )
         population.add(
             unobservable(
                 f"{section}:{register}",
@@ -91,7 +102,6 @@ def _fill(
             )
         )
         return
-    tickets = list(read.get("tickets") or [])
     population.empty_reason = msg(
         "the register {register} holds no ticket ({query})", register=register, query=str(read.get("query"))
     )

@@ -2,8 +2,14 @@
 `GET /repos/{o}/{r}/issues/{n}/events` (when a label was added).
 
 The listing returns titles and bodies whatever is asked: they are dropped here, at the boundary,
-with the pull requests the listing mixes in. Of the events only the configured label's `labeled`
-time is kept (never the actor).
+with the pull requests the listing mixes in. Of a closed issue its `state_reason` ("completed",
+"not_planned", "duplicate"; null on issues closed before GitHub kept one) is kept as its
+resolution. Of the labels only whether the configured ones are present is kept. Of the events only
+the configured label's `labeled` time is kept (never the actor).
+
+Paging follows the `Link: rel="next"` header, only to URLs under the configured API base (the
+token is sent to no other host), and fails closed: a next link answered before (a loop) or a
+listing still going after MAX_PAGES makes the register unreadable rather than short.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from urllib.parse import quote
 
 from collectors.config.trackers import BreachNotificationSettings, TrackerSource
 from collectors.trackers.http import RawAnswer, TrackerClient, TrackerUnreadable, credentials
-from collectors.trackers.records import kept_time, parse_time
+from collectors.trackers.records import analysis_of, kept_resolution, kept_time, parse_time
 from reports.evidence import msg
 
 PAGE_SIZE = 100
@@ -29,18 +35,23 @@ def _cite(answer: RawAnswer) -> dict[str, str]:
 
 def reduce_issue(source: TrackerSource, issue: dict[str, Any], answer: RawAnswer) -> dict[str, Any]:
     """Return what the controls need of one listed issue (number and times; never title or body)."""
+    number = issue.get("number")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise TrackerUnreadable(msg("{call} answered an issue without number", call=answer.call))
     labels = {str(label.get("name")) for label in issue.get("labels") or [] if isinstance(label, dict)}
+    done = issue.get("state") == "closed"
     record: dict[str, Any] = {
-        "key": f"{source.repository}#{issue.get('number')}",
-        "number": issue.get("number"),
+        "key": f"{source.repository}#{number}",
+        "number": number,
         "created": kept_time(issue.get("created_at")),
         "resolved": kept_time(issue.get("closed_at")),
-        "done": issue.get("state") == "closed",
+        "done": done,
+        "resolution": kept_resolution(issue.get("state_reason")) if done else None,
         "events": [],
         "sources": [_cite(answer)],
     }
     if isinstance(source, BreachNotificationSettings):
-        record["notify"] = source.notify_label in labels
+        record["analysis"] = analysis_of(source.notify_label in labels, source.no_notify_label in labels)
     return record
 
 
@@ -88,26 +99,48 @@ class GitHubReader:
         finally:
             self.client.close()
 
+    def _next(self, answer: RawAnswer, seen: set[str]) -> str | None:
+        """Return the Link header's next URL, None after the last page; TrackerUnreadable for a loop or another host."""
+        found = _NEXT.search(answer.headers.get("link", ""))
+        if found is None:
+            return None
+        url = found.group(1)
+        if not url.startswith(f"{self.source.url}/"):
+            raise TrackerUnreadable(
+                msg("{call} links its next page outside {base}", call=answer.call, base=self.source.url)
+            )
+        if url in seen:
+            raise TrackerUnreadable(msg("{call} links to a page it had answered before", call=answer.call))
+        seen.add(url)
+        return url
+
     def _read(self) -> list[dict[str, Any]]:
         base = f"{self.source.url}/repos/{self.source.repository}/issues"
-        url: str | None = (
+        url: str = (
             f"{base}?labels={quote(str(self.source.label))}&state=all&sort=created&direction=desc"
             f"&per_page={PAGE_SIZE}"
         )
+        seen = {url}
         records: list[dict[str, Any]] = []
         for page in range(1, MAX_PAGES + 1):
-            if url is None:
-                break
             answer = self.client.request(
                 "GET", url, shown=f"/repos/{self.source.repository}/issues page {page}"
             )
             if not isinstance(answer.data, list):
                 raise TrackerUnreadable(msg("{call} answered no issues list", call=answer.call))
             for issue in answer.data:
-                if isinstance(issue, dict) and "pull_request" not in issue:
+                if not isinstance(issue, dict):
+                    raise TrackerUnreadable(msg("{call} answered an issue without number", call=answer.call))
+                if "pull_request" not in issue:
                     records.append(reduce_issue(self.source, issue, answer))
-            found = _NEXT.search(answer.headers.get("link", ""))
-            url = found.group(1) if found else None
+            following = self._next(answer, seen)
+            if following is None:
+                break
+            url = following
+        else:
+            raise TrackerUnreadable(
+                msg("{call} did not end after {pages} pages", call="issues", pages=MAX_PAGES)
+            )
         if self.source.since is not None:
             start = self.source.since
             records = [r for r in records if not _created_before(r, start)]
@@ -120,12 +153,9 @@ class GitHubReader:
 
     def _events(self, source: BreachNotificationSettings, record: dict[str, Any]) -> None:
         number = record["number"]
-        url: str | None = (
-            f"{source.url}/repos/{source.repository}/issues/{number}/events?per_page={PAGE_SIZE}"
-        )
+        url: str = f"{source.url}/repos/{source.repository}/issues/{number}/events?per_page={PAGE_SIZE}"
+        seen = {url}
         for page in range(1, MAX_PAGES + 1):
-            if url is None:
-                break
             answer = self.client.request(
                 "GET", url, shown=f"/repos/{source.repository}/issues/{number}/events page {page}"
             )
@@ -133,8 +163,12 @@ class GitHubReader:
                 raise TrackerUnreadable(msg("{call} answered no events list", call=answer.call))
             record["events"].extend(reduce_events(source, answer.data))
             record["sources"].append(_cite(answer))
-            found = _NEXT.search(answer.headers.get("link", ""))
-            url = found.group(1) if found else None
+            following = self._next(answer, seen)
+            if following is None:
+                return
+            url = following
+        where = f"issues/{number}/events"
+        raise TrackerUnreadable(msg("{call} did not end after {pages} pages", call=where, pages=MAX_PAGES))
 
 
 def _created_before(record: dict[str, Any], start: Any) -> bool:

@@ -88,8 +88,17 @@ _EXTENSION_TABLES = {
 }
 """Resource Graph tables other than Resources, and the resource type prefix their rows have."""
 
-_ROLLUP_COLLECTIONS = {"replicationlinks": "databases"}
-"""Collections ARM also lists one level up: `{server}/replicationLinks` holds every database's links."""
+_ROLLUP_COLLECTIONS = {
+    "replicationlinks": "databases",
+    "longtermretentionbackups": "longtermretentiondatabases",
+}
+"""Collections ARM also lists one level up: `{server}/replicationLinks` holds every database's links,
+`longTermRetentionServers/{server}/longTermRetentionBackups` every database's long-term backups."""
+
+_LTR_SERVER = re.compile(
+    r"^/subscriptions/[^/]+/providers/microsoft\.sql/locations/[^/]+/longtermretentionservers/[^/]+$"
+)
+"""A long-term retention server: ARM lists its backups (none: an empty list) whether or not the estate names it."""
 
 _SITE_CONFIG_LIST = re.compile(
     r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.web/sites/[^/]+"
@@ -728,7 +737,7 @@ class ArmEmulator:
 
         parent = _parent(lp)
         rollup = _ROLLUP_COLLECTIONS.get(lp.rsplit("/", 1)[-1])
-        if rollup and parent in self._by_id and not self._children.get(lp):
+        if rollup and (parent in self._by_id or _LTR_SERVER.match(parent)) and not self._children.get(lp):
             # e.g. ReplicationLinks_ListByServer: the links of every database of the server
             below = re.compile(
                 rf"^{re.escape(parent)}/{rollup}/[^/]+/{re.escape(lp.rsplit('/', 1)[-1])}/[^/]+$"

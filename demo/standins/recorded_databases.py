@@ -2,10 +2,15 @@
 
 - `RecordedServer` answers the SQL Server reader's tagged queries (`/* auditor:NAME */`) through
   a DB-API connection with recorded rows shaped like the documented catalog views and DMVs
-  (demo/standins/database_recordings/sqlserver/); `recorded(fixture, *variants)` builds one.
+  (demo/standins/database_recordings/sqlserver/); `recorded(fixture, *variants)` builds one,
+  `recorded_privacy(*variants)` the on-prem server with the 6c/6e tables of privacy.json. A tag
+  that answers several statements (one per scanned column) holds `cases`, each matched by
+  fragments of the statement (`when`) or by its bound values (`params`), both compared
+  case-insensitively like SQL Server's default collation; `TOP (%s)` is honoured.
 - `FakeRavenDb` is a real TLS server that requires a client certificate signed by its client
-  CA and serves recorded RavenDB REST answers (demo/standins/database_recordings/ravendb/); `Pki` makes
-  the CAs and certificate files.
+  CA and serves recorded RavenDB REST answers (demo/standins/database_recordings/ravendb/), and
+  pages recorded query answers (`GET /databases/{db}/queries?query=&start=&pageSize=`) like
+  RavenDB; `Pki` makes the CAs and certificate files.
 
 Used by the catalog tests and by demo/make_recording.py.
 """
@@ -19,10 +24,16 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qs, unquote
 
 import trustme
 
-from collectors.config.databases import ApplicationEntry, DatabaseServerEntry, MessageRetention
+from collectors.config.databases import (
+    ApplicationEntry,
+    DatabaseServerEntry,
+    MessageRetention,
+    NewsletterOptIn,
+)
 from collectors.databases.sqlserver import DbApiConnection, DbApiCursor, query_name
 
 FIXTURES = Path(__file__).parent / "database_recordings"
@@ -54,10 +65,16 @@ class RecordedCursor:
                 208, f"no recorded answer to {name or operation!r} in {self.database}".encode()
             )
         answer = answers[name]
+        if isinstance(answer, dict) and "cases" in answer:
+            answer = _case(answer["cases"], operation, params)
+            if answer is None:
+                raise RecordedError(208, f"no recorded case of {name!r} in {self.database}".encode())
         if isinstance(answer, dict) and "error" in answer:
             number, message = answer["error"]
             raise RecordedError(number, message.encode())
-        rows: list[dict[str, Any]] = answer
+        rows: list[dict[str, Any]] = answer["rows"] if isinstance(answer, dict) else answer
+        if "TOP (%s)" in operation and params:
+            rows = rows[: int(params[0])]
         columns = list(rows[0]) if rows else ["value"]
         self.description = [(column, None) for column in columns]
         self._rows = [tuple(row[column] for column in columns) for row in rows]
@@ -68,6 +85,18 @@ class RecordedCursor:
 
     def close(self) -> None:
         pass
+
+
+def _case(cases: list[dict[str, Any]], operation: str, params: Any) -> dict[str, Any] | None:
+    """Return the first recorded case whose statement fragments and bound values match, or None."""
+    bound = [str(value).casefold() for value in params or ()]
+    statement = operation.casefold()
+    for case in cases:
+        if all(fragment.casefold() in statement for fragment in case.get("when", [])) and (
+            "params" not in case or [str(value).casefold() for value in case["params"]] == bound
+        ):
+            return case
+    return None
 
 
 class RecordedConnection:
@@ -181,6 +210,118 @@ def recorded(fixture: str, *variants: str | None) -> RecordedServer:
     return RecordedServer(results)
 
 
+def recorded_privacy(*variants: str | None) -> RecordedServer:
+    """Return the recorded on-prem server (onprem.json) with the 6c/6e answers of privacy.json and its variants."""
+    server = recorded("onprem.json")
+    document = json.loads((FIXTURES / "sqlserver" / "privacy.json").read_text(encoding="utf-8"))
+    for layer in [document["base"], *(document["variants"][v] for v in variants if v is not None)]:
+        for database, answers in layer.items():
+            server.results.setdefault(database, {}).update(copy.deepcopy(answers))
+    return server
+
+
+def privacy_apps(server: str = "sql01") -> list[ApplicationEntry]:
+    """Return the applications of privacy.json (and ravendb/privacy.json, on server `server`).
+
+    On SQL Server: webshop (Shop) scans dbo.Orders and the tables dbo.Tickets, dbo.Ledger (no
+    text column) and dbo.Missing, and counts dbo.Subscribers (bit flag); on Crm news counts
+    dbo.Readers (timestamp, one missing), club dbo.Members (all set), mailer a query answering
+    0 and letters a query answering an e-mail address. `privacy_raven_apps` is RavenDB's.
+    """
+    return [
+        ApplicationEntry(
+            name="webshop",
+            server=server,
+            database="Shop",
+            login="shop_app",
+            card_scan=["dbo.Orders.Note", "dbo.Orders.Reference", "dbo.Orders.NoSuchColumn"],
+            card_scan_tables=["dbo.Tickets", "dbo.Ledger", "dbo.Missing"],
+            newsletter=NewsletterOptIn(table="dbo.Subscribers", opt_in_column="OptedIn"),
+        ),
+        ApplicationEntry(
+            name="news",
+            server=server,
+            database="Crm",
+            login="crm_app",
+            newsletter=NewsletterOptIn(table="dbo.Readers", opt_in_column="OptedInAt"),
+        ),
+        ApplicationEntry(
+            name="club",
+            server=server,
+            database="Crm",
+            login="crm_app",
+            newsletter=NewsletterOptIn(table="dbo.Members", opt_in_column="ConsentAt"),
+        ),
+        ApplicationEntry(
+            name="mailer",
+            server=server,
+            database="Crm",
+            login="crm_app",
+            newsletter=NewsletterOptIn(
+                without_opt_in_query="SELECT COUNT_BIG(*) FROM dbo.Members WHERE ConsentAt IS NULL"
+            ),
+        ),
+        ApplicationEntry(
+            name="letters",
+            server=server,
+            database="Crm",
+            login="crm_app",
+            newsletter=NewsletterOptIn(
+                without_opt_in_query="SELECT TOP (1) Email FROM dbo.Members ORDER BY Id"
+            ),
+        ),
+    ]
+
+
+def privacy_raven_apps(server: str = "raven01") -> list[ApplicationEntry]:
+    """Return the applications of ravendb/privacy.json: collections stand for tables, fields for columns.
+
+    webshop (Shop) scans the fields Orders.Note, Orders.Reference, Orders.NoSuchField and the
+    collections Tickets, Ledgers (no text) and Missing, and counts Subscribers (flag OptIn);
+    on Synda news counts Readers (timestamp OptInAt, one null), club Members (all set), mailer
+    a query matching none and letters a query whose index is stale.
+    """
+    return [
+        ApplicationEntry(
+            name="webshop",
+            server=server,
+            database="Shop",
+            certificate="3F2A9C1B7D8E6F5A4B3C2D1E0F9A8B7C6D5E4F3A",
+            card_scan=["Orders.Note", "Orders.Reference", "Orders.NoSuchField"],
+            card_scan_tables=["Tickets", "Ledgers", "Missing"],
+            newsletter=NewsletterOptIn(table="Subscribers", opt_in_column="OptIn"),
+        ),
+        ApplicationEntry(
+            name="news",
+            server=server,
+            database="Synda",
+            certificate="7C6D5E4F3A2B1C0D9E8F7A6B5C4D3E2F1A0B9C8D",
+            newsletter=NewsletterOptIn(table="Readers", opt_in_column="OptInAt"),
+        ),
+        ApplicationEntry(
+            name="club",
+            server=server,
+            database="Synda",
+            certificate="7C6D5E4F3A2B1C0D9E8F7A6B5C4D3E2F1A0B9C8D",
+            newsletter=NewsletterOptIn(table="Members", opt_in_column="ConsentAt"),
+        ),
+        ApplicationEntry(
+            name="mailer",
+            server=server,
+            database="Synda",
+            certificate="7C6D5E4F3A2B1C0D9E8F7A6B5C4D3E2F1A0B9C8D",
+            newsletter=NewsletterOptIn(without_opt_in_query="from Members where ConsentAt = null"),
+        ),
+        ApplicationEntry(
+            name="letters",
+            server=server,
+            database="Synda",
+            certificate="7C6D5E4F3A2B1C0D9E8F7A6B5C4D3E2F1A0B9C8D",
+            newsletter=NewsletterOptIn(without_opt_in_query="from Members where Email != null select Email"),
+        ),
+    ]
+
+
 class _RavenHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -205,10 +346,36 @@ class _RavenHandler(BaseHTTPRequestHandler):
             )
         elif path in server.answers:
             self._reply(200, server.answers[path])
+        elif path.startswith("/databases/") and path.endswith("/queries"):
+            self._query(server, unquote(path.split("/")[2]), parse_qs(query))
         else:
             self._reply(
                 404, {"Type": "RouteNotFound", "Message": f"There is no handler for path: GET {path}"}
             )
+
+    def _query(self, server: FakeRavenDb, database: str, query: dict[str, list[str]]) -> None:
+        """Answer one page of a recorded RQL query, as RavenDB pages it (start, pageSize)."""
+        rql = query.get("query", [""])[0]
+        answer = server.queries.get(database, {}).get(rql)
+        if answer is None:
+            self._reply(
+                400,
+                {
+                    "Type": "Raven.Client.Exceptions.InvalidQueryException",
+                    "Message": f"no recorded answer to {rql!r} in {database}",
+                },
+            )
+            return
+        if "status" in answer:
+            self._reply(answer["status"], answer["body"])
+            return
+        start = int(query.get("start", ["0"])[0])
+        size = int(query.get("pageSize", [str(2**31 - 1)])[0])
+        results = answer.get("Results", [])
+        page = {**answer, "Results": results[start : start + size]}
+        page.setdefault("TotalResults", len(results))
+        page.setdefault("SkippedResults", 0)
+        self._reply(200, page)
 
     def _reply(self, status: int, body: object) -> None:
         payload = json.dumps(body).encode()
@@ -224,7 +391,13 @@ class FakeRavenDb(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, server_ca: trustme.CA, client_ca: trustme.CA, answers: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        server_ca: trustme.CA,
+        client_ca: trustme.CA,
+        answers: dict[str, Any],
+        queries: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _RavenHandler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server_ca.issue_cert("127.0.0.1").configure_cert(context)
@@ -232,6 +405,8 @@ class FakeRavenDb(ThreadingHTTPServer):
         client_ca.configure_trust(context)
         self.socket = context.wrap_socket(self.socket, server_side=True)
         self.answers = answers
+        self.queries: dict[str, dict[str, Any]] = queries or {}
+        """database -> RQL -> a recorded QueryResult (all its Results), or {"status", "body"} of a refusal."""
         self.seen: list[tuple[str, str, str]] = []
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -270,3 +445,22 @@ def recorded_answers() -> dict[str, Any]:
         "/databases": json.loads((folder / "databases.json").read_text(encoding="utf-8")),
         "/admin/certificates": json.loads((folder / "certificates.json").read_text(encoding="utf-8")),
     }
+
+
+def recorded_privacy_answers(*variants: str | None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Return (REST answers by path, query answers by database and RQL) of ravendb/privacy.json.
+
+    The REST answers are `recorded_answers()` plus each database's collection statistics; the
+    variants replace single query answers.
+    """
+    document = json.loads((FIXTURES / "ravendb" / "privacy.json").read_text(encoding="utf-8"))
+    answers = recorded_answers()
+    for database, stats in document["stats"].items():
+        answers[f"/databases/{database}/collections/stats"] = stats
+    queries: dict[str, dict[str, Any]] = copy.deepcopy(document["queries"])
+    for variant in variants:
+        if variant is None:
+            continue
+        for database, replaced in document["variants"][variant].items():
+            queries.setdefault(database, {}).update(copy.deepcopy(replaced))
+    return answers, queries

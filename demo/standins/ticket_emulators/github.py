@@ -12,6 +12,8 @@ Authentication: `Authorization: Bearer <token>` (401 "Bad credentials" otherwise
 `X-GitHub-Api-Version` of 2022-11-28 (400 otherwise). `throttle_once=True` answers the first
 write with 429 and `Retry-After: 1` (a secondary rate limit). `close_by_person` closes an issue
 as a person would (e.g. `not_planned`); `add_pull_request` mixes a PR into the listing.
+`page_overlap` (default 0) makes every listing page after the first start that many issues early,
+as when an issue is created while a client pages through a newest-first listing.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class GitHubEmulator(HttpsEmulator):
         self.comments: dict[int, list[str]] = {}
         self.events: dict[int, list[dict[str, Any]]] = {}
         self.page_size = 3
+        self.page_overlap = 0
 
     def check_auth(self, request: Request) -> Reply | None:
         """Refuse a missing or wrong token (401) and an unsupported API version (400)."""
@@ -100,14 +103,15 @@ class GitHubEmulator(HttpsEmulator):
         created: datetime,
         closed: datetime | None = None,
         actor: str = "ops-person",
+        state_reason: str | None = "completed",
     ) -> int:
-        """Add an issue made by a person at `created` (closed as completed at `closed`); return its number."""
+        """Add an issue made by a person at `created` (closed at `closed` with `state_reason`); return its number."""
         with self.lock:
             number = self._next_number()
             item = self._issue(number, title, body, labels)
             item["created_at"] = _time(created)
             if closed is not None:
-                item.update(state="closed", state_reason="completed", closed_at=_time(closed))
+                item.update(state="closed", state_reason=state_reason, closed_at=_time(closed))
             self.items[number] = item
             self.events[number] = []
             for name in labels:
@@ -227,9 +231,10 @@ class GitHubEmulator(HttpsEmulator):
                 and (state == "all" or item["state"] == state)
             ]
         hits.sort(key=lambda i: i["number"], reverse=request.param("direction", "desc") == "desc")
-        chunk = hits[(page - 1) * per_page : page * per_page]
+        start = max(0, (page - 1) * per_page - (self.page_overlap if page > 1 else 0))
+        chunk = hits[start : start + per_page]
         headers: dict[str, str] = {}
-        if page * per_page < len(hits):
+        if start + per_page < len(hits):
             query = "&".join(f"{k}={v[0]}" for k, v in sorted(request.query.items()) if k != "page")
             headers["Link"] = f'<{self.url}{request.path}?{query}&page={page + 1}>; rel="next"'
         return Reply(200, chunk, headers)

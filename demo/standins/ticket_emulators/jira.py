@@ -13,7 +13,8 @@ toString}]}, `isLast`, `total`). `add_issue` seeds an issue as the ops team woul
 (any creation time, custom fields, a changelog with authors' e-mail addresses).
 
 Authentication is Basic e-mail:API token (401 otherwise). Search is eventually consistent: a new
-issue shows up in search only after `search_lag` further searches. `close_by_person` and
+issue shows up in search only after `search_lag` further searches. `page_overlap` (default 0)
+makes every search page after the first start that many issues early (overlapping pages). `close_by_person` and
 `reopen_by_person` act as a person in the web UI (e.g. resolution "Won't Do").
 """
 
@@ -110,6 +111,7 @@ class JiraEmulator(HttpsEmulator):
         self.issues: dict[str, Issue] = {}
         self.searches = 0
         self.page_size = 2
+        self.page_overlap = 0
 
     def check_auth(self, request: Request) -> Reply | None:
         """Refuse requests without the right Basic credentials (401, as Jira Cloud does)."""
@@ -152,8 +154,9 @@ class JiraEmulator(HttpsEmulator):
         description: str = "",
         resolved: datetime | None = None,
         fields: dict[str, Any] | None = None,
+        resolution: str = "Done",
     ) -> str:
-        """Add an issue as a person made it (`created` any time; Done with `resolved`); return its key."""
+        """Add an issue as a person made it (`created` any time; Done, as `resolution`, with `resolved`); return its key."""
         with self.lock:
             number = len(self.issues) + 1
             key = f"{self.project}-{number}"
@@ -169,7 +172,7 @@ class JiraEmulator(HttpsEmulator):
                     "labels": list(labels or []),
                     "issuetype": {"name": issue_type},
                     "status": STATUSES["Done" if resolved else "To Do"],
-                    "resolution": {"name": "Done"} if resolved else None,
+                    "resolution": {"name": resolution} if resolved else None,
                     "resolutiondate": _jira_time(resolved) if resolved else None,
                     "created": _jira_time(created),
                     **(fields or {}),
@@ -323,7 +326,7 @@ class JiraEmulator(HttpsEmulator):
             "isLast": start + size >= len(hits),
         }
         if start + size < len(hits):
-            reply["nextPageToken"] = str(start + size)
+            reply["nextPageToken"] = str(max(start + 1, start + size - self.page_overlap))
         return Reply(200, reply)
 
     def _changelog(self, issue: Issue, request: Request) -> Reply:

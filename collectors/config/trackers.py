@@ -72,7 +72,8 @@ class TrackerSource(ConfigSection):
     work_item_type: str | None = Field(default=None, min_length=1)
     """Azure DevOps: the work item type of this register's items (e.g. "AVG-verzoek", "Incident")."""
     since: date | None = None
-    """Only tickets created on or after this date (the start of the audited period)."""
+    """The start of the audited period: tickets created or resolved on or after this date, and every
+    ticket still open whatever its age (an old request left open is never hidden by the period)."""
     timeout_seconds: Seconds = 20.0
 
     @field_validator("url")

@@ -36,6 +36,7 @@ from collectors.trackers.records import (
     UNREADABLE,
     analysis_of,
     field_analysis,
+    in_period,
     kept_resolution,
     kept_time,
 )
@@ -65,8 +66,7 @@ def wiql(source: TrackerSource) -> str:
         clauses.append(f"[System.WorkItemType] = '{_quoted(source.work_item_type)}'")
     if source.tag:
         clauses.append(f"[System.Tags] CONTAINS '{_quoted(source.tag)}'")
-    if source.since:
-        clauses.append(f"[{CREATED}] >= '{source.since.isoformat()}'")
+    # `since` is applied after reading (records.in_period): WIQL cannot say "or still open" by state category.
     return f"SELECT [System.Id] FROM WorkItems WHERE {' AND '.join(clauses)} ORDER BY [{CREATED}] DESC"
 
 
@@ -218,7 +218,7 @@ class AzureDevOpsReader:
         for record in records:
             for temporary in ("_id", "_type", "_state", "_reason"):
                 record.pop(temporary, None)
-        return records
+        return [record for record in records if in_period(record, source.since)]
 
     def _batch(self, ids: list[int], number: int) -> list[dict[str, Any]]:
         path = "/_apis/wit/workitemsbatch"

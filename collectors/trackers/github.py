@@ -15,13 +15,12 @@ listing still going after MAX_PAGES makes the register unreadable rather than sh
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from collectors.config.trackers import BreachNotificationSettings, TrackerSource
 from collectors.trackers.http import RawAnswer, TrackerClient, TrackerUnreadable, credentials
-from collectors.trackers.records import analysis_of, kept_resolution, kept_time, parse_time
+from collectors.trackers.records import analysis_of, in_period, kept_resolution, kept_time
 from reports.evidence import msg
 
 PAGE_SIZE = 100
@@ -89,7 +88,11 @@ class GitHubReader:
 
     def query(self) -> str:
         """Return the query as shown in the evidence."""
-        since = f" created>={self.source.since.isoformat()}" if self.source.since else ""
+        since = (
+            f" (created>={self.source.since.isoformat()} or closed>={self.source.since.isoformat()} or open)"
+            if self.source.since
+            else ""
+        )
         return f"repo:{self.source.repository} is:issue label:{self.source.label}{since}"
 
     def read(self) -> list[dict[str, Any]]:
@@ -141,9 +144,7 @@ class GitHubReader:
             raise TrackerUnreadable(
                 msg("{call} did not end after {pages} pages", call="issues", pages=MAX_PAGES)
             )
-        if self.source.since is not None:
-            start = self.source.since
-            records = [r for r in records if not _created_before(r, start)]
+        records = [record for record in records if in_period(record, self.source.since)]
         if isinstance(self.source, BreachNotificationSettings):
             for record in records:
                 self._events(self.source, record)
@@ -169,8 +170,3 @@ class GitHubReader:
             url = following
         where = f"issues/{number}/events"
         raise TrackerUnreadable(msg("{call} did not end after {pages} pages", call=where, pages=MAX_PAGES))
-
-
-def _created_before(record: dict[str, Any], start: Any) -> bool:
-    created: datetime | None = parse_time(record.get("created"))
-    return created is not None and created.date() < start

@@ -25,6 +25,7 @@ from collectors.trackers.records import (
     NOT_ANALYSED,
     analysis_of,
     field_analysis,
+    in_period,
     kept_resolution,
     kept_time,
 )
@@ -42,7 +43,9 @@ def jql(source: TrackerSource) -> str:
     if source.issue_type:
         clauses.append(f'issuetype = "{source.issue_type}"')
     if source.since:
-        clauses.append(f'created >= "{source.since.isoformat()}"')
+        start = source.since.isoformat()
+        # the period's own tickets, those resolved in it, and every one still open whatever its age
+        clauses.append(f'(created >= "{start}" OR resolutiondate >= "{start}" OR statusCategory != Done)')
     return " AND ".join(clauses) + " ORDER BY created DESC"
 
 
@@ -207,7 +210,7 @@ class JiraReader:
         ):
             for record in records:
                 self._history(self.source, record)
-        return records
+        return [record for record in records if in_period(record, self.source.since)]
 
     def _history(self, source: BreachNotificationSettings, record: dict[str, Any]) -> None:
         key = record["key"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from collectors.config.trackers import BreachNotificationSettings, TrackerSource
@@ -98,6 +98,22 @@ def duplicate_keys(records: Iterable[dict[str, Any]]) -> list[str]:
     """Return the keys that occur more than once in a register's records (overlapping pages), sorted."""
     counts = Counter(str(record.get("key")) for record in records)
     return sorted(key for key, count in counts.items() if count > 1)
+
+
+def in_period(record: dict[str, Any], since: date | None) -> bool:
+    """Return True when a ticket belongs to an audit period starting `since` (None: every ticket).
+
+    Created on or after the start, resolved on or after it, or still open whatever its age: an old
+    request or incident left open is exactly what the period must show, never filtered out. A
+    ticket whose times cannot be read is kept (its item is then an `error`, not silently gone).
+    """
+    if since is None:
+        return True
+    created = parse_time(record.get("created"))
+    resolved = parse_time(record.get("resolved"))
+    if created is None or not record.get("done"):
+        return True
+    return created.date() >= since or (resolved is None or resolved.date() >= since)
 
 
 def record_sources(record: dict[str, Any]) -> list[Source]:

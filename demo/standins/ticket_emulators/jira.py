@@ -1,7 +1,8 @@
 """A Jira Cloud REST v3 emulator: the documented endpoints and payloads the ticket backend uses.
 
 Endpoints: `POST /rest/api/3/search/jql` (jql: `project = "X"` AND-ed with `labels = "L"`,
-`issuetype = "T"`, `created >= "YYYY-MM-DD"`, then `ORDER BY created DESC`; `fields` (only those
+`issuetype = "T"`, `created >= "YYYY-MM-DD"`, an audit period `(created >= "D" OR resolutiondate >= "D"
+OR statusCategory != Done)`, then `ORDER BY created DESC`; `fields` (only those
 are returned), `properties`, `maxResults`, `nextPageToken` paging; no `startAt`/`total`), the
 removed `GET|POST /rest/api/3/search` (410 Gone with Atlassian's message), `POST /rest/api/3/issue`
 (ADF description validated, labels without spaces, `properties`), `GET /rest/api/3/issue/{key}`,
@@ -44,6 +45,11 @@ TRANSITIONS = [
 ]
 _JQL_ORDER = " ORDER BY created DESC"
 _JQL_CLAUSE = re.compile(r'^(project|labels|issuetype) = "([^"]+)"$|^created >= "(\d{4}-\d{2}-\d{2})"$')
+_JQL_PERIOD = re.compile(
+    r'^\(created >= "(\d{4}-\d{2}-\d{2})" OR resolutiondate >= "(\d{4}-\d{2}-\d{2})" '
+    r"OR statusCategory != Done\)$"
+)
+"""An audit period: tickets created or resolved on or after the day, or not done whatever their age."""
 _ADF_NODES = {
     "doc", "paragraph", "text", "table", "tableRow", "tableHeader", "tableCell",
     "bulletList", "listItem", "heading", "hardBreak",
@@ -312,6 +318,7 @@ class JiraEmulator(HttpsEmulator):
                 and ("labels" not in wanted or wanted["labels"] in i.fields["labels"])
                 and ("issuetype" not in wanted or wanted["issuetype"] == i.fields["issuetype"]["name"])
                 and ("created" not in wanted or i.fields["created"][:10] >= wanted["created"])
+                and ("period" not in wanted or _in_period(i.fields, wanted["period"]))
                 and i.visible_after <= self.searches
             ]
         hits.sort(key=lambda i: int(i.id), reverse=True)
@@ -401,12 +408,27 @@ class JiraEmulator(HttpsEmulator):
         return Reply(201)
 
 
+def _in_period(fields: dict[str, Any], start: str) -> bool:
+    """Return True for an issue `(created >= start OR resolutiondate >= start OR statusCategory != Done)` selects."""
+    category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
+    resolved = fields.get("resolutiondate")
+    return (
+        str(fields.get("created", ""))[:10] >= start
+        or (isinstance(resolved, str) and resolved[:10] >= start)
+        or category != "done"
+    )
+
+
 def _parse_jql(jql: str) -> dict[str, str] | None:
     """Return {project, labels, issuetype, created} of the JQL this emulator understands, else None."""
     if not jql.endswith(_JQL_ORDER):
         return None
     wanted: dict[str, str] = {}
     for clause in jql[: -len(_JQL_ORDER)].split(" AND "):
+        period = _JQL_PERIOD.match(clause)
+        if period and period.group(1) == period.group(2):
+            wanted["period"] = period.group(1)
+            continue
         match = _JQL_CLAUSE.match(clause)
         if not match:
             return None

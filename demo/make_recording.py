@@ -16,7 +16,9 @@ Clauses 6c, 6d, 6e (newsletter), 10, 11 (terminated agreements) and 13 (breach n
 planted here too (`plant_privacy_data`, `jira_register`): a card number in one scanned column of
 pg-legacy's shop_db and none in the other; subscribers of shop, one without opt-in, and of webshop,
 all opted in; on pg-synda helpdesk (agreement ended, database still there) and intranet (agreement
-ended, database dropped, its login left with nothing to reach); a Jira emulator
+ended, database dropped, its login left with nothing to reach), and on Azure SQL sql-weu
+azure-archive (one long-term backup kept past three months: demo/estate/sql_weu.json) and
+azure-portal (its backups expiring in time); a Jira emulator
 holding the data-subject requests and incidents; the tracking nginx stand-in
 (demo/standins/tracking_sites.py) with a page that loads analytics at once and one that waits
 for consent, Chromium reaching the analytics host on loopback through a wrapper

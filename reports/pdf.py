@@ -3,38 +3,28 @@
 Chromium prints the page with its print stylesheet (failures expanded), without header/footer,
 from a throw-away profile, with background networking, sync and component updates off: the
 report makes no network request and neither does the printing. Chromium is looked up as
-``AUDIT_CHROMIUM`` (a path), then ``chromium``, ``chromium-browser``, ``google-chrome`` on PATH.
+``AUDIT_CHROMIUM`` (a path), then ``chromium``, ``chromium-browser``, ``google-chrome`` on PATH
+(`reports.chromium`, the lookup the 6d page collector shares).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-CHROMIUM_ENV = "AUDIT_CHROMIUM"
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+from reports.chromium import CANDIDATES, QUIET_ARGS
+from reports.chromium import CHROMIUM_ENV as CHROMIUM_ENV  # re-exported: this module's API
+from reports.chromium import find_chromium as find_chromium
+
 TIMEOUT_SECONDS = 180.0
 _LOG = logging.getLogger(__name__)
 
 
 class PdfError(RuntimeError):
     """Chromium is installed but did not produce a PDF (crash, timeout, empty output)."""
-
-
-def find_chromium() -> str | None:
-    """Return the Chromium executable to print with, or None when none is installed."""
-    configured = os.environ.get(CHROMIUM_ENV)
-    if configured:
-        return configured if os.access(configured, os.X_OK) else None
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def chromium_missing_reason() -> str | None:
@@ -55,15 +45,7 @@ def chromium_command(chromium: str, html_path: Path, pdf_path: Path, profile: Pa
     return [
         chromium,
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--no-first-run",
-        "--no-default-browser-check",
+        *QUIET_ARGS,
         "--no-pdf-header-footer",
         f"--user-data-dir={profile}",
         f"--print-to-pdf={pdf_path}",

@@ -63,7 +63,7 @@ def test_live_run_gives_the_catalog_verdicts(tmp_path: Path, emulator: ArmEmulat
     assert not [r for r in results if r["resource"].endswith("/databases/master")], (
         "master is not a user database"
     )
-    assert len([r for r in results if r["control"] == "12e.azure-sql-tde"]) == 5
+    assert len([r for r in results if r["control"] == "12e.azure-sql-tde"]) == 7
     firewall = run.result("12b.azure-sql-firewall", "/servers/sql-test-uks")
     assert "allow Azure services" in firewall["message"]
     assert "partner" in firewall["message"]

@@ -520,7 +520,8 @@ def test_replay_of_a_recording_with_an_unexpected_answer_errors_only_its_items(t
     recording = json.loads((ROOT / "demo" / "recording.json").read_text(encoding="utf-8"))
     mutated = 0
     for exchange in recording["exchanges"]:
-        if SQL_SERVERS_LIST in exchange["url"].lower() and exchange["status"] == 200:
+        url = exchange["url"].lower()
+        if SQL_SERVERS_LIST in url and "skiptoken" not in url and exchange["status"] == 200:  # its first page
             exchange["body"] = json.dumps({"value": "garbage"})
             mutated += 1
     assert mutated == 1
@@ -548,5 +549,8 @@ def test_replay_of_a_recording_with_an_unexpected_answer_errors_only_its_items(t
     for key, (was, _) in before.items():
         if key[1].startswith(f"{PROD}/resourceGroups/") and "/Microsoft.Sql/servers/" in key[1]:
             assert key not in after, f"{key} must be replaced by the list's error"
+        elif key[0] == "11.terminated-data-removed" and key[1].startswith("azure-"):
+            # its long-term backups are matched to a server of that list: unknown now, never "none left"
+            assert after[key][0] == "error", f"{key}: {after[key]}"
         elif key in after:
             assert after[key][0] == was, f"{key}: {was} -> {after[key][0]} (not affected by the mutation)"

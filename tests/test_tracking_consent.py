@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config.inventory import EndpointEntry
+from collectors.config.tracking import TrackingSettings
 from collectors.facts import FactStore, Subject
 from collectors.messages import english_text
 from collectors.recording import check_tracking_part
@@ -72,7 +73,12 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
             endpoints=[
                 EndpointEntry(
                     url=sites.shop_url,
-                    pages=["/tracks-at-once.html", "/asks-consent.html", "/missing.html"],
+                    pages=[
+                        "/tracks-at-once.html",
+                        "/asks-consent.html",
+                        "/tracks-later.html",
+                        "/missing.html",
+                    ],
                     allowed_cookies=["PHPSESSID"],
                 ),
                 # Nothing listens there: the port was free when the shop started and is left unused.
@@ -123,6 +129,34 @@ def test_third_party_tracking_cookie_refused_by_the_browser_is_still_seen(observ
     assert gid.third_party
     assert not gid.stored
     assert gid.tracker is not None
+
+
+@browser_only
+def test_page_loading_analytics_from_a_timer_after_the_load_event_fails(observed: Observed) -> None:
+    visit = visit_of(observed, "/tracks-later.html")
+    result = verdict(tracking_control, visit)
+    assert result.status == "fail", "the tracker comes 2.5 s after load, after the network went idle"
+    assert "www.google-analytics.com" in result.message
+    assert visit.waited_seconds >= 4.0
+
+
+@browser_only
+def test_a_watch_ending_at_the_first_idle_network_misses_the_timer(tmp_path: Path) -> None:
+    """The failing configuration the observation window exists for: observe_seconds = 0."""
+    with TrackingSites(tmp_path) as sites:
+        config = AuditConfig(
+            path=tmp_path / "audit.toml",
+            sha256="0" * 64,
+            endpoints=[
+                EndpointEntry(url=sites.shop_url, pages=["/tracks-later.html"], allowed_cookies=["PHPSESSID"])
+            ],
+            tracking=TrackingSettings(observe_seconds=0),
+        )
+        store = FactStore()
+        collect_tracking(config, store, browser_args=[sites.host_resolver_rules()], settle_timeout=5.0)
+        (subject,) = store.population(WEB_PAGES).subjects
+    assert isinstance(subject.fact, PageVisit), subject.error
+    assert verdict(tracking_control, subject.fact).status == "pass", "the blind spot observe_seconds closes"
 
 
 @browser_only

@@ -26,7 +26,9 @@ from collectors.config.inventory import (
 from collectors.config.policy import Policy
 from collectors.config.sites import LOCAL_SITE, DistributedSettings, SiteEntry, Vantage
 from collectors.config.trackers import BreachNotificationSettings, DataSubjectRequestSettings
+from collectors.config.tracking import TrackingSettings
 from collectors.config.waivers import Waiver
+from collectors.tracking.trackerdb import TrackerDatabaseError, tracker_database
 from reports.setting_types import normalise_host
 
 ItemT = TypeVar("ItemT")
@@ -65,6 +67,7 @@ class EstateConfig(BaseModel):
     distributed: DistributedSettings | None = None
     data_subject_requests: DataSubjectRequestSettings | None = None
     breach_notifications: BreachNotificationSettings | None = None
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
 
     @model_validator(mode="after")
     def _identities_unique(self) -> EstateConfig:
@@ -207,6 +210,31 @@ class EstateConfig(BaseModel):
         if problems:
             raise ValueError(problems[0])
         return self
+
+    @model_validator(mode="after")
+    def _tracker_database_usable(self) -> EstateConfig:
+        """Refuse a `[tracking] tracker_database` that is missing, unreadable, not JSON or of the wrong shape.
+
+        Checked where the whole audit.toml is loaded (the harness's AuditConfig, a subclass), before
+        anything is collected. A site worker validates the estate part alone (EstateConfig itself,
+        collectors.distributed.orders) and never opens a page, so it need not carry the file.
+        """
+        path = self.tracker_database_file()
+        if path is None or type(self) is EstateConfig:
+            return self
+        try:
+            tracker_database(path)
+        except TrackerDatabaseError as exc:
+            raise ValueError(f"tracking.tracker_database: {exc}") from None
+        return self
+
+    def tracker_database_file(self) -> Path | None:
+        """Return the configured tracker database resolved against the config's folder, or None.
+
+        None means the shipped copy of Ghostery's TrackerDB (collectors/tracking/trackerdb.json).
+        """
+        configured = self.tracking.tracker_database
+        return None if configured is None else self.resolve(configured.expanduser())
 
     def resolve(self, relative: Path) -> Path:
         """Return a path from the config resolved against the config file's folder."""

@@ -69,9 +69,10 @@ from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocat
 
 from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.config.estate import EstateConfig
-from collectors.fact_json import subject_from_json, subject_to_json
+from collectors.fact_json import subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable
 from collectors.messages import Reason, reason_json
+from collectors.recorded_subjects import rebuild_subject
 from collectors.tls.facts import (
     TLS_ENDPOINTS,
     CertificateFact,
@@ -85,7 +86,7 @@ from collectors.tls.facts import (
     normalise_name,
 )
 from collectors.tls.first_handshake import silent_targets
-from reports.evidence import Source, msg, msg_n, utc_now
+from reports.evidence import N_, Source, msg, msg_n, utc_now
 
 __all__ = [
     "TLS_ENDPOINTS",
@@ -715,19 +716,11 @@ def replayed_subject(item: dict[str, Any]) -> Subject[Any]:
     result itself is rebuilt strictly (`collectors.fact_json`): a missing or mistyped field
     makes this endpoint's items `error`, naming the field, never a pass on what is left.
     """
-    subject = subject_from_json(TlsEndpoint, item)
-    fact = subject.fact
-    if isinstance(fact, TlsEndpoint) and fact.target.id != subject.id:
-        return unobservable(
-            subject.id,
-            msg(
-                "the recorded scan result is for {recorded}, not {id}: the recording is inconsistent",
-                recorded=fact.target.id,
-                id=subject.id,
-            ),
-            list(subject.sources),
-        )
-    return subject
+    return rebuild_subject(
+        TlsEndpoint,
+        item,
+        N_("the recorded scan result is for {recorded}, not {id}: the recording is inconsistent"),
+    )
 
 
 def collect_tls(

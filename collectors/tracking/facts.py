@@ -104,7 +104,9 @@ class PageVisit:
     cookies: tuple[CookieSeen, ...]
     third_party_requests: tuple[RequestSeen, ...]
     tracker_database: str
-    """The tracker database the hosts were looked up in ("npm:@ghostery/trackerdb@1.0.945")."""
+    """The tracker database the hosts were looked up in: its source and the sha256 of the file read
+    ("npm:@ghostery/trackerdb@1.0.945, sha256 14bd..."; recordings made before the sha256 was added
+    name the source alone)."""
 
 
 def normalise_host(host: str) -> str:

@@ -4,8 +4,9 @@ For every `[[endpoints]]` entry with `pages`, each page is opened in a fresh bro
 (Playwright's isolated, in-memory profile: no cookies, storage or cache from any other page)
 of Debian's Chromium, driven by Playwright as reports/pdf.py and the report's browser tests do.
 Nothing is clicked, typed or scrolled: whatever the page does is what it does before consent.
-The page is watched until its load event and then until the network is idle, at most
-`settle_timeout` seconds more; then the browser's cookies are read (name and domain: a value is
+The page is watched from its load event for `[tracking] observe_seconds` (5) whatever the
+network does (a tracker loaded from a timer after the load event is seen), then until the network
+is idle, at most `settle_timeout` seconds more; then the browser's cookies are read (name and domain: a value is
 never read into a fact, a recording or a log) and every request sent to a host of another site
 is kept by host (no path, no query string: those carry identifiers), each host and cookie
 domain looked up in the tracker database (`collectors.tracking.trackerdb`).
@@ -17,8 +18,9 @@ subject: its item is `error`. Collectors never judge: whether a cookie or reques
 is the control's decision.
 
 Chromium is looked up as `AUDIT_CHROMIUM` (a path), then chromium, chromium-browser,
-google-chrome on PATH, as for the PDF report. Sites are ranked by registrable domain with the
-Public Suffix List of Debian's `publicsuffix` package when it is installed.
+google-chrome on PATH, as for the PDF report (`reports.chromium`). Sites are ranked by
+registrable domain with the Public Suffix List of Debian's `publicsuffix` package when it is
+installed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -36,9 +37,10 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from collectors.azure.facts import AZURE_ENDPOINTS, DiscoveredEndpoint
 from collectors.azure.web import APP_SERVICE_ENDPOINT
 from collectors.config.estate import EstateConfig
-from collectors.fact_json import subject_from_json, subject_to_json
+from collectors.fact_json import subject_to_json
 from collectors.facts import FactStore, Subject, observed, unobservable
 from collectors.messages import Reason
+from collectors.recorded_subjects import rebuild_subject
 from collectors.tracking.facts import (
     NO_SUFFIX_RULES,
     WEB_PAGES,
@@ -51,42 +53,31 @@ from collectors.tracking.facts import (
     same_site,
     set_cookie_names,
 )
-from collectors.tracking.trackerdb import TrackerDatabase, tracker_database
-from reports.evidence import Source, msg, utc_now
+from collectors.tracking.trackerdb import TrackerDatabase, TrackerDatabaseError, tracker_database
+from reports.chromium import CHROMIUM_ENV, QUIET_ARGS
+from reports.chromium import find_chromium as find_chromium  # re-exported: demo/make_recording.py
+from reports.evidence import N_, Source, msg, utc_now
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Request, Response
+    from playwright.sync_api import Browser, Page, Request, Response
 
 COLLECTOR = "tracking"
-CHROMIUM_ENV = "AUDIT_CHROMIUM"
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 SUFFIX_LIST = Path("/usr/share/publicsuffix/public_suffix_list.dat")
 LOAD_TIMEOUT_SECONDS = 30.0
 SETTLE_TIMEOUT_SECONDS = 10.0
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--no-first-run",
-    "--no-default-browser-check",
-)
-"""No request of the browser's own (updates, sync, safe browsing) mixes with the page's."""
+OBSERVE_SECONDS = 5.0
+"""The shortest time a page is watched after its load event (`[tracking] observe_seconds`)."""
 
 
-def find_chromium() -> str | None:
-    """Return the Chromium executable, or None when none is installed (same lookup as reports/pdf.py)."""
-    configured = os.environ.get(CHROMIUM_ENV)
-    if configured:
-        return configured if os.access(configured, os.X_OK) else None
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+def configured_tracker_database(config: EstateConfig) -> TrackerDatabase:
+    """Return the tracker database the pages' hosts are looked up in: `[tracking] tracker_database`,
+    else the shipped copy of Ghostery's TrackerDB.
+
+    Raises TrackerDatabaseError when the configured file cannot be used (the config loader refuses
+    such a file before anything is collected; this says why if it went missing since).
+    """
+    path = config.tracker_database_file()
+    return tracker_database() if path is None else tracker_database(path)
 
 
 def suffix_rules(path: Path = SUFFIX_LIST) -> SuffixRules:
@@ -152,6 +143,24 @@ class _Requests:
         self.by_host[host] = (count + 1, kinds)
 
 
+def _watch(page: Page, loaded: float, *, observe_seconds: float, settle_timeout: float) -> bool:
+    """Watch a loaded page for at least `observe_seconds`, then until its network is idle; return whether it went idle.
+
+    Network idle alone ends too early: a tag manager that loads its tracker from a timer two
+    seconds after the load event finds the network idle in between. So the page is watched for the
+    whole window whatever the network does, and then until it is idle again (at most
+    `settle_timeout` seconds more), so that what the timer started is seen to the end.
+    """
+    remaining = observe_seconds - (time.monotonic() - loaded)
+    if remaining > 0:
+        page.wait_for_timeout(remaining * 1000)
+    try:
+        page.wait_for_load_state("networkidle", timeout=settle_timeout * 1000)
+    except Exception:  # the network never went idle: the observation window ends here
+        return False
+    return True
+
+
 def visit_page(
     browser: Browser,
     target: PageTarget,
@@ -160,6 +169,7 @@ def visit_page(
     rules: SuffixRules,
     load_timeout: float,
     settle_timeout: float,
+    observe_seconds: float = OBSERVE_SECONDS,
 ) -> Subject[object]:
     """Open one page in a fresh context, touch nothing, and return what it did as a subject."""
     started = utc_now()
@@ -202,11 +212,7 @@ def visit_page(
                 ],
             )
         loaded = time.monotonic()
-        try:
-            page.wait_for_load_state("networkidle", timeout=settle_timeout * 1000)
-            settled = True
-        except Exception:  # the network never went idle: the observation window ends here
-            settled = False
+        settled = _watch(page, loaded, observe_seconds=observe_seconds, settle_timeout=settle_timeout)
         waited = round(time.monotonic() - loaded, 2)
         final_url = without_query(page.url)
         stored = {
@@ -249,7 +255,7 @@ def visit_page(
         waited_seconds=waited,
         cookies=seen_cookies,
         third_party_requests=seen_requests,
-        tracker_database=database.source,
+        tracker_database=database.label,
     )
     raw = json.dumps(
         {
@@ -276,6 +282,7 @@ def visit_pages(
     browser_args: Iterable[str] = (),
     load_timeout: float = LOAD_TIMEOUT_SECONDS,
     settle_timeout: float = SETTLE_TIMEOUT_SECONDS,
+    observe_seconds: float = OBSERVE_SECONDS,
     database: TrackerDatabase | None = None,
     rules: SuffixRules | None = None,
 ) -> list[Subject[object]]:
@@ -310,7 +317,7 @@ def visit_pages(
     with sync_playwright() as playwright:
         try:
             browser = playwright.chromium.launch(
-                executable_path=chromium, args=[*CHROMIUM_ARGS, *browser_args], headless=True
+                executable_path=chromium, args=[*QUIET_ARGS, *browser_args], headless=True
             )
         except Exception as exc:
             failed = msg("Chromium could not be started: {error}", error=_first_line(exc))
@@ -325,6 +332,7 @@ def visit_pages(
                         rules=rules,
                         load_timeout=load_timeout,
                         settle_timeout=settle_timeout,
+                        observe_seconds=observe_seconds,
                     )
                 )
         finally:
@@ -334,19 +342,11 @@ def visit_pages(
 
 def replayed_subject(item: dict[str, Any]) -> Subject[Any]:
     """Return a recorded page visit as a subject; a visit that cannot be read fully is an `error`."""
-    subject = subject_from_json(PageVisit, item)
-    fact = subject.fact
-    if isinstance(fact, PageVisit) and fact.target.id != subject.id:
-        return unobservable(
-            subject.id,
-            msg(
-                "the recorded page visit is for {recorded}, not {id}: the recording is inconsistent",
-                recorded=fact.target.id,
-                id=subject.id,
-            ),
-            list(subject.sources),
-        )
-    return subject
+    return rebuild_subject(
+        PageVisit,
+        item,
+        N_("the recorded page visit is for {recorded}, not {id}: the recording is inconsistent"),
+    )
 
 
 def collect_tracking(
@@ -367,6 +367,8 @@ def collect_tracking(
     `discovered`: the endpoints Azure published (default: those in `store`, read by the Azure
     collectors before this). With no `pages` in any `[[endpoints]]` the population is out of scope (the control is
     not_applicable, saying why). A replay judges the recorded visits, whatever the config lists now.
+    Hosts are looked up in `configured_tracker_database`; one that cannot be used makes every page
+    `error`, never a pass on an empty lookup.
     """
     population = store.population(WEB_PAGES)
     targets = pages_to_visit(config, published_endpoints(store) if discovered is None else discovered)
@@ -380,10 +382,21 @@ def collect_tracking(
     if replaying:
         store.mark_out_of_scope([WEB_PAGES], msg("the replayed recording holds no page visits"))
         return targets
-    progress(f"tracking: opening {len(targets)} page(s) in headless Chromium")
-    subjects = visit_pages(
-        targets, browser_args=browser_args, load_timeout=load_timeout, settle_timeout=settle_timeout
-    )
+    try:
+        database = configured_tracker_database(config)
+    except TrackerDatabaseError as exc:  # checked when the config was loaded: gone since, or never loaded
+        unusable = msg("the tracker database cannot be used: {error}", error=str(exc))
+        subjects = [unobservable(target.id, unusable) for target in targets]
+    else:
+        progress(f"tracking: opening {len(targets)} page(s) in headless Chromium")
+        subjects = visit_pages(
+            targets,
+            browser_args=browser_args,
+            load_timeout=load_timeout,
+            settle_timeout=settle_timeout,
+            observe_seconds=config.tracking.observe_seconds,
+            database=database,
+        )
     for subject in subjects:
         population.add(subject)
     if record is not None:

@@ -40,29 +40,22 @@ estate behind one request handler, so the ARM wire contract reads in one place.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import re
-import shutil
 import signal
-import socket
-import ssl
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
-import weakref
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
-import trustme
+from demo.standins.loopback_https import LoopbackServer, QuietHandler, loopback_ca, serve_tls, stop_serving
 
 __all__ = ["ArmEmulator", "Fault", "Reply", "SeenRequest", "load_estate", "main"]
 
@@ -229,54 +222,11 @@ def load_estate(path: Path) -> dict[str, Any]:
     return estate
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], emulator: ArmEmulator) -> None:
-        super().__init__(address, _Handler)
-        self.emulator = emulator
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-
-    def drop_connections(self) -> None:
-        """Cut open keep-alive connections so a stopped emulator really stops answering."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet about dropped connections and failed TLS handshakes."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "ArmEmulator/1.0"
-    sys_version = ""
-    timeout = 30
-    disable_nagle_algorithm = True
-
-    def setup(self) -> None:
-        """Register the connection so :meth:`ArmEmulator.stop` can cut it."""
-        super().setup()
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        """Unregister the connection."""
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Never log anything: requests carry bearer tokens, so the emulator stays silent by design."""
 
     def _dispatch(self) -> None:
-        emulator = cast(_Server, self.server).emulator
+        emulator = cast("LoopbackServer[ArmEmulator]", self.server).emulator
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
             body = b""
@@ -284,16 +234,8 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
         reply = emulator._respond(self.command, self.path, self.headers.get("Authorization"), body)
-        payload = reply.payload()
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-ms-request-id", str(uuid.uuid4()))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        request_id = ("x-ms-request-id", str(uuid.uuid4()))
+        self.send_json(reply.status, reply.payload(), [request_id, *reply.headers.items()])
 
     do_GET = _dispatch
     do_POST = _dispatch
@@ -343,7 +285,7 @@ class ArmEmulator:
         for fault in faults:
             self.add_fault(fault)
         self._port = port
-        self._server: _Server | None = None
+        self._server: LoopbackServer[ArmEmulator] | None = None
         self._bound_port: int | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -357,12 +299,7 @@ class ArmEmulator:
         """Site id -> its "connection_strings" / "app_settings" (served only by the POST list actions)."""
         self._index(copy.deepcopy(estate))
 
-        tmp_dir = tempfile.mkdtemp(prefix="arm-emulator-")
-        weakref.finalize(self, shutil.rmtree, tmp_dir, ignore_errors=True)  # also runs at exit
-        self._ca = trustme.CA()
-        self._cert = self._ca.issue_cert("127.0.0.1", "localhost")
-        self.ca_file = Path(tmp_dir) / "arm-emulator-ca.pem"
-        self._ca.cert_pem.write_to_path(str(self.ca_file))
+        self._cert, self.ca_file = loopback_ca(self, "arm-emulator-", "arm-emulator-ca.pem")
 
     # ------------------------------------------------------------------ estate
     def _index(self, estate: dict[str, Any]) -> None:
@@ -424,18 +361,10 @@ class ArmEmulator:
         """Bind 127.0.0.1, wrap the socket in TLS and serve in a daemon thread."""
         if self._server is not None or self._stopped:
             raise RuntimeError("an ArmEmulator can be started only once")
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._cert.configure_cert(context)
-        server = _Server(("127.0.0.1", self._port), self)
-        # Handshake lazily in the per-connection thread so a bad client cannot stall accept().
-        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server = LoopbackServer(("127.0.0.1", self._port), _Handler, self)
         self._server = server
         self._bound_port = int(server.server_address[1])
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="arm-emulator", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_tls(server, self._cert, "arm-emulator")
         return self
 
     def stop(self) -> None:
@@ -445,14 +374,9 @@ class ArmEmulator:
         a client of a stopped emulator sees a connection error, not a missing-CA-bundle error.
         """
         self._stopped = True
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.drop_connections()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server = None
+        self._thread = None
 
     def __enter__(self) -> ArmEmulator:
         """Start the emulator."""

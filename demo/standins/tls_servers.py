@@ -134,6 +134,58 @@ def self_signed_cert(folder: Path, host: str) -> CertFiles:
     return _write(folder, "self-signed", cert, key)
 
 
+def spawn(command: list[str], log: Path, *, stdin: int) -> subprocess.Popen[bytes]:
+    """Start a stand-in server with its output in `log`; return its process (the caller stops it by pid)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(command, stdin=stdin, stdout=out, stderr=subprocess.STDOUT)
+
+
+def nginx_binary() -> str:
+    """Return Debian's nginx executable; raise RuntimeError saying how to install it when it is missing.
+
+    The stand-ins serve real TLS with nginx; a missing nginx fails the test, it never skips it.
+    """
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if binary is None:
+        raise RuntimeError("nginx is not installed: run `apt-get install -y nginx` (or `bash tests/run.sh`)")
+    return binary
+
+
+def write_nginx_conf(prefix: Path, servers: str, *, connections: int, types: str = "") -> Path:
+    """Write `prefix`/nginx.conf serving `servers` (its `server { ... }` blocks) and return its path.
+
+    nginx runs in the foreground as one worker, with its pid, error log and temporary files under
+    `prefix` (the temporary files in `prefix`/tmp, which the caller creates) and no access log, so
+    a test's nginx touches nothing outside its folder. `types` maps MIME types to extensions.
+    """
+    temp = prefix / "tmp"
+    mime_types = f"\n    types {{ {types} }}" if types else ""
+    config = prefix / "nginx.conf"
+    config.write_text(
+        f"""daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections {connections}; }}
+http {{
+    access_log off;{mime_types}
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    {servers}
+}}
+"""
+    )
+    return config
+
+
+def nginx_command(binary: str, prefix: Path, config: Path) -> list[str]:
+    """Return the command line that runs nginx on `config` with `prefix` as its home and error log there."""
+    return [binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")]
+
+
 @dataclass(frozen=True)
 class NginxSite:
     """One nginx site: a TLS port (optionally with HSTS) and a plain-HTTP port (redirecting or not)."""
@@ -183,8 +235,8 @@ class TlsServers:
         self.processes.clear()
 
     def _spawn(self, command: list[str], log: Path) -> subprocess.Popen[bytes]:
-        with log.open("wb") as out:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+        # stdin stays an open pipe: `openssl s_server` ends when its stdin does.
+        process = spawn(command, log, stdin=subprocess.PIPE)
         self.processes.append(process)
         return process
 
@@ -220,11 +272,7 @@ class TlsServers:
         return at
 
     def _start_nginx(self, sites: list[tuple[NginxSite, NginxPorts]], default_first: bool = False) -> None:
-        binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-        if binary is None:
-            raise RuntimeError(
-                "nginx is not installed: run `apt-get install -y nginx` (or `bash tests/run.sh`)"
-            )
+        binary = nginx_binary()
         prefix = self.folder / "nginx"
         (prefix / "tmp").mkdir(parents=True, exist_ok=True)
         blocks: list[str] = []
@@ -254,29 +302,8 @@ class TlsServers:
         location / {{ {plain} }}
     }}"""
             )
-        temp = prefix / "tmp"
-        config = prefix / "nginx.conf"
-        config.write_text(
-            f"""daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 512; }}
-http {{
-    access_log off;
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
-    {"".join(blocks)}
-}}
-"""
-        )
-        log = prefix / "stdout.log"
-        process = self._spawn(
-            [binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")], log
-        )
+        config = write_nginx_conf(prefix, "".join(blocks), connections=512)
+        process = self._spawn(nginx_command(binary, prefix, config), prefix / "stdout.log")
         for at in {at for _, at in sites}:
             wait_for_port(at.https, process, prefix / "error.log")
             wait_for_port(at.http, process, prefix / "error.log")

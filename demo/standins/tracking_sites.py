@@ -7,7 +7,8 @@
 One nginx serves two HTTPS servers on 127.0.0.1:
 - the shop (`shop_port`): every answer sets a `PHPSESSID` session cookie; its pages are
   `/tracks-at-once.html` (loads the analytics script right away), `/asks-consent.html`
-  (loads it only after the visitor clicks "Accept"), `/plain.html` (no script at all);
+  (loads it only after the visitor clicks "Accept"), `/tracks-later.html` (loads it from a timer
+2.5 s after the load event, when the network has long been idle), `/plain.html` (no script at all);
   anything else is 404;
 - the analytics stand-in (`tracker_port`), answering for www.google-analytics.com: its
   `/analytics.js` sets a `_ga` cookie on the page (as Google's script does) and the response
@@ -21,7 +22,6 @@ process is started here and stopped by its pid on exit.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from types import TracebackType
@@ -29,7 +29,16 @@ from types import TracebackType
 import trustme
 
 from demo.standins.loopback import free_ports
-from demo.standins.tls_servers import MODERN_CIPHERS, CertFiles, issue_cert, wait_for_port
+from demo.standins.tls_servers import (
+    MODERN_CIPHERS,
+    CertFiles,
+    issue_cert,
+    nginx_binary,
+    nginx_command,
+    spawn,
+    wait_for_port,
+    write_nginx_conf,
+)
 
 TRACKER_HOST = "www.google-analytics.com"
 ANALYTICS_SCRIPT = f"https://{TRACKER_HOST}/analytics.js"
@@ -49,6 +58,20 @@ document.getElementById("accept").addEventListener("click", function () {{
   var s = document.createElement("script");
   s.src = "{ANALYTICS_SCRIPT}";
   document.head.appendChild(s);
+}});
+</script>
+</body></html>
+""",
+    "tracks-later.html": f"""<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><title>Aanbiedingen</title></head>
+<body><h1>Aanbiedingen</h1>
+<script>
+window.addEventListener("load", function () {{
+  setTimeout(function () {{
+    var s = document.createElement("script");
+    s.src = "{ANALYTICS_SCRIPT}";
+    document.head.appendChild(s);
+  }}, 2500);
 }});
 </script>
 </body></html>
@@ -121,14 +144,9 @@ class TrackingSites:
 
     def start(self) -> None:
         """Write the pages, certificates and nginx.conf, start nginx and wait for both ports."""
-        binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-        if binary is None:
-            raise RuntimeError(
-                "nginx is not installed: run `apt-get install -y nginx` (or `bash tests/run.sh`)"
-            )
+        binary = nginx_binary()
         prefix = self.folder / "tracking-nginx"
-        temp = prefix / "tmp"
-        temp.mkdir(parents=True, exist_ok=True)
+        (prefix / "tmp").mkdir(parents=True, exist_ok=True)
         ca = trustme.CA()
         shop_cert = self.shop_cert or issue_cert(prefix, ca, "shop", "shop.example")
         tracker_cert = issue_cert(prefix, ca, "tracker", TRACKER_HOST)
@@ -139,22 +157,7 @@ class TrackingSites:
         hsts = f'add_header Strict-Transport-Security "{self.hsts}" always;' if self.hsts else ""
         if self.modern_tls:
             hsts += f"\n        ssl_protocols TLSv1.2 TLSv1.3;\n        ssl_ciphers {MODERN_CIPHERS};"
-        config = prefix / "nginx.conf"
-        config.write_text(
-            f"""daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    types {{ text/html html; application/javascript js; image/gif gif; }}
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
-    server {{
+        servers = f"""server {{
         listen 127.0.0.1:{self.shop_port} ssl;
         ssl_certificate {shop_cert.cert};
         ssl_certificate_key {shop_cert.key};
@@ -170,18 +173,16 @@ http {{
         location = /analytics.js {{ default_type application/javascript; return 200 {_nginx_string(ANALYTICS_JS)}; }}
         location = /collect {{ default_type image/gif; return 200 "GIF89a"; }}
         location / {{ return 404; }}
-    }}
-}}
-"""
+    }}"""
+        config = write_nginx_conf(
+            prefix,
+            servers,
+            connections=256,
+            types="text/html html; application/javascript js; image/gif gif;",
         )
-        log = prefix / "stdout.log"
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        self.process = spawn(
+            nginx_command(binary, prefix, config), prefix / "stdout.log", stdin=subprocess.DEVNULL
+        )
         wait_for_port(self.shop_port, self.process, prefix / "error.log")
         wait_for_port(self.tracker_port, self.process, prefix / "error.log")
 

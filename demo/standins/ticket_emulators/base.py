@@ -26,24 +26,16 @@ How to write an emulator on this base (Azure DevOps, webhook, ...):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import shutil
-import socket
-import ssl
-import tempfile
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qs, urlsplit
 
-import trustme
+from demo.standins.loopback_https import LoopbackServer, QuietHandler, loopback_ca, serve_tls, stop_serving
 
 
 @dataclass(frozen=True)
@@ -100,51 +92,11 @@ class Fault:
     """Seconds to wait before answering (longer than the client's timeout: a timeout)."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], emulator: HttpsEmulator) -> None:
-        super().__init__(address, _Handler)
-        self.emulator = emulator
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-
-    def drop_connections(self) -> None:
-        with self.connections_lock:
-            connections = list(self.connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet about dropped connections and failed handshakes."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "TicketEmulator/1.0"
-    sys_version = ""
-    timeout = 30
-    disable_nagle_algorithm = True
-
-    def setup(self) -> None:
-        super().setup()
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Never log: requests carry credentials."""
 
     def _dispatch(self) -> None:
-        emulator = cast(_Server, self.server).emulator
+        emulator = cast("LoopbackServer[HttpsEmulator]", self.server).emulator
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         parts = urlsplit(self.path)
@@ -156,16 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         reply = emulator._respond(request)
-        payload = reply.payload()
         try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+            self.send_json(reply.status, reply.payload(), reply.headers.items())
         except OSError:
             self.close_connection = True
 
@@ -187,15 +131,10 @@ class HttpsEmulator:
         self.lock = threading.RLock()
         self.requests: list[Request] = []
         self._faults: list[Fault] = []
-        self._server: _Server | None = None
+        self._server: LoopbackServer[HttpsEmulator] | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
-        tmp_dir = tempfile.mkdtemp(prefix=f"{self.name}-")
-        weakref.finalize(self, shutil.rmtree, tmp_dir, ignore_errors=True)
-        self._ca = trustme.CA()
-        self._cert = self._ca.issue_cert("127.0.0.1", "localhost")
-        self.ca_file = Path(tmp_dir) / "ca.pem"
-        self._ca.cert_pem.write_to_path(str(self.ca_file))
+        self._cert, self.ca_file = loopback_ca(self, f"{self.name}-", "ca.pem")
 
     # -- to override
     def handle(self, request: Request) -> Reply:
@@ -264,29 +203,17 @@ class HttpsEmulator:
     # -- lifecycle
     def start(self) -> Self:
         """Bind 127.0.0.1 on a free port, wrap in TLS and serve in a daemon thread."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._cert.configure_cert(context)
-        server = _Server(("127.0.0.1", 0), self)
-        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server: LoopbackServer[HttpsEmulator] = LoopbackServer(("127.0.0.1", 0), _Handler, self)
         self._server = server
         self._port = int(server.server_address[1])
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_tls(server, self._cert, self.name)
         return self
 
     def stop(self) -> None:
         """Stop serving and cut open connections."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.drop_connections()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server = None
+        self._thread = None
 
     def __enter__(self) -> Self:
         """Start serving."""
